@@ -1,0 +1,432 @@
+// Browser tests of the trace viewer: headless Debian chromium (playwright-core) against
+// either a node server of our own (web/dist + Jaeger-shaped JSON from tests/fixtures), or a
+// real collector when FLOWEX_UI_BASE_URL is set (filled with the same flows over OTLP).
+//
+//   npm run test:browser                       fixture server on a free 127.0.0.1 port
+//   FLOWEX_UI_BASE_URL=http://127.0.0.1:16686 npm run test:browser
+//   FLOWEX_UI_TESTS=map,monitor npm run test:browser   (a subset, by name fragment)
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch } from './harness.mjs';
+import { startServer, DEFAULT_DIST, JAEGER_ENDPOINTS, FLOWEX_EXTRAS } from './server.mjs';
+import { makeFlows } from '../fixtures/flows.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RESULTS = path.resolve(here, '../../test-results');
+const REAL = process.env.FLOWEX_UI_BASE_URL?.replace(/\/+$/, '') || '';
+const ONLY = (process.env.FLOWEX_UI_TESTS || '').split(',').map((s) => s.trim()).filter(Boolean);
+const TIMEOUT = 15_000;
+
+const FIVE = ['client-gateway', 'user-service', 'order-manager', 'risk-manager', 'wallet-service'];
+const BRIEF_SPANS = ['POST /v1/order', 'place_order', 'GET /me', 'verify_token', 'POST /order', 'create_order', 'POST /validate', 'validate_order',
+  'POST /block-funds', 'block_funds', 'UPDATE wallets', 'INSERT orders', 'match_order', 'publish_event'];
+
+const apiCalls = []; // every /api request the pages made, for the endpoint check
+const tests = [];
+const test = (name, fn, opts = {}) => tests.push({ name, fn, ...opts });
+
+// ---------- helpers ----------
+async function texts(page, sel) {
+  return page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+}
+async function waitText(page, sel, needle, timeout = TIMEOUT) {
+  await page.waitForFunction(([s, n]) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(n)), [sel, needle], { timeout });
+}
+async function shot(page, name) {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: path.join(RESULTS, `${name}.png`) });
+}
+async function search(page, base, { service, tags = '', extra = '' }) {
+  await page.goto(`${base}/search${extra}`);
+  await page.waitForSelector(`[data-testid=service] option[value="${service}"]`, { state: 'attached', timeout: TIMEOUT });
+  await page.selectOption('[data-testid=service]', service);
+  await page.fill('[data-testid=tags]', tags);
+  await page.click('[data-testid=find]');
+  await page.waitForSelector('[data-testid=result], [data-testid=no-results], [data-testid=search-error]', { timeout: TIMEOUT });
+}
+async function openOrderTrace(page, base) {
+  await search(page, base, { service: 'client-gateway', tags: 'symbol=AAPL side=BUY quantity=10' });
+  const n = await page.locator('[data-testid=result]').count();
+  assert.ok(n >= 1, 'the AAPL BUY 10 order is found');
+  await page.locator('[data-testid=result]').first().click();
+  await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
+  return page.url().split('/trace/')[1];
+}
+async function clickSpan(page, op) {
+  await page.locator('[data-testid=span-row]', { has: page.locator(`[data-testid=span-op]:text-is("${op}")`) }).first().click();
+  await page.waitForSelector('[data-testid=span-detail]', { timeout: TIMEOUT });
+}
+async function attrs(page) {
+  return page.$$eval('[data-testid=span-detail] [data-testid=span-attributes] tr', (rows) =>
+    Object.fromEntries(rows.map((r) => [r.querySelector('th').textContent, r.querySelector('td').textContent])));
+}
+
+// ---------- tests ----------
+test('search: client-gateway with error=true finds the rejected order', async ({ page, base, model }) => {
+  await search(page, base, { service: 'client-gateway', tags: 'error=true' });
+  const results = page.locator('[data-testid=result]');
+  const n = await results.count();
+  assert.ok(n >= 1, 'at least one trace with errors');
+  for (let i = 0; i < n; i++) assert.match(await results.nth(i).getAttribute('class'), /is-error/, 'every result has an error');
+  const titles = await texts(page, '[data-testid=result] .r-name');
+  assert.ok(titles.some((t) => t.includes('client-gateway:') && t.includes('POST /v1/order')), `the rejected POST /v1/order is listed: ${titles}`);
+  if (model) {
+    assert.equal(n, 1, 'exactly the one rejected order');
+    assert.equal(await results.first().getAttribute('data-trace-id'), model.special.rejectedTraceId);
+  }
+  assert.match(await page.textContent('[data-testid=result] .r-errors'), /\d+ Errors?/);
+  const u = new URL(page.url());
+  assert.equal(u.pathname, '/search');
+  assert.equal(u.searchParams.get('service'), 'client-gateway');
+  assert.equal(u.searchParams.get('tags'), 'error=true');
+  assert.equal(u.searchParams.get('lookback'), '1h');
+  assert.equal(u.searchParams.get('limit'), '20');
+  assert.equal(await page.locator('[data-testid=scatter] circle.err').count(), n, 'error dots in the scatter plot');
+  await shot(page, 'search-error');
+  // the URL is the search: loading it again gives the same results
+  await page.goto(page.url());
+  await page.waitForSelector('[data-testid=result]', { timeout: TIMEOUT });
+  assert.equal(await page.locator('[data-testid=result]').count(), n);
+  assert.equal(await page.inputValue('[data-testid=tags]'), 'error=true');
+  // the rejected order's trace marks the span that decided it
+  await page.locator('[data-testid=result]').first().click();
+  await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
+  assert.ok(Number(await page.textContent('[data-testid=meta-errors]')) >= 1);
+  await clickSpan(page, 'block_funds');
+  assert.match(await page.textContent('[data-testid=span-detail] [data-testid=span-status]'), /ERROR/);
+  const a = await attrs(page);
+  assert.equal(a['error.type'], 'insufficient_funds');
+  assert.equal(a.error, 'true');
+  await shot(page, 'trace-rejected');
+});
+
+test('search: results, scatter plot, sort orders and limit', async ({ page, base, model }) => {
+  await page.goto(`${base}/search?service=client-gateway&lookback=1h&limit=20`);
+  await page.waitForSelector('[data-testid=result]', { timeout: TIMEOUT });
+  const n = await page.locator('[data-testid=result]').count();
+  if (model) assert.equal(n, model.traces.filter((t) => t.spans.some((s) => s.service === 'client-gateway')).length);
+  assert.ok(n >= 3);
+  assert.equal(await page.locator('[data-testid=scatter] circle').count(), n, 'one dot per trace');
+  assert.match(await page.textContent('[data-testid=result-count]'), new RegExp(`^${n} Traces?$`));
+  const first = await page.textContent('[data-testid=result] .result-body');
+  assert.match(first, /\d+ Spans?/);
+  assert.match(first, /client-gateway \(\d+\)/, 'services with span counts');
+  assert.match(first, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/, 'start time');
+  await shot(page, 'search');
+  const durations = async () => (await texts(page, '[data-testid=result] .r-dur')).map((t) => {
+    const m = /([\d.]+)(µs|ms|s)/.exec(t);
+    return parseFloat(m[1]) * { µs: 1, ms: 1e3, s: 1e6 }[m[2]];
+  });
+  await page.selectOption('[data-testid=sort]', 'longest');
+  let d = await durations();
+  assert.deepEqual(d, d.slice().sort((a, b) => b - a), 'longest first');
+  assert.match(page.url(), /sort=longest/);
+  await page.selectOption('[data-testid=sort]', 'shortest');
+  d = await durations();
+  assert.deepEqual(d, d.slice().sort((a, b) => a - b), 'shortest first');
+  await page.selectOption('[data-testid=sort]', 'spans');
+  const spans = (await texts(page, '[data-testid=result] .r-spans')).map((t) => parseInt(t, 10));
+  assert.deepEqual(spans, spans.slice().sort((a, b) => b - a), 'most spans first');
+  await page.goto(`${base}/search?service=client-gateway&lookback=1h&limit=3`);
+  await page.waitForSelector('[data-testid=result]', { timeout: TIMEOUT });
+  assert.equal(await page.locator('[data-testid=result]').count(), Math.min(3, n));
+  assert.equal(await page.inputValue('[data-testid=limit]'), '3');
+  await page.goto(`${base}/search?service=client-gateway&lookback=1h&minDuration=5s`);
+  await page.waitForSelector('[data-testid=no-results]', { timeout: TIMEOUT });
+});
+
+test('trace: the order shows all five services and the brief\'s span names', async ({ page, base }) => {
+  const id = await openOrderTrace(page, base);
+  assert.match(id, /^[0-9a-f]{16,32}$/);
+  assert.equal(await page.textContent('[data-testid=trace-id]'), id);
+  const services = await texts(page, '[data-testid=trace-services] .svc-chip');
+  for (const s of FIVE) assert.ok(services.includes(s), `service ${s} in the header (${services})`);
+  assert.ok(Number(await page.textContent('[data-testid=meta-services]')) >= 5);
+  assert.ok(Number(await page.textContent('[data-testid=meta-depth]')) >= 6, 'gateway → order-manager → wallet-service → postgresql is deep');
+  assert.ok(Number(await page.textContent('[data-testid=meta-spans]')) >= BRIEF_SPANS.length);
+  assert.equal(await page.textContent('[data-testid=meta-errors]'), '0');
+  const ops = await texts(page, '[data-testid=span-op]');
+  for (const op of BRIEF_SPANS) assert.ok(ops.includes(op), `span ${op} in the timeline`);
+  const rowServices = await texts(page, '[data-testid=span-row] .svc');
+  for (const s of FIVE) assert.ok(rowServices.includes(s), `rows of ${s}`);
+  assert.ok(await page.locator('.row.on-cp').count() >= 3, 'critical path rows');
+  assert.ok(await page.locator('.row .cp').count() >= 3, 'critical path segments');
+  assert.equal(await page.locator('[data-testid=ruler] .tick').count(), 6);
+  assert.ok(await page.locator('[data-testid=minimap] rect').count() >= ops.length);
+  await shot(page, 'trace');
+  // collapse create_order's subtree and expand it again
+  const before = await page.locator('[data-testid=span-row]').count();
+  const row = page.locator('[data-testid=span-row]', { has: page.locator('[data-testid=span-op]:text-is("create_order")') }).first();
+  await row.locator('.toggle').click();
+  const collapsed = await page.locator('[data-testid=span-row]').count();
+  assert.ok(collapsed < before - 5, `collapsing hides the subtree (${before} → ${collapsed})`);
+  assert.match(await row.textContent(), /\+\d+/);
+  await row.locator('.toggle').click();
+  assert.equal(await page.locator('[data-testid=span-row]').count(), before);
+  // turning the critical path off removes the highlight
+  await page.uncheck('[data-testid=cp-toggle]');
+  assert.equal(await page.locator('.row .cp').count(), 0);
+});
+
+test('trace: a span\'s details show symbol, side and quantity', async ({ page, base }) => {
+  await openOrderTrace(page, base);
+  await clickSpan(page, 'place_order');
+  const a = await attrs(page);
+  assert.equal(a.symbol, 'AAPL');
+  assert.equal(a.side, 'BUY');
+  assert.equal(a.quantity, '10');
+  assert.equal(a.user_id, '11');
+  const detail = await page.textContent('[data-testid=span-detail]');
+  assert.match(detail, /Resource \(process\)/i);
+  assert.match(await page.textContent('[data-testid=span-detail] [data-testid=span-process]'), /service\.name\s*client-gateway/);
+  const ids = await page.textContent('[data-testid=span-detail] [data-testid=span-ids]');
+  assert.match(ids, /span id\s*[0-9a-f]{16}/);
+  assert.match(ids, /parent span id\s*[0-9a-f]{16}/);
+  assert.match(detail, /CHILD_OF/);
+  assert.match(await page.textContent('[data-testid=span-detail] [data-testid=span-status]'), /UNSET|OK/);
+  await shot(page, 'span-details');
+  // the wallet's DB span carries the semantic-convention attributes
+  await clickSpan(page, 'UPDATE wallets');
+  const details = await texts(page, '[data-testid=span-detail] [data-testid=span-attributes]');
+  assert.ok(details.some((t) => t.includes('db.system.name') && t.includes('postgresql') && t.includes('service.peer.name')));
+});
+
+test('trace: the trace\'s logs appear beside their spans', async ({ page, base }) => {
+  const id = await openOrderTrace(page, base);
+  await page.waitForSelector('[data-testid=logs-count]', { timeout: TIMEOUT });
+  assert.match(await page.textContent('[data-testid=logs-count]'), /^\d+ log records?$/);
+  assert.ok(await page.locator('[data-testid=span-row] .log-badge').count() >= 2, 'log badges on the spans that logged');
+  // in the span's details
+  await clickSpan(page, 'create_order');
+  await waitText(page, '[data-testid=span-detail] [data-testid=span-logs]', 'Validating order for user 11, symbol AAPL');
+  await shot(page, 'trace-span-logs');
+  // in the Logs tab, each linked to its span
+  await page.click('[data-testid=tab-logs]');
+  await page.waitForSelector('[data-testid=log-record]', { timeout: TIMEOUT });
+  const logs = await texts(page, '[data-testid=log-record]');
+  assert.ok(logs.some((l) => l.includes('Blocking $1500.00 for user 11') && l.includes('wallet-service') && l.includes('block_funds')), 'the brief\'s wallet log line, on block_funds');
+  assert.ok(logs.some((l) => l.includes('Sending to risk-manager for validation')));
+  assert.ok(logs.some((l) => /"POST \/v1\/order HTTP\/1\.1" 201/.test(l)), 'the access line');
+  await shot(page, 'trace-logs');
+  await page.locator('[data-testid=log-record] a', { hasText: 'block_funds' }).first().click();
+  await waitText(page, '[data-testid=span-detail] .detail-title', 'block_funds');
+  // statistics and JSON
+  await page.click('[data-testid=tab-stats]');
+  const stats = await page.textContent('[data-testid=stats-operations]');
+  assert.match(stats, /place_order/);
+  assert.match(stats, /Self time/);
+  assert.match(await page.textContent('[data-testid=stats-services]'), /wallet-service/);
+  await page.click('[data-testid=tab-json]');
+  assert.match(await page.textContent('[data-testid=trace-json]'), new RegExp(`"traceID": "${id}"`));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-json]')]);
+  const file = await download.path();
+  const body = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(body.data[0].traceID, id);
+  assert.ok(body.data[0].spans.length >= BRIEF_SPANS.length);
+});
+
+test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base }) => {
+  await page.goto(`${base}/map`);
+  await page.waitForSelector('[data-testid=map-node]', { timeout: TIMEOUT });
+  const nodes = await page.$$eval('[data-testid=map-node]', (els) => els.map((e) => e.getAttribute('data-node')));
+  for (const n of [...FIVE, 'postgresql', 'redis']) assert.ok(nodes.includes(n), `node ${n} (${nodes})`);
+  for (const [p, c] of [['client-gateway', 'order-manager'], ['order-manager', 'wallet-service'], ['wallet-service', 'postgresql'], ['order-manager', 'redis']]) {
+    const edge = page.locator(`[data-testid=map-edge][data-parent="${p}"][data-child="${c}"]`);
+    assert.equal(await edge.count(), 1, `edge ${p} → ${c}`);
+    assert.match(await edge.locator('text').textContent(), /^\d+$/, 'call count');
+  }
+  const cg = await page.textContent('[data-testid=map-node][data-node="client-gateway"]');
+  assert.match(cg, /P95 [\d.]+(µs|ms|s) · err [\d.<]+%/, `client-gateway shows P95 and error rate: ${cg}`);
+  assert.match(await page.getAttribute('[data-testid=map-node][data-node="client-gateway"]', 'class'), /health-(ok|warn|bad)/);
+  await shot(page, 'service-map');
+  await page.click('[data-testid=map-node][data-node="order-manager"]');
+  await page.waitForURL(/\/monitor\?service=order-manager/, { timeout: TIMEOUT });
+  await page.waitForSelector('[data-testid=monitor-row]', { timeout: TIMEOUT });
+  const svcs = await page.$$eval('[data-testid=monitor-row]', (rs) => rs.map((r) => r.getAttribute('data-service')));
+  assert.ok(svcs.length >= 2 && svcs.every((s) => s === 'order-manager'), `order-manager's operations: ${svcs}`);
+  const ops = await page.$$eval('[data-testid=monitor-row]', (rs) => rs.map((r) => r.getAttribute('data-operation')));
+  assert.ok(ops.includes('create_order') && ops.includes('POST /order'), `${ops}`);
+});
+
+test('monitor: P50/P95/P99, error % and req/s per operation, sortable', async ({ page, base }) => {
+  await page.goto(`${base}/monitor`);
+  const row = page.locator('[data-testid=monitor-row][data-service="client-gateway"][data-operation="POST /v1/order"]');
+  await row.waitFor({ timeout: TIMEOUT });
+  const p95 = await row.locator('[data-col=p95] b').textContent();
+  assert.match(p95, /^[\d.]+(µs|ms|s)$/, `P95 of POST /v1/order: ${p95}`);
+  assert.match(await row.locator('[data-col=p50]').textContent(), /^[\d.]+(µs|ms|s)$/);
+  assert.match(await row.locator('[data-col=p99]').textContent(), /^[\d.]+(µs|ms|s)$/);
+  assert.match(await row.locator('[data-col=errors] b').textContent(), /%$/);
+  assert.match(await row.locator('[data-col=calls] b').textContent(), /\/s$/);
+  assert.equal(await row.locator('svg.spark').count(), 3, 'sparklines');
+  await shot(page, 'monitor');
+  const p95s = async () => (await texts(page, '[data-testid=monitor-row] [data-col=p95] b')).map((t) => {
+    const m = /([\d.]+)(µs|ms|s)/.exec(t);
+    return m ? parseFloat(m[1]) * { µs: 1, ms: 1e3, s: 1e6 }[m[2]] : -1;
+  });
+  let v = await p95s();
+  assert.deepEqual(v, v.slice().sort((a, b) => b - a), 'sorted by P95, highest first');
+  await page.click('th[data-sort=p95]');
+  v = await p95s();
+  assert.deepEqual(v, v.slice().sort((a, b) => a - b), 'ascending after a click');
+  assert.match(page.url(), /dir=asc/);
+  await page.click('th[data-sort=service]');
+  const s = await page.$$eval('[data-testid=monitor-row]', (rs) => rs.map((r) => r.getAttribute('data-service')));
+  assert.deepEqual(s, s.slice().sort((a, b) => a.localeCompare(b)));
+});
+
+test('live: new traces stream in and every error links to its trace', async ({ page, base, model }) => {
+  await page.goto(`${base}/live`);
+  if (!model) {
+    // A real collector streams only traces that arrive now: the page must be connected.
+    await waitText(page, '[data-testid=live-status]', 'live');
+    await shot(page, 'live');
+    return;
+  }
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=live-row]').length >= n, model.traces.length, { timeout: TIMEOUT });
+  assert.match(await page.textContent('[data-testid=live-status]'), /live/);
+  const err = page.locator('[data-testid=live-row].is-error');
+  assert.equal(await err.count(), 1);
+  assert.equal(await err.getAttribute('href'), `/trace/${model.special.rejectedTraceId}`);
+  await page.check('[data-testid=live-errors-only]');
+  assert.equal(await page.locator('[data-testid=live-row]').count(), 1);
+  await shot(page, 'live');
+  await page.click('[data-testid=live-error]');
+  await page.waitForURL(new RegExp(`/trace/${model.special.rejectedTraceId}$`), { timeout: TIMEOUT });
+  await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
+  assert.ok(Number(await page.textContent('[data-testid=meta-errors]')) >= 1);
+});
+
+test('extras absent (plain Jaeger): logs hidden with a notice, live tail falls back to polling', async ({ page, model, plain }) => {
+  await page.goto(`${plain.url}/trace/${model.special.orderTraceId}`);
+  await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
+  await page.waitForSelector('[data-testid=logs-unavailable]', { timeout: TIMEOUT });
+  assert.match(await page.textContent('[data-testid=logs-unavailable]'), /not available/);
+  assert.equal(await page.locator('[data-testid=tab-logs]').count(), 0, 'no Logs tab');
+  assert.equal(await page.locator('.log-badge').count(), 0);
+  await clickSpan(page, 'place_order');
+  assert.equal((await attrs(page)).symbol, 'AAPL');
+  assert.match(await page.textContent('[data-testid=span-detail] [data-testid=span-logs]'), /not available/);
+  await shot(page, 'degraded-trace');
+  await page.goto(`${plain.url}/live`);
+  await page.waitForSelector('[data-testid=live-unavailable]', { timeout: TIMEOUT });
+  await page.waitForSelector('[data-testid=live-row]', { timeout: TIMEOUT });
+  assert.match(await page.textContent('[data-testid=live-status]'), /polling/);
+  await shot(page, 'degraded-live');
+  const extras = plain.requests.filter((r) => FLOWEX_EXTRAS.some((re) => re.test(r.path)));
+  assert.ok(extras.some((r) => r.path.endsWith('/logs')) && extras.some((r) => r.path === '/api/live'), 'the UI asked, got 404, and coped');
+}, { fixtureOnly: true });
+
+test('routes: any non-/api path is handled client-side', async ({ page, base }) => {
+  await page.goto(`${base}/`);
+  await page.waitForSelector('[data-testid=search-form]', { timeout: TIMEOUT });
+  await page.goto(`${base}/no/such/page`);
+  await waitText(page, 'main', 'Not found');
+  await page.goto(`${base}/trace/00000000000000000000000000000bad`);
+  await page.waitForSelector('[data-testid=trace-error]', { timeout: TIMEOUT });
+  // the top bar's links navigate without a reload
+  await page.goto(`${base}/search`);
+  await page.evaluate(() => { window.__marker = 1; });
+  await page.click('#topbar a[data-nav="/monitor"]');
+  await page.waitForURL(/\/monitor/, { timeout: TIMEOUT });
+  assert.equal(await page.evaluate(() => window.__marker), 1, 'same document');
+  await page.goBack();
+  await page.waitForSelector('[data-testid=search-form]', { timeout: TIMEOUT });
+});
+
+test('the UI calls only Jaeger\'s endpoints, plus the two flowex extras', async () => {
+  assert.ok(apiCalls.length > 20, `requests were recorded (${apiCalls.length})`);
+  const bad = apiCalls.filter((u) => ![...JAEGER_ENDPOINTS, ...FLOWEX_EXTRAS].some((re) => re.test(u.pathname)));
+  assert.deepEqual(bad.map((u) => u.pathname), [], 'no other /api endpoint');
+  const allowed = {
+    '/api/traces': ['service', 'operation', 'tags', 'start', 'end', 'lookback', 'minDuration', 'maxDuration', 'limit'],
+    '/api/dependencies': ['endTs', 'lookback'],
+    '/api/operations': ['service', 'spanKind'],
+  };
+  const metrics = ['service', 'groupByOperation', 'quantile', 'endTs', 'lookback', 'step', 'ratePer', 'spanKind'];
+  for (const u of apiCalls) {
+    const names = allowed[u.pathname] ?? (u.pathname.startsWith('/api/metrics/') ? metrics : null);
+    if (!names) continue;
+    for (const k of u.searchParams.keys()) assert.ok(names.includes(k), `${u.pathname} parameter ${k} is Jaeger's`);
+    if (u.pathname === '/api/traces' && u.searchParams.get('tags')) {
+      const tags = JSON.parse(u.searchParams.get('tags'));
+      assert.ok(Object.values(tags).every((v) => typeof v === 'string'), 'tags is a JSON map of strings');
+    }
+  }
+  assert.ok(apiCalls.some((u) => u.pathname === '/api/traces' && u.searchParams.get('tags') === '{"error":"true"}'), 'error=true became {"error":"true"}');
+});
+
+// ---------- runner ----------
+async function main() {
+  let failures = 0;
+  let passes = 0;
+  let skipped = 0;
+  let model = null;
+  let servers = [];
+  let base = REAL;
+  const started = Date.now();
+  if (fs.existsSync(RESULTS)) for (const f of fs.readdirSync(RESULTS)) if (f.startsWith('FAILED-')) fs.rmSync(path.join(RESULTS, f));
+  try {
+    if (!REAL) {
+      if (!fs.existsSync(path.join(DEFAULT_DIST, 'index.html'))) throw new Error(`web/dist/index.html is missing: run npm run build in web/ first`);
+      model = makeFlows();
+      const main = await startServer({ model });
+      const plain = await startServer({ model, extras: false });
+      servers = [main, plain];
+      base = main.url;
+      console.log(`fixture server ${main.url} (plain Jaeger, no extras: ${plain.url})`);
+    } else {
+      console.log(`collector under test: ${REAL}`);
+    }
+  } catch (e) {
+    console.error(`setup failed: ${e.message}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  let browser;
+  try {
+    browser = await launch();
+  } catch (e) {
+    console.error(`✗ browser: ${e.message}`);
+    for (const s of servers) await s.close();
+    console.log(`0 passed, ${tests.length} failed`);
+    process.exit(1);
+  }
+  for (const t of tests) {
+    if (ONLY.length && !ONLY.some((o) => t.name.includes(o))) continue;
+    if (t.fixtureOnly && REAL) {
+      skipped++;
+      console.log(`- ${t.name} (fixture server only)`);
+      continue;
+    }
+    const page = await browser.context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/api/')) apiCalls.push(u);
+    });
+    const t0 = Date.now();
+    try {
+      await t.fn({ page, base, model: REAL ? null : model, plain: servers[1] });
+      if (pageErrors.length) throw new Error(`uncaught page errors: ${pageErrors.join('; ')}`);
+      passes++;
+      console.log(`✓ ${t.name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failures++;
+      console.log(`✗ ${t.name} (${Date.now() - t0} ms)\n    ${String(e.stack || e).split('\n').slice(0, 6).join('\n    ')}`);
+      await shot(page, `FAILED-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+    } finally {
+      await page.close().catch(() => {});
+    }
+  }
+  await browser.close();
+  for (const s of servers) await s.close();
+  console.log(`\nscreenshots in ${path.relative(process.cwd(), RESULTS) || RESULTS}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${passes} passed, ${failures} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(failures ? 1 : 0);
+}
+
+main();
