@@ -1,0 +1,32 @@
+#pragma once
+/// Environment access for the `OTEL_*` variables, injectable so tests stay hermetic.
+/// Every option struct is filled from the environment in exactly one function (`...FromEnv`).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flowex::telemetry {
+
+/// Returns the variable's value, or nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// The real process environment (getenv).
+EnvLookup ProcessEnv();
+/// A fixed map (tests).
+EnvLookup MapEnv(std::map<std::string, std::string, std::less<>> values);
+
+/// Set and non-empty after trimming, else nullopt.
+std::optional<std::string> EnvString(const EnvLookup& env, std::string_view name);
+/// "true"/"false" (case-insensitive); anything else yields `fallback`.
+bool EnvBool(const EnvLookup& env, std::string_view name, bool fallback);
+/// A non-negative integer; invalid or unset yields `fallback`.
+std::int64_t EnvInt(const EnvLookup& env, std::string_view name, std::int64_t fallback);
+/// Milliseconds (the OTEL_* convention); invalid or unset yields `fallback`.
+std::chrono::milliseconds EnvMillis(const EnvLookup& env, std::string_view name,
+                                    std::chrono::milliseconds fallback);
+
+}  // namespace flowex::telemetry

@@ -1,0 +1,123 @@
+#pragma once
+/// Span processors: what happens to a span when it ends.
+///
+/// BatchSpanProcessor (specification defaults, `OTEL_BSP_*`): a bounded lock-free queue
+/// between the threads that end spans and one worker thread that exports. OnEnd never blocks
+/// and never allocates: when the queue is full the span is dropped and counted. The worker
+/// exports when `max_export_batch_size` spans are queued (producers wake it), every
+/// `schedule_delay`, on ForceFlush, and on Shutdown (which drains the queue).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "flowex/telemetry/env.hpp"
+#include "flowex/telemetry/sdk/exporter.hpp"
+
+namespace flowex::telemetry::sdk {
+
+class SpanRecord;  // the SDK's pooled span (implementation detail)
+
+/// Counters every processor keeps (read with relaxed loads; exposed as metrics).
+struct ProcessorStats {
+    std::uint64_t exported = 0;          // spans handed to a successful Export
+    std::uint64_t dropped = 0;           // spans dropped because the queue was full
+    std::uint64_t export_failed = 0;     // spans in failed Export calls
+    std::uint64_t export_failures = 0;   // failed Export calls
+    std::uint64_t queue_size = 0;        // spans waiting now
+    std::uint64_t queue_capacity = 0;
+};
+
+class SpanProcessor {
+public:
+    virtual ~SpanProcessor() = default;
+    /// Takes ownership of an ended span. Callable from any thread; must not block.
+    virtual void OnEnd(SpanRecord* span) noexcept = 0;
+    virtual bool ForceFlush(std::chrono::milliseconds timeout) noexcept = 0;
+    virtual bool Shutdown(std::chrono::milliseconds timeout) noexcept = 0;
+    virtual ProcessorStats Stats() const noexcept = 0;
+};
+
+/// Exports each span synchronously on the thread that ends it (tests, debugging).
+class SimpleSpanProcessor final : public SpanProcessor {
+public:
+    explicit SimpleSpanProcessor(std::unique_ptr<SpanExporter> exporter);
+    void OnEnd(SpanRecord* span) noexcept override;
+    bool ForceFlush(std::chrono::milliseconds timeout) noexcept override;
+    bool Shutdown(std::chrono::milliseconds timeout) noexcept override;
+    ProcessorStats Stats() const noexcept override;
+
+private:
+    std::unique_ptr<SpanExporter> exporter_;
+    std::mutex mutex_;
+    bool shutdown_ = false;
+    std::atomic<std::uint64_t> exported_{0};
+    std::atomic<std::uint64_t> failed_{0};
+    std::atomic<std::uint64_t> failures_{0};
+};
+
+struct BatchOptions {
+    /// Rounded up to a power of two.
+    std::size_t max_queue_size = 2048;
+    std::chrono::milliseconds schedule_delay{5000};
+    std::chrono::milliseconds export_timeout{30000};
+    std::size_t max_export_batch_size = 512;
+};
+
+/// OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
+/// OTEL_BSP_MAX_EXPORT_BATCH_SIZE (clamped to the queue size).
+BatchOptions BatchOptionsFromEnv(const EnvLookup& env);
+
+class BatchSpanProcessor final : public SpanProcessor {
+public:
+    BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, BatchOptions options = {});
+    ~BatchSpanProcessor() override;
+    BatchSpanProcessor(const BatchSpanProcessor&) = delete;
+    BatchSpanProcessor& operator=(const BatchSpanProcessor&) = delete;
+
+    void OnEnd(SpanRecord* span) noexcept override;
+    /// Exports everything queued before the call; false on timeout.
+    bool ForceFlush(std::chrono::milliseconds timeout) noexcept override;
+    /// Drains the queue, shuts the exporter down and stops the worker; false on timeout.
+    bool Shutdown(std::chrono::milliseconds timeout) noexcept override;
+    ProcessorStats Stats() const noexcept override;
+    const BatchOptions& Options() const noexcept { return options_; }
+
+private:
+    struct Cell {
+        std::atomic<std::size_t> sequence;
+        SpanRecord* span;
+    };
+    bool TryPush(SpanRecord* span) noexcept;
+    bool TryPop(SpanRecord*& span) noexcept;
+    void Run() noexcept;
+    void ExportBatch(std::vector<SpanRecord*>& batch) noexcept;
+
+    std::unique_ptr<SpanExporter> exporter_;
+    BatchOptions options_;
+    std::size_t mask_;
+    std::unique_ptr<Cell[]> cells_;
+    alignas(64) std::atomic<std::size_t> enqueue_pos_{0};
+    alignas(64) std::atomic<std::size_t> dequeue_pos_{0};
+    alignas(64) std::atomic<bool> wake_pending_{false};
+    std::atomic<bool> shutdown_{false};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint64_t> exported_{0};
+    std::atomic<std::uint64_t> failed_{0};
+    std::atomic<std::uint64_t> failures_{0};
+
+    std::mutex mutex_;
+    std::condition_variable worker_cv_;
+    std::condition_variable flush_cv_;
+    std::uint64_t flush_requested_ = 0;  // guarded by mutex_
+    std::uint64_t flush_done_ = 0;       // guarded by mutex_
+    bool stop_ = false;                  // guarded by mutex_
+    bool stopped_ = false;               // guarded by mutex_
+    std::thread worker_;
+};
+
+}  // namespace flowex::telemetry::sdk

@@ -1,0 +1,91 @@
+#include "flowex/telemetry/env.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+namespace flowex::telemetry {
+namespace {
+
+std::string Trim(std::string s) {
+    const auto not_space = [](unsigned char c) { return std::isspace(c) == 0; };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+    return s;
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        const std::string key(name);
+        const char* v = std::getenv(key.c_str());  // NOLINT(concurrency-mt-unsafe)
+        if (v == nullptr) {
+            return std::nullopt;
+        }
+        return std::string(v);
+    };
+}
+
+EnvLookup MapEnv(std::map<std::string, std::string, std::less<>> values) {
+    return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
+        const auto it = values.find(name);
+        if (it == values.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+std::optional<std::string> EnvString(const EnvLookup& env, std::string_view name) {
+    if (!env) {
+        return std::nullopt;
+    }
+    auto v = env(name);
+    if (!v) {
+        return std::nullopt;
+    }
+    std::string t = Trim(std::move(*v));
+    if (t.empty()) {
+        return std::nullopt;
+    }
+    return t;
+}
+
+bool EnvBool(const EnvLookup& env, std::string_view name, bool fallback) {
+    auto v = EnvString(env, name);
+    if (!v) {
+        return fallback;
+    }
+    std::string lower = *v;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "true") {
+        return true;
+    }
+    if (lower == "false") {
+        return false;
+    }
+    return fallback;
+}
+
+std::int64_t EnvInt(const EnvLookup& env, std::string_view name, std::int64_t fallback) {
+    auto v = EnvString(env, name);
+    if (!v) {
+        return fallback;
+    }
+    std::int64_t out = 0;
+    const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0) {
+        return fallback;
+    }
+    return out;
+}
+
+std::chrono::milliseconds EnvMillis(const EnvLookup& env, std::string_view name,
+                                    std::chrono::milliseconds fallback) {
+    return std::chrono::milliseconds(EnvInt(env, name, fallback.count()));
+}
+
+}  // namespace flowex::telemetry

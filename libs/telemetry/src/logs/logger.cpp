@@ -1,0 +1,424 @@
+#include "flowex/telemetry/logs/logger.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace flowex::telemetry::logs {
+namespace {
+
+std::uint64_t NowNanos() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void JsonEscape(std::string& out, std::string_view s) {
+    out.push_back('"');
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20) {
+            out += fmt::format("\\u{:04x}", c);
+        } else {
+            out.push_back(ch);
+        }
+    }
+    out.push_back('"');
+}
+
+void JsonValue(std::string& out, const AttributeValue& v) {
+    switch (v.Type()) {
+        case AttributeType::kBool:
+            out += v.AsBool() ? "true" : "false";
+            return;
+        case AttributeType::kInt64:
+            out += std::to_string(v.AsInt64());
+            return;
+        case AttributeType::kDouble:
+            if (std::isfinite(v.AsDouble())) {
+                char buf[32];
+                const auto r = std::to_chars(buf, buf + sizeof(buf), v.AsDouble());
+                out.append(buf, r.ptr);
+            } else {
+                out += "null";
+            }
+            return;
+        case AttributeType::kString:
+            JsonEscape(out, v.AsString());
+            return;
+        default: {
+            // Arrays: rare in log fields; written as a JSON array of strings/numbers.
+            out.push_back('[');
+            bool first = true;
+            const auto sep = [&] {
+                if (!first) {
+                    out.push_back(',');
+                }
+                first = false;
+            };
+            if (v.Type() == AttributeType::kStringArray) {
+                for (auto s : v.AsStringArray()) {
+                    sep();
+                    JsonEscape(out, s);
+                }
+            } else if (v.Type() == AttributeType::kInt64Array) {
+                for (auto i : v.AsInt64Array()) {
+                    sep();
+                    out += std::to_string(i);
+                }
+            } else if (v.Type() == AttributeType::kDoubleArray) {
+                for (auto d : v.AsDoubleArray()) {
+                    sep();
+                    out += std::isfinite(d) ? fmt::format("{}", d) : "null";
+                }
+            } else {
+                for (auto b : v.AsBoolArray()) {
+                    sep();
+                    out += b ? "true" : "false";
+                }
+            }
+            out.push_back(']');
+        }
+    }
+}
+
+std::string IsoTimestamp(std::uint64_t nanos) {
+    const time_t secs = static_cast<time_t>(nanos / 1000000000ULL);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       (nanos % 1000000000ULL) / 1000);
+}
+
+std::string_view ConsoleLevel(Severity s) {
+    switch (s) {
+        case Severity::kTrace:
+            return "TRACE";
+        case Severity::kDebug:
+            return "DEBUG";
+        case Severity::kInfo:
+            return "INFO";
+        case Severity::kWarn:
+            return "WARNING";
+        case Severity::kError:
+            return "ERROR";
+        case Severity::kFatal:
+            return "CRITICAL";
+    }
+    return "INFO";
+}
+
+constexpr std::string_view kRedacted = "[REDACTED]";
+
+}  // namespace
+
+bool IsSecretKey(std::string_view key) noexcept {
+    std::string lower(key);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    static constexpr std::string_view kSecret[] = {"password", "passwd", "secret", "token",
+                                                   "authorization", "api_key", "apikey",
+                                                   "cookie", "credential", "private_key"};
+    return std::any_of(std::begin(kSecret), std::end(kSecret), [&](std::string_view s) {
+        return lower.find(s) != std::string::npos;
+    });
+}
+
+std::string FormatAccessLine(std::string_view client_address, unsigned client_port,
+                             std::string_view method, std::string_view target,
+                             std::string_view http_version, int status) {
+    const char* reason = "";
+    switch (status) {
+        case 200: reason = "OK"; break;
+        case 201: reason = "Created"; break;
+        case 202: reason = "Accepted"; break;
+        case 204: reason = "No Content"; break;
+        case 301: reason = "Moved Permanently"; break;
+        case 302: reason = "Found"; break;
+        case 304: reason = "Not Modified"; break;
+        case 400: reason = "Bad Request"; break;
+        case 401: reason = "Unauthorized"; break;
+        case 403: reason = "Forbidden"; break;
+        case 404: reason = "Not Found"; break;
+        case 405: reason = "Method Not Allowed"; break;
+        case 409: reason = "Conflict"; break;
+        case 413: reason = "Payload Too Large"; break;
+        case 415: reason = "Unsupported Media Type"; break;
+        case 422: reason = "Unprocessable Entity"; break;
+        case 429: reason = "Too Many Requests"; break;
+        case 500: reason = "Internal Server Error"; break;
+        case 502: reason = "Bad Gateway"; break;
+        case 503: reason = "Service Unavailable"; break;
+        case 504: reason = "Gateway Timeout"; break;
+        default: break;
+    }
+    return fmt::format("{}:{} - \"{} {} HTTP/{}\" {} {}", client_address, client_port, method,
+                       target, http_version, status, reason);
+}
+
+LogBatchOptions LogBatchOptionsFromEnv(const EnvLookup& env) {
+    LogBatchOptions o;
+    o.max_queue_size = static_cast<std::size_t>(
+        EnvInt(env, "OTEL_BLRP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size)));
+    o.schedule_delay = EnvMillis(env, "OTEL_BLRP_SCHEDULE_DELAY", o.schedule_delay);
+    o.export_timeout = EnvMillis(env, "OTEL_BLRP_EXPORT_TIMEOUT", o.export_timeout);
+    o.max_export_batch_size = static_cast<std::size_t>(EnvInt(
+        env, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", static_cast<std::int64_t>(o.max_export_batch_size)));
+    o.max_queue_size = std::max<std::size_t>(o.max_queue_size, 1);
+    o.max_export_batch_size = std::clamp<std::size_t>(o.max_export_batch_size, 1, o.max_queue_size);
+    return o;
+}
+
+LoggerOptions LoggerOptionsFromEnv(const EnvLookup& env, std::string service_name) {
+    LoggerOptions o;
+    o.service_name = std::move(service_name);
+    const std::string level = EnvString(env, "FLOWEX_LOG_LEVEL").value_or("info");
+    if (level == "trace") {
+        o.level = Severity::kTrace;
+    } else if (level == "debug") {
+        o.level = Severity::kDebug;
+    } else if (level == "warn" || level == "warning") {
+        o.level = Severity::kWarn;
+    } else if (level == "error") {
+        o.level = Severity::kError;
+    }
+    o.json_file = EnvString(env, "FLOWEX_LOG_FILE").value_or("");
+    o.console = EnvBool(env, "FLOWEX_LOG_CONSOLE", true);
+    return o;
+}
+
+// ---- batch log processor --------------------------------------------------------------------
+
+BatchLogProcessor::BatchLogProcessor(std::unique_ptr<LogExporter> exporter, LogBatchOptions options)
+    : exporter_(std::move(exporter)), options_(options) {
+    worker_ = std::thread([this] { Run(); });
+}
+
+BatchLogProcessor::~BatchLogProcessor() {
+    Shutdown(options_.export_timeout);
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+}
+
+void BatchLogProcessor::Emit(LogRecordData record) noexcept {
+    std::lock_guard lock(mutex_);
+    if (stop_ || queue_.size() >= options_.max_queue_size) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    queue_.push_back(std::move(record));
+    if (queue_.size() == options_.max_export_batch_size) {
+        cv_.notify_one();
+    }
+}
+
+void BatchLogProcessor::Run() noexcept {
+    std::vector<LogRecordData> batch;
+    std::vector<const LogRecordData*> view;
+    for (;;) {
+        bool stopping = false;
+        std::uint64_t flush_target = 0;
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait_for(lock, options_.schedule_delay, [&] {
+                return stop_ || flush_requested_ != flush_done_ ||
+                       queue_.size() >= options_.max_export_batch_size;
+            });
+            stopping = stop_;
+            flush_target = flush_requested_;
+        }
+        for (;;) {
+            {
+                std::lock_guard lock(mutex_);
+                const std::size_t n = std::min(queue_.size(), options_.max_export_batch_size);
+                for (std::size_t i = 0; i < n; ++i) {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+            }
+            if (batch.empty()) {
+                break;
+            }
+            view.clear();
+            for (const auto& r : batch) {
+                view.push_back(&r);
+            }
+            if (exporter_->Export(view) == sdk::ExportResult::kSuccess) {
+                exported_.fetch_add(batch.size(), std::memory_order_relaxed);
+            } else {
+                failures_.fetch_add(1, std::memory_order_relaxed);
+            }
+            batch.clear();
+        }
+        std::lock_guard lock(mutex_);
+        flush_done_ = std::max(flush_done_, flush_target);
+        if (stopping) {
+            exporter_->Shutdown(options_.export_timeout);
+            stopped_ = true;
+            done_cv_.notify_all();
+            return;
+        }
+        done_cv_.notify_all();
+    }
+}
+
+bool BatchLogProcessor::ForceFlush(std::chrono::milliseconds timeout) noexcept {
+    std::unique_lock lock(mutex_);
+    if (stopped_) {
+        return true;
+    }
+    const std::uint64_t ticket = ++flush_requested_;
+    cv_.notify_one();
+    return done_cv_.wait_for(lock, timeout, [&] { return flush_done_ >= ticket || stopped_; });
+}
+
+bool BatchLogProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept {
+    std::unique_lock lock(mutex_);
+    stop_ = true;
+    cv_.notify_one();
+    return done_cv_.wait_for(lock, timeout, [&] { return stopped_; });
+}
+
+LogProcessorStats BatchLogProcessor::Stats() const noexcept {
+    return {exported_.load(), dropped_.load(), failures_.load()};
+}
+
+// ---- logger ---------------------------------------------------------------------------------
+
+Logger::Logger(LoggerOptions options) : options_(std::move(options)), level_(options_.level) {
+    std::shared_ptr<spdlog::details::thread_pool> pool;
+    if (options_.async) {
+        pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+        thread_pool_ = pool;
+    }
+    const auto make = [&](std::string name, spdlog::sink_ptr sink) -> std::shared_ptr<spdlog::logger> {
+        sink->set_pattern("%v");
+        if (pool) {
+            // overrun_oldest: a full buffer drops old lines instead of blocking the caller.
+            return std::make_shared<spdlog::async_logger>(std::move(name), std::move(sink), pool,
+                                                          spdlog::async_overflow_policy::overrun_oldest);
+        }
+        return std::make_shared<spdlog::logger>(std::move(name), std::move(sink));
+    };
+    try {
+        if (options_.console) {
+            console_ = make("flowex-console", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+        }
+        if (!options_.json_file.empty()) {
+            file_ = make("flowex-json",
+                         std::make_shared<spdlog::sinks::basic_file_sink_mt>(options_.json_file));
+        }
+    } catch (const spdlog::spdlog_ex& e) {
+        std::fprintf(stderr, "telemetry: cannot open log file %s: %s\n", options_.json_file.c_str(),
+                     e.what());
+    }
+    for (auto* l : {&console_, &file_}) {
+        if (*l) {
+            (*l)->set_level(spdlog::level::trace);
+            (*l)->flush_on(spdlog::level::err);
+        }
+    }
+}
+
+Logger::~Logger() { Flush(); }
+
+void Logger::Log(Severity severity, const Context& ctx, std::string_view message,
+                 std::span<const Field> fields) noexcept {
+    if (!Enabled(severity)) {
+        return;
+    }
+    try {
+        const std::uint64_t now = NowNanos();
+        const SpanContext& span = ctx.GetSpanContext();
+        if (console_) {
+            console_->log(spdlog::level::info, "{}: {}", ConsoleLevel(severity), message);
+        }
+        if (file_) {
+            std::string line;
+            line.reserve(160 + message.size());
+            line += "{\"timestamp\":\"";
+            line += IsoTimestamp(now);
+            line += "\",\"level\":\"";
+            line += SeverityText(severity);
+            line += "\",\"service\":";
+            JsonEscape(line, options_.service_name);
+            line += ",\"message\":";
+            JsonEscape(line, message);
+            if (span.IsValid()) {
+                line += ",\"trace_id\":\"" + span.GetTraceId().Hex() + "\",\"span_id\":\"" +
+                        span.GetSpanId().Hex() + "\"";
+            }
+            for (const Field& f : fields) {
+                line.push_back(',');
+                JsonEscape(line, f.key);
+                line.push_back(':');
+                if (IsSecretKey(f.key)) {
+                    JsonEscape(line, kRedacted);
+                } else {
+                    JsonValue(line, f.value);
+                }
+            }
+            line.push_back('}');
+            file_->log(spdlog::level::info, "{}", line);
+        }
+        if (options_.otlp) {
+            LogRecordData r;
+            r.time_unix_nano = now;
+            r.observed_time_unix_nano = now;
+            r.severity = severity;
+            r.body.assign(message);
+            for (const Field& f : fields) {
+                r.attributes.Set(f.key, IsSecretKey(f.key) ? AttributeValue(kRedacted) : f.value,
+                                 128, 0);
+            }
+            if (span.IsValid()) {
+                r.trace_id = span.GetTraceId();
+                r.span_id = span.GetSpanId();
+                r.trace_flags = span.GetTraceFlags();
+            }
+            r.scope = &scope_;
+            r.resource = options_.resource.get();
+            options_.otlp->Emit(std::move(r));
+        }
+    } catch (...) {
+        // Logging must never take a request down.
+    }
+}
+
+void Logger::Flush(std::chrono::milliseconds timeout) noexcept {
+    try {
+        if (console_) {
+            console_->flush();
+        }
+        if (file_) {
+            file_->flush();
+        }
+        if (options_.otlp) {
+            options_.otlp->ForceFlush(timeout);
+        }
+    } catch (...) {
+    }
+}
+
+}  // namespace flowex::telemetry::logs

@@ -1,0 +1,367 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <thread>
+
+#include "flowex/telemetry/api/trace.hpp"
+#include "flowex/telemetry/exporters/in_memory.hpp"
+#include "flowex/telemetry/sdk/processor.hpp"
+#include "flowex/telemetry/sdk/resource.hpp"
+#include "flowex/telemetry/sdk/tracer_provider.hpp"
+#include "test_util.hpp"
+
+namespace flowex::telemetry {
+namespace {
+
+using testing::TestProvider;
+
+TEST(TelemetryTracer, RecordsAttributesEventsLinksAndStatus) {
+    TestProvider tp;
+    Tracer tracer = tp.GetTracer();
+    SpanContext linked(TraceId{{1, 2, 3}}, SpanId{{4, 5}}, TraceFlags{1}, true);
+    {
+        Span span = tracer.StartSpan("place_order", {.kind = SpanKind::kServer});
+        span.SetAttribute("symbol", "AAPL");
+        span.SetAttribute("user_id", 11);
+        span.SetAttribute("price", 155.25);
+        span.SetAttribute("ok", true);
+        span.SetAttribute("symbol", std::string("MSFT"));  // overwrite
+        const std::int64_t qty[] = {1, 2, 3};
+        span.SetAttribute("qty", std::span<const std::int64_t>(qty));
+        span.AddEvent("validated", {{"result", "accepted"}});
+        span.AddLink(linked);
+        span.RecordException("InsufficientFunds", "needs $776.25");
+        span.SetStatus(StatusCode::kError, "boom");
+    }  // ends on destruction
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 1u);
+    const auto& s = spans[0];
+    EXPECT_EQ(s.name, "place_order");
+    EXPECT_EQ(s.kind, SpanKind::kServer);
+    EXPECT_FALSE(s.parent_span_id.IsValid());
+    ASSERT_EQ(s.attributes.size(), 5u);
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("symbol")), "MSFT");
+    EXPECT_EQ(std::get<std::int64_t>(*s.attributes.Find("user_id")), 11);
+    EXPECT_DOUBLE_EQ(std::get<double>(*s.attributes.Find("price")), 155.25);
+    EXPECT_EQ(std::get<bool>(*s.attributes.Find("ok")), true);
+    EXPECT_EQ(std::get<std::vector<std::int64_t>>(*s.attributes.Find("qty")).size(), 3u);
+    ASSERT_EQ(s.events.size(), 2u);
+    EXPECT_EQ(s.events[1].name, "exception");
+    EXPECT_EQ(std::get<std::string>(*s.events[1].attributes.Find("exception.type")),
+              "InsufficientFunds");
+    EXPECT_EQ(std::get<std::string>(*s.events[1].attributes.Find("exception.message")),
+              "needs $776.25");
+    ASSERT_EQ(s.links.size(), 1u);
+    EXPECT_EQ(s.links[0].context.GetTraceId(), linked.GetTraceId());
+    EXPECT_EQ(s.status_code, StatusCode::kError);
+    EXPECT_EQ(s.status_message, "boom");
+    EXPECT_LE(s.start_time_unix_nano, s.end_time_unix_nano);
+    EXPECT_EQ(s.resource->GetString("service.name"), "test-service");
+    EXPECT_EQ(s.scope->name, "flowex.test");
+}
+
+TEST(TelemetryTracer, ChildrenShareTraceAndPointAtParent) {
+    TestProvider tp;
+    Tracer tracer = tp.GetTracer();
+    Span parent = tracer.StartSpan("parent");
+    const Context ctx = parent.MakeContext(Context());
+    Span child = tracer.StartSpan("child", {.parent = &ctx});
+    {
+        ScopedContext scope(child.MakeContext(ctx));
+        Span grandchild = tracer.StartSpan("grandchild");  // from the thread-local context
+        EXPECT_EQ(grandchild.GetContext().GetTraceId(), parent.GetContext().GetTraceId());
+    }
+    EXPECT_FALSE(Context::Current().GetSpanContext().IsValid());  // restored
+    Span root = tracer.StartSpan("root", {.parent = &ctx, .root = true});
+    root.End();
+    child.End();
+    parent.End();
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 4u);
+    EXPECT_EQ(spans[0].name, "grandchild");
+    EXPECT_EQ(spans[0].parent_span_id, child.GetContext().GetSpanId());
+    EXPECT_EQ(spans[2].name, "child");
+    EXPECT_EQ(spans[2].parent_span_id, parent.GetContext().GetSpanId());
+    EXPECT_EQ(spans[2].trace_id, parent.GetContext().GetTraceId());
+    EXPECT_EQ(spans[1].name, "root");
+    EXPECT_NE(spans[1].trace_id, parent.GetContext().GetTraceId());
+}
+
+TEST(TelemetryTracer, StatusRulesOkIsFinalUnsetNeverOverrides) {
+    TestProvider tp;
+    Tracer tracer = tp.GetTracer();
+    {
+        Span a = tracer.StartSpan("a");
+        a.SetStatus(StatusCode::kOk, "ignored");
+        a.SetStatus(StatusCode::kError, "late");
+        Span b = tracer.StartSpan("b");
+        b.SetStatus(StatusCode::kError, "bad");
+        b.SetStatus(StatusCode::kUnset);
+    }
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 2u);
+    EXPECT_EQ(spans[1].status_code, StatusCode::kOk);
+    EXPECT_EQ(spans[1].status_message, "");
+    EXPECT_EQ(spans[0].status_code, StatusCode::kError);
+    EXPECT_EQ(spans[0].status_message, "bad");
+}
+
+TEST(TelemetryTracer, SpanLimitsDropAndCount) {
+    sdk::SpanLimits limits;
+    limits.attribute_count_limit = 2;
+    limits.attribute_value_length_limit = 4;
+    limits.event_count_limit = 1;
+    TestProvider tp(sdk::AlwaysOnSampler(), limits);
+    {
+        Span s = tp.GetTracer().StartSpan("limited");
+        s.SetAttribute("a", "123456");
+        s.SetAttribute("b", 1);
+        s.SetAttribute("c", 2);
+        s.AddEvent("e1");
+        s.AddEvent("e2");
+    }
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 1u);
+    EXPECT_EQ(spans[0].attributes.size(), 2u);
+    EXPECT_EQ(spans[0].dropped_attributes_count, 1u);
+    EXPECT_EQ(std::get<std::string>(*spans[0].attributes.Find("a")), "1234");
+    EXPECT_EQ(spans[0].events.size(), 1u);
+    EXPECT_EQ(spans[0].dropped_events_count, 1u);
+}
+
+TEST(TelemetryTracer, DisabledSdkIsNoopButPropagatesParent) {
+    sdk::TracerProviderOptions o;
+    o.disabled = true;
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("x");
+    EXPECT_TRUE(tracer.IsNoop());
+    const auto parent = SpanContext(TraceId{{9}}, SpanId{{8}}, TraceFlags{1}, true);
+    const Context ctx(parent);
+    Span s = tracer.StartSpan("op", {.parent = &ctx});
+    EXPECT_FALSE(s.IsRecording());
+    EXPECT_EQ(s.GetContext().GetTraceId(), parent.GetTraceId());
+    s.SetAttribute("k", "v");  // harmless
+    EXPECT_TRUE(Tracer().StartSpan("noop").GetContext().GetTraceId() == TraceId{});
+}
+
+TEST(TelemetryTracer, GlobalProviderDefaultsToNoop) {
+    EXPECT_TRUE(GetTracer("anything").IsNoop());
+}
+
+TEST(TelemetrySampler, AlwaysOffDoesNotRecordButGivesIds) {
+    TestProvider tp(sdk::AlwaysOffSampler());
+    Span s = tp.GetTracer().StartSpan("op");
+    EXPECT_FALSE(s.IsRecording());
+    EXPECT_TRUE(s.GetContext().IsValid());
+    EXPECT_FALSE(s.GetContext().IsSampled());
+    s.End();
+    EXPECT_EQ(tp.storage->Size(), 0u);
+}
+
+TEST(TelemetrySampler, TraceIdRatioIsStatisticallyRight) {
+    for (const double ratio : {0.1, 0.25, 0.5}) {
+        TestProvider tp(sdk::TraceIdRatioSampler(ratio));
+        Tracer tracer = tp.GetTracer();
+        constexpr int kN = 40000;
+        int sampled = 0;
+        for (int i = 0; i < kN; ++i) {
+            Span s = tracer.StartSpan("op", {.root = true});
+            sampled += s.GetContext().IsSampled() ? 1 : 0;
+        }
+        const double expected = kN * ratio;
+        const double sd = std::sqrt(kN * ratio * (1 - ratio));
+        EXPECT_NEAR(sampled, expected, 5 * sd) << "ratio " << ratio;
+        EXPECT_EQ(tp.storage->Size(), static_cast<std::size_t>(sampled));
+    }
+}
+
+TEST(TelemetrySampler, RatioDecisionIsDeterministicPerTraceId) {
+    auto sampler = sdk::TraceIdRatioSampler(0.5);
+    TraceId low;
+    low.bytes[8] = 0x10;  // last 8 bytes small → sampled
+    TraceId high;
+    high.bytes[8] = 0xf0;
+    EXPECT_EQ(sampler->ShouldSample({}, low, "a", SpanKind::kInternal),
+              sdk::SamplingDecision::kRecordAndSample);
+    EXPECT_EQ(sampler->ShouldSample({}, high, "a", SpanKind::kInternal),
+              sdk::SamplingDecision::kDrop);
+    EXPECT_EQ(sdk::TraceIdRatioSampler(0.0)->ShouldSample({}, low, "a", SpanKind::kInternal),
+              sdk::SamplingDecision::kDrop);
+}
+
+TEST(TelemetrySampler, ParentBasedFollowsParent) {
+    auto sampler = sdk::ParentBasedSampler(sdk::AlwaysOffSampler());
+    const TraceId t{{1}};
+    const SpanContext sampled(t, SpanId{{1}}, TraceFlags{1}, true);
+    const SpanContext unsampled(t, SpanId{{1}}, TraceFlags{0}, false);
+    EXPECT_EQ(sampler->ShouldSample(sampled, t, "a", SpanKind::kServer),
+              sdk::SamplingDecision::kRecordAndSample);
+    EXPECT_EQ(sampler->ShouldSample(unsampled, t, "a", SpanKind::kServer),
+              sdk::SamplingDecision::kDrop);
+    EXPECT_EQ(sampler->ShouldSample({}, t, "a", SpanKind::kServer), sdk::SamplingDecision::kDrop);
+}
+
+TEST(TelemetrySampler, FromEnv) {
+    EXPECT_EQ(sdk::SamplerFromEnv(MapEnv({}))->Description(), "ParentBased{root=AlwaysOnSampler}");
+    EXPECT_EQ(sdk::SamplerFromEnv(MapEnv({{"OTEL_TRACES_SAMPLER", "always_off"}}))->Description(),
+              "AlwaysOffSampler");
+    EXPECT_EQ(sdk::SamplerFromEnv(MapEnv({{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio"},
+                                          {"OTEL_TRACES_SAMPLER_ARG", "0.25"}}))
+                  ->Description(),
+              "ParentBased{root=TraceIdRatioBased{0.25}}");
+}
+
+TEST(TelemetryResource, FromEnvHonoursServiceNameAndResourceAttributes) {
+    const auto r = sdk::ResourceFromEnv(
+        MapEnv({{"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=dev,team=a%20b"},
+                {"OTEL_SERVICE_NAME", "order-manager"}}),
+        {"default-name", "0.1.0"});
+    EXPECT_EQ(r->GetString("service.name"), "order-manager");
+    EXPECT_EQ(r->GetString("service.version"), "0.1.0");
+    EXPECT_EQ(r->GetString("deployment.environment"), "dev");
+    EXPECT_EQ(r->GetString("team"), "a b");
+    EXPECT_EQ(r->GetString("telemetry.sdk.language"), "cpp");
+    EXPECT_EQ(r->GetString("service.instance.id").size(), 36u);
+    EXPECT_FALSE(r->GetString("host.name").empty());
+}
+
+TEST(TelemetryBatchProcessor, OptionsFromEnv) {
+    const auto o = sdk::BatchOptionsFromEnv(MapEnv({{"OTEL_BSP_MAX_QUEUE_SIZE", "100"},
+                                                    {"OTEL_BSP_SCHEDULE_DELAY", "250"},
+                                                    {"OTEL_BSP_EXPORT_TIMEOUT", "1000"},
+                                                    {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500"}}));
+    EXPECT_EQ(o.max_queue_size, 100u);
+    EXPECT_EQ(o.schedule_delay.count(), 250);
+    EXPECT_EQ(o.export_timeout.count(), 1000);
+    EXPECT_EQ(o.max_export_batch_size, 100u);  // clamped to the queue
+    const auto d = sdk::BatchOptionsFromEnv(MapEnv({}));
+    EXPECT_EQ(d.max_queue_size, 2048u);
+    EXPECT_EQ(d.schedule_delay.count(), 5000);
+    EXPECT_EQ(d.export_timeout.count(), 30000);
+    EXPECT_EQ(d.max_export_batch_size, 512u);
+}
+
+// An exporter that blocks until released: the worker is stuck, the queue fills.
+class GateExporter final : public sdk::SpanExporter {
+public:
+    sdk::ExportResult Export(std::span<const sdk::SpanData* const> spans) noexcept override {
+        std::unique_lock lock(mutex_);
+        ++calls_;
+        entered_cv_.notify_all();
+        cv_.wait(lock, [&] { return open_; });
+        exported_ += spans.size();
+        return sdk::ExportResult::kSuccess;
+    }
+    void Open() {
+        std::lock_guard lock(mutex_);
+        open_ = true;
+        cv_.notify_all();
+    }
+    void WaitEntered() {
+        std::unique_lock lock(mutex_);
+        entered_cv_.wait(lock, [&] { return calls_ > 0; });
+    }
+    std::size_t Exported() {
+        std::lock_guard lock(mutex_);
+        return exported_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::condition_variable entered_cv_;
+    bool open_ = false;
+    int calls_ = 0;
+    std::size_t exported_ = 0;
+};
+
+TEST(TelemetryBatchProcessor, DropsAndCountsWhenExporterIsSlowAndNeverBlocks) {
+    auto gate = std::make_unique<GateExporter>();
+    GateExporter* g = gate.get();
+    sdk::TracerProviderOptions o;
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::move(gate), sdk::BatchOptions{.max_queue_size = 8,
+                                           .schedule_delay = std::chrono::milliseconds(10),
+                                           .export_timeout = std::chrono::milliseconds(30000),
+                                           .max_export_batch_size = 4});
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("t");
+    // Fill a first batch and wait until the worker is stuck inside Export.
+    for (int i = 0; i < 4; ++i) {
+        tracer.StartSpan("warm").End();
+    }
+    g->WaitEntered();
+    // The worker is blocked: these 1000 ends must all return (a blocking End would hang here).
+    constexpr int kN = 1000;
+    for (int i = 0; i < kN; ++i) {
+        tracer.StartSpan("op").End();
+    }
+    const auto stats = provider.Stats();
+    EXPECT_EQ(stats.spans_started, static_cast<std::uint64_t>(kN + 4));
+    EXPECT_GE(stats.processor.dropped, static_cast<std::uint64_t>(kN - 8));
+    EXPECT_LE(stats.processor.queue_size, 8u);
+    g->Open();
+    ASSERT_TRUE(provider.ForceFlush(std::chrono::seconds(10)));
+    const auto after = provider.Stats();
+    EXPECT_EQ(after.processor.exported + after.processor.dropped,
+              static_cast<std::uint64_t>(kN + 4));
+    EXPECT_EQ(g->Exported(), after.processor.exported);
+}
+
+TEST(TelemetryBatchProcessor, ExportsFullBatchesWithoutWaitingForTheDelay) {
+    auto storage = std::make_shared<exporters::InMemorySpanStorage>();
+    sdk::TracerProviderOptions o;
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::make_unique<exporters::InMemorySpanExporter>(storage),
+        sdk::BatchOptions{.max_queue_size = 2048,
+                          .schedule_delay = std::chrono::hours(1),
+                          .max_export_batch_size = 16});
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("t");
+    for (int i = 0; i < 64; ++i) {
+        tracer.StartSpan("op").End();
+    }
+    // With an hour-long delay only the batch-full wake-up can export these.
+    for (int i = 0; i < 2000 && storage->Size() < 48; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE(storage->Size(), 48u);
+    EXPECT_TRUE(provider.Shutdown(std::chrono::seconds(5)));
+    EXPECT_EQ(storage->Size(), 64u);  // shutdown drains
+    EXPECT_EQ(provider.Stats().processor.dropped, 0u);
+}
+
+TEST(TelemetryBatchProcessor, ManyThreadsNoLossWhenQueueIsLargeEnough) {
+    auto storage = std::make_shared<exporters::InMemorySpanStorage>();
+    sdk::TracerProviderOptions o;
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::make_unique<exporters::InMemorySpanExporter>(storage),
+        sdk::BatchOptions{.max_queue_size = 1 << 15, .max_export_batch_size = 256});
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("t");
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&tracer, t] {
+            for (int i = 0; i < 2000; ++i) {
+                Span s = tracer.StartSpan("op");
+                s.SetAttribute("thread", t);
+                s.SetAttribute("i", i);
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    ASSERT_TRUE(provider.ForceFlush(std::chrono::seconds(10)));
+    const auto stats = provider.Stats();
+    EXPECT_EQ(stats.processor.exported + stats.processor.dropped, 8000u);
+    EXPECT_EQ(storage->Size(), stats.processor.exported);
+    EXPECT_EQ(stats.processor.dropped, 0u);
+}
+
+}  // namespace
+}  // namespace flowex::telemetry
