@@ -1,0 +1,115 @@
+#pragma once
+// Beast parsers that fill flowex's own message types directly (no intermediate
+// beast::http::message, so no copy and no Beast in public headers). Internal to libs/http.
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "flowex/http/client.hpp"
+#include "flowex/http/message.hpp"
+
+namespace flowex::http::detail {
+
+namespace beast_http = boost::beast::http;
+
+inline Method FromVerb(beast_http::verb v) noexcept {
+    switch (v) {
+        case beast_http::verb::get: return Method::kGet;
+        case beast_http::verb::head: return Method::kHead;
+        case beast_http::verb::post: return Method::kPost;
+        case beast_http::verb::put: return Method::kPut;
+        case beast_http::verb::delete_: return Method::kDelete;
+        case beast_http::verb::patch: return Method::kPatch;
+        case beast_http::verb::options: return Method::kOptions;
+        default: return Method::kOther;
+    }
+}
+
+/// Parses one request into a Request (which must outlive the parser). One parser per
+/// message, as Beast requires.
+class RequestParser final : public beast_http::basic_parser<true> {
+public:
+    RequestParser(Request& request, std::size_t max_header, std::size_t max_body)
+        : request_(request) {
+        header_limit(static_cast<std::uint32_t>(max_header));
+        body_limit(static_cast<std::uint64_t>(max_body));
+        eager(true);
+    }
+
+private:
+    void on_request_impl(beast_http::verb method, boost::beast::string_view method_str,
+                         boost::beast::string_view target, int version,
+                         boost::beast::error_code&) override {
+        request_.method = FromVerb(method);
+        request_.method_text.assign(method_str.data(), method_str.size());
+        request_.target.assign(target.data(), target.size());
+        request_.version = version;
+    }
+    void on_response_impl(int, boost::beast::string_view, int, boost::beast::error_code&) override {}
+    void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
+                       boost::beast::error_code&) override {
+        request_.headers.Add(std::string_view(name.data(), name.size()),
+                              std::string_view(value.data(), value.size()));
+    }
+    void on_header_impl(boost::beast::error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                           boost::beast::error_code&) override {
+        if (length) { request_.body.reserve(static_cast<std::size_t>(*length)); }
+    }
+    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
+        request_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
+                              boost::beast::error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                   boost::beast::error_code&) override {
+        request_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(boost::beast::error_code&) override {}
+
+    Request& request_;
+};
+
+/// Parses one response into a ClientResponse.
+class ResponseParser final : public beast_http::basic_parser<false> {
+public:
+    ResponseParser(ClientResponse& response, std::size_t max_body) : response_(response) {
+        header_limit(64 * 1024);
+        body_limit(static_cast<std::uint64_t>(max_body));
+        eager(true);
+    }
+
+private:
+    void on_request_impl(beast_http::verb, boost::beast::string_view, boost::beast::string_view, int,
+                         boost::beast::error_code&) override {}
+    void on_response_impl(int code, boost::beast::string_view, int, boost::beast::error_code&) override {
+        response_.status = code;
+    }
+    void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
+                       boost::beast::error_code&) override {
+        response_.headers.Add(std::string_view(name.data(), name.size()),
+                               std::string_view(value.data(), value.size()));
+    }
+    void on_header_impl(boost::beast::error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                           boost::beast::error_code&) override {
+        if (length) { response_.body.reserve(static_cast<std::size_t>(*length)); }
+    }
+    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
+        response_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
+                              boost::beast::error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                   boost::beast::error_code&) override {
+        response_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(boost::beast::error_code&) override {}
+
+    ClientResponse& response_;
+};
+
+}  // namespace flowex::http::detail
