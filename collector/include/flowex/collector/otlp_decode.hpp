@@ -1,0 +1,78 @@
+#pragma once
+/// OTLP/HTTP request decoding: protobuf and OTLP/JSON bodies become the generated OTLP
+/// protobuf messages (one internal model for both encodings), validated and bounded.
+///
+/// Validation per item: a span needs a 16-byte non-zero trace id and an 8-byte non-zero span
+/// id (a parent id, when present, must be 8 bytes); a log record's ids, when present, must
+/// have those sizes. An invalid item is removed and counted in `rejected` (the response's
+/// `partialSuccess`); the rest of the request is kept. A body that cannot be parsed at all is
+/// an error (400) and nothing of it is stored.
+///
+/// Limits (truncation, never rejection, so a huge span still arrives): attributes, events and
+/// links beyond `Limits` are dropped (counted in the `dropped_*_count` fields, as the OTel SDK
+/// does), strings longer than `max_string_bytes` are cut at a UTF-8 boundary.
+/// Thread-safe: the functions keep no state.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <google/protobuf/arena.h>
+
+#include "flowex/common/result.hpp"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace flowex::collector {
+
+namespace otlp_trace = opentelemetry::proto::trace::v1;
+namespace otlp_logs = opentelemetry::proto::logs::v1;
+namespace otlp_common = opentelemetry::proto::common::v1;
+namespace otlp_resource = opentelemetry::proto::resource::v1;
+using ExportTraceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ExportLogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
+
+enum class Encoding { kProtobuf, kJson };
+
+struct DecodeLimits {
+    std::size_t max_attributes = 128;  // per span, event, link, resource, scope, log record
+    std::size_t max_events = 128;
+    std::size_t max_links = 128;
+    std::size_t max_string_bytes = 16 * 1024;  // attribute values, names, bodies
+};
+
+/// A decoded request. The message lives on `arena`; move-only.
+template <class Message>
+struct Decoded {
+    std::unique_ptr<google::protobuf::Arena> arena;
+    Message* message = nullptr;
+    std::int64_t accepted = 0;  // spans or log records kept
+    std::int64_t rejected = 0;  // removed by validation
+    std::string error_message;  // why (first reason), empty when nothing was rejected
+    std::size_t wire_bytes = 0;  // size of the body it came from (queue accounting)
+};
+using DecodedTraces = Decoded<ExportTraceRequest>;
+using DecodedLogs = Decoded<ExportLogsRequest>;
+
+/// Decodes and validates an ExportTraceServiceRequest. Errors: kInvalidJson / kBadRequest
+/// (unparseable body, wrong JSON types) — the whole request is refused.
+common::Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
+                                           const DecodeLimits& limits = {});
+common::Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
+                                       const DecodeLimits& limits = {});
+
+/// The ExportTraceServiceResponse / ExportLogsServiceResponse body for a decoded request
+/// (`partialSuccess` when something was rejected), in the request's encoding.
+std::string EncodeTraceResponse(std::int64_t rejected, std::string_view message,
+                                Encoding encoding);
+std::string EncodeLogsResponse(std::int64_t rejected, std::string_view message,
+                               Encoding encoding);
+
+/// Silences protobuf's own stderr logging of parse failures (hostile input would flood it).
+void QuietProtobufLogging();
+
+/// Lower-case hex of bytes; and its inverse (nullopt-like empty string on bad input).
+std::string ToHex(std::string_view bytes);
+bool FromHex(std::string_view hex, std::string* out);
+
+}  // namespace flowex::collector

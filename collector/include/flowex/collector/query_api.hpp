@@ -1,0 +1,64 @@
+#pragma once
+/// The query API as a pure function from (path, query parameters) to a response, with no HTTP
+/// library in sight: Jaeger v1 (`/api/services`, `/api/services/{s}/operations`,
+/// `/api/operations`, `/api/traces`, `/api/traces/{id}`, `/api/dependencies`,
+/// `/api/metrics/{latencies,calls,errors}`), v3 (`/api/v3/services`, `/api/v3/operations`,
+/// `/api/v3/traces`, `/api/v3/traces/{id}`, `/api/v3/trace-summaries`) and flowex's
+/// `/api/traces/{id}/logs`. Thread-safe (the store and metrics are).
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "flowex/collector/red_metrics.hpp"
+#include "flowex/collector/store.hpp"
+#include "flowex/common/clock.hpp"
+
+namespace flowex::collector {
+
+struct ApiResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+class QueryApi {
+public:
+    QueryApi(const Store& store, const RedMetrics& metrics, const common::Clock& clock)
+        : store_(store), metrics_(metrics), clock_(clock) {}
+
+    /// Answers a GET for `path` (percent-decoded, without the query). Unknown /api paths → 404.
+    ApiResponse Get(std::string_view path, const QueryParams& params) const;
+
+    /// Parses Jaeger v1 search parameters (exposed for tests).
+    common::Result<SearchQuery> ParseV1Search(const QueryParams& params) const;
+    common::Result<SearchQuery> ParseV3Search(const QueryParams& params) const;
+
+private:
+    ApiResponse Services() const;
+    ApiResponse ServiceOperations(const std::string& service) const;
+    ApiResponse Operations(const QueryParams& params) const;
+    ApiResponse Traces(const QueryParams& params) const;
+    ApiResponse Trace(std::string_view id) const;
+    ApiResponse TraceLogs(std::string_view id) const;
+    ApiResponse Dependencies(const QueryParams& params) const;
+    ApiResponse Metrics(const std::string& kind, const QueryParams& params) const;
+    ApiResponse V3Services() const;
+    ApiResponse V3Operations(const QueryParams& params) const;
+    ApiResponse V3Trace(std::string_view id) const;
+    ApiResponse V3Traces(const QueryParams& params, bool summaries) const;
+
+    const Store& store_;
+    const RedMetrics& metrics_;
+    const common::Clock& clock_;
+};
+
+/// A trace id from hex (up to 32 digits; shorter ids are left-padded as Jaeger does); false
+/// when not hex or all zero.
+bool ParseTraceId(std::string_view hex, std::string* out);
+/// RFC 3339 ("2026-11-29T14:37:44.123Z", offsets allowed) → Unix nanoseconds.
+bool ParseRfc3339(std::string_view text, std::int64_t* unix_ns);
+
+}  // namespace flowex::collector

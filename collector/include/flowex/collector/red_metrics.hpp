@@ -1,0 +1,60 @@
+#pragma once
+/// Span-derived RED metrics (rate, errors, duration) per service, operation and span kind,
+/// kept in memory from ingest: cumulative counters and a latency histogram for Prometheus, and
+/// per-minute buckets of the last three hours for Jaeger's SPM API (/api/metrics/*).
+/// After a restart they start empty (Prometheus sees a counter reset); they are not rebuilt
+/// from the store. Thread-safe: Record from the writer, reads from any thread.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "flowex/collector/store.hpp"
+
+namespace flowex::collector {
+
+struct SpmQuery {
+    std::vector<std::string> services;
+    bool group_by_operation = false;
+    std::vector<int> span_kinds;  // OTLP kinds; empty = server
+    std::int64_t end_ns = 0;
+    std::int64_t lookback_ns = 3600LL * 1'000'000'000;
+    std::int64_t step_ns = 60LL * 1'000'000'000;
+    std::int64_t rate_per_ns = 600LL * 1'000'000'000;
+    double quantile = 0.95;
+};
+
+class RedMetrics {
+public:
+    static constexpr int kBuckets = 14;  // upper bounds in kBoundsMs, the last is +Inf
+    static constexpr int kMinutes = 180;
+
+    void Record(const std::vector<SpanFact>& facts, const std::vector<TraceSummary>& new_traces);
+    /// Prometheus text exposition of the span metrics (appended to `out`).
+    void AppendPrometheus(std::string* out) const;
+    /// Jaeger SPM MetricFamily JSON: kind is "latencies", "calls" or "errors".
+    std::string Spm(const std::string& kind, const SpmQuery& q) const;
+
+private:
+    struct Minute {
+        std::int64_t minute = -1;
+        std::int64_t calls = 0;
+        std::int64_t errors = 0;
+        std::int64_t buckets[kBuckets] = {};
+    };
+    struct Series {
+        std::int64_t calls = 0;
+        std::int64_t errors = 0;
+        double sum_seconds = 0;
+        std::int64_t buckets[kBuckets] = {};
+        std::vector<Minute> minutes = std::vector<Minute>(kMinutes);
+    };
+    using Key = std::tuple<std::string, std::string, int>;  // service, operation, kind
+    mutable std::mutex mu_;
+    std::map<Key, Series> series_;
+    std::map<std::string, std::int64_t> traces_per_service_;
+};
+
+}  // namespace flowex::collector

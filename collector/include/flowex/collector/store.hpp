@@ -1,0 +1,144 @@
+#pragma once
+/// The embedded span and log store (SQLite, one database file per time window).
+///
+/// Layout and why (see docs/benchmarks.md for the numbers): a batch is stored as one row per
+/// (trace, batch) *chunk* holding the trace's spans of that batch as a serialized OTLP
+/// `TracesData` blob; indexes are per trace, not per span: a summary row per trace (start,
+/// duration, root service/operation, span and error counts, services), one row per (trace,
+/// service, operation) with its time, min/max span duration and error count, and a tag row per
+/// (trace, key, value) for a chosen set of keys (`kDefaultIndexedTags` + `--index-tags`). Other
+/// tags are found by reading candidate traces. Files are per ingest-time window (default one
+/// hour), so retention by age and size deletes whole files.
+///
+/// Durability: WAL with synchronous=NORMAL; `Ingest` commits before it returns, so a batch
+/// whose request was answered 200 survives a clean shutdown and a process crash (not a power
+/// loss of the last commits, which NORMAL trades for speed).
+///
+/// Threading: `Ingest` and `ApplyRetention` are called by one writer thread; every query
+/// method is safe to call concurrently from any thread (each uses its own connections).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flowex/collector/otlp_decode.hpp"
+#include "flowex/common/clock.hpp"
+#include "flowex/common/result.hpp"
+#include "opentelemetry/proto/logs/v1/logs.pb.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+
+namespace flowex::collector {
+
+/// Tag keys indexed by default (DESIGN §5's searchable attributes and the usual suspects).
+inline const std::vector<std::string> kDefaultIndexedTags = {
+    "user_id", "order_id", "symbol", "side", "error.type", "http.response.status_code",
+    "http.status_code", "db.system.name", "db.system", "http.route", "user.tier",
+};
+
+struct StoreOptions {
+    std::string data_dir;
+    std::chrono::nanoseconds window = std::chrono::hours(1);
+    std::chrono::nanoseconds max_age = std::chrono::hours(24 * 7);  // 0 = unlimited
+    std::int64_t max_bytes = 0;                                     // 0 = unlimited
+    std::vector<std::string> extra_index_tags;
+    const common::Clock* clock = nullptr;  // default: the system clock
+};
+
+struct ServiceCount {
+    std::string name;
+    std::int64_t spans = 0;
+    std::int64_t errors = 0;
+};
+
+struct TraceSummary {
+    std::string trace_id;  // 16 raw bytes
+    std::int64_t start_ns = 0;
+    std::int64_t end_ns = 0;
+    std::string root_service;
+    std::string root_operation;
+    bool has_root = false;
+    std::int64_t span_count = 0;
+    std::int64_t error_count = 0;
+    std::vector<ServiceCount> services;
+};
+
+/// One span as the RED metrics and the live stream see it (filled by Ingest).
+struct SpanFact {
+    std::string service;
+    std::string operation;
+    int kind = 0;  // OTLP SpanKind
+    std::int64_t start_ns = 0;
+    std::int64_t duration_ns = 0;
+    bool error = false;
+};
+
+struct IngestOutcome {
+    std::int64_t spans = 0;
+    std::int64_t logs = 0;
+    std::vector<TraceSummary> new_traces;  // traces first seen in this call
+    std::vector<SpanFact> facts;           // one per span (for RED metrics)
+};
+
+struct SearchQuery {
+    std::string service;
+    std::string operation;
+    std::vector<std::pair<std::string, std::string>> tags;  // "error" → "true" included
+    std::int64_t start_min_ns = 0;
+    std::int64_t start_max_ns = INT64_MAX;
+    std::int64_t min_duration_ns = 0;
+    std::int64_t max_duration_ns = 0;  // 0 = none
+    std::size_t limit = 20;
+};
+
+struct OperationInfo {
+    std::string name;
+    int kind = 0;  // OTLP SpanKind
+};
+
+struct DependencyLink {
+    std::string parent;
+    std::string child;
+    std::int64_t calls = 0;
+};
+
+struct StoreStats {
+    std::int64_t bytes = 0;
+    std::int64_t windows = 0;
+    std::int64_t deleted_windows = 0;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    /// Opens (creating) the store in options.data_dir; existing window files are reused.
+    static common::Result<std::unique_ptr<Store>> Open(StoreOptions options);
+
+    /// Stores decoded batches in one transaction; returns after the commit. Writer thread only.
+    virtual common::Result<IngestOutcome> Ingest(const std::vector<const DecodedTraces*>& traces,
+                                                 const std::vector<const DecodedLogs*>& logs) = 0;
+    /// Deletes window files beyond max_age / max_bytes. Writer thread only.
+    virtual common::Status ApplyRetention() = 0;
+
+    /// The trace's spans (every chunk, from every window), or nullopt when unknown.
+    virtual common::Result<std::optional<otlp_trace::TracesData>> GetTrace(
+        const std::string& trace_id) const = 0;
+    /// The trace's log records, oldest first.
+    virtual common::Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const = 0;
+    /// Matching traces, newest first (at most query.limit).
+    virtual common::Result<std::vector<TraceSummary>> Search(const SearchQuery& query) const = 0;
+    virtual common::Result<std::vector<std::string>> Services() const = 0;
+    virtual common::Result<std::vector<OperationInfo>> Operations(const std::string& service) const = 0;
+    /// Parent → child service calls with a start in [end - lookback, end].
+    virtual common::Result<std::vector<DependencyLink>> Dependencies(std::int64_t end_ns,
+                                                                     std::int64_t lookback_ns) const = 0;
+    virtual StoreStats Stats() const = 0;
+};
+
+/// Jaeger-style matching of a tag against an attribute value's text form.
+std::string AnyValueText(const otlp_common::AnyValue& v);
+
+}  // namespace flowex::collector

@@ -1,0 +1,908 @@
+#include "flowex/collector/otlp_decode.hpp"
+
+#include <google/protobuf/stubs/logging.h>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "flowex/common/json.hpp"
+
+namespace flowex::collector {
+
+using common::Error;
+using common::ErrorCode;
+using common::JsonValue;
+using common::Result;
+using common::Status;
+
+namespace {
+
+// ---------------------------------------------------------------- small helpers
+
+bool AllZero(std::string_view bytes) {
+    for (char c : bytes) {
+        if (c != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void TruncateUtf8(std::string* s, std::size_t max_bytes) {
+    if (s->size() <= max_bytes) {
+        return;
+    }
+    std::size_t n = max_bytes;
+    // Back off continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+    while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) {
+        --n;
+    }
+    s->resize(n);
+}
+
+template <class Field>
+std::size_t TruncateRepeated(Field* field, std::size_t max) {
+    if (static_cast<std::size_t>(field->size()) <= max) {
+        return 0;
+    }
+    std::size_t dropped = field->size() - max;
+    field->DeleteSubrange(static_cast<int>(max), static_cast<int>(dropped));
+    return dropped;
+}
+
+void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth);
+
+void BoundAttributes(google::protobuf::RepeatedPtrField<otlp_common::KeyValue>* attrs,
+                     const DecodeLimits& limits, std::uint32_t* dropped, int depth = 0) {
+    std::size_t n = TruncateRepeated(attrs, limits.max_attributes);
+    if (dropped != nullptr && n > 0) {
+        std::uint64_t total = *dropped + n;
+        *dropped = total > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(total);
+    }
+    for (auto& kv : *attrs) {
+        if (kv.key().size() > 256) {
+            TruncateUtf8(kv.mutable_key(), 256);
+        }
+        if (kv.has_value()) {
+            BoundValue(kv.mutable_value(), limits, depth + 1);
+        }
+    }
+}
+
+void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth) {
+    switch (v->value_case()) {
+        case otlp_common::AnyValue::kStringValue:
+            if (v->string_value().size() > limits.max_string_bytes) {
+                TruncateUtf8(v->mutable_string_value(), limits.max_string_bytes);
+            }
+            break;
+        case otlp_common::AnyValue::kBytesValue:
+            if (v->bytes_value().size() > limits.max_string_bytes) {
+                v->mutable_bytes_value()->resize(limits.max_string_bytes);
+            }
+            break;
+        case otlp_common::AnyValue::kArrayValue: {
+            auto* values = v->mutable_array_value()->mutable_values();
+            TruncateRepeated(values, limits.max_attributes);
+            if (depth > 8) {
+                values->Clear();
+            }
+            for (auto& e : *values) {
+                BoundValue(&e, limits, depth + 1);
+            }
+            break;
+        }
+        case otlp_common::AnyValue::kKvlistValue: {
+            auto* values = v->mutable_kvlist_value()->mutable_values();
+            if (depth > 8) {
+                values->Clear();
+            }
+            BoundAttributes(values, limits, nullptr, depth + 1);
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+// Why a span is invalid; nullptr when valid.
+const char* SpanProblem(const otlp_trace::Span& span) {
+    if (span.trace_id().size() != 16) {
+        return "trace id must be 16 bytes";
+    }
+    if (AllZero(span.trace_id())) {
+        return "trace id must not be zero";
+    }
+    if (span.span_id().size() != 8) {
+        return "span id must be 8 bytes";
+    }
+    if (AllZero(span.span_id())) {
+        return "span id must not be zero";
+    }
+    if (!span.parent_span_id().empty() && span.parent_span_id().size() != 8) {
+        return "parent span id must be empty or 8 bytes";
+    }
+    return nullptr;
+}
+
+const char* LogProblem(const otlp_logs::LogRecord& rec) {
+    if (!rec.trace_id().empty() && rec.trace_id().size() != 16) {
+        return "trace id must be empty or 16 bytes";
+    }
+    if (!rec.span_id().empty() && rec.span_id().size() != 8) {
+        return "span id must be empty or 8 bytes";
+    }
+    return nullptr;
+}
+
+void ValidateTraces(DecodedTraces* d, const DecodeLimits& limits) {
+    for (auto& rs : *d->message->mutable_resource_spans()) {
+        if (rs.has_resource()) {
+            auto* res = rs.mutable_resource();
+            std::uint32_t dropped = res->dropped_attributes_count();
+            BoundAttributes(res->mutable_attributes(), limits, &dropped);
+            res->set_dropped_attributes_count(dropped);
+        }
+        for (auto& ss : *rs.mutable_scope_spans()) {
+            auto* spans = ss.mutable_spans();
+            int keep = 0;
+            for (int i = 0; i < spans->size(); ++i) {
+                otlp_trace::Span* span = spans->Mutable(i);
+                if (const char* why = SpanProblem(*span); why != nullptr) {
+                    ++d->rejected;
+                    if (d->error_message.empty()) {
+                        d->error_message = why;
+                    }
+                    continue;
+                }
+                std::uint32_t dropped = span->dropped_attributes_count();
+                BoundAttributes(span->mutable_attributes(), limits, &dropped);
+                span->set_dropped_attributes_count(dropped);
+                TruncateUtf8(span->mutable_name(), 1024);
+                std::size_t ev = TruncateRepeated(span->mutable_events(), limits.max_events);
+                span->set_dropped_events_count(
+                    static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                        UINT32_MAX, span->dropped_events_count() + ev)));
+                for (auto& e : *span->mutable_events()) {
+                    std::uint32_t ed = e.dropped_attributes_count();
+                    BoundAttributes(e.mutable_attributes(), limits, &ed);
+                    e.set_dropped_attributes_count(ed);
+                    TruncateUtf8(e.mutable_name(), 1024);
+                }
+                std::size_t ln = TruncateRepeated(span->mutable_links(), limits.max_links);
+                span->set_dropped_links_count(static_cast<std::uint32_t>(
+                    std::min<std::uint64_t>(UINT32_MAX, span->dropped_links_count() + ln)));
+                for (auto& l : *span->mutable_links()) {
+                    std::uint32_t ld = l.dropped_attributes_count();
+                    BoundAttributes(l.mutable_attributes(), limits, &ld);
+                    l.set_dropped_attributes_count(ld);
+                }
+                if (span->has_status()) {
+                    TruncateUtf8(span->mutable_status()->mutable_message(),
+                                 limits.max_string_bytes);
+                }
+                if (keep != i) {
+                    spans->SwapElements(keep, i);
+                }
+                ++keep;
+                ++d->accepted;
+            }
+            while (spans->size() > keep) {
+                spans->RemoveLast();
+            }
+        }
+    }
+}
+
+void ValidateLogs(DecodedLogs* d, const DecodeLimits& limits) {
+    for (auto& rl : *d->message->mutable_resource_logs()) {
+        if (rl.has_resource()) {
+            auto* res = rl.mutable_resource();
+            std::uint32_t dropped = res->dropped_attributes_count();
+            BoundAttributes(res->mutable_attributes(), limits, &dropped);
+            res->set_dropped_attributes_count(dropped);
+        }
+        for (auto& sl : *rl.mutable_scope_logs()) {
+            auto* recs = sl.mutable_log_records();
+            int keep = 0;
+            for (int i = 0; i < recs->size(); ++i) {
+                otlp_logs::LogRecord* rec = recs->Mutable(i);
+                if (const char* why = LogProblem(*rec); why != nullptr) {
+                    ++d->rejected;
+                    if (d->error_message.empty()) {
+                        d->error_message = why;
+                    }
+                    continue;
+                }
+                std::uint32_t dropped = rec->dropped_attributes_count();
+                BoundAttributes(rec->mutable_attributes(), limits, &dropped);
+                rec->set_dropped_attributes_count(dropped);
+                if (rec->has_body()) {
+                    BoundValue(rec->mutable_body(), limits, 0);
+                }
+                if (keep != i) {
+                    recs->SwapElements(keep, i);
+                }
+                ++keep;
+                ++d->accepted;
+            }
+            while (recs->size() > keep) {
+                recs->RemoveLast();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- OTLP/JSON
+
+int HexDigit(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int Base64Digit(char c) {
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+' || c == '-') {
+        return 62;
+    }
+    if (c == '/' || c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+bool FromBase64(std::string_view in, std::string* out) {
+    out->clear();
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        if (c == '=') {
+            break;
+        }
+        int d = Base64Digit(c);
+        if (d < 0) {
+            return false;
+        }
+        acc = (acc << 6) | static_cast<std::uint32_t>(d);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+        }
+    }
+    return true;
+}
+
+class JsonDecoder {
+public:
+    explicit JsonDecoder(google::protobuf::Arena* arena) : arena_(arena) {}
+
+    Status Fail(std::string what) {
+        return Error{ErrorCode::kInvalidJson, "OTLP/JSON: " + std::move(what)};
+    }
+
+    static const JsonValue* Get(const JsonValue& obj, std::string_view camel,
+                                std::string_view snake) {
+        const JsonValue* v = obj.Find(camel);
+        if (v == nullptr && !snake.empty()) {
+            v = obj.Find(snake);
+        }
+        if (v != nullptr && v->is_null()) {
+            return nullptr;
+        }
+        return v;
+    }
+
+    Status String(const JsonValue& obj, std::string_view camel, std::string_view snake,
+                  std::string* out) {
+        const JsonValue* v = Get(obj, camel, snake);
+        if (v == nullptr) {
+            return {};
+        }
+        if (!v->is_string()) {
+            return Fail(std::string(camel) + " must be a string");
+        }
+        *out = v->as_string();
+        return {};
+    }
+
+    // 64-bit integers: a JSON string or number (proto3 JSON writes them as strings).
+    template <class Int>
+    Status Integer(const JsonValue& obj, std::string_view camel, std::string_view snake,
+                   Int* out) {
+        const JsonValue* v = Get(obj, camel, snake);
+        if (v == nullptr) {
+            return {};
+        }
+        if (v->is_number()) {
+            if constexpr (std::is_signed_v<Int>) {
+                auto n = v->ToInt64();
+                if (!n || *n < std::numeric_limits<Int>::min() ||
+                    *n > std::numeric_limits<Int>::max()) {
+                    return Fail(std::string(camel) + " out of range");
+                }
+                *out = static_cast<Int>(*n);
+            } else {
+                auto n = v->ToUint64();
+                if (!n || *n > std::numeric_limits<Int>::max()) {
+                    return Fail(std::string(camel) + " out of range");
+                }
+                *out = static_cast<Int>(*n);
+            }
+            return {};
+        }
+        if (v->is_string()) {
+            const std::string& s = v->as_string();
+            Int n{};
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+            if (ec != std::errc() || p != s.data() + s.size() || s.empty()) {
+                return Fail(std::string(camel) + " is not an integer");
+            }
+            *out = n;
+            return {};
+        }
+        return Fail(std::string(camel) + " must be a number or a string");
+    }
+
+    // Enums: an integer, or the enum value's name.
+    template <class ParseFn>
+    Status Enum(const JsonValue& obj, std::string_view camel, std::string_view snake, int* out,
+                ParseFn parse) {
+        const JsonValue* v = Get(obj, camel, snake);
+        if (v == nullptr) {
+            return {};
+        }
+        if (v->is_number()) {
+            auto n = v->ToInt64();
+            if (!n || *n < INT32_MIN || *n > INT32_MAX) {
+                return Fail(std::string(camel) + " out of range");
+            }
+            *out = static_cast<int>(*n);
+            return {};
+        }
+        if (v->is_string()) {
+            if (!parse(v->as_string(), out)) {
+                return Fail(std::string(camel) + " has an unknown name");
+            }
+            return {};
+        }
+        return Fail(std::string(camel) + " must be a number or a string");
+    }
+
+    // Ids: hex per the OTLP/JSON rules; base64 (proto3 JSON's bytes) tolerated. An id that is
+    // neither decodes to something of the wrong size, which validation rejects per item.
+    Status Id(const JsonValue& obj, std::string_view camel, std::string_view snake,
+              std::string* out) {
+        const JsonValue* v = Get(obj, camel, snake);
+        if (v == nullptr) {
+            return {};
+        }
+        if (!v->is_string()) {
+            return Fail(std::string(camel) + " must be a string");
+        }
+        const std::string& s = v->as_string();
+        if (FromHex(s, out)) {
+            return {};
+        }
+        if ((s.size() == 24 || s.size() == 12) && FromBase64(s, out)) {
+            return {};
+        }
+        out->assign("\x01", 1);  // invalid size: the item is rejected, the request is not
+        return {};
+    }
+
+    const google::protobuf::RepeatedPtrField<otlp_common::KeyValue>* dummy_ = nullptr;
+
+    template <class F>
+    Status Array(const JsonValue& obj, std::string_view camel, std::string_view snake, F each) {
+        const JsonValue* v = Get(obj, camel, snake);
+        if (v == nullptr) {
+            return {};
+        }
+        if (!v->is_array()) {
+            return Fail(std::string(camel) + " must be an array");
+        }
+        for (const JsonValue& e : v->as_array()) {
+            if (!e.is_object()) {
+                return Fail(std::string(camel) + " elements must be objects");
+            }
+            if (Status s = each(e); !s) {
+                return s;
+            }
+        }
+        return {};
+    }
+
+    Status AnyValue(const JsonValue& v, otlp_common::AnyValue* out, int depth) {
+        if (depth > 32) {
+            return Fail("values nested too deeply");
+        }
+        if (!v.is_object()) {
+            return Fail("an AnyValue must be an object");
+        }
+        if (const JsonValue* s = Get(v, "stringValue", "string_value")) {
+            if (!s->is_string()) {
+                return Fail("stringValue must be a string");
+            }
+            out->set_string_value(s->as_string());
+        } else if (const JsonValue* b = Get(v, "boolValue", "bool_value")) {
+            if (!b->is_bool()) {
+                return Fail("boolValue must be a boolean");
+            }
+            out->set_bool_value(b->as_bool());
+        } else if (Get(v, "intValue", "int_value") != nullptr) {
+            std::int64_t n = 0;
+            if (Status st = Integer(v, "intValue", "int_value", &n); !st) {
+                return st;
+            }
+            out->set_int_value(n);
+        } else if (const JsonValue* d = Get(v, "doubleValue", "double_value")) {
+            if (d->is_number()) {
+                auto x = d->ToDouble();
+                out->set_double_value(x ? *x : 0.0);
+            } else if (d->is_string()) {
+                const std::string& t = d->as_string();
+                if (t == "NaN") {
+                    out->set_double_value(std::numeric_limits<double>::quiet_NaN());
+                } else if (t == "Infinity") {
+                    out->set_double_value(std::numeric_limits<double>::infinity());
+                } else if (t == "-Infinity") {
+                    out->set_double_value(-std::numeric_limits<double>::infinity());
+                } else {
+                    double x = 0;
+                    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+                    if (ec != std::errc() || p != t.data() + t.size()) {
+                        return Fail("doubleValue is not a number");
+                    }
+                    out->set_double_value(x);
+                }
+            } else {
+                return Fail("doubleValue must be a number");
+            }
+        } else if (const JsonValue* a = Get(v, "arrayValue", "array_value")) {
+            if (!a->is_object()) {
+                return Fail("arrayValue must be an object");
+            }
+            auto* arr = out->mutable_array_value();
+            const JsonValue* values = Get(*a, "values", "");
+            if (values != nullptr) {
+                if (!values->is_array()) {
+                    return Fail("arrayValue.values must be an array");
+                }
+                for (const JsonValue& e : values->as_array()) {
+                    if (Status st = AnyValue(e, arr->add_values(), depth + 1); !st) {
+                        return st;
+                    }
+                }
+            }
+        } else if (const JsonValue* kv = Get(v, "kvlistValue", "kvlist_value")) {
+            if (!kv->is_object()) {
+                return Fail("kvlistValue must be an object");
+            }
+            if (Status st = KeyValues(*kv, "values", "", out->mutable_kvlist_value()->mutable_values(),
+                                      depth + 1);
+                !st) {
+                return st;
+            }
+        } else if (const JsonValue* by = Get(v, "bytesValue", "bytes_value")) {
+            if (!by->is_string()) {
+                return Fail("bytesValue must be a string");
+            }
+            std::string bytes;
+            if (!FromBase64(by->as_string(), &bytes)) {
+                return Fail("bytesValue must be base64");
+            }
+            out->set_bytes_value(std::move(bytes));
+        }
+        return {};
+    }
+
+    Status KeyValues(const JsonValue& obj, std::string_view camel, std::string_view snake,
+                     google::protobuf::RepeatedPtrField<otlp_common::KeyValue>* out,
+                     int depth = 0) {
+        return Array(obj, camel, snake, [&](const JsonValue& e) -> Status {
+            auto* kv = out->Add();
+            if (Status st = String(e, "key", "", kv->mutable_key()); !st) {
+                return st;
+            }
+            if (const JsonValue* v = Get(e, "value", "")) {
+                return AnyValue(*v, kv->mutable_value(), depth + 1);
+            }
+            return {};
+        });
+    }
+
+    Status Resource(const JsonValue& parent, otlp_resource::Resource* out) {
+        const JsonValue* r = Get(parent, "resource", "");
+        if (r == nullptr) {
+            return {};
+        }
+        if (!r->is_object()) {
+            return Fail("resource must be an object");
+        }
+        if (Status st = KeyValues(*r, "attributes", "", out->mutable_attributes()); !st) {
+            return st;
+        }
+        std::uint32_t d = 0;
+        if (Status st = Integer(*r, "droppedAttributesCount", "dropped_attributes_count", &d); !st) {
+            return st;
+        }
+        out->set_dropped_attributes_count(d);
+        return {};
+    }
+
+    Status Scope(const JsonValue& parent, otlp_common::InstrumentationScope* out) {
+        const JsonValue* s = Get(parent, "scope", "");
+        if (s == nullptr) {
+            return {};
+        }
+        if (!s->is_object()) {
+            return Fail("scope must be an object");
+        }
+        if (Status st = String(*s, "name", "", out->mutable_name()); !st) {
+            return st;
+        }
+        if (Status st = String(*s, "version", "", out->mutable_version()); !st) {
+            return st;
+        }
+        return KeyValues(*s, "attributes", "", out->mutable_attributes());
+    }
+
+    Status Span(const JsonValue& j, otlp_trace::Span* span) {
+        Status st;
+        std::uint32_t u32 = 0;
+        std::uint64_t u64 = 0;
+        int e = 0;
+        if (!(st = Id(j, "traceId", "trace_id", span->mutable_trace_id())) ||
+            !(st = Id(j, "spanId", "span_id", span->mutable_span_id())) ||
+            !(st = Id(j, "parentSpanId", "parent_span_id", span->mutable_parent_span_id())) ||
+            !(st = String(j, "traceState", "trace_state", span->mutable_trace_state())) ||
+            !(st = String(j, "name", "", span->mutable_name()))) {
+            return st;
+        }
+        if (!(st = Integer(j, "flags", "", &u32))) {
+            return st;
+        }
+        span->set_flags(u32);
+        if (!(st = Enum(j, "kind", "", &e, [](const std::string& n, int* o) {
+                  otlp_trace::Span_SpanKind k{};
+                  bool ok = otlp_trace::Span_SpanKind_Parse(n, &k);
+                  *o = k;
+                  return ok;
+              }))) {
+            return st;
+        }
+        span->set_kind(static_cast<otlp_trace::Span_SpanKind>(e));
+        if (!(st = Integer(j, "startTimeUnixNano", "start_time_unix_nano", &u64))) {
+            return st;
+        }
+        span->set_start_time_unix_nano(u64);
+        u64 = 0;
+        if (!(st = Integer(j, "endTimeUnixNano", "end_time_unix_nano", &u64))) {
+            return st;
+        }
+        span->set_end_time_unix_nano(u64);
+        if (!(st = KeyValues(j, "attributes", "", span->mutable_attributes()))) {
+            return st;
+        }
+        u32 = 0;
+        if (!(st = Integer(j, "droppedAttributesCount", "dropped_attributes_count", &u32))) {
+            return st;
+        }
+        span->set_dropped_attributes_count(u32);
+        st = Array(j, "events", "", [&](const JsonValue& ej) -> Status {
+            auto* ev = span->add_events();
+            std::uint64_t t = 0;
+            std::uint32_t d = 0;
+            Status s2;
+            if (!(s2 = Integer(ej, "timeUnixNano", "time_unix_nano", &t)) ||
+                !(s2 = String(ej, "name", "", ev->mutable_name())) ||
+                !(s2 = KeyValues(ej, "attributes", "", ev->mutable_attributes())) ||
+                !(s2 = Integer(ej, "droppedAttributesCount", "dropped_attributes_count", &d))) {
+                return s2;
+            }
+            ev->set_time_unix_nano(t);
+            ev->set_dropped_attributes_count(d);
+            return {};
+        });
+        if (!st) {
+            return st;
+        }
+        u32 = 0;
+        if (!(st = Integer(j, "droppedEventsCount", "dropped_events_count", &u32))) {
+            return st;
+        }
+        span->set_dropped_events_count(u32);
+        st = Array(j, "links", "", [&](const JsonValue& lj) -> Status {
+            auto* l = span->add_links();
+            std::uint32_t d = 0;
+            std::uint32_t f = 0;
+            Status s2;
+            if (!(s2 = Id(lj, "traceId", "trace_id", l->mutable_trace_id())) ||
+                !(s2 = Id(lj, "spanId", "span_id", l->mutable_span_id())) ||
+                !(s2 = String(lj, "traceState", "trace_state", l->mutable_trace_state())) ||
+                !(s2 = KeyValues(lj, "attributes", "", l->mutable_attributes())) ||
+                !(s2 = Integer(lj, "droppedAttributesCount", "dropped_attributes_count", &d)) ||
+                !(s2 = Integer(lj, "flags", "", &f))) {
+                return s2;
+            }
+            l->set_dropped_attributes_count(d);
+            l->set_flags(f);
+            return {};
+        });
+        if (!st) {
+            return st;
+        }
+        u32 = 0;
+        if (!(st = Integer(j, "droppedLinksCount", "dropped_links_count", &u32))) {
+            return st;
+        }
+        span->set_dropped_links_count(u32);
+        if (const JsonValue* sj = Get(j, "status", "")) {
+            if (!sj->is_object()) {
+                return Fail("status must be an object");
+            }
+            auto* status = span->mutable_status();
+            if (!(st = String(*sj, "message", "", status->mutable_message()))) {
+                return st;
+            }
+            int code = 0;
+            if (!(st = Enum(*sj, "code", "", &code, [](const std::string& n, int* o) {
+                      otlp_trace::Status_StatusCode c{};
+                      bool ok = otlp_trace::Status_StatusCode_Parse(n, &c);
+                      *o = c;
+                      return ok;
+                  }))) {
+                return st;
+            }
+            status->set_code(static_cast<otlp_trace::Status_StatusCode>(code));
+        }
+        return {};
+    }
+
+    Status Traces(const JsonValue& root, ExportTraceRequest* req) {
+        if (!root.is_object()) {
+            return Fail("the body must be a JSON object");
+        }
+        return Array(root, "resourceSpans", "resource_spans", [&](const JsonValue& rj) -> Status {
+            auto* rs = req->add_resource_spans();
+            Status st;
+            if (!(st = Resource(rj, rs->mutable_resource())) ||
+                !(st = String(rj, "schemaUrl", "schema_url", rs->mutable_schema_url()))) {
+                return st;
+            }
+            return Array(rj, "scopeSpans", "scope_spans", [&](const JsonValue& sj) -> Status {
+                auto* ss = rs->add_scope_spans();
+                Status s2;
+                if (!(s2 = Scope(sj, ss->mutable_scope())) ||
+                    !(s2 = String(sj, "schemaUrl", "schema_url", ss->mutable_schema_url()))) {
+                    return s2;
+                }
+                return Array(sj, "spans", "", [&](const JsonValue& spj) -> Status {
+                    return Span(spj, ss->add_spans());
+                });
+            });
+        });
+    }
+
+    Status LogRecord(const JsonValue& j, otlp_logs::LogRecord* rec) {
+        Status st;
+        std::uint64_t t = 0;
+        std::uint64_t ot = 0;
+        std::uint32_t u = 0;
+        std::uint32_t f = 0;
+        int sev = 0;
+        if (!(st = Integer(j, "timeUnixNano", "time_unix_nano", &t)) ||
+            !(st = Integer(j, "observedTimeUnixNano", "observed_time_unix_nano", &ot)) ||
+            !(st = String(j, "severityText", "severity_text", rec->mutable_severity_text())) ||
+            !(st = KeyValues(j, "attributes", "", rec->mutable_attributes())) ||
+            !(st = Integer(j, "droppedAttributesCount", "dropped_attributes_count", &u)) ||
+            !(st = Integer(j, "flags", "", &f)) ||
+            !(st = Id(j, "traceId", "trace_id", rec->mutable_trace_id())) ||
+            !(st = Id(j, "spanId", "span_id", rec->mutable_span_id())) ||
+            !(st = String(j, "eventName", "event_name", rec->mutable_event_name()))) {
+            return st;
+        }
+        if (!(st = Enum(j, "severityNumber", "severity_number", &sev,
+                        [](const std::string& n, int* o) {
+                            otlp_logs::SeverityNumber s{};
+                            bool ok = otlp_logs::SeverityNumber_Parse(n, &s);
+                            *o = s;
+                            return ok;
+                        }))) {
+            return st;
+        }
+        rec->set_time_unix_nano(t);
+        rec->set_observed_time_unix_nano(ot);
+        rec->set_dropped_attributes_count(u);
+        rec->set_flags(f);
+        rec->set_severity_number(static_cast<otlp_logs::SeverityNumber>(sev));
+        if (const JsonValue* b = Get(j, "body", "")) {
+            return AnyValue(*b, rec->mutable_body(), 0);
+        }
+        return {};
+    }
+
+    Status Logs(const JsonValue& root, ExportLogsRequest* req) {
+        if (!root.is_object()) {
+            return Fail("the body must be a JSON object");
+        }
+        return Array(root, "resourceLogs", "resource_logs", [&](const JsonValue& rj) -> Status {
+            auto* rl = req->add_resource_logs();
+            Status st;
+            if (!(st = Resource(rj, rl->mutable_resource())) ||
+                !(st = String(rj, "schemaUrl", "schema_url", rl->mutable_schema_url()))) {
+                return st;
+            }
+            return Array(rj, "scopeLogs", "scope_logs", [&](const JsonValue& sj) -> Status {
+                auto* sl = rl->add_scope_logs();
+                Status s2;
+                if (!(s2 = Scope(sj, sl->mutable_scope())) ||
+                    !(s2 = String(sj, "schemaUrl", "schema_url", sl->mutable_schema_url()))) {
+                    return s2;
+                }
+                return Array(sj, "logRecords", "log_records", [&](const JsonValue& lj) -> Status {
+                    return LogRecord(lj, sl->add_log_records());
+                });
+            });
+        });
+    }
+
+private:
+    google::protobuf::Arena* arena_;
+};
+
+common::JsonLimits OtlpJsonLimits(std::size_t body_size) {
+    common::JsonLimits l;
+    l.max_depth = 96;
+    l.max_string_bytes = 4 << 20;
+    // A value takes at least a few bytes of text: bound elements by the body, not a constant.
+    l.max_elements = std::max<std::size_t>(1024, body_size / 2);
+    return l;
+}
+
+template <class Message>
+Result<Decoded<Message>> Parse(std::string_view body, Encoding encoding) {
+    Decoded<Message> d;
+    google::protobuf::ArenaOptions opts;
+    opts.start_block_size = 64 * 1024;
+    opts.max_block_size = 1 << 20;
+    d.arena = std::make_unique<google::protobuf::Arena>(opts);
+    d.message = google::protobuf::Arena::CreateMessage<Message>(d.arena.get());
+    d.wire_bytes = body.size();
+    if (encoding == Encoding::kProtobuf) {
+        if (body.size() > static_cast<std::size_t>(INT32_MAX) ||
+            !d.message->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+            return Error{ErrorCode::kBadRequest, "the body is not a valid OTLP protobuf message"};
+        }
+        return d;
+    }
+    auto json = common::ParseJson(body, OtlpJsonLimits(body.size()));
+    if (!json) {
+        return Error{ErrorCode::kInvalidJson, json.error().message};
+    }
+    JsonDecoder dec(d.arena.get());
+    Status st;
+    if constexpr (std::is_same_v<Message, ExportTraceRequest>) {
+        st = dec.Traces(*json, d.message);
+    } else {
+        st = dec.Logs(*json, d.message);
+    }
+    if (!st) {
+        return st.error();
+    }
+    return d;
+}
+
+std::string PartialJson(std::string_view count_key, std::int64_t rejected,
+                        std::string_view message) {
+    if (rejected == 0 && message.empty()) {
+        return "{}";
+    }
+    common::JsonWriter w;
+    w.BeginObject().Key("partialSuccess").BeginObject();
+    w.Key(count_key).String(std::to_string(rejected));
+    w.Key("errorMessage").String(message);
+    w.EndObject().EndObject();
+    return w.Take();
+}
+
+}  // namespace
+
+Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
+                                   const DecodeLimits& limits) {
+    auto d = Parse<ExportTraceRequest>(body, encoding);
+    if (!d) {
+        return std::move(d).error();
+    }
+    ValidateTraces(&d.value(), limits);
+    return std::move(d).value();
+}
+
+Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
+                               const DecodeLimits& limits) {
+    auto d = Parse<ExportLogsRequest>(body, encoding);
+    if (!d) {
+        return std::move(d).error();
+    }
+    ValidateLogs(&d.value(), limits);
+    return std::move(d).value();
+}
+
+std::string EncodeTraceResponse(std::int64_t rejected, std::string_view message,
+                                Encoding encoding) {
+    if (encoding == Encoding::kJson) {
+        return PartialJson("rejectedSpans", rejected, message);
+    }
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse r;
+    if (rejected != 0 || !message.empty()) {
+        r.mutable_partial_success()->set_rejected_spans(rejected);
+        r.mutable_partial_success()->set_error_message(std::string(message));
+    }
+    return r.SerializeAsString();
+}
+
+std::string EncodeLogsResponse(std::int64_t rejected, std::string_view message,
+                               Encoding encoding) {
+    if (encoding == Encoding::kJson) {
+        return PartialJson("rejectedLogRecords", rejected, message);
+    }
+    opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse r;
+    if (rejected != 0 || !message.empty()) {
+        r.mutable_partial_success()->set_rejected_log_records(rejected);
+        r.mutable_partial_success()->set_error_message(std::string(message));
+    }
+    return r.SerializeAsString();
+}
+
+void QuietProtobufLogging() {
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+}
+
+std::string ToHex(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out(bytes.size() * 2, '0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        auto b = static_cast<unsigned char>(bytes[i]);
+        out[2 * i] = kDigits[b >> 4];
+        out[2 * i + 1] = kDigits[b & 0xF];
+    }
+    return out;
+}
+
+bool FromHex(std::string_view hex, std::string* out) {
+    if (hex.size() % 2 != 0) {
+        return false;
+    }
+    out->resize(hex.size() / 2);
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        int hi = HexDigit(hex[i]);
+        int lo = HexDigit(hex[i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        (*out)[i / 2] = static_cast<char>((hi << 4) | lo);
+    }
+    return true;
+}
+
+}  // namespace flowex::collector

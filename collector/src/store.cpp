@@ -1,0 +1,1280 @@
+#include "flowex/collector/store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "sqlite_db.hpp"
+
+namespace flowex::collector {
+
+using common::Error;
+using common::ErrorCode;
+using common::Result;
+using common::Status;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_trace ON chunks(trace_id);
+CREATE TABLE IF NOT EXISTS traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, end_ns INTEGER,
+  duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
+  span_count INTEGER, error_count INTEGER, services TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
+CREATE TABLE IF NOT EXISTS ops(trace_id BLOB, service TEXT, operation TEXT, start_ns INTEGER,
+  min_dur INTEGER, max_dur INTEGER, errors INTEGER,
+  PRIMARY KEY(trace_id, service, operation)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ops_svc ON ops(service, start_ns);
+CREATE INDEX IF NOT EXISTS ops_op ON ops(service, operation, start_ns);
+CREATE TABLE IF NOT EXISTS tags(key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
+  PRIMARY KEY(key, value, trace_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS operations(service TEXT, name TEXT, kind INTEGER,
+  PRIMARY KEY(service, name, kind)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deps(minute INTEGER, parent TEXT, child TEXT, calls INTEGER,
+  PRIMARY KEY(minute, parent, child)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logs(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, time_ns INTEGER, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_trace ON logs(trace_id);
+)sql";
+
+struct TraceKey {
+    std::uint64_t hi = 0;
+    std::uint64_t lo = 0;
+    bool operator==(const TraceKey&) const = default;
+};
+struct TraceKeyHash {
+    std::size_t operator()(const TraceKey& k) const noexcept { return k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull); }
+};
+TraceKey KeyOf(std::string_view id) {
+    TraceKey k;
+    if (id.size() == 16) {
+        std::memcpy(&k.hi, id.data(), 8);
+        std::memcpy(&k.lo, id.data() + 8, 8);
+    }
+    return k;
+}
+std::uint64_t SpanKeyOf(std::string_view id) {
+    std::uint64_t v = 0;
+    if (id.size() == 8) {
+        std::memcpy(&v, id.data(), 8);
+    }
+    return v;
+}
+
+void AppendVarint(std::string* out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out->push_back(static_cast<char>(v | 0x80));
+        v >>= 7;
+    }
+    out->push_back(static_cast<char>(v));
+}
+void AppendField(std::string* out, int field, std::string_view bytes) {
+    AppendVarint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
+    AppendVarint(out, bytes.size());
+    out->append(bytes);
+}
+template <class Msg>
+void AppendMessage(std::string* out, int field, const Msg& m) {
+    std::size_t size = m.ByteSizeLong();
+    AppendVarint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
+    AppendVarint(out, size);
+    std::size_t at = out->size();
+    out->resize(at + size);
+    m.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out->data() + at));
+}
+
+std::string ServiceOf(const otlp_resource::Resource& r) {
+    for (const auto& kv : r.attributes()) {
+        if (kv.key() == "service.name" && kv.value().has_string_value()) {
+            return kv.value().string_value();
+        }
+    }
+    return "unknown_service";
+}
+
+std::string EncodeServices(const std::vector<ServiceCount>& s) {
+    std::string out;
+    for (const auto& c : s) {
+        out += std::to_string(c.spans);
+        out += ' ';
+        out += std::to_string(c.errors);
+        out += ' ';
+        out += c.name;
+        out += '\n';
+    }
+    return out;
+}
+std::vector<ServiceCount> DecodeServices(std::string_view text) {
+    std::vector<ServiceCount> out;
+    while (!text.empty()) {
+        std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        ServiceCount c;
+        auto r1 = std::from_chars(line.data(), line.data() + line.size(), c.spans);
+        if (r1.ec != std::errc() || r1.ptr >= line.data() + line.size()) {
+            continue;
+        }
+        const char* p = r1.ptr + 1;
+        auto r2 = std::from_chars(p, line.data() + line.size(), c.errors);
+        if (r2.ec != std::errc() || r2.ptr >= line.data() + line.size()) {
+            continue;
+        }
+        c.name = std::string(r2.ptr + 1, line.data() + line.size());
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+void MergeSummary(TraceSummary* into, const TraceSummary& d) {
+    if (into->span_count == 0) {
+        std::string id = std::move(into->trace_id);
+        *into = d;
+        if (!id.empty()) {
+            into->trace_id = std::move(id);
+        }
+        return;
+    }
+    bool earlier = d.start_ns < into->start_ns;
+    into->start_ns = std::min(into->start_ns, d.start_ns);
+    into->end_ns = std::max(into->end_ns, d.end_ns);
+    if (d.has_root && !into->has_root) {
+        into->root_service = d.root_service;
+        into->root_operation = d.root_operation;
+        into->has_root = true;
+    } else if (!into->has_root && earlier) {
+        into->root_service = d.root_service;
+        into->root_operation = d.root_operation;
+    }
+    into->span_count += d.span_count;
+    into->error_count += d.error_count;
+    for (const auto& s : d.services) {
+        auto it = std::find_if(into->services.begin(), into->services.end(),
+                               [&](const ServiceCount& c) { return c.name == s.name; });
+        if (it == into->services.end()) {
+            into->services.push_back(s);
+        } else {
+            it->spans += s.spans;
+            it->errors += s.errors;
+        }
+    }
+}
+
+struct OpDelta {
+    std::string_view service;
+    std::string_view operation;
+    std::int64_t start_ns;
+    std::int64_t min_dur;
+    std::int64_t max_dur;
+    std::int64_t errors;
+};
+
+struct ChunkBuilder {
+    std::string trace_id;
+    std::string blob;
+    std::string scope_spans;  // spans of the current scope
+    std::size_t epoch = SIZE_MAX;
+    TraceSummary delta;
+    std::vector<OpDelta> ops;
+    std::vector<std::pair<std::string_view, std::string>> tags;
+};
+
+// A window: one database file covering an ingest-time interval.
+struct Window {
+    std::string path;
+    std::int64_t created_ns = 0;
+    std::unique_ptr<Db> writer;  // writer thread only
+    std::unordered_set<std::string> known_operations;  // writer thread only
+    std::mutex mu;
+    std::vector<std::unique_ptr<Db>> idle_readers;
+    bool remove_files = false;
+
+    ~Window() {
+        idle_readers.clear();
+        writer.reset();
+        if (remove_files) {
+            std::error_code ec;
+            fs::remove(path, ec);
+            fs::remove(path + "-wal", ec);
+            fs::remove(path + "-shm", ec);
+        }
+    }
+
+    std::int64_t Bytes() const {
+        std::error_code ec;
+        std::int64_t total = 0;
+        for (const char* suffix : {"", "-wal"}) {
+            auto n = fs::file_size(path + suffix, ec);
+            if (!ec) {
+                total += static_cast<std::int64_t>(n);
+            }
+        }
+        return total;
+    }
+};
+
+// Borrows a reader connection of a window for one query.
+class ReaderLease {
+public:
+    static Result<ReaderLease> Acquire(const std::shared_ptr<Window>& w) {
+        std::unique_ptr<Db> db;
+        {
+            std::lock_guard lock(w->mu);
+            if (!w->idle_readers.empty()) {
+                db = std::move(w->idle_readers.back());
+                w->idle_readers.pop_back();
+            }
+        }
+        if (!db) {
+            auto opened = Db::Open(w->path, Db::Mode::kReader);
+            if (!opened) {
+                return std::move(opened).error();
+            }
+            db = std::move(opened).value();
+            (void)db->Exec("PRAGMA query_only=1; PRAGMA cache_size=-16384;");
+        }
+        return ReaderLease(w, std::move(db));
+    }
+    ReaderLease(ReaderLease&&) = default;
+    ~ReaderLease() {
+        if (db_ && w_) {
+            std::lock_guard lock(w_->mu);
+            if (w_->idle_readers.size() < 8) {
+                w_->idle_readers.push_back(std::move(db_));
+            }
+        }
+    }
+    Db& db() { return *db_; }
+
+private:
+    ReaderLease(std::shared_ptr<Window> w, std::unique_ptr<Db> db) : w_(std::move(w)), db_(std::move(db)) {}
+    std::shared_ptr<Window> w_;
+    std::unique_ptr<Db> db_;
+};
+
+bool ParseWindowName(const std::string& name, std::int64_t* created_ms) {
+    // "w-<unix ms>.db"
+    if (name.size() < 6 || name.rfind("w-", 0) != 0 || name.substr(name.size() - 3) != ".db") {
+        return false;
+    }
+    std::string_view digits(name.data() + 2, name.size() - 5);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *created_ms);
+    return ec == std::errc() && p == digits.data() + digits.size();
+}
+
+bool AttrMatches(const google::protobuf::RepeatedPtrField<otlp_common::KeyValue>& attrs,
+                 const std::string& key, const std::string& value) {
+    for (const auto& kv : attrs) {
+        if (kv.key() == key && AnyValueText(kv.value()) == value) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string SpanKindName(int kind);
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(StoreOptions o) : opt_(std::move(o)) {
+        clock_ = opt_.clock != nullptr ? opt_.clock : &common::SystemClock();
+        for (const auto& k : kDefaultIndexedTags) {
+            indexed_.insert(k);
+        }
+        for (const auto& k : opt_.extra_index_tags) {
+            indexed_.insert(k);
+        }
+    }
+
+    Status Init() {
+        std::error_code ec;
+        fs::create_directories(opt_.data_dir, ec);
+        if (ec) {
+            return Error{ErrorCode::kInternal, "cannot create data dir " + opt_.data_dir + ": " + ec.message()};
+        }
+        std::vector<std::pair<std::int64_t, std::string>> found;
+        for (const auto& entry : fs::directory_iterator(opt_.data_dir, ec)) {
+            std::int64_t ms = 0;
+            if (entry.is_regular_file() && ParseWindowName(entry.path().filename().string(), &ms)) {
+                found.emplace_back(ms, entry.path().string());
+            }
+        }
+        std::sort(found.begin(), found.end());
+        for (auto& [ms, path] : found) {
+            auto w = std::make_shared<Window>();
+            w->path = path;
+            w->created_ns = ms * 1'000'000;
+            windows_.push_back(std::move(w));
+        }
+        if (!windows_.empty()) {
+            // Reopen the newest window for writing (and make sure its schema is current).
+            if (Status st = OpenWriter(windows_.back().get()); !st) {
+                return st;
+            }
+        }
+        return {};
+    }
+
+    // ------------------------------------------------------------------ writer
+
+    Result<IngestOutcome> Ingest(const std::vector<const DecodedTraces*>& traces,
+                                 const std::vector<const DecodedLogs*>& logs) override {
+        IngestOutcome out;
+        if (Status st = RotateIfNeeded(); !st) {
+            return st.error();
+        }
+        Window* w = windows_.back().get();
+        g_window_ops_ = &w->known_operations;
+        Db& db = *w->writer;
+        if (Status st = db.Exec("BEGIN"); !st) {
+            return st.error();
+        }
+        Status st = WriteTraces(w, traces, &out);
+        if (st) {
+            st = WriteLogs(w, logs, &out);
+        }
+        if (!st) {
+            (void)db.Exec("ROLLBACK");
+            // The cache may hold merges of the failed batch: forget it (it is only a cache).
+            summary_cache_.clear();
+            summary_fifo_.clear();
+            w->known_operations.clear();
+            pending_ops_.clear();
+            return st.error();
+        }
+        if (Status c = db.Exec("COMMIT"); !c) {
+            (void)db.Exec("ROLLBACK");
+            summary_cache_.clear();
+            summary_fifo_.clear();
+            return c.error();
+        }
+        return out;
+    }
+
+    Status ApplyRetention() override {
+        std::int64_t now = clock_->UnixNanos();
+        std::vector<std::shared_ptr<Window>> doomed;
+        {
+            std::unique_lock lock(windows_mu_);
+            // By age: window i holds data written before window i+1 was created.
+            while (opt_.max_age.count() > 0 && windows_.size() > 1 &&
+                   windows_[1]->created_ns <= now - opt_.max_age.count()) {
+                doomed.push_back(windows_.front());
+                windows_.erase(windows_.begin());
+            }
+            if (opt_.max_age.count() > 0 && windows_.size() == 1 &&
+                windows_[0]->created_ns <= now - opt_.max_age.count() - opt_.window.count()) {
+                // Idle store: the only window is entirely older than max_age.
+                doomed.push_back(windows_.front());
+                windows_.clear();
+            }
+            if (opt_.max_bytes > 0) {
+                std::int64_t total = 0;
+                for (const auto& w : windows_) {
+                    total += w->Bytes();
+                }
+                while (total > opt_.max_bytes && windows_.size() > 1) {
+                    total -= windows_.front()->Bytes();
+                    doomed.push_back(windows_.front());
+                    windows_.erase(windows_.begin());
+                }
+            }
+        }
+        for (auto& w : doomed) {
+            w->remove_files = true;
+            deleted_windows_.fetch_add(1);
+        }
+        doomed.clear();  // files go when the last reader lets go of the window
+        return {};
+    }
+
+    // ------------------------------------------------------------------ readers
+
+    Result<std::optional<otlp_trace::TracesData>> GetTrace(const std::string& trace_id) const override {
+        otlp_trace::TracesData data;
+        bool found = false;
+        for (const auto& w : Snapshot()) {
+            auto lease = ReaderLease::Acquire(w);
+            if (!lease) {
+                return std::move(lease).error();
+            }
+            auto stmt = lease->db().Prepare("SELECT data FROM chunks WHERE trace_id=?1 ORDER BY id");
+            if (!stmt) {
+                return std::move(stmt).error();
+            }
+            stmt->BindBlob(1, trace_id);
+            while (stmt->Step()) {
+                std::string_view blob = stmt->Blob(0);
+                // Concatenated TracesData messages merge into one on parse.
+                if (!data.MergeFromString(std::string(blob))) {
+                    return Error{ErrorCode::kInternal, "corrupt chunk"};
+                }
+                found = true;
+            }
+        }
+        if (!found) {
+            return std::optional<otlp_trace::TracesData>();
+        }
+        return std::optional<otlp_trace::TracesData>(std::move(data));
+    }
+
+    Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const override {
+        otlp_logs::LogsData data;
+        for (const auto& w : Snapshot()) {
+            auto lease = ReaderLease::Acquire(w);
+            if (!lease) {
+                return std::move(lease).error();
+            }
+            auto stmt = lease->db().Prepare("SELECT data FROM logs WHERE trace_id=?1 ORDER BY id");
+            if (!stmt) {
+                return std::move(stmt).error();
+            }
+            stmt->BindBlob(1, trace_id);
+            while (stmt->Step()) {
+                if (!data.MergeFromString(std::string(stmt->Blob(0)))) {
+                    return Error{ErrorCode::kInternal, "corrupt log chunk"};
+                }
+            }
+        }
+        return data;
+    }
+
+    Result<std::vector<TraceSummary>> Search(const SearchQuery& q) const override;
+
+    Result<std::vector<std::string>> Services() const override {
+        std::vector<std::string> out;
+        for (const auto& w : Snapshot()) {
+            auto lease = ReaderLease::Acquire(w);
+            if (!lease) {
+                return std::move(lease).error();
+            }
+            auto stmt = lease->db().Prepare("SELECT DISTINCT service FROM operations");
+            if (!stmt) {
+                return std::move(stmt).error();
+            }
+            while (stmt->Step()) {
+                out.emplace_back(stmt->Text(0));
+            }
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
+    Result<std::vector<OperationInfo>> Operations(const std::string& service) const override {
+        std::vector<OperationInfo> out;
+        for (const auto& w : Snapshot()) {
+            auto lease = ReaderLease::Acquire(w);
+            if (!lease) {
+                return std::move(lease).error();
+            }
+            auto stmt = lease->db().Prepare("SELECT name, kind FROM operations WHERE service=?1");
+            if (!stmt) {
+                return std::move(stmt).error();
+            }
+            stmt->BindText(1, service);
+            while (stmt->Step()) {
+                out.push_back(OperationInfo{std::string(stmt->Text(0)), static_cast<int>(stmt->Int(1))});
+            }
+        }
+        std::sort(out.begin(), out.end(), [](const OperationInfo& a, const OperationInfo& b) {
+            return std::tie(a.name, a.kind) < std::tie(b.name, b.kind);
+        });
+        out.erase(std::unique(out.begin(), out.end(),
+                              [](const OperationInfo& a, const OperationInfo& b) {
+                                  return a.name == b.name && a.kind == b.kind;
+                              }),
+                  out.end());
+        return out;
+    }
+
+    Result<std::vector<DependencyLink>> Dependencies(std::int64_t end_ns,
+                                                     std::int64_t lookback_ns) const override {
+        std::map<std::pair<std::string, std::string>, std::int64_t> acc;
+        std::int64_t lo = (end_ns - lookback_ns) / 60'000'000'000;
+        std::int64_t hi = end_ns / 60'000'000'000;
+        for (const auto& w : Snapshot()) {
+            auto lease = ReaderLease::Acquire(w);
+            if (!lease) {
+                return std::move(lease).error();
+            }
+            auto stmt = lease->db().Prepare(
+                "SELECT parent, child, sum(calls) FROM deps WHERE minute BETWEEN ?1 AND ?2 "
+                "GROUP BY parent, child");
+            if (!stmt) {
+                return std::move(stmt).error();
+            }
+            stmt->Bind(1, lo).Bind(2, hi);
+            while (stmt->Step()) {
+                acc[{std::string(stmt->Text(0)), std::string(stmt->Text(1))}] += stmt->Int(2);
+            }
+        }
+        std::vector<DependencyLink> out;
+        for (auto& [k, n] : acc) {
+            out.push_back(DependencyLink{k.first, k.second, n});
+        }
+        return out;
+    }
+
+    StoreStats Stats() const override {
+        StoreStats s;
+        auto ws = Snapshot();
+        s.windows = static_cast<std::int64_t>(ws.size());
+        for (const auto& w : ws) {
+            s.bytes += w->Bytes();
+        }
+        s.deleted_windows = deleted_windows_.load();
+        return s;
+    }
+
+private:
+    std::vector<std::shared_ptr<Window>> Snapshot() const {
+        std::shared_lock lock(windows_mu_);
+        std::vector<std::shared_ptr<Window>> v(windows_.rbegin(), windows_.rend());  // newest first
+        return v;
+    }
+
+    Status OpenWriter(Window* w) {
+        auto db = Db::Open(w->path, Db::Mode::kReadWrite);
+        if (!db) {
+            return db.error();
+        }
+        Db& d = **db;
+        if (Status st = d.Exec(
+                "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+                "PRAGMA wal_autocheckpoint=4000;");
+            !st) {
+            return st;
+        }
+        if (Status st = d.Exec(kSchema); !st) {
+            return st;
+        }
+        w->writer = std::move(db).value();
+        return {};
+    }
+
+    Status RotateIfNeeded() {
+        std::int64_t now = clock_->UnixNanos();
+        bool need = windows_.empty();
+        if (!need) {
+            Window* cur = windows_.back().get();
+            std::int64_t win = opt_.window.count() > 0 ? opt_.window.count() : INT64_MAX;
+            need = cur->writer == nullptr || (now / win != cur->created_ns / win) ||
+                   (opt_.max_bytes > 0 && ++rotate_check_ % 16 == 0 &&
+                    cur->Bytes() > opt_.max_bytes / 8);
+            if (!need && cur->writer == nullptr) {
+                return OpenWriter(cur);
+            }
+        }
+        if (!need) {
+            return {};
+        }
+        auto w = std::make_shared<Window>();
+        std::int64_t ms = now / 1'000'000;
+        if (!windows_.empty() && ms <= windows_.back()->created_ns / 1'000'000) {
+            ms = windows_.back()->created_ns / 1'000'000 + 1;
+        }
+        w->created_ns = ms * 1'000'000;
+        w->path = (fs::path(opt_.data_dir) / ("w-" + std::to_string(ms) + ".db")).string();
+        if (Status st = OpenWriter(w.get()); !st) {
+            return st;
+        }
+        if (!windows_.empty()) {
+            windows_.back()->writer.reset();  // the old window is read-only from now on
+            windows_.back()->known_operations.clear();
+        }
+        std::unique_lock lock(windows_mu_);
+        windows_.push_back(std::move(w));
+        return {};
+    }
+
+    std::uint32_t Intern(const std::string& service) {
+        auto it = service_ids_.find(service);
+        if (it != service_ids_.end()) {
+            return it->second;
+        }
+        auto id = static_cast<std::uint32_t>(service_names_.size());
+        service_names_.push_back(service);
+        service_ids_.emplace(service, id);
+        return id;
+    }
+
+    void RememberSpan(std::uint64_t span, std::uint32_t svc) {
+        if (span_service_.emplace(span, svc).second) {
+            span_fifo_.push_back(span);
+            if (span_fifo_.size() > kDepMemory) {
+                span_service_.erase(span_fifo_.front());
+                span_fifo_.pop_front();
+            }
+        }
+    }
+
+    void Edge(std::uint32_t parent, std::uint32_t child, std::int64_t minute,
+              std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t>* edges) {
+        if (parent != child) {
+            (*edges)[{minute, parent, child}] += 1;
+        }
+    }
+
+    Status WriteTraces(Window* w, const std::vector<const DecodedTraces*>& batches, IngestOutcome* out) {
+        Db& db = *w->writer;
+        std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t> edges;
+        for (const DecodedTraces* batch : batches) {
+            std::vector<ChunkBuilder> groups;
+            std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
+            std::size_t epoch = 0;
+            std::vector<std::size_t> touched;
+            std::vector<std::string> services;  // one per resource (stable storage for views)
+            services.reserve(batch->message->resource_spans_size());
+            for (const auto& rs : batch->message->resource_spans()) {
+                services.push_back(ServiceOf(rs.resource()));
+                const std::string& service = services.back();
+                std::uint32_t svc_id = Intern(service);
+                std::string res_field;
+                AppendMessage(&res_field, 1, rs.resource());
+                for (const auto& ss : rs.scope_spans()) {
+                    ++epoch;
+                    touched.clear();
+                    for (const auto& span : ss.spans()) {
+                        TraceKey key = KeyOf(span.trace_id());
+                        auto [it, inserted] = index.emplace(key, groups.size());
+                        if (inserted) {
+                            groups.emplace_back();
+                            groups.back().trace_id = span.trace_id();
+                            groups.back().delta.trace_id = span.trace_id();
+                        }
+                        ChunkBuilder& g = groups[it->second];
+                        if (g.epoch != epoch) {
+                            g.epoch = epoch;
+                            touched.push_back(it->second);
+                        }
+                        AppendMessage(&g.scope_spans, 2, span);
+                        Account(&g, service, svc_id, span, out, &edges);
+                    }
+                    std::string scope_field;
+                    AppendMessage(&scope_field, 1, ss.scope());
+                    for (std::size_t gi : touched) {
+                        ChunkBuilder& g = groups[gi];
+                        std::string scope_spans = scope_field;
+                        scope_spans += g.scope_spans;
+                        std::string resource_spans = res_field;
+                        AppendField(&resource_spans, 2, scope_spans);
+                        AppendField(&g.blob, 1, resource_spans);
+                        g.scope_spans.clear();
+                    }
+                }
+            }
+            for (ChunkBuilder& g : groups) {
+                if (Status st = WriteChunk(w, g, out); !st) {
+                    return st;
+                }
+            }
+        }
+        for (const auto& [k, calls] : edges) {
+            auto stmt = db.Prepare(
+                "INSERT INTO deps(minute, parent, child, calls) VALUES(?1, ?2, ?3, ?4) "
+                "ON CONFLICT(minute, parent, child) DO UPDATE SET calls = calls + excluded.calls");
+            if (!stmt) {
+                return stmt.error();
+            }
+            stmt->Bind(1, std::get<0>(k))
+                .BindText(2, service_names_[std::get<1>(k)])
+                .BindText(3, service_names_[std::get<2>(k)])
+                .Bind(4, calls);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert deps: " + db.ErrorText()};
+            }
+        }
+        return {};
+    }
+
+    void Account(ChunkBuilder* g, const std::string& service, std::uint32_t svc_id,
+                 const otlp_trace::Span& span, IngestOutcome* out,
+                 std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t>* edges) {
+        auto start = static_cast<std::int64_t>(span.start_time_unix_nano());
+        auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
+        if (end < start) {
+            end = start;
+        }
+        std::int64_t dur = end - start;
+        bool error = span.status().code() == otlp_trace::Status::STATUS_CODE_ERROR;
+        bool root = span.parent_span_id().empty();
+        TraceSummary& d = g->delta;
+        if (d.span_count == 0) {
+            d.start_ns = start;
+            d.end_ns = end;
+            d.root_service = service;
+            d.root_operation = span.name();
+        } else {
+            if (!d.has_root && (root || start < d.start_ns)) {
+                d.root_service = service;
+                d.root_operation = span.name();
+            }
+            d.start_ns = std::min(d.start_ns, start);
+            d.end_ns = std::max(d.end_ns, end);
+        }
+        if (root && !d.has_root) {
+            d.has_root = true;
+            d.root_service = service;
+            d.root_operation = span.name();
+        }
+        ++d.span_count;
+        d.error_count += error ? 1 : 0;
+        if (d.services.empty() || d.services.back().name != service) {
+            auto it = std::find_if(d.services.begin(), d.services.end(),
+                                   [&](const ServiceCount& c) { return c.name == service; });
+            if (it == d.services.end()) {
+                d.services.push_back(ServiceCount{service, 0, 0});
+                it = d.services.end() - 1;
+            }
+            std::iter_swap(it, d.services.end() - 1);
+        }
+        d.services.back().spans += 1;
+        d.services.back().errors += error ? 1 : 0;
+
+        auto op = std::find_if(g->ops.begin(), g->ops.end(), [&](const OpDelta& o) {
+            return o.operation == span.name() && o.service == service;
+        });
+        if (op == g->ops.end()) {
+            g->ops.push_back(OpDelta{service, span.name(), start, dur, dur, error ? 1 : 0});
+        } else {
+            op->start_ns = std::min(op->start_ns, start);
+            op->min_dur = std::min(op->min_dur, dur);
+            op->max_dur = std::max(op->max_dur, dur);
+            op->errors += error ? 1 : 0;
+        }
+
+        const std::string* peer = nullptr;
+        bool db_span = false;
+        for (const auto& kv : span.attributes()) {
+            const std::string& k = kv.key();
+            if (indexed_.count(k) != 0) {
+                std::string v = AnyValueText(kv.value());
+                bool dup = false;
+                for (const auto& t : g->tags) {
+                    if (t.first == k && t.second == v) {
+                        dup = true;
+                        break;
+                    }
+                }
+                if (!dup && g->tags.size() < 256) {
+                    g->tags.emplace_back(k, std::move(v));
+                }
+            }
+            if ((k == "service.peer.name" || k == "peer.service") && kv.value().has_string_value()) {
+                peer = &kv.value().string_value();
+            } else if (k == "db.system.name" || k == "db.system") {
+                db_span = true;
+            }
+        }
+
+        // Operations catalog (per window).
+        std::string op_key = service;
+        op_key += '\0';
+        op_key += span.name();
+        op_key += '\0';
+        op_key += static_cast<char>('0' + static_cast<int>(span.kind()));
+        if (g_window_ops_ != nullptr && g_window_ops_->insert(op_key).second) {
+            pending_ops_.push_back(OperationInfo{service + '\0' + span.name(), span.kind()});
+        }
+
+        // Dependencies: parent span's service → this span's service.
+        std::int64_t minute = start / 60'000'000'000;
+        std::uint64_t sid = SpanKeyOf(span.span_id());
+        RememberSpan(sid, svc_id);
+        if (!root) {
+            std::uint64_t pid = SpanKeyOf(span.parent_span_id());
+            auto it = span_service_.find(pid);
+            if (it != span_service_.end()) {
+                Edge(it->second, svc_id, minute, edges);
+            } else if (orphans_.size() < kDepMemory) {
+                orphans_.emplace(pid, std::make_pair(svc_id, minute));
+                orphan_fifo_.push_back(pid);
+            }
+        }
+        if (!orphans_.empty()) {
+            auto range = orphans_.equal_range(sid);
+            for (auto it = range.first; it != range.second; ++it) {
+                Edge(svc_id, it->second.first, it->second.second, edges);
+            }
+            orphans_.erase(range.first, range.second);
+            while (orphan_fifo_.size() > kDepMemory / 2) {
+                orphans_.erase(orphan_fifo_.front());
+                orphan_fifo_.pop_front();
+            }
+        }
+        if (peer != nullptr && !peer->empty() &&
+            (span.kind() == otlp_trace::Span::SPAN_KIND_CLIENT ||
+             span.kind() == otlp_trace::Span::SPAN_KIND_PRODUCER) &&
+            (db_span || service_ids_.count(*peer) == 0)) {
+            Edge(svc_id, Intern(*peer), minute, edges);
+        }
+
+        out->spans += 1;
+        out->facts.push_back(SpanFact{service, span.name(), span.kind(), start, dur, error});
+    }
+
+    Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {
+        Db& db = *w->writer;
+        {
+            auto stmt = db.Prepare("INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)");
+            if (!stmt) {
+                return stmt.error();
+            }
+            stmt->BindBlob(1, g.trace_id).BindBlob(2, g.blob);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert chunk: " + db.ErrorText()};
+            }
+        }
+        // Summary: merge with what is known (cache, else the current window's row).
+        TraceKey key = KeyOf(g.trace_id);
+        TraceSummary merged;
+        bool is_new = false;
+        auto cached = summary_cache_.find(key);
+        if (cached != summary_cache_.end()) {
+            merged = cached->second;
+        } else {
+            auto stmt = db.Prepare(
+                "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
+                "error_count, services FROM traces WHERE trace_id=?1");
+            if (!stmt) {
+                return stmt.error();
+            }
+            stmt->BindBlob(1, g.trace_id);
+            if (stmt->Step()) {
+                merged.start_ns = stmt->Int(0);
+                merged.end_ns = stmt->Int(1);
+                merged.root_service = stmt->Text(2);
+                merged.root_operation = stmt->Text(3);
+                merged.has_root = stmt->Int(4) != 0;
+                merged.span_count = stmt->Int(5);
+                merged.error_count = stmt->Int(6);
+                merged.services = DecodeServices(stmt->Text(7));
+            } else {
+                is_new = true;
+            }
+        }
+        merged.trace_id = g.trace_id;
+        MergeSummary(&merged, g.delta);
+        {
+            auto stmt = db.Prepare(
+                "INSERT OR REPLACE INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
+                "root_operation, has_root, span_count, error_count, services) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+            if (!stmt) {
+                return stmt.error();
+            }
+            std::string services = EncodeServices(merged.services);
+            stmt->BindBlob(1, g.trace_id)
+                .Bind(2, merged.start_ns)
+                .Bind(3, merged.end_ns)
+                .Bind(4, merged.end_ns - merged.start_ns)
+                .BindText(5, merged.root_service)
+                .BindText(6, merged.root_operation)
+                .Bind(7, merged.has_root ? 1 : 0)
+                .Bind(8, merged.span_count)
+                .Bind(9, merged.error_count)
+                .BindText(10, services);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert trace: " + db.ErrorText()};
+            }
+        }
+        for (const OpDelta& o : g.ops) {
+            auto stmt = db.Prepare(
+                "INSERT INTO ops(trace_id, service, operation, start_ns, min_dur, max_dur, errors) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(trace_id, service, operation) DO UPDATE SET "
+                "start_ns=min(start_ns, excluded.start_ns), min_dur=min(min_dur, excluded.min_dur), "
+                "max_dur=max(max_dur, excluded.max_dur), errors=errors+excluded.errors");
+            if (!stmt) {
+                return stmt.error();
+            }
+            stmt->BindBlob(1, g.trace_id)
+                .BindText(2, o.service)
+                .BindText(3, o.operation)
+                .Bind(4, o.start_ns)
+                .Bind(5, o.min_dur)
+                .Bind(6, o.max_dur)
+                .Bind(7, o.errors);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert ops: " + db.ErrorText()};
+            }
+        }
+        for (const auto& [k, v] : g.tags) {
+            auto stmt = db.Prepare(
+                "INSERT OR IGNORE INTO tags(key, value, trace_id, start_ns) VALUES(?1, ?2, ?3, ?4)");
+            if (!stmt) {
+                return stmt.error();
+            }
+            stmt->BindText(1, k).BindText(2, v).BindBlob(3, g.trace_id).Bind(4, merged.start_ns);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert tags: " + db.ErrorText()};
+            }
+        }
+        for (const OperationInfo& o : pending_ops_) {
+            auto stmt = db.Prepare("INSERT OR IGNORE INTO operations(service, name, kind) VALUES(?1, ?2, ?3)");
+            if (!stmt) {
+                return stmt.error();
+            }
+            std::size_t nul = o.name.find('\0');
+            std::string_view svc(o.name.data(), nul);
+            std::string_view name(o.name.data() + nul + 1, o.name.size() - nul - 1);
+            stmt->BindText(1, svc).BindText(2, name).Bind(3, o.kind);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert operation: " + db.ErrorText()};
+            }
+        }
+        pending_ops_.clear();
+        if (is_new) {
+            out->new_traces.push_back(merged);
+        }
+        auto [it, inserted] = summary_cache_.insert_or_assign(key, std::move(merged));
+        if (inserted) {
+            summary_fifo_.push_back(key);
+            if (summary_fifo_.size() > kSummaryCache) {
+                summary_cache_.erase(summary_fifo_.front());
+                summary_fifo_.pop_front();
+            }
+        }
+        (void)it;
+        return {};
+    }
+
+    Status WriteLogs(Window* w, const std::vector<const DecodedLogs*>& batches, IngestOutcome* out) {
+        Db& db = *w->writer;
+        for (const DecodedLogs* batch : batches) {
+            std::map<std::string, std::pair<std::string, std::int64_t>> per_trace;  // id → (blob, min time)
+            for (const auto& rl : batch->message->resource_logs()) {
+                std::string res_field;
+                AppendMessage(&res_field, 1, rl.resource());
+                for (const auto& sl : rl.scope_logs()) {
+                    std::string scope_field;
+                    AppendMessage(&scope_field, 1, sl.scope());
+                    std::map<std::string, std::string> recs;
+                    for (const auto& rec : sl.log_records()) {
+                        out->logs += 1;
+                        if (rec.trace_id().size() != 16) {
+                            continue;  // only logs that belong to a trace are queryable
+                        }
+                        AppendMessage(&recs[rec.trace_id()], 2, rec);
+                        auto& slot = per_trace[rec.trace_id()];
+                        auto t = static_cast<std::int64_t>(rec.time_unix_nano() != 0 ? rec.time_unix_nano()
+                                                                                      : rec.observed_time_unix_nano());
+                        slot.second = slot.first.empty() ? t : std::min(slot.second, t);
+                        (void)slot;
+                    }
+                    for (auto& [id, body] : recs) {
+                        std::string scope_logs = scope_field + body;
+                        std::string resource_logs = res_field;
+                        AppendField(&resource_logs, 2, scope_logs);
+                        AppendField(&per_trace[id].first, 1, resource_logs);
+                    }
+                }
+            }
+            for (const auto& [id, slot] : per_trace) {
+                auto stmt = db.Prepare("INSERT INTO logs(trace_id, time_ns, data) VALUES(?1, ?2, ?3)");
+                if (!stmt) {
+                    return stmt.error();
+                }
+                stmt->BindBlob(1, id).Bind(2, slot.second).BindBlob(3, slot.first);
+                if (stmt->Run() != SQLITE_DONE) {
+                    return Error{ErrorCode::kInternal, "insert logs: " + db.ErrorText()};
+                }
+            }
+        }
+        return {};
+    }
+
+    static constexpr std::size_t kDepMemory = 500'000;
+    static constexpr std::size_t kSummaryCache = 200'000;
+
+    StoreOptions opt_;
+    const common::Clock* clock_;
+    std::unordered_set<std::string> indexed_;
+    mutable std::shared_mutex windows_mu_;
+    std::vector<std::shared_ptr<Window>> windows_;  // oldest first; mutated by the writer only
+    std::atomic<std::int64_t> deleted_windows_{0};
+    std::uint64_t rotate_check_ = 0;
+
+    // Writer-thread state.
+    std::unordered_map<TraceKey, TraceSummary, TraceKeyHash> summary_cache_;
+    std::deque<TraceKey> summary_fifo_;
+    std::unordered_map<std::string, std::uint32_t> service_ids_;
+    std::vector<std::string> service_names_;
+    std::unordered_map<std::uint64_t, std::uint32_t> span_service_;
+    std::deque<std::uint64_t> span_fifo_;
+    std::unordered_multimap<std::uint64_t, std::pair<std::uint32_t, std::int64_t>> orphans_;
+    std::deque<std::uint64_t> orphan_fifo_;
+    std::unordered_set<std::string>* g_window_ops_ = nullptr;
+    std::vector<OperationInfo> pending_ops_;
+
+};
+
+}  // namespace
+
+std::string AnyValueText(const otlp_common::AnyValue& v) {
+    switch (v.value_case()) {
+        case otlp_common::AnyValue::kStringValue:
+            return v.string_value();
+        case otlp_common::AnyValue::kBoolValue:
+            return v.bool_value() ? "true" : "false";
+        case otlp_common::AnyValue::kIntValue:
+            return std::to_string(v.int_value());
+        case otlp_common::AnyValue::kDoubleValue: {
+            char buf[64];
+            auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.double_value());
+            return ec == std::errc() ? std::string(buf, p) : std::string("NaN");
+        }
+        case otlp_common::AnyValue::kBytesValue:
+            return ToHex(v.bytes_value());
+        case otlp_common::AnyValue::kArrayValue: {
+            std::string out = "[";
+            for (int i = 0; i < v.array_value().values_size(); ++i) {
+                out += i == 0 ? "" : ",";
+                out += AnyValueText(v.array_value().values(i));
+            }
+            return out + "]";
+        }
+        case otlp_common::AnyValue::kKvlistValue: {
+            std::string out = "{";
+            for (int i = 0; i < v.kvlist_value().values_size(); ++i) {
+                const auto& kv = v.kvlist_value().values(i);
+                out += i == 0 ? "" : ",";
+                out += kv.key() + "=" + AnyValueText(kv.value());
+            }
+            return out + "}";
+        }
+        default:
+            return "";
+    }
+}
+
+namespace {
+
+// Search: drive from the most selective index, verify the rest per candidate trace.
+Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
+                                             const std::vector<std::shared_ptr<Window>>& windows,
+                                             const std::unordered_set<std::string>& indexed,
+                                             const SearchQuery& q);
+
+}  // namespace
+
+Result<std::vector<TraceSummary>> SqliteStore::Search(const SearchQuery& q) const {
+    return SearchImpl(*this, Snapshot(), indexed_, q);
+}
+
+namespace {
+
+bool TraceHasTag(const otlp_trace::TracesData& data, const std::string& key, const std::string& value) {
+    for (const auto& rs : data.resource_spans()) {
+        bool res_match = AttrMatches(rs.resource().attributes(), key, value);
+        for (const auto& ss : rs.scope_spans()) {
+            for (const auto& span : ss.spans()) {
+                if (res_match || AttrMatches(span.attributes(), key, value)) {
+                    return true;
+                }
+                if (key == "span.kind" && SpanKindName(span.kind()) == value) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+std::string SpanKindName(int kind) {
+    switch (kind) {
+        case 1: return "internal";
+        case 2: return "server";
+        case 3: return "client";
+        case 4: return "producer";
+        case 5: return "consumer";
+        default: return "";
+    }
+}
+
+Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
+                                             const std::vector<std::shared_ptr<Window>>& windows,
+                                             const std::unordered_set<std::string>& indexed,
+                                             const SearchQuery& q) {
+    constexpr std::size_t kMaxScan = 200'000;
+    std::vector<std::pair<std::string, std::string>> idx_tags;
+    std::vector<std::pair<std::string, std::string>> other_tags;
+    bool want_error = false;
+    for (const auto& t : q.tags) {
+        if (t.first == "error" && t.second == "true") {
+            want_error = true;
+        } else if (indexed.count(t.first) != 0) {
+            idx_tags.push_back(t);
+        } else {
+            other_tags.push_back(t);
+        }
+    }
+    std::size_t limit = q.limit == 0 ? 20 : q.limit;
+    std::vector<TraceSummary> results;
+    std::unordered_set<std::string> seen;
+    std::size_t scanned = 0;
+    bool svc = !q.service.empty();
+    bool op = !q.operation.empty();
+    std::int64_t max_dur = q.max_duration_ns > 0 ? q.max_duration_ns : INT64_MAX;
+
+    for (const auto& w : windows) {
+        if (results.size() >= limit || scanned >= kMaxScan) {
+            break;
+        }
+        auto lease = ReaderLease::Acquire(w);
+        if (!lease) {
+            return std::move(lease).error();
+        }
+        Db& db = lease->db();
+        std::string sql;
+        enum class Driver { kTag, kOps, kTraces } driver;
+        if (!idx_tags.empty()) {
+            driver = Driver::kTag;
+            sql = "SELECT trace_id FROM tags WHERE key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4 "
+                  "ORDER BY start_ns DESC";
+        } else if (svc) {
+            driver = Driver::kOps;
+            sql = op ? "SELECT trace_id FROM ops INDEXED BY ops_op WHERE service=?1 AND operation=?2 "
+                     : "SELECT trace_id FROM ops INDEXED BY ops_svc WHERE service=?1 AND ?2 IS NULL ";
+            sql += "AND start_ns BETWEEN ?3 AND ?4 AND max_dur >= ?5 AND min_dur <= ?6";
+            if (want_error) {
+                sql += " AND errors > 0";
+            }
+            sql += " ORDER BY start_ns DESC";
+        } else {
+            driver = Driver::kTraces;
+            sql = "SELECT trace_id FROM traces WHERE start_ns BETWEEN ?3 AND ?4 AND duration_ns >= ?5 "
+                  "AND duration_ns <= ?6";
+            if (want_error) {
+                sql += " AND error_count > 0";
+            }
+            sql += " ORDER BY start_ns DESC";
+        }
+        auto drv = db.Prepare(sql);
+        if (!drv) {
+            return std::move(drv).error();
+        }
+        if (driver == Driver::kTag) {
+            drv->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second);
+        } else if (driver == Driver::kOps) {
+            drv->BindText(1, q.service);
+            if (op) {
+                drv->BindText(2, q.operation);
+            }
+            drv->Bind(5, q.min_duration_ns).Bind(6, max_dur);
+        } else {
+            drv->Bind(5, q.min_duration_ns).Bind(6, max_dur);
+        }
+        drv->Bind(3, q.start_min_ns).Bind(4, q.start_max_ns);
+
+        while (results.size() < limit && scanned < kMaxScan && drv->Step()) {
+            ++scanned;
+            std::string id(drv->Blob(0));
+            if (seen.count(id) != 0) {
+                continue;
+            }
+            bool ok = true;
+            // Service / operation / duration / error through the ops index.
+            if (ok && driver != Driver::kOps && svc) {
+                std::string vsql =
+                    "SELECT 1 FROM ops WHERE trace_id=?1 AND service=?2 AND (?3 IS NULL OR operation=?3) "
+                    "AND max_dur >= ?4 AND min_dur <= ?5";
+                if (want_error) {
+                    vsql += " AND errors > 0";
+                }
+                auto v = db.Prepare(vsql + " LIMIT 1");
+                if (!v) {
+                    return std::move(v).error();
+                }
+                v->BindBlob(1, id).BindText(2, q.service);
+                if (op) {
+                    v->BindText(3, q.operation);
+                }
+                v->Bind(4, q.min_duration_ns).Bind(5, max_dur);
+                ok = v->Step();
+            }
+            if (ok && driver == Driver::kTag && !svc &&
+                (want_error || q.min_duration_ns > 0 || q.max_duration_ns > 0)) {
+                auto v = db.Prepare(
+                    "SELECT 1 FROM traces WHERE trace_id=?1 AND duration_ns >= ?2 AND duration_ns <= ?3 "
+                    "AND (?4 = 0 OR error_count > 0)");
+                if (!v) {
+                    return std::move(v).error();
+                }
+                v->BindBlob(1, id).Bind(2, q.min_duration_ns).Bind(3, max_dur).Bind(4, want_error ? 1 : 0);
+                ok = v->Step();
+            }
+            for (std::size_t i = driver == Driver::kTag ? 1 : 0; ok && i < idx_tags.size(); ++i) {
+                auto v = db.Prepare("SELECT 1 FROM tags WHERE key=?1 AND value=?2 AND trace_id=?3");
+                if (!v) {
+                    return std::move(v).error();
+                }
+                v->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id);
+                ok = v->Step();
+            }
+            if (ok && !other_tags.empty()) {
+                auto trace = store.GetTrace(id);
+                if (!trace) {
+                    return std::move(trace).error();
+                }
+                for (const auto& t : other_tags) {
+                    ok = ok && trace->has_value() && TraceHasTag(**trace, t.first, t.second);
+                }
+            }
+            if (!ok) {
+                continue;
+            }
+            auto s = db.Prepare(
+                "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
+                "error_count, services FROM traces WHERE trace_id=?1");
+            if (!s) {
+                return std::move(s).error();
+            }
+            s->BindBlob(1, id);
+            if (!s->Step()) {
+                continue;
+            }
+            TraceSummary sum;
+            sum.trace_id = id;
+            sum.start_ns = s->Int(0);
+            sum.end_ns = s->Int(1);
+            sum.root_service = s->Text(2);
+            sum.root_operation = s->Text(3);
+            sum.has_root = s->Int(4) != 0;
+            sum.span_count = s->Int(5);
+            sum.error_count = s->Int(6);
+            sum.services = DecodeServices(s->Text(7));
+            seen.insert(id);
+            results.push_back(std::move(sum));
+        }
+    }
+    std::stable_sort(results.begin(), results.end(), [](const TraceSummary& a, const TraceSummary& b) {
+        return a.start_ns > b.start_ns;
+    });
+    return results;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
+    if (options.data_dir.empty()) {
+        return Error{ErrorCode::kValidation, "the store needs a data directory"};
+    }
+    auto store = std::make_unique<SqliteStore>(std::move(options));
+    if (Status st = store->Init(); !st) {
+        return st.error();
+    }
+    return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace flowex::collector

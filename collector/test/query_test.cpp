@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+
+#include "flowex/collector/query_api.hpp"
+#include "flowex/collector/render.hpp"
+#include "flowex/common/json.hpp"
+#include "test_util.hpp"
+
+namespace flowex::collector {
+namespace {
+
+using testing::AddResource;
+using testing::AddSpan;
+using testing::DecodeOrDie;
+using testing::TempDir;
+
+constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000ULL;
+constexpr std::uint64_t kMs = 1'000'000ULL;
+const char* kTrace = "0af7651916cd43dd8448eb211c80319c";
+
+class QueryTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        StoreOptions o;
+        o.data_dir = dir_.str();
+        o.clock = &clock_;
+        store_ = std::move(Store::Open(o)).value();
+        ExportTraceRequest req;
+        auto* gw = AddResource(&req, "client-gateway");
+        AddSpan(gw, {kTrace, "b7ad6b7169203331", "", "POST /v1/order", 2, kT0, kT0 + 120 * kMs, true,
+                     {{"http.request.method", "POST"}}, {{"http.response.status_code", 422}}});
+        auto* span = gw->mutable_spans(0);
+        auto* ev = span->add_events();
+        ev->set_name("exception");
+        ev->set_time_unix_nano(kT0 + 5 * kMs);
+        auto* kv = ev->add_attributes();
+        kv->set_key("exception.message");
+        kv->mutable_value()->set_string_value("insufficient funds");
+        auto* link = span->add_links();
+        link->set_trace_id(testing::Id("11111111111111111111111111111111"));
+        link->set_span_id(testing::Id("2222222222222222"));
+        AddSpan(gw, {kTrace, "b7ad6b7169203332", "b7ad6b7169203331", "place_order", 1, kT0 + kMs, kT0 + 100 * kMs,
+                     false, {{"symbol", "AAPL"}}});
+        DecodedTraces d = DecodeOrDie(req);
+        auto r = store_->Ingest({&d}, {});
+        ASSERT_TRUE(r.ok());
+        metrics_.Record(r->facts, r->new_traces);
+        api_ = std::make_unique<QueryApi>(*store_, metrics_, clock_);
+    }
+    common::JsonValue Get(const std::string& path, const QueryParams& p, int expect_status = 200) {
+        ApiResponse r = api_->Get(path, p);
+        EXPECT_EQ(r.status, expect_status) << r.body;
+        auto j = common::ParseJson(r.body);
+        EXPECT_TRUE(j.ok()) << r.body;
+        return j.ok() ? std::move(j).value() : common::JsonValue();
+    }
+    TempDir dir_;
+    common::ManualClock clock_{static_cast<std::int64_t>(kT0 + 60'000 * kMs)};
+    std::unique_ptr<Store> store_;
+    RedMetrics metrics_;
+    std::unique_ptr<QueryApi> api_;
+};
+
+const common::JsonValue* Tag(const common::JsonValue& span, std::string_view key) {
+    for (const auto& t : span.Find("tags")->as_array()) {
+        if (t.Find("key")->as_string() == key) {
+            return t.Find("value");
+        }
+    }
+    return nullptr;
+}
+
+TEST_F(QueryTest, V1TraceHasJaegerShape) {
+    auto j = Get(std::string("/api/traces/") + kTrace, {});
+    const auto& trace = j.Find("data")->as_array().at(0);
+    EXPECT_EQ(trace.Find("traceID")->as_string(), kTrace);
+    const auto& spans = trace.Find("spans")->as_array();
+    ASSERT_EQ(spans.size(), 2u);
+    const auto& root = spans[0];
+    EXPECT_EQ(root.Find("operationName")->as_string(), "POST /v1/order");
+    EXPECT_EQ(root.Find("startTime")->ToInt64(), static_cast<std::int64_t>(kT0 / 1000));
+    EXPECT_EQ(root.Find("duration")->ToInt64(), 120000);
+    EXPECT_EQ(Tag(root, "span.kind")->as_string(), "server");
+    EXPECT_TRUE(Tag(root, "error")->as_bool());
+    EXPECT_EQ(Tag(root, "otel.status_code")->as_string(), "ERROR");
+    EXPECT_EQ(Tag(root, "otel.status_description")->as_string(), "boom");
+    EXPECT_EQ(Tag(root, "http.response.status_code")->ToInt64(), 422);
+    const auto& logs = root.Find("logs")->as_array();
+    ASSERT_EQ(logs.size(), 1u);
+    EXPECT_EQ(logs[0].Find("fields")->as_array()[0].Find("key")->as_string(), "event");
+    EXPECT_EQ(logs[0].Find("fields")->as_array()[0].Find("value")->as_string(), "exception");
+    EXPECT_EQ(root.Find("references")->as_array()[0].Find("refType")->as_string(), "FOLLOWS_FROM");
+    const auto& child = spans[1];
+    EXPECT_EQ(child.Find("references")->as_array()[0].Find("refType")->as_string(), "CHILD_OF");
+    EXPECT_EQ(child.Find("references")->as_array()[0].Find("spanID")->as_string(), "b7ad6b7169203331");
+    std::string pid = root.Find("processID")->as_string();
+    EXPECT_EQ(trace.Find("processes")->Find(pid)->Find("serviceName")->as_string(), "client-gateway");
+}
+
+TEST_F(QueryTest, UnknownTraceIs404AndMalformedIs400) {
+    Get("/api/traces/0000000000000000000000000000abcd", {}, 404);
+    Get("/api/traces/zz", {}, 400);
+    Get("/api/v3/traces/0000000000000000000000000000abcd", {}, 404);
+}
+
+TEST_F(QueryTest, V1SearchWithTagsJsonTagPairsAndDurations) {
+    auto j = Get("/api/traces", {{"service", "client-gateway"}, {"tags", R"({"error":"true"})"}});
+    EXPECT_EQ(j.Find("data")->as_array().size(), 1u);
+    j = Get("/api/traces", {{"service", "client-gateway"}, {"tag", "symbol:AAPL"}, {"minDuration", "50ms"}});
+    EXPECT_EQ(j.Find("data")->as_array().size(), 1u);
+    j = Get("/api/traces", {{"service", "client-gateway"}, {"minDuration", "1.2s"}});
+    EXPECT_EQ(j.Find("data")->as_array().size(), 0u);
+    j = Get("/api/traces", {{"service", "client-gateway"}, {"lookback", "1h"}});
+    EXPECT_EQ(j.Find("data")->as_array().size(), 1u);
+    Get("/api/traces", {{"service", "client-gateway"}, {"minDuration", "soon"}}, 400);
+}
+
+TEST_F(QueryTest, ServicesAndOperations) {
+    auto j = Get("/api/services", {});
+    EXPECT_EQ(j.Find("data")->as_array().at(0).as_string(), "client-gateway");
+    j = Get("/api/services/client-gateway/operations", {});
+    EXPECT_EQ(j.Find("data")->as_array().size(), 2u);
+    j = Get("/api/operations", {{"service", "client-gateway"}, {"spanKind", "server"}});
+    ASSERT_EQ(j.Find("data")->as_array().size(), 1u);
+    EXPECT_EQ(j.Find("data")->as_array()[0].Find("spanKind")->as_string(), "server");
+    j = Get("/api/v3/services", {});
+    EXPECT_EQ(j.Find("services")->as_array().size(), 1u);
+    j = Get("/api/v3/operations", {{"service", "client-gateway"}});
+    EXPECT_EQ(j.Find("operations")->as_array().size(), 2u);
+}
+
+TEST_F(QueryTest, V3TraceAndSearchReturnOtlpJson) {
+    auto j = Get(std::string("/api/v3/traces/") + kTrace, {});
+    const auto& rs = j.Find("result")->Find("resourceSpans")->as_array();
+    ASSERT_EQ(rs.size(), 1u);
+    const auto& span = rs[0].Find("scopeSpans")->as_array()[0].Find("spans")->as_array()[0];
+    EXPECT_EQ(span.Find("traceId")->as_string(), kTrace);
+    EXPECT_EQ(span.Find("kind")->ToInt64(), 2);
+    EXPECT_EQ(span.Find("startTimeUnixNano")->as_string(), std::to_string(kT0));
+    j = Get("/api/v3/traces", {{"query.service_name", "client-gateway"},
+                               {"query.start_time_min", "2023-11-14T00:00:00Z"},
+                               {"query.attributes", R"({"symbol":"AAPL"})"}});
+    EXPECT_EQ(j.Find("result")->Find("resourceSpans")->as_array().size(), 1u);
+    j = Get("/api/v3/trace-summaries", {{"query.service_name", "client-gateway"}});
+    const auto& t = j.Find("result")->Find("traces")->as_array().at(0);
+    EXPECT_EQ(t.Find("rootOperation")->as_string(), "POST /v1/order");
+    EXPECT_EQ(t.Find("errorCount")->ToInt64(), 1);
+}
+
+TEST_F(QueryTest, SpmMetricsShape) {
+    auto j = Get("/api/metrics/calls", {{"service", "client-gateway"},
+                                        {"endTs", std::to_string((kT0 + 60'000 * kMs) / 1'000'000)},
+                                        {"lookback", "600000"}, {"step", "60000"}, {"ratePer", "600000"}});
+    EXPECT_EQ(j.Find("name")->as_string(), "service_call_rate");
+    const auto& m = j.Find("metrics")->as_array().at(0);
+    EXPECT_EQ(m.Find("labels")->as_array()[0].Find("name")->as_string(), "service_name");
+    EXPECT_FALSE(m.Find("metricPoints")->as_array().empty());
+    j = Get("/api/metrics/latencies", {{"service", "client-gateway"}, {"quantile", "0.95"},
+                                       {"groupByOperation", "true"},
+                                       {"endTs", std::to_string((kT0 + 60'000 * kMs) / 1'000'000)}});
+    EXPECT_EQ(j.Find("name")->as_string(), "service_operation_latencies");
+    std::string prom;
+    metrics_.AppendPrometheus(&prom);
+    EXPECT_NE(prom.find("flowex_span_calls_total{service=\"client-gateway\",operation=\"POST /v1/order\","
+                        "span_kind=\"SPAN_KIND_SERVER\"} 1"),
+              std::string::npos);
+    EXPECT_NE(prom.find("flowex_traces_received_total{service=\"client-gateway\"} 1"), std::string::npos);
+}
+
+TEST(Rfc3339, ParsesUtcAndOffsets) {
+    std::int64_t ns = 0;
+    ASSERT_TRUE(ParseRfc3339("2023-11-14T22:13:20Z", &ns));
+    EXPECT_EQ(ns, 1'700'000'000'000'000'000LL);
+    ASSERT_TRUE(ParseRfc3339("2023-11-14T23:13:20.5+01:00", &ns));
+    EXPECT_EQ(ns, 1'700'000'000'500'000'000LL);
+    EXPECT_FALSE(ParseRfc3339("yesterday", &ns));
+}
+
+}  // namespace
+}  // namespace flowex::collector

@@ -1,0 +1,265 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "flowex/collector/store.hpp"
+#include "test_util.hpp"
+
+namespace flowex::collector {
+namespace {
+
+using testing::AddResource;
+using testing::AddSpan;
+using testing::DecodeOrDie;
+using testing::Id;
+using testing::TempDir;
+
+constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000ULL;
+constexpr std::uint64_t kMs = 1'000'000ULL;
+
+// An order trace: gateway (server → internal) → order-manager (server) → postgres client span.
+ExportTraceRequest OrderTrace(const std::string& trace, std::uint64_t t0, bool error, std::uint64_t dur_ms,
+                              const std::string& symbol = "AAPL", std::int64_t user = 11) {
+    ExportTraceRequest req;
+    auto* gw = AddResource(&req, "client-gateway");
+    AddSpan(gw, {trace, "1000000000000001", "", "POST /v1/order", 2, t0, t0 + dur_ms * kMs, error});
+    testing::SpanSpec place{trace, "1000000000000002", "1000000000000001", "place_order", 1, t0 + kMs,
+                            t0 + (dur_ms - 1) * kMs, error, {{"symbol", symbol}, {"note", "hello"}}, {{"user_id", user}}};
+    AddSpan(gw, place);
+    AddSpan(gw, {trace, "1000000000000003", "1000000000000002", "POST", 3, t0 + 2 * kMs, t0 + 3 * kMs});
+    auto* om = AddResource(&req, "order-manager");
+    AddSpan(om, {trace, "2000000000000001", "1000000000000003", "POST /order", 2, t0 + 2 * kMs, t0 + 3 * kMs});
+    testing::SpanSpec db{trace, "2000000000000002", "2000000000000001", "INSERT orders", 3, t0 + 2 * kMs,
+                         t0 + 3 * kMs, false, {{"db.system.name", "postgresql"}, {"service.peer.name", "postgresql"}}};
+    AddSpan(om, db);
+    return req;
+}
+
+std::string TraceHex(int i) {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%032x", i + 1);
+    return buf;
+}
+
+class StoreTest : public ::testing::Test {
+protected:
+    std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24), std::int64_t max_bytes = 0) {
+        StoreOptions o;
+        o.data_dir = dir_.str();
+        o.clock = &clock_;
+        o.max_age = max_age;
+        o.max_bytes = max_bytes;
+        o.window = std::chrono::hours(1);
+        auto s = Store::Open(o);
+        EXPECT_TRUE(s.ok());
+        return std::move(s).value();
+    }
+    void Put(Store& s, const ExportTraceRequest& req) {
+        DecodedTraces d = DecodeOrDie(req);
+        auto r = s.Ingest({&d}, {});
+        ASSERT_TRUE(r.ok()) << r.error().message;
+    }
+    TempDir dir_;
+    common::ManualClock clock_{static_cast<std::int64_t>(kT0)};
+};
+
+TEST_F(StoreTest, IngestThenLookupById) {
+    auto s = Open();
+    std::string id = TraceHex(1);
+    DecodedTraces d = DecodeOrDie(OrderTrace(id, kT0, false, 10));
+    auto r = s->Ingest({&d}, {});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->spans, 5);
+    ASSERT_EQ(r->new_traces.size(), 1u);
+    EXPECT_EQ(r->new_traces[0].root_service, "client-gateway");
+    EXPECT_EQ(r->new_traces[0].root_operation, "POST /v1/order");
+    auto t = s->GetTrace(Id(id));
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(t->has_value());
+    int spans = 0;
+    for (const auto& rs : (*t)->resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) {
+            spans += ss.spans_size();
+            EXPECT_EQ(ss.scope().name(), "test-scope");
+        }
+    }
+    EXPECT_EQ(spans, 5);
+    auto missing = s->GetTrace(Id(TraceHex(99)));
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
+    auto s = Open();
+    std::string id = TraceHex(2);
+    ExportTraceRequest full = OrderTrace(id, kT0, false, 10);
+    ExportTraceRequest a;
+    *a.add_resource_spans() = full.resource_spans(1);  // child service first
+    ExportTraceRequest b;
+    *b.add_resource_spans() = full.resource_spans(0);
+    Put(*s, a);
+    Put(*s, b);
+    SearchQuery q;
+    q.service = "order-manager";
+    auto found = s->Search(q);
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ((*found)[0].span_count, 5);
+    EXPECT_EQ((*found)[0].root_service, "client-gateway");
+    EXPECT_EQ((*found)[0].services.size(), 2u);
+}
+
+TEST_F(StoreTest, SearchByServiceOperationTagsDurationAndError) {
+    auto s = Open();
+    for (int i = 0; i < 20; ++i) {
+        Put(*s, OrderTrace(TraceHex(i), kT0 + i * 1000 * kMs, i % 5 == 0, 10 + i * 10,
+                           i % 2 == 0 ? "AAPL" : "MSFT", 100 + i));
+    }
+    SearchQuery q;
+    q.service = "client-gateway";
+    q.limit = 100;
+    auto all = s->Search(q);
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->size(), 20u);
+    EXPECT_GT((*all)[0].start_ns, (*all)[1].start_ns);  // newest first
+
+    q.limit = 5;
+    EXPECT_EQ(s->Search(q)->size(), 5u);
+
+    q.limit = 100;
+    q.operation = "place_order";
+    q.tags = {{"symbol", "MSFT"}};
+    EXPECT_EQ(s->Search(q)->size(), 10u);
+
+    q.tags = {{"user_id", "107"}};
+    auto one = s->Search(q);
+    ASSERT_EQ(one->size(), 1u);
+    EXPECT_EQ(ToHex(one->front().trace_id), TraceHex(7));
+
+    q.tags = {{"error", "true"}};
+    EXPECT_EQ(s->Search(q)->size(), 4u);
+
+    q.tags = {{"note", "hello"}};  // not an indexed key: found by reading the traces
+    EXPECT_EQ(s->Search(q)->size(), 20u);
+    q.tags = {{"note", "nope"}};
+    EXPECT_EQ(s->Search(q)->size(), 0u);
+
+    q.tags.clear();
+    q.operation = "POST /v1/order";
+    q.min_duration_ns = 100 * kMs;
+    q.max_duration_ns = 150 * kMs;  // 100, 110, …, 150 → i = 9..14
+    EXPECT_EQ(s->Search(q)->size(), 6u);
+
+    SearchQuery by_tag_only;
+    by_tag_only.tags = {{"symbol", "AAPL"}, {"error", "true"}};
+    EXPECT_EQ(s->Search(by_tag_only)->size(), 2u);  // i % 5 == 0 and even: 0, 10
+
+    SearchQuery window;
+    window.service = "client-gateway";
+    window.start_min_ns = static_cast<std::int64_t>(kT0 + 5000 * kMs);
+    window.start_max_ns = static_cast<std::int64_t>(kT0 + 9000 * kMs);
+    EXPECT_EQ(s->Search(window)->size(), 5u);
+}
+
+TEST_F(StoreTest, ServicesOperationsAndDependencies) {
+    auto s = Open();
+    Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+    auto services = s->Services();
+    ASSERT_TRUE(services.ok());
+    EXPECT_EQ(*services, (std::vector<std::string>{"client-gateway", "order-manager"}));
+    auto ops = s->Operations("client-gateway");
+    ASSERT_EQ(ops->size(), 3u);
+    auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
+    ASSERT_TRUE(deps.ok());
+    bool gw_om = false;
+    bool om_pg = false;
+    for (const auto& d : *deps) {
+        gw_om |= d.parent == "client-gateway" && d.child == "order-manager" && d.calls == 1;
+        om_pg |= d.parent == "order-manager" && d.child == "postgresql" && d.calls == 1;
+    }
+    EXPECT_TRUE(gw_om);
+    EXPECT_TRUE(om_pg);
+}
+
+TEST_F(StoreTest, LogsAreStoredPerTrace) {
+    auto s = Open();
+    ExportLogsRequest req;
+    auto* rl = req.add_resource_logs();
+    auto* kv = rl->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value("wallet-service");
+    auto* sl = rl->add_scope_logs();
+    for (int i = 0; i < 3; ++i) {
+        auto* rec = sl->add_log_records();
+        rec->set_time_unix_nano(kT0 + static_cast<std::uint64_t>(3 - i));
+        rec->set_trace_id(Id(TraceHex(5)));
+        rec->set_span_id(Id("1000000000000001"));
+        rec->mutable_body()->set_string_value("line " + std::to_string(i));
+    }
+    auto d = DecodeLogs(req.SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(d.ok());
+    const DecodedLogs& logs = *d;
+    ASSERT_TRUE(s->Ingest({}, {&logs}).ok());
+    auto got = s->GetTraceLogs(Id(TraceHex(5)));
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->resource_logs(0).scope_logs(0).log_records_size(), 3);
+}
+
+TEST_F(StoreTest, SurvivesRestart) {
+    {
+        auto s = Open();
+        Put(*s, OrderTrace(TraceHex(3), kT0, true, 10));
+    }
+    auto s = Open();
+    auto t = s->GetTrace(Id(TraceHex(3)));
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(t->has_value());
+    SearchQuery q;
+    q.service = "client-gateway";
+    q.tags = {{"error", "true"}};
+    EXPECT_EQ(s->Search(q)->size(), 1u);
+    Put(*s, OrderTrace(TraceHex(4), kT0 + kMs, false, 10));
+    EXPECT_EQ(s->Search(SearchQuery{})->size(), 2u);
+}
+
+int WindowFiles(const std::string& dir) {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().extension() == ".db") {
+            ++n;
+        }
+    }
+    return n;
+}
+
+TEST_F(StoreTest, RetentionByAgeDeletesWholeWindowFiles) {
+    auto s = Open(std::chrono::hours(2));
+    Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+    clock_.Advance(std::chrono::hours(1));
+    Put(*s, OrderTrace(TraceHex(2), kT0, false, 10));
+    clock_.Advance(std::chrono::hours(1));
+    Put(*s, OrderTrace(TraceHex(3), kT0, false, 10));
+    EXPECT_EQ(WindowFiles(dir_.str()), 3);
+    ASSERT_TRUE(s->ApplyRetention().ok());
+    EXPECT_EQ(WindowFiles(dir_.str()), 3);  // the first window ended 2 h ago exactly: kept until older
+    clock_.Advance(std::chrono::minutes(90));
+    ASSERT_TRUE(s->ApplyRetention().ok());
+    EXPECT_EQ(WindowFiles(dir_.str()), 2);
+    EXPECT_FALSE(s->GetTrace(Id(TraceHex(1)))->has_value());
+    EXPECT_TRUE(s->GetTrace(Id(TraceHex(3)))->has_value());
+    EXPECT_EQ(s->Stats().deleted_windows, 1);
+}
+
+TEST_F(StoreTest, RetentionBySizeDeletesOldestWindows) {
+    auto s = Open(std::chrono::hours(0), 1);  // any data is over budget
+    Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+    clock_.Advance(std::chrono::hours(1));
+    Put(*s, OrderTrace(TraceHex(2), kT0, false, 10));
+    ASSERT_TRUE(s->ApplyRetention().ok());
+    EXPECT_EQ(WindowFiles(dir_.str()), 1);  // the current window is always kept
+    EXPECT_FALSE(s->GetTrace(Id(TraceHex(1)))->has_value());
+    EXPECT_TRUE(s->GetTrace(Id(TraceHex(2)))->has_value());
+}
+
+}  // namespace
+}  // namespace flowex::collector
