@@ -47,3 +47,31 @@ export function markRendered(name: string): void {
   performance.mark(`${name}-rendered`);
   requestAnimationFrame(() => setTimeout(() => performance.mark(`${name}-painted`), 0));
 }
+
+/**
+ * Fills `el` with `count` items of HTML: the first `first` at once (what the first paint
+ * shows), the rest in chunks on later tasks so long lists never block the first frame.
+ * Returns a cancel function; a new render of the same element must cancel the old one.
+ */
+export function renderProgressive(el: HTMLElement, count: number, item: (i: number) => string, first = 150, chunk = 600): () => void {
+  let cancelled = false;
+  const take = (from: number, n: number) => {
+    const parts: string[] = [];
+    for (let i = from; i < Math.min(count, from + n); i++) parts.push(item(i));
+    return parts.join('');
+  };
+  el.innerHTML = take(0, first);
+  let next = first;
+  const step = () => {
+    if (cancelled || next >= count) return;
+    el.insertAdjacentHTML('beforeend', take(next, chunk));
+    next += chunk;
+    if (next < count) setTimeout(step, 0);
+    else el.dispatchEvent(new CustomEvent('rendered-all'));
+  };
+  // The rest starts once the first frame is on screen.
+  if (next < count) requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(step, 0)));
+  return () => {
+    cancelled = true;
+  };
+}

@@ -288,16 +288,20 @@ export interface TraceSummary {
 }
 
 export function summarize(raw: JaegerTrace): TraceSummary {
+  // One pass per trace with plain loops: a 1,000-trace search summarises 25,000 spans.
   let start = Infinity;
   let end = -Infinity;
   let errorCount = 0;
+  const spans = raw.spans;
   const ids = new Set<string>();
+  for (let i = 0; i < spans.length; i++) ids.add(spans[i].spanID);
   const svc = new Map<string, { name: string; count: number; errors: number }>();
-  for (const s of raw.spans) ids.add(s.spanID);
   let root: JaegerSpan | null = null;
-  for (const s of raw.spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    const e0 = s.startTime + s.duration;
     if (s.startTime < start) start = s.startTime;
-    if (s.startTime + s.duration > end) end = s.startTime + s.duration;
+    if (e0 > end) end = e0;
     const err = spanIsError(s.tags);
     if (err) errorCount++;
     const name = raw.processes?.[s.processID]?.serviceName ?? s.processID;
@@ -305,18 +309,20 @@ export function summarize(raw: JaegerTrace): TraceSummary {
     if (!e) svc.set(name, (e = { name, count: 0, errors: 0 }));
     e.count++;
     if (err) e.errors++;
-    const p = parentRef(s);
-    if ((p === null || !ids.has(p)) && (root === null || s.startTime < root.startTime)) root = s;
+    const refs = s.references;
+    let isRoot = true;
+    if (refs) for (let j = 0; j < refs.length; j++) if (ids.has(refs[j].spanID)) { isRoot = false; break; }
+    if (isRoot && (root === null || s.startTime < root.startTime)) root = s;
   }
   const rootService = root ? raw.processes?.[root.processID]?.serviceName ?? root.processID : '';
   return {
     traceID: raw.traceID,
     rootService,
     rootOperation: root ? root.operationName : '',
-    start: raw.spans.length ? start : 0,
-    duration: raw.spans.length ? end - start : 0,
-    spanCount: raw.spans.length,
+    start: spans.length ? start : 0,
+    duration: spans.length ? end - start : 0,
+    spanCount: spans.length,
     errorCount,
-    services: [...svc.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    services: [...svc.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }

@@ -1,6 +1,6 @@
 // /search: Jaeger's Find Traces, with the form's state in the URL.
 import { ApiError, fetchMetrics, fetchOperations, fetchServices, searchTraces } from '../api';
-import { h, markRendered, notice } from '../dom';
+import { h, markRendered, notice, renderProgressive } from '../dom';
 import { escapeHtml, formatDuration, formatTime, serviceColor, timeAgo } from '../format';
 import { parseLogfmt, LogfmtError } from '../logfmt';
 import { summarize, type TraceSummary } from '../model';
@@ -158,8 +158,13 @@ export function searchPage(root: HTMLElement, url: URL): () => void {
     const sortSel = h('select', { 'data-testid': 'sort', 'aria-label': 'Sort' }, SORTS.map((x) => h('option', { value: x.value }, x.label)));
     sortSel.value = state.sort;
     const list = h('div', { class: 'result-list', 'data-testid': 'result-list' });
+    let cancel = () => {};
+    const maxDur = summaries.reduce((m, x) => Math.max(m, x.duration), 1);
+    const now = Date.now();
     const draw = () => {
-      list.innerHTML = resultsHtml(sortSummaries(summaries, state.sort));
+      cancel();
+      const sorted = sortSummaries(summaries, state.sort);
+      cancel = renderProgressive(list, sorted.length, (i) => resultHtml(sorted[i], maxDur, now), 40, 200);
     };
     sortSel.addEventListener('change', () => {
       state.sort = sortSel.value as SortOrder;
@@ -220,22 +225,16 @@ async function serviceCounts(services: string[], lookback: string, sel: HTMLSele
   }
 }
 
-function resultsHtml(list: TraceSummary[]): string {
-  const maxDur = Math.max(1, ...list.map((s) => s.duration));
-  const now = Date.now();
-  let out = '';
-  for (const s of list) {
-    const pct = Math.max(0.5, (s.duration / maxDur) * 100);
-    const svc = s.services.map((x) =>
-      `<span class="svc-chip${x.errors ? ' has-err' : ''}" style="border-color:${serviceColor(x.name)}"><i style="background:${serviceColor(x.name)}"></i>${escapeHtml(x.name)} (${x.count})</span>`).join('');
-    out += `<a class="result${s.errorCount ? ' is-error' : ''}" href="/trace/${escapeHtml(s.traceID)}" data-testid="result" data-trace-id="${escapeHtml(s.traceID)}">`
-      + `<div class="result-title"><span class="r-name"><b>${escapeHtml(s.rootService)}:</b> ${escapeHtml(s.rootOperation)}</span> <span class="r-id">${escapeHtml(s.traceID.slice(0, 7))}</span><span class="r-dur">${formatDuration(s.duration)}</span></div>`
-      + `<div class="r-bar"><div style="width:${pct.toFixed(2)}%"></div></div>`
-      + `<div class="result-body"><span class="r-spans">${s.spanCount} Span${s.spanCount === 1 ? '' : 's'}</span>`
-      + (s.errorCount ? `<span class="r-errors">${s.errorCount} Error${s.errorCount === 1 ? '' : 's'}</span>` : '')
-      + `<span class="r-svcs">${svc}</span><span class="r-time" title="${formatTime(s.start)}">${formatTime(s.start).slice(0, 19)} · ${timeAgo(s.start, now)}</span></div></a>`;
-  }
-  return out;
+function resultHtml(s: TraceSummary, maxDur: number, now: number): string {
+  const pct = Math.max(0.5, (s.duration / maxDur) * 100);
+  const svc = s.services.map((x) =>
+    `<span class="svc-chip${x.errors ? ' has-err' : ''}" style="border-color:${serviceColor(x.name)}"><i style="background:${serviceColor(x.name)}"></i>${escapeHtml(x.name)} (${x.count})</span>`).join('');
+  return `<a class="result${s.errorCount ? ' is-error' : ''}" href="/trace/${escapeHtml(s.traceID)}" data-testid="result" data-trace-id="${escapeHtml(s.traceID)}">`
+    + `<div class="result-title"><span class="r-name"><b>${escapeHtml(s.rootService)}:</b> ${escapeHtml(s.rootOperation)}</span> <span class="r-id">${escapeHtml(s.traceID.slice(0, 7))}</span><span class="r-dur">${formatDuration(s.duration)}</span></div>`
+    + `<div class="r-bar"><div style="width:${pct.toFixed(2)}%"></div></div>`
+    + `<div class="result-body"><span class="r-spans">${s.spanCount} Span${s.spanCount === 1 ? '' : 's'}</span>`
+    + (s.errorCount ? `<span class="r-errors">${s.errorCount} Error${s.errorCount === 1 ? '' : 's'}</span>` : '')
+    + `<span class="r-svcs">${svc}</span><span class="r-time" title="${formatTime(s.start)}">${formatTime(s.start).slice(0, 19)} · ${timeAgo(s.start, now)}</span></div></a>`;
 }
 
 /** Duration over time: one dot per trace, red when it has errors; a dot opens its trace. */

@@ -1,7 +1,7 @@
 // /trace/{id}: header, minimap, waterfall with critical path, span details, the trace's
 // logs, statistics and JSON.
 import { fetchTrace, fetchTraceLogs } from '../api';
-import { h, markRendered, notice } from '../dom';
+import { h, markRendered, notice, renderProgressive } from '../dom';
 import { escapeHtml, formatDuration, formatTime, serviceColor } from '../format';
 import { normalizeLogs, type TraceLog } from '../logs';
 import { buildTrace, criticalPath, statsByOperation, statsByService, tagValue, type CriticalSegment, type Span, type Trace } from '../model';
@@ -113,9 +113,7 @@ class TraceView {
       this.logsNote.setAttribute('data-testid', 'logs-unavailable');
     }
     this.renderTabs();
-    if (this.tab === 'timeline') {
-      this.drawRows();
-    }
+    if (this.tab === 'timeline' && (logs === null ? this.expanded.size > 0 : logs.length > 0)) this.drawRows();
   }
 
   private renderTabs(): void {
@@ -154,39 +152,40 @@ class TraceView {
     this.drawRows();
   }
 
-  private minimapSvg!: SVGSVGElement;
-  private minimapWin!: SVGRectElement;
+  private minimapWin!: HTMLElement;
+  private minimapSel!: HTMLElement;
 
+  /** All spans drawn on a canvas (cheap for thousands); drag across it to zoom the timeline. */
   private minimap(): HTMLElement {
     const t = this.trace;
-    const W = 1000;
     const n = t.spans.length;
     const H = Math.min(60, Math.max(24, n * 3));
-    const rowH = H / Math.max(1, n);
-    let inner = '';
-    const dur = t.duration || 1;
-    for (let i = 0; i < n; i++) {
-      const s = t.spans[i];
-      const x = ((s.start - t.start) / dur) * W;
-      const w = Math.max(1, (s.duration / dur) * W);
-      inner += `<rect x="${x.toFixed(1)}" y="${(i * rowH).toFixed(2)}" width="${w.toFixed(1)}" height="${Math.max(0.6, rowH * 0.8).toFixed(2)}" fill="${s.isError ? '#d62728' : serviceColor(s.service)}"/>`;
+    const W = 1200;
+    const canvas = h('canvas', { width: String(W), height: String(H), style: { height: `${H}px` } });
+    const ctx = canvas.getContext('2d');
+    if (ctx) {
+      const rowH = H / Math.max(1, n);
+      const dur = t.duration || 1;
+      for (let i = 0; i < n; i++) {
+        const s = t.spans[i];
+        ctx.fillStyle = s.isError ? '#d62728' : serviceColor(s.service);
+        ctx.fillRect(((s.start - t.start) / dur) * W, i * rowH, Math.max(1, (s.duration / dur) * W), Math.max(0.6, rowH * 0.8));
+      }
     }
-    const wrap = h('div', { class: 'minimap', 'data-testid': 'minimap', title: 'Drag to zoom' });
-    wrap.innerHTML = `<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" height="${H}">${inner}<rect class="mm-win" x="0" y="0" width="${W}" height="${H}"/><rect class="mm-sel" x="0" y="0" width="0" height="${H}"/></svg>`;
-    this.minimapSvg = wrap.querySelector('svg')!;
-    this.minimapWin = wrap.querySelector('.mm-win')!;
-    const sel = wrap.querySelector<SVGRectElement>('.mm-sel')!;
+    this.minimapWin = h('div', { class: 'mm-win' });
+    this.minimapSel = h('div', { class: 'mm-sel' });
+    const wrap = h('div', { class: 'minimap', 'data-testid': 'minimap', 'data-spans': String(n), title: 'Drag to zoom' }, canvas, this.minimapWin, this.minimapSel);
     let dragFrom: number | null = null;
     const frac = (ev: MouseEvent) => {
-      const r = this.minimapSvg.getBoundingClientRect();
+      const r = wrap.getBoundingClientRect();
       return Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width));
     };
     wrap.addEventListener('mousedown', (ev) => { dragFrom = frac(ev); ev.preventDefault(); });
     wrap.addEventListener('mousemove', (ev) => {
       if (dragFrom === null) return;
       const f = frac(ev);
-      sel.setAttribute('x', String(Math.min(f, dragFrom) * W));
-      sel.setAttribute('width', String(Math.abs(f - dragFrom) * W));
+      this.minimapSel.style.left = `${Math.min(f, dragFrom) * 100}%`;
+      this.minimapSel.style.width = `${Math.abs(f - dragFrom) * 100}%`;
     });
     const end = (ev: MouseEvent) => {
       if (dragFrom === null) return;
@@ -194,7 +193,7 @@ class TraceView {
       const a = Math.min(f, dragFrom);
       const b = Math.max(f, dragFrom);
       dragFrom = null;
-      sel.setAttribute('width', '0');
+      this.minimapSel.style.width = '0';
       if (b - a > 0.005) {
         this.v0 = a;
         this.v1 = b;
@@ -210,10 +209,9 @@ class TraceView {
   }
 
   private drawMinimapWindow(): void {
-    this.minimapWin.setAttribute('x', String(this.v0 * 1000));
-    this.minimapWin.setAttribute('width', String((this.v1 - this.v0) * 1000));
+    this.minimapWin.style.left = `${this.v0 * 100}%`;
+    this.minimapWin.style.width = `${(this.v1 - this.v0) * 100}%`;
   }
-
   private drawRuler(): void {
     const t = this.trace;
     const ticks = 5;
@@ -258,43 +256,47 @@ class TraceView {
     return n;
   }
 
+  private cancelRows: () => void = () => {};
+
   private drawRows(): void {
     if (!this.rowsEl || this.tab !== 'timeline') return;
-    const parts: string[] = [];
-    for (const s of this.visibleSpans()) {
-      const collapsed = this.collapsed.has(s.spanID);
-      const color = serviceColor(s.service);
-      const left = this.pos(s.start);
-      const right = this.pos(s.end);
-      const l = Math.max(0, Math.min(100, left));
-      const w = Math.max(0.15, Math.min(100, right) - l);
-      const onCp = this.showCp && this.cp.has(s.spanID);
-      let cpHtml = '';
-      if (onCp) {
-        for (const seg of this.cp.get(s.spanID)!) {
-          const a = Math.max(0, this.pos(seg.start));
-          const b = Math.min(100, this.pos(seg.end));
-          if (b > a) cpHtml += `<div class="cp" style="left:${a.toFixed(3)}%;width:${Math.max(0.1, b - a).toFixed(3)}%"></div>`;
-        }
+    this.cancelRows();
+    const spans = this.visibleSpans();
+    this.cancelRows = renderProgressive(this.rowsEl, spans.length, (i) => this.rowHtml(spans[i]));
+  }
+
+  private rowHtml(s: Span): string {
+    const collapsed = this.collapsed.has(s.spanID);
+    const color = serviceColor(s.service);
+    const left = this.pos(s.start);
+    const right = this.pos(s.end);
+    const l = Math.max(0, Math.min(100, left));
+    const w = Math.max(0.15, Math.min(100, right) - l);
+    const onCp = this.showCp && this.cp.has(s.spanID);
+    let cpHtml = '';
+    if (onCp) {
+      for (const seg of this.cp.get(s.spanID)!) {
+        const a = Math.max(0, this.pos(seg.start));
+        const b = Math.min(100, this.pos(seg.end));
+        if (b > a) cpHtml += `<div class="cp" style="left:${a.toFixed(3)}%;width:${Math.max(0.1, b - a).toFixed(3)}%"></div>`;
       }
-      const logs = this.logsBySpan.get(s.spanID);
-      let marks = '';
-      for (const lg of s.raw.logs ?? []) marks += `<div class="evt" style="left:${this.pos(lg.timestamp).toFixed(3)}%"></div>`;
-      if (logs) for (const lg of logs) marks += `<div class="logmark sev-${escapeHtml(lg.severity)}" style="left:${this.pos(lg.time).toFixed(3)}%"></div>`;
-      const toggle = s.children.length
-        ? `<span class="toggle" data-toggle="${s.spanID}" title="${collapsed ? 'Expand' : 'Collapse'}">${collapsed ? '▸' : '▾'}</span>`
-        : '<span class="toggle leaf"></span>';
-      const hidden = collapsed ? `<span class="hidden-count">+${this.descendants(s)}</span>` : '';
-      const logBadge = logs ? `<span class="log-badge" title="log records">${logs.length} log${logs.length === 1 ? '' : 's'}</span>` : '';
-      const durLabel = `<span class="dur-label" style="${right > 80 ? `right:${(100 - l + 0.5).toFixed(2)}%` : `left:${(Math.min(100, right) + 0.5).toFixed(2)}%`}">${formatDuration(s.duration)}</span>`;
-      parts.push(`<div class="row${s.isError ? ' is-error' : ''}${onCp ? ' on-cp' : ''}${this.expanded.has(s.spanID) ? ' open' : ''}" data-span-id="${s.spanID}" data-testid="span-row">`
-        + `<div class="name" style="padding-left:${Math.min(s.depth, 40) * 14 + 4}px">${toggle}<span class="svc-stripe" style="background:${color}"></span>`
-        + `<span class="svc">${escapeHtml(s.service)}</span> <span class="op" data-testid="span-op">${escapeHtml(s.operationName)}</span>`
-        + (s.isError ? '<span class="err-icon" title="error">!</span>' : '') + hidden + logBadge + '</div>'
-        + `<div class="bars"><div class="bar" style="left:${l.toFixed(3)}%;width:${w.toFixed(3)}%;background:${color}"></div>${cpHtml}${marks}${durLabel}</div></div>`);
-      if (this.expanded.has(s.spanID)) parts.push(this.detailHtml(s));
     }
-    this.rowsEl.innerHTML = parts.join('');
+    const logs = this.logsBySpan.get(s.spanID);
+    let marks = '';
+    for (const lg of s.raw.logs ?? []) marks += `<div class="evt" style="left:${this.pos(lg.timestamp).toFixed(3)}%"></div>`;
+    if (logs) for (const lg of logs) marks += `<div class="logmark sev-${escapeHtml(lg.severity)}" style="left:${this.pos(lg.time).toFixed(3)}%"></div>`;
+    const toggle = s.children.length
+      ? `<span class="toggle" data-toggle="${s.spanID}" title="${collapsed ? 'Expand' : 'Collapse'}">${collapsed ? '▸' : '▾'}</span>`
+      : '<span class="toggle leaf"></span>';
+    const hidden = collapsed ? `<span class="hidden-count">+${this.descendants(s)}</span>` : '';
+    const logBadge = logs ? `<span class="log-badge" title="log records">${logs.length} log${logs.length === 1 ? '' : 's'}</span>` : '';
+    const durLabel = `<span class="dur-label" style="${right > 80 ? `right:${(100 - l + 0.5).toFixed(2)}%` : `left:${(Math.min(100, right) + 0.5).toFixed(2)}%`}">${formatDuration(s.duration)}</span>`;
+    const row = `<div class="row${s.isError ? ' is-error' : ''}${onCp ? ' on-cp' : ''}${this.expanded.has(s.spanID) ? ' open' : ''}" data-span-id="${s.spanID}" data-testid="span-row">`
+      + `<div class="name" style="padding-left:${Math.min(s.depth, 40) * 14 + 4}px">${toggle}<span class="svc-stripe" style="background:${color}"></span>`
+      + `<span class="svc">${escapeHtml(s.service)}</span> <span class="op" data-testid="span-op">${escapeHtml(s.operationName)}</span>`
+      + (s.isError ? '<span class="err-icon" title="error">!</span>' : '') + hidden + logBadge + '</div>'
+      + `<div class="bars"><div class="bar" style="left:${l.toFixed(3)}%;width:${w.toFixed(3)}%;background:${color}"></div>${cpHtml}${marks}${durLabel}</div></div>`;
+    return this.expanded.has(s.spanID) ? row + this.detailHtml(s) : row;
   }
 
   private onRowsClick(ev: MouseEvent): void {
