@@ -1,0 +1,264 @@
+#include "flowex/telemetry/instrumentation/instrumentation.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+namespace flowex::telemetry::instrumentation {
+namespace {
+
+std::string StatusText(int status) { return std::to_string(status); }
+
+std::string Upper(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return out;
+}
+
+// HTTP methods outside the known set are reported as "_OTHER" (semantic conventions).
+std::string_view KnownMethod(std::string_view m) {
+    static constexpr std::string_view kKnown[] = {"GET",     "POST",    "PUT",   "DELETE", "PATCH",
+                                                  "HEAD",    "OPTIONS", "TRACE", "CONNECT"};
+    for (auto k : kKnown) {
+        if (k == m) {
+            return k;
+        }
+    }
+    return "_OTHER";
+}
+
+}  // namespace
+
+ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
+                           const TextMapPropagator& propagator) noexcept {
+    ServerSpan out;
+    out.started = std::chrono::steady_clock::now();
+    try {
+        out.method = std::string(KnownMethod(r.method));
+        out.route = std::string(r.route);
+        Context parent;
+        if (r.headers != nullptr) {
+            parent = propagator.Extract(*r.headers, Context());
+        }
+        std::string name = out.method == "_OTHER" ? std::string("HTTP") : out.method;
+        if (!r.route.empty()) {
+            name += ' ';
+            name += r.route;
+        }
+        out.span = tracer.StartSpan(name, {.kind = SpanKind::kServer, .parent = &parent});
+        Span& s = out.span;
+        if (s.IsRecording()) {
+            s.SetAttribute("http.request.method", out.method);
+            if (out.method == "_OTHER") {
+                s.SetAttribute("http.request.method_original", r.method);
+            }
+            if (!r.route.empty()) {
+                s.SetAttribute("http.route", r.route);
+            }
+            s.SetAttribute("url.path", r.path);
+            s.SetAttribute("url.scheme", r.scheme);
+            if (!r.server_address.empty()) {
+                s.SetAttribute("server.address", r.server_address);
+            }
+            if (r.server_port > 0) {
+                s.SetAttribute("server.port", r.server_port);
+            }
+            if (!r.client_address.empty()) {
+                s.SetAttribute("client.address", r.client_address);
+            }
+            if (r.client_port > 0) {
+                s.SetAttribute("client.port", r.client_port);
+            }
+            s.SetAttribute("network.protocol.version", r.protocol_version);
+            if (!r.user_agent.empty()) {
+                s.SetAttribute("user_agent.original", r.user_agent);
+            }
+        }
+        out.context = s.MakeContext(parent);
+    } catch (...) {
+    }
+    return out;
+}
+
+void EndServerSpan(ServerSpan& server, int status_code,
+                   metrics::Family<metrics::Histogram>* duration) noexcept {
+    try {
+        server.span.SetAttribute("http.response.status_code", status_code);
+        if (status_code >= 500) {
+            // Servers: 5xx is an error, 4xx is the client's problem (status left unset).
+            server.span.SetAttribute("error.type", StatusText(status_code));
+            server.span.SetStatus(StatusCode::kError);
+        }
+        server.span.End();
+        if (duration != nullptr) {
+            const double seconds = std::chrono::duration<double>(
+                                       std::chrono::steady_clock::now() - server.started)
+                                       .count();
+            duration
+                ->WithLabels({server.method, server.route.empty() ? "unmatched" : server.route,
+                              StatusText(status_code)})
+                .Observe(seconds);
+        }
+    } catch (...) {
+    }
+}
+
+Span StartClientSpan(const Tracer& tracer, const Context& parent, const HttpClientRequest& r,
+                     TextMapCarrier& outgoing, const TextMapPropagator& propagator) noexcept {
+    const std::string_view method = KnownMethod(r.method);
+    Span s = tracer.StartSpan(method == "_OTHER" ? std::string_view("HTTP") : method,
+                              {.kind = SpanKind::kClient, .parent = &parent});
+    if (s.IsRecording()) {
+        s.SetAttribute("http.request.method", method);
+        if (!r.url.empty()) {
+            s.SetAttribute("url.full", r.url);
+        }
+        if (!r.server_address.empty()) {
+            s.SetAttribute("server.address", r.server_address);
+        }
+        if (r.server_port > 0) {
+            s.SetAttribute("server.port", r.server_port);
+        }
+        if (!r.peer_service.empty()) {
+            s.SetAttribute("service.peer.name", r.peer_service);
+            s.SetAttribute("peer.service", r.peer_service);
+        }
+    }
+    // Inject even when not recording: the downstream service continues the trace either way.
+    try {
+        propagator.Inject(s.MakeContext(parent), outgoing);
+    } catch (...) {
+    }
+    return s;
+}
+
+void EndClientSpan(Span& span, int status_code) noexcept {
+    span.SetAttribute("http.response.status_code", status_code);
+    if (status_code >= 400) {
+        try {
+            span.SetAttribute("error.type", StatusText(status_code));
+        } catch (...) {
+        }
+        span.SetStatus(StatusCode::kError);
+    }
+    span.End();
+}
+
+void FailClientSpan(Span& span, std::string_view error_type, std::string_view message) noexcept {
+    span.MarkError(error_type, message);
+    span.End();
+}
+
+Span StartPostgresSpan(const Tracer& tracer, const Context& parent, const DbCall& call) noexcept {
+    try {
+        std::string name = Upper(call.operation);
+        if (!call.table.empty()) {
+            name += ' ';
+            name += call.table;
+        }
+        Span s = tracer.StartSpan(name, {.kind = SpanKind::kClient, .parent = &parent});
+        if (s.IsRecording()) {
+            s.SetAttribute("db.system.name", "postgresql");
+            s.SetAttribute("db.operation.name", Upper(call.operation));
+            if (!call.table.empty()) {
+                s.SetAttribute("db.collection.name", call.table);
+            }
+            if (!call.query_text.empty()) {
+                s.SetAttribute("db.query.text", call.query_text);
+            }
+            if (!call.db_namespace.empty()) {
+                s.SetAttribute("db.namespace", call.db_namespace);
+            }
+            if (!call.server_address.empty()) {
+                s.SetAttribute("server.address", call.server_address);
+            }
+            if (call.server_port > 0) {
+                s.SetAttribute("server.port", call.server_port);
+            }
+            s.SetAttribute("service.peer.name", "postgresql");
+            s.SetAttribute("peer.service", "postgresql");
+        }
+        return s;
+    } catch (...) {
+        return Span();
+    }
+}
+
+SqlSummary SummarizeSql(std::string_view sql) {
+    std::vector<std::string> words;
+    std::string cur;
+    for (char c : sql) {
+        if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '"') {
+            if (c != '"') {
+                cur.push_back(c);
+            }
+        } else if (!cur.empty()) {
+            words.push_back(cur);
+            cur.clear();
+        }
+        if (words.size() > 64) {
+            break;
+        }
+    }
+    if (!cur.empty()) {
+        words.push_back(cur);
+    }
+    SqlSummary out;
+    if (words.empty()) {
+        return out;
+    }
+    std::size_t start = 0;
+    if (Upper(words[0]) == "WITH") {  // a CTE: the statement's verb comes later
+        for (std::size_t i = 1; i < words.size(); ++i) {
+            const std::string u = Upper(words[i]);
+            if (u == "SELECT" || u == "INSERT" || u == "UPDATE" || u == "DELETE") {
+                start = i;
+            }
+        }
+    }
+    out.operation = Upper(words[start]);
+    std::string_view after;
+    if (out.operation == "SELECT" || out.operation == "DELETE") {
+        after = "FROM";
+    } else if (out.operation == "INSERT") {
+        after = "INTO";
+    } else if (out.operation == "UPDATE") {
+        after = "UPDATE";
+    }
+    for (std::size_t i = start; i + 1 < words.size() && !after.empty(); ++i) {
+        if (Upper(words[i]) == after) {
+            out.table = words[i + 1];
+            break;
+        }
+    }
+    return out;
+}
+
+Span StartRedisSpan(const Tracer& tracer, const Context& parent, const RedisCall& call) noexcept {
+    try {
+        const std::string op = Upper(call.operation);
+        Span s = tracer.StartSpan(call.span_name.empty() ? std::string_view(op) : call.span_name,
+                                  {.kind = call.kind, .parent = &parent});
+        if (s.IsRecording()) {
+            s.SetAttribute("db.system.name", "redis");
+            s.SetAttribute("db.operation.name", op);
+            if (!call.channel.empty()) {
+                s.SetAttribute("channel", call.channel);
+            }
+            if (!call.server_address.empty()) {
+                s.SetAttribute("server.address", call.server_address);
+            }
+            if (call.server_port > 0) {
+                s.SetAttribute("server.port", call.server_port);
+            }
+            s.SetAttribute("service.peer.name", "redis");
+            s.SetAttribute("peer.service", "redis");
+        }
+        return s;
+    } catch (...) {
+        return Span();
+    }
+}
+
+}  // namespace flowex::telemetry::instrumentation

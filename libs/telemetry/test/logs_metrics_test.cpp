@@ -1,0 +1,357 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "flowex/telemetry/exporters/otlp_encode.hpp"
+#include "flowex/telemetry/exporters/otlp_http.hpp"
+#include "flowex/telemetry/instrumentation/instrumentation.hpp"
+#include "flowex/telemetry/logs/logger.hpp"
+#include "flowex/telemetry/metrics/metrics.hpp"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "test_util.hpp"
+
+namespace flowex::telemetry {
+namespace {
+
+namespace json = boost::json;
+using testing::TestProvider;
+
+std::string TempPath(const std::string& name) {
+    return ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid());
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+class MemoryLogExporter final : public logs::LogExporter {
+public:
+    std::vector<logs::LogRecordData> records;
+    std::mutex mutex;
+    std::string last_protobuf;
+    sdk::ExportResult Export(std::span<const logs::LogRecordData* const> batch) noexcept override {
+        std::lock_guard lock(mutex);
+        for (const auto* r : batch) {
+            records.push_back(*r);
+        }
+        last_protobuf.clear();
+        exporters::EncodeLogsProtobuf(batch, last_protobuf);
+        return sdk::ExportResult::kSuccess;
+    }
+};
+
+TEST(TelemetryLogs, JsonLinesCarryTraceIdsAndBusinessFieldsAndRedactSecrets) {
+    const std::string path = TempPath("flowex-log.jsonl");
+    auto exporter = std::make_unique<MemoryLogExporter>();
+    MemoryLogExporter* mem = exporter.get();
+    auto processor = std::make_shared<logs::BatchLogProcessor>(std::move(exporter));
+    TestProvider tp;
+    {
+        logs::Logger logger({.service_name = "order-manager",
+                             .level = logs::Severity::kInfo,
+                             .console = false,
+                             .json_file = path,
+                             .async = false,
+                             .otlp = processor});
+        Span span = tp.GetTracer().StartSpan("validate_order");
+        const Context ctx = span.MakeContext(Context());
+        logger.Info(ctx, "Validating order for user {}, symbol {}", 11, "AAPL");
+        logger.Log(logs::Severity::kWarn, ctx, "Blocking $776.25 for user 11",
+                   {{"user_id", 11}, {"amount", "776.25"}, {"password", "hunter2"}});
+        logger.Debug(ctx, "filtered out {}", 1);
+        {
+            ScopedContext scope(ctx);
+            logger.Error("from the current context");
+        }
+        logger.Info(Context(), "outside any span");
+        logger.Flush();
+        const auto lines = ReadLines(path);
+        ASSERT_EQ(lines.size(), 4u);
+        const auto first = json::parse(lines[0]).as_object();
+        EXPECT_EQ(first.at("level").as_string(), "INFO");
+        EXPECT_EQ(first.at("service").as_string(), "order-manager");
+        EXPECT_EQ(first.at("message").as_string(), "Validating order for user 11, symbol AAPL");
+        EXPECT_EQ(first.at("trace_id").as_string(), span.GetContext().GetTraceId().Hex());
+        EXPECT_EQ(first.at("span_id").as_string(), span.GetContext().GetSpanId().Hex());
+        EXPECT_TRUE(first.contains("timestamp"));
+        const auto second = json::parse(lines[1]).as_object();
+        EXPECT_EQ(second.at("level").as_string(), "WARN");
+        EXPECT_EQ(second.at("user_id").as_int64(), 11);
+        EXPECT_EQ(second.at("amount").as_string(), "776.25");
+        EXPECT_EQ(second.at("password").as_string(), "[REDACTED]");
+        EXPECT_EQ(lines[1].find("hunter2"), std::string::npos);
+        EXPECT_EQ(json::parse(lines[2]).at("trace_id").as_string(),
+                  span.GetContext().GetTraceId().Hex());
+        EXPECT_FALSE(json::parse(lines[3]).as_object().contains("trace_id"));
+        ASSERT_TRUE(processor->ForceFlush(std::chrono::seconds(5)));
+    }
+    std::lock_guard lock(mem->mutex);
+    ASSERT_EQ(mem->records.size(), 4u);
+    EXPECT_EQ(mem->records[1].severity, logs::Severity::kWarn);
+    EXPECT_TRUE(mem->records[1].trace_id.IsValid());
+    EXPECT_FALSE(mem->records[3].trace_id.IsValid());
+    opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest req;
+    ASSERT_TRUE(req.ParseFromString(mem->last_protobuf));
+    EXPECT_GE(req.resource_logs(0).scope_logs(0).log_records_size(), 1);
+    std::remove(path.c_str());
+}
+
+TEST(TelemetryLogs, AccessLineFormat) {
+    EXPECT_EQ(logs::FormatAccessLine("127.0.0.1", 54321, "POST", "/v1/order", "1.1", 201),
+              "127.0.0.1:54321 - \"POST /v1/order HTTP/1.1\" 201 Created");
+}
+
+TEST(TelemetryLogs, OtlpLogExporterPostsToV1Logs) {
+    testing::TestHttpServer server;
+    exporters::OtlpHttpOptions o;
+    o.endpoint = server.Url("/v1/logs");
+    auto processor = std::make_shared<logs::BatchLogProcessor>(
+        std::make_unique<exporters::OtlpHttpLogExporter>(o));
+    logs::Logger logger({.service_name = "svc", .console = false, .async = false, .otlp = processor});
+    logger.Info(Context(), "hello {}", "world");
+    ASSERT_TRUE(processor->ForceFlush(std::chrono::seconds(10)));
+    const auto seen = server.Seen();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].target, "/v1/logs");
+    opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest req;
+    ASSERT_TRUE(req.ParseFromString(seen[0].body));
+    EXPECT_EQ(req.resource_logs(0).scope_logs(0).log_records(0).body().string_value(),
+              "hello world");
+    EXPECT_EQ(processor->Stats().exported, 1u);
+}
+
+TEST(TelemetryLogs, BatchLogProcessorDropsWhenFull) {
+    class Blocked final : public logs::LogExporter {
+    public:
+        sdk::ExportResult Export(std::span<const logs::LogRecordData* const>) noexcept override {
+            return sdk::ExportResult::kSuccess;
+        }
+    };
+    logs::BatchLogProcessor p(std::make_unique<Blocked>(),
+                              {.max_queue_size = 4,
+                               .schedule_delay = std::chrono::hours(1),
+                               .max_export_batch_size = 4});
+    // The worker may take one batch of 4 on the wake-up; anything beyond 8 must be dropped.
+    for (int i = 0; i < 100; ++i) {
+        p.Emit(logs::LogRecordData{});
+    }
+    EXPECT_GE(p.Stats().dropped, 92u);
+    ASSERT_TRUE(p.ForceFlush(std::chrono::seconds(5)));
+    EXPECT_EQ(p.Stats().exported + p.Stats().dropped, 100u);
+}
+
+std::string RunPromtool(const std::string& text, int* exit_code) {
+    const std::string path = TempPath("metrics.prom");
+    {
+        std::ofstream out(path);
+        out << text;
+    }
+    const std::string cmd = "promtool check metrics < " + path + " 2>&1";
+    std::string output;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) {
+        *exit_code = -1;
+        return "popen failed";
+    }
+    char buf[512];
+    while (fgets(buf, sizeof(buf), pipe) != nullptr) {
+        output += buf;
+    }
+    const int status = pclose(pipe);
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::remove(path.c_str());
+    return output;
+}
+
+TEST(TelemetryMetrics, PrometheusTextPassesPromtoolAndHasTheNamedMetrics) {
+    metrics::Registry registry;
+    TestProvider tp;
+    tp.GetTracer().StartSpan("op").End();
+    metrics::RegisterProcessMetrics(registry);
+    metrics::RegisterSdkMetrics(registry, *tp.provider);
+    auto& orders = registry.AddCounter("flowex_orders_total", "Orders accepted.", {"symbol", "side"});
+    orders.WithLabels({"AAPL", "BUY"}).Inc();
+    orders.WithLabels({"we\"ird\\sym\nbol", "SELL"}).Inc(2);
+    registry.AddGauge("flowex_open_orders", "Open orders in the books.").Get().Set(7);
+    auto& duration = metrics::HttpServerDuration(registry);
+    duration.WithLabels({"POST", "/v1/order", "201"}).Observe(0.012);
+    duration.WithLabels({"POST", "/v1/order", "201"}).Observe(3);
+    duration.WithLabels({"GET", "/me", "401"}).Observe(0.001);
+
+    const std::string text = registry.Render();
+    int code = 0;
+    const std::string output = RunPromtool(text, &code);
+    EXPECT_EQ(code, 0) << output << "\n" << text;
+    EXPECT_EQ(output, "") << text;
+    for (const char* name :
+         {"# TYPE http_server_request_duration_seconds histogram",
+          "http_server_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/order\","
+          "status=\"201\",le=\"0.025\"} 1",
+          "http_server_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/order\","
+          "status=\"201\",le=\"+Inf\"} 2",
+          "http_server_request_duration_seconds_count{method=\"POST\",route=\"/v1/order\","
+          "status=\"201\"} 2",
+          "http_server_request_duration_seconds_sum{method=\"GET\",route=\"/me\",status=\"401\"}",
+          "# HELP process_cpu_seconds_total ", "process_resident_memory_bytes ",
+          "process_start_time_seconds ", "otel_sdk_spans_started_total 1",
+          "otel_sdk_spans_exported_total 1", "otel_sdk_spans_dropped_total 0",
+          "otel_sdk_span_queue_size ", "otel_sdk_span_export_failures_total 0",
+          "flowex_orders_total{symbol=\"AAPL\",side=\"BUY\"} 1",
+          "flowex_orders_total{symbol=\"we\\\"ird\\\\sym\\nbol\",side=\"SELL\"} 2",
+          "flowex_open_orders 7"}) {
+        EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;
+    }
+}
+
+TEST(TelemetryMetrics, PromtoolRejectsBrokenTextSoTheCheckIsReal) {
+    int code = 0;
+    RunPromtool("# TYPE broken counter\nbroken{le=\"x\" 1\n", &code);
+    EXPECT_NE(code, 0);
+}
+
+TEST(TelemetryMetrics, ConcurrentUpdatesAreNotLost) {
+    metrics::Registry registry;
+    auto& c = registry.AddCounter("hits_total", "Hits.").Get();
+    auto& h = registry.AddHistogram("lat_seconds", "Latency.", {}).Get();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 10000; ++i) {
+                c.Inc();
+                h.Observe(0.01);
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_EQ(c.Value(), 40000.0);
+    EXPECT_EQ(h.Count(), 40000u);
+}
+
+class MapCarrier final : public TextMapCarrier {
+public:
+    std::map<std::string, std::string, std::less<>> headers;
+    std::string_view Get(std::string_view key) const noexcept override {
+        const auto it = headers.find(key);
+        return it == headers.end() ? std::string_view() : std::string_view(it->second);
+    }
+    void Set(std::string_view key, std::string_view value) noexcept override {
+        headers[std::string(key)] = std::string(value);
+    }
+};
+
+TEST(TelemetryInstrumentation, ServerSpanContinuesIncomingTraceAndFollowsSemconv) {
+    TestProvider tp;
+    metrics::Registry registry;
+    MapCarrier headers;
+    headers.headers["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    headers.headers["baggage"] = "user_id=11";
+    instrumentation::ServerSpan server = instrumentation::StartServerSpan(
+        tp.GetTracer(),
+        {.method = "POST", .route = "/v1/order", .path = "/v1/order", .server_address = "localhost",
+         .server_port = 8347, .client_address = "127.0.0.1", .client_port = 54321,
+         .user_agent = "curl/7.88.1", .headers = &headers});
+    EXPECT_EQ(server.context.GetSpanContext().GetTraceId().Hex(), "0af7651916cd43dd8448eb211c80319c");
+    ASSERT_NE(server.context.GetBaggage().Get("user_id"), nullptr);
+    // A downstream call made with the request context.
+    MapCarrier outgoing;
+    Span client = instrumentation::StartClientSpan(
+        tp.GetTracer(), server.context,
+        {.method = "GET", .url = "http://user-service:8101/me", .server_address = "user-service",
+         .server_port = 8101},
+        outgoing);
+    EXPECT_EQ(outgoing.headers["traceparent"].substr(3, 32), "0af7651916cd43dd8448eb211c80319c");
+    EXPECT_EQ(outgoing.headers["traceparent"].substr(36, 16), client.GetContext().GetSpanId().Hex());
+    instrumentation::EndClientSpan(client, 404);
+    instrumentation::EndServerSpan(server, 422, &metrics::HttpServerDuration(registry));
+
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 2u);
+    const auto& c = spans[0];
+    EXPECT_EQ(c.name, "GET");
+    EXPECT_EQ(c.kind, SpanKind::kClient);
+    EXPECT_EQ(c.status_code, StatusCode::kError);  // 4xx on a client
+    const auto& s = spans[1];
+    EXPECT_EQ(s.name, "POST /v1/order");
+    EXPECT_EQ(s.kind, SpanKind::kServer);
+    EXPECT_EQ(s.parent_span_id.Hex(), "b7ad6b7169203331");
+    EXPECT_TRUE(s.parent_is_remote);
+    EXPECT_EQ(s.status_code, StatusCode::kUnset);  // 4xx on a server
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("http.request.method")), "POST");
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("http.route")), "/v1/order");
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("url.path")), "/v1/order");
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("url.scheme")), "http");
+    EXPECT_EQ(std::get<std::int64_t>(*s.attributes.Find("server.port")), 8347);
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("client.address")), "127.0.0.1");
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("network.protocol.version")), "1.1");
+    EXPECT_EQ(std::get<std::string>(*s.attributes.Find("user_agent.original")), "curl/7.88.1");
+    EXPECT_EQ(std::get<std::int64_t>(*s.attributes.Find("http.response.status_code")), 422);
+    EXPECT_NE(registry.Render().find(
+                  "http_server_request_duration_seconds_count{method=\"POST\",route=\"/v1/order\","
+                  "status=\"422\"} 1"),
+              std::string::npos);
+}
+
+TEST(TelemetryInstrumentation, Server5xxIsError) {
+    TestProvider tp;
+    auto server = instrumentation::StartServerSpan(tp.GetTracer(),
+                                                   {.method = "GET", .route = "/me", .path = "/me"});
+    instrumentation::EndServerSpan(server, 503);
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 1u);
+    EXPECT_EQ(spans[0].status_code, StatusCode::kError);
+    EXPECT_EQ(std::get<std::string>(*spans[0].attributes.Find("error.type")), "503");
+}
+
+TEST(TelemetryInstrumentation, PostgresAndRedisSpans) {
+    TestProvider tp;
+    const Context root;
+    const auto sql = instrumentation::SummarizeSql(
+        "UPDATE wallets SET blocked_balance = blocked_balance + $1 WHERE user_id = $2");
+    EXPECT_EQ(sql.operation, "UPDATE");
+    EXPECT_EQ(sql.table, "wallets");
+    EXPECT_EQ(instrumentation::SummarizeSql("select h.symbol from holdings h join x on 1=1").table,
+              "holdings");
+    EXPECT_EQ(instrumentation::SummarizeSql("INSERT INTO orders (id) VALUES ($1)").table, "orders");
+    Span db = instrumentation::StartPostgresSpan(
+        tp.GetTracer(), root,
+        {.operation = sql.operation, .table = sql.table,
+         .query_text = "UPDATE wallets SET blocked_balance = blocked_balance + $1 WHERE user_id = $2",
+         .server_address = "127.0.0.1", .server_port = 5432});
+    db.End();
+    Span redis = instrumentation::StartRedisSpan(
+        tp.GetTracer(), root,
+        {.operation = "publish", .span_name = "publish_event", .channel = "orders",
+         .kind = SpanKind::kProducer});
+    redis.End();
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 2u);
+    EXPECT_EQ(spans[0].name, "UPDATE wallets");
+    EXPECT_EQ(spans[0].kind, SpanKind::kClient);
+    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"db.system.name", "postgresql"}, {"db.operation.name", "UPDATE"},
+             {"db.collection.name", "wallets"}, {"db.namespace", "stockexchange"},
+             {"service.peer.name", "postgresql"}, {"peer.service", "postgresql"},
+             {"server.address", "127.0.0.1"}}) {
+        ASSERT_NE(spans[0].attributes.Find(k), nullptr) << k;
+        EXPECT_EQ(std::get<std::string>(*spans[0].attributes.Find(k)), v) << k;
+    }
+    EXPECT_EQ(spans[1].name, "publish_event");
+    EXPECT_EQ(spans[1].kind, SpanKind::kProducer);
+    EXPECT_EQ(std::get<std::string>(*spans[1].attributes.Find("db.system.name")), "redis");
+    EXPECT_EQ(std::get<std::string>(*spans[1].attributes.Find("db.operation.name")), "PUBLISH");
+    EXPECT_EQ(std::get<std::string>(*spans[1].attributes.Find("service.peer.name")), "redis");
+}
+
+}  // namespace
+}  // namespace flowex::telemetry
