@@ -4,6 +4,8 @@
 //
 //   npm run test:browser                       fixture server on a free 127.0.0.1 port
 //   FLOWEX_UI_BASE_URL=http://127.0.0.1:16686 npm run test:browser
+//   FLOWEX_UI_BASE_URL=http://127.0.0.1:16686 FLOWEX_UI_OTLP_ENDPOINT=http://127.0.0.1:4318 npm run test:browser
+//                                              (first sends the fixture flows to the collector over OTLP)
 //   FLOWEX_UI_TESTS=map,monitor npm run test:browser   (a subset, by name fragment)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,11 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch } from './harness.mjs';
 import { startServer, DEFAULT_DIST, JAEGER_ENDPOINTS, FLOWEX_EXTRAS } from './server.mjs';
-import { makeFlows } from '../fixtures/flows.mjs';
+import { makeFlows, flatten, idGen, orderFlow } from '../fixtures/flows.mjs';
+import { sendOtlp } from '../fixtures/send-otlp.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS = path.resolve(here, '../../test-results');
 const REAL = process.env.FLOWEX_UI_BASE_URL?.replace(/\/+$/, '') || '';
+const OTLP = process.env.FLOWEX_UI_OTLP_ENDPOINT?.replace(/\/+$/, '') || '';
 const ONLY = (process.env.FLOWEX_UI_TESTS || '').split(',').map((s) => s.trim()).filter(Boolean);
 const TIMEOUT = 15_000;
 
@@ -64,7 +68,7 @@ async function attrs(page) {
 }
 
 // ---------- tests ----------
-test('search: client-gateway with error=true finds the rejected order', async ({ page, base, model }) => {
+test('search: client-gateway with error=true finds the rejected order', async ({ page, base, model, sent }) => {
   await search(page, base, { service: 'client-gateway', tags: 'error=true' });
   const results = page.locator('[data-testid=result]');
   const n = await results.count();
@@ -75,6 +79,10 @@ test('search: client-gateway with error=true finds the rejected order', async ({
   if (model) {
     assert.equal(n, 1, 'exactly the one rejected order');
     assert.equal(await results.first().getAttribute('data-trace-id'), model.special.rejectedTraceId);
+  }
+  if (sent) {
+    const ids = await page.$$eval('[data-testid=result]', (rs) => rs.map((r) => r.getAttribute('data-trace-id')));
+    assert.ok(ids.includes(sent.special.rejectedTraceId), 'the rejected order sent over OTLP is found');
   }
   assert.match(await page.textContent('[data-testid=result] .r-errors'), /\d+ Errors?/);
   const u = new URL(page.url());
@@ -277,12 +285,22 @@ test('monitor: P50/P95/P99, error % and req/s per operation, sortable', async ({
   assert.deepEqual(s, s.slice().sort((a, b) => a.localeCompare(b)));
 });
 
-test('live: new traces stream in and every error links to its trace', async ({ page, base, model }) => {
+test('live: new traces stream in and every error links to its trace', async ({ page, base, model, sent }) => {
   await page.goto(`${base}/live`);
   if (!model) {
-    // A real collector streams only traces that arrive now: the page must be connected.
+    // A real collector streams only traces that arrive now: connect, then send a rejected order.
     await waitText(page, '[data-testid=live-status]', 'live');
+    if (!sent) return;
+    const ids = idGen((Date.now() + 7) % 0xffffffff);
+    const fresh = flatten(orderFlow({ reject: true, symbol: 'NVDA', quantity: 999, price: 121 }), Date.now() * 1000, ids);
+    await sendOtlp(OTLP, { resources: sent.resources, traces: [fresh.trace], logs: fresh.logs });
+    const row = page.locator(`[data-testid=live-row][data-trace-id="${fresh.trace.traceId}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.getAttribute('class'), /is-error/);
     await shot(page, 'live');
+    await row.locator('[data-testid=live-error]').click();
+    await page.waitForURL(new RegExp(`/trace/${fresh.trace.traceId}$`), { timeout: TIMEOUT });
+    await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
     return;
   }
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=live-row]').length >= n, model.traces.length, { timeout: TIMEOUT });
@@ -364,6 +382,7 @@ async function main() {
   let passes = 0;
   let skipped = 0;
   let model = null;
+  let sent = null;
   let servers = [];
   let base = REAL;
   const started = Date.now();
@@ -379,6 +398,21 @@ async function main() {
       console.log(`fixture server ${main.url} (plain Jaeger, no extras: ${plain.url})`);
     } else {
       console.log(`collector under test: ${REAL}`);
+      if (OTLP) {
+        sent = makeFlows(Date.now(), Date.now() % 0xffffffff);
+        await sendOtlp(OTLP, sent);
+        // ingest is asynchronous: wait until both special traces are queryable
+        const deadline = Date.now() + 30_000;
+        for (const id of [sent.special.orderTraceId, sent.special.rejectedTraceId]) {
+          for (;;) {
+            const r = await fetch(`${REAL}/api/traces/${id}`).catch(() => null);
+            if (r?.ok) break;
+            if (Date.now() > deadline) throw new Error(`trace ${id} sent to ${OTLP} is not queryable at ${REAL}`);
+            await new Promise((res) => setTimeout(res, 250));
+          }
+        }
+        console.log(`sent the fixture flows over OTLP to ${OTLP} (order ${sent.special.orderTraceId}, rejected ${sent.special.rejectedTraceId})`);
+      }
     }
   } catch (e) {
     console.error(`setup failed: ${e.message}`);
@@ -410,7 +444,7 @@ async function main() {
     });
     const t0 = Date.now();
     try {
-      await t.fn({ page, base, model: REAL ? null : model, plain: servers[1] });
+      await t.fn({ page, base, model: REAL ? null : model, sent, plain: servers[1] });
       if (pageErrors.length) throw new Error(`uncaught page errors: ${pageErrors.join('; ')}`);
       passes++;
       console.log(`✓ ${t.name} (${Date.now() - t0} ms)`);
