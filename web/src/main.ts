@@ -47,6 +47,8 @@ function topbar(el: HTMLElement): (url: URL) => void {
   }, idInput);
   el.append(h('a', { href: '/search', class: 'brand' }, 'flowex ', h('span', null, 'traces')), h('nav', null, links), form);
   return (url: URL) => {
+    const nav = NAV.find((n) => n.path === url.pathname);
+    document.title = url.pathname.startsWith('/trace/') ? `Trace ${url.pathname.slice(7, 14)} · flowex` : `${nav?.label ?? 'Search'} · flowex traces`;
     for (const a of links) {
       const path = a.getAttribute('data-nav')!;
       a.classList.toggle('active', url.pathname === path || (path === '/search' && (url.pathname === '/' || url.pathname.startsWith('/trace/'))));

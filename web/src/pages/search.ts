@@ -197,7 +197,7 @@ export function searchPage(root: HTMLElement, url: URL): () => void {
       results.replaceChildren(notice('error', `Cannot load services: ${(e as Error).message}`, 'search-error'));
       if (e instanceof ApiError) return;
     }
-    await setOps(state.service, state.operation);
+    void setOps(state.service, state.operation); // the search does not wait for the operations list
     if (state.service) void run();
     else results.replaceChildren(notice('info', 'Pick a service (client-gateway is where orders enter) and press Find Traces.'));
   })();

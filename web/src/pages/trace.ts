@@ -74,6 +74,7 @@ class TraceView {
     const t = this.trace;
     const root = t.roots[0];
     const title = root ? `${root.service}: ${root.operationName}` : t.traceID;
+    document.title = `${title} (${t.traceID.slice(0, 7)}) · flowex`;
     const dl = h('a', { class: 'btn', download: `trace-${t.traceID}.json`, href: '#', 'data-testid': 'download-json', onclick: (ev: Event) => this.download(ev) }, 'Download JSON');
     this.logsNote = h('span', { class: 'muted logs-note' });
     const header = h('div', { class: 'trace-header', 'data-testid': 'trace-header' },
