@@ -1,0 +1,348 @@
+#include "pg_connection.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace flowex::storage::detail {
+namespace {
+
+namespace asio = boost::asio;
+using asio::as_tuple;
+using asio::use_awaitable;
+using asio::posix::stream_descriptor;
+using common::ErrorCode;
+
+std::string Field(const PGresult* res, int field) {
+    const char* v = res != nullptr ? PQresultErrorField(res, field) : nullptr;
+    return v != nullptr ? std::string(v) : std::string();
+}
+
+std::string Trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+}  // namespace
+
+ExecOutcome ClassifyFailure(const PGresult* res, PGconn* conn) {
+    ExecOutcome out;
+    out.failed = true;
+    out.sqlstate = Field(res, PG_DIAG_SQLSTATE);
+    const std::string& s = out.sqlstate;
+    out.error_type = s;
+    if (s.empty()) {
+        // A client-side failure: the connection is gone or unusable.
+        out.code = ErrorCode::kUpstreamUnavailable;
+        out.message = "database unavailable";
+        out.error_type = "connection";
+    } else if (s == "23505") {
+        out.code = ErrorCode::kConflict;
+        out.constraint = Field(res, PG_DIAG_CONSTRAINT_NAME);
+        out.message = "duplicate value violates unique constraint \"" + out.constraint + "\"";
+    } else if (s == "40001" || s == "40P01") {
+        out.code = ErrorCode::kConflict;
+        out.message = "concurrent update conflict";
+    } else if (s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" || s == "57P03" ||
+               s == "53300") {
+        out.code = ErrorCode::kUpstreamUnavailable;
+        out.message = "database unavailable";
+    } else if (s == "57014" || s == "55P03") {
+        out.code = ErrorCode::kUpstreamTimeout;
+        out.message = "database timeout";
+    } else {
+        out.code = ErrorCode::kInternal;
+        out.message = "database error";
+    }
+    (void)conn;
+    return out;
+}
+
+PgConnection::PgConnection(asio::any_io_executor executor, PGconn* conn)
+    : executor_(std::move(executor)), conn_(conn), socket_(executor_) {}
+
+PgConnection::~PgConnection() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);  // our dup; libpq closes its own fd in PQfinish
+    PQfinish(conn_);
+}
+
+void PgConnection::MarkBroken() noexcept { broken_ = true; }
+
+bool PgConnection::SyncSocket() {
+    int fd = PQsocket(conn_);
+    if (fd < 0) {
+        return false;
+    }
+    if (fd == libpq_fd_ && socket_.is_open()) {
+        return true;
+    }
+    boost::system::error_code ec;
+    socket_.close(ec);
+    int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) {
+        return false;
+    }
+    socket_.assign(copy, ec);
+    if (ec) {
+        ::close(copy);
+        return false;
+    }
+    libpq_fd_ = fd;
+    return true;
+}
+
+Task<PgConnection::WaitResult> PgConnection::Wait(stream_descriptor::wait_type type,
+                                                  SteadyTime deadline) {
+    using namespace asio::experimental::awaitable_operators;
+    if (std::chrono::steady_clock::now() >= deadline) {
+        co_return WaitResult::kTimeout;
+    }
+    asio::steady_timer timer(executor_, deadline);
+    auto r = co_await (socket_.async_wait(type, as_tuple(use_awaitable)) ||
+                       timer.async_wait(as_tuple(use_awaitable)));
+    if (r.index() == 1) {
+        co_return WaitResult::kTimeout;
+    }
+    auto [ec] = std::get<0>(r);
+    co_return ec ? WaitResult::kError : WaitResult::kReady;
+}
+
+Task<common::Result<std::unique_ptr<PgConnection>>> PgConnection::Connect(
+    asio::any_io_executor executor, const std::string& conninfo, SteadyTime deadline) {
+    PGconn* raw = PQconnectStart(conninfo.c_str());
+    if (raw == nullptr) {
+        co_return common::Error::Make(ErrorCode::kUpstreamUnavailable, "database unavailable");
+    }
+    std::unique_ptr<PgConnection> conn(new PgConnection(executor, raw));
+    if (PQstatus(raw) == CONNECTION_BAD) {
+        spdlog::warn("postgresql: cannot connect: {}", Trim(PQerrorMessage(raw)));
+        co_return common::Error::Make(ErrorCode::kUpstreamUnavailable, "database unavailable");
+    }
+    // Start as if PQconnectPoll had returned PGRES_POLLING_WRITING (libpq's documented loop).
+    PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+    for (;;) {
+        if (poll == PGRES_POLLING_OK) {
+            break;
+        }
+        if (poll == PGRES_POLLING_FAILED) {
+            spdlog::warn("postgresql: cannot connect: {}", Trim(PQerrorMessage(raw)));
+            co_return common::Error::Make(ErrorCode::kUpstreamUnavailable, "database unavailable");
+        }
+        if (!conn->SyncSocket()) {
+            spdlog::warn("postgresql: cannot connect: no socket ({})", Trim(PQerrorMessage(raw)));
+            co_return common::Error::Make(ErrorCode::kUpstreamUnavailable, "database unavailable");
+        }
+        auto w = co_await conn->Wait(
+            poll == PGRES_POLLING_READING ? stream_descriptor::wait_read : stream_descriptor::wait_write,
+            deadline);
+        if (w == WaitResult::kTimeout) {
+            spdlog::warn("postgresql: connect timed out");
+            co_return common::Error::Make(ErrorCode::kUpstreamUnavailable,
+                                          "database unavailable (connect timeout)");
+        }
+        poll = PQconnectPoll(raw);
+    }
+    if (PQsetnonblocking(raw, 1) != 0 || !conn->SyncSocket()) {
+        spdlog::warn("postgresql: cannot switch to non-blocking mode: {}", Trim(PQerrorMessage(raw)));
+        co_return common::Error::Make(ErrorCode::kUpstreamUnavailable, "database unavailable");
+    }
+    co_return conn;
+}
+
+ExecOutcome PgConnection::ConnectionFailure(std::string_view what) {
+    broken_ = true;
+    last_error_detail_ = std::string(what) + ": " + Trim(PQerrorMessage(conn_));
+    last_sqlstate_.clear();
+    spdlog::warn("postgresql: {}", last_error_detail_);
+    ExecOutcome out;
+    out.failed = true;
+    out.code = ErrorCode::kUpstreamUnavailable;
+    out.message = "database unavailable";
+    out.error_type = "connection";
+    return out;
+}
+
+ExecOutcome PgConnection::Timeout() {
+    // The command may still run on the server; this connection is out of sync, drop it.
+    broken_ = true;
+    last_error_detail_ = "statement deadline exceeded";
+    last_sqlstate_.clear();
+    ExecOutcome out;
+    out.failed = true;
+    out.code = ErrorCode::kUpstreamTimeout;
+    out.message = "database timeout";
+    out.error_type = "timeout";
+    return out;
+}
+
+Task<ExecOutcome> PgConnection::Flush(SteadyTime deadline) {
+    for (;;) {
+        int r = PQflush(conn_);
+        if (r == 0) {
+            co_return ExecOutcome{};
+        }
+        if (r < 0) {
+            co_return ConnectionFailure("send failed");
+        }
+        auto w = co_await Wait(stream_descriptor::wait_write, deadline);
+        if (w == WaitResult::kTimeout) {
+            co_return Timeout();
+        }
+        if (w == WaitResult::kError) {
+            co_return ConnectionFailure("socket wait failed");
+        }
+    }
+}
+
+Task<ExecOutcome> PgConnection::Collect(SteadyTime deadline) {
+    PGresult* keep = nullptr;
+    PGresult* error = nullptr;
+    for (;;) {
+        if (PQconsumeInput(conn_) == 0) {
+            PQclear(keep);
+            PQclear(error);
+            co_return ConnectionFailure("receive failed");
+        }
+        bool done = false;
+        while (PQisBusy(conn_) == 0) {
+            PGresult* res = PQgetResult(conn_);
+            if (res == nullptr) {
+                done = true;
+                break;
+            }
+            auto st = PQresultStatus(res);
+            if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+                if (error == nullptr && st != PGRES_NONFATAL_ERROR) {
+                    error = res;
+                } else {
+                    PQclear(res);
+                }
+            } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+                // COPY is not supported through this API: end it and fail.
+                PQclear(res);
+                PQclear(keep);
+                PQclear(error);
+                co_return ConnectionFailure("COPY is not supported");
+            } else {
+                PQclear(keep);
+                keep = res;
+            }
+        }
+        if (done) {
+            break;
+        }
+        auto w = co_await Wait(stream_descriptor::wait_read, deadline);
+        if (w != WaitResult::kReady) {
+            PQclear(keep);
+            PQclear(error);
+            co_return w == WaitResult::kTimeout ? Timeout() : ConnectionFailure("socket wait failed");
+        }
+    }
+    if (error != nullptr) {
+        PQclear(keep);
+        ExecOutcome out = ClassifyFailure(error, conn_);
+        last_sqlstate_ = out.sqlstate;
+        last_error_detail_ = Trim(PQresultErrorMessage(error));
+        PQclear(error);
+        if (out.code == ErrorCode::kUpstreamUnavailable || PQstatus(conn_) != CONNECTION_OK) {
+            broken_ = true;
+            out.code = ErrorCode::kUpstreamUnavailable;
+            out.message = "database unavailable";
+        }
+        co_return out;
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        PQclear(keep);
+        co_return ConnectionFailure("connection lost");
+    }
+    ExecOutcome out;
+    out.result = keep != nullptr ? keep : PQmakeEmptyPGresult(conn_, PGRES_COMMAND_OK);
+    co_return out;
+}
+
+Task<ExecOutcome> PgConnection::Exec(CallKind kind, std::string_view name, std::string_view sql,
+                                     const PgParams& params, SteadyTime deadline) {
+    if (broken_ || PQstatus(conn_) != CONNECTION_OK) {
+        co_return ConnectionFailure("connection is broken");
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p.is_null() ? nullptr : p.text().c_str());
+    }
+    const int n = static_cast<int>(values.size());
+    std::string name_z(name);
+    std::string sql_z(sql);
+
+    if (kind == CallKind::kPrepared && prepared_.find(name) == prepared_.end()) {
+        if (PQsendPrepare(conn_, name_z.c_str(), sql_z.c_str(), n, nullptr) == 0) {
+            co_return ConnectionFailure("prepare failed");
+        }
+        auto f = co_await Flush(deadline);
+        if (f.failed) {
+            co_return f;
+        }
+        auto prep = co_await Collect(deadline);
+        if (prep.failed) {
+            co_return prep;
+        }
+        PQclear(prep.result);
+        prepared_.insert(name_z);
+    }
+
+    int sent = 0;
+    switch (kind) {
+        case CallKind::kPrepared:
+            sent = PQsendQueryPrepared(conn_, name_z.c_str(), n, values.data(), nullptr, nullptr, 0);
+            break;
+        case CallKind::kParams:
+            sent = PQsendQueryParams(conn_, sql_z.c_str(), n, nullptr, values.data(), nullptr,
+                                     nullptr, 0);
+            break;
+        case CallKind::kScript:
+            sent = PQsendQuery(conn_, sql_z.c_str());
+            break;
+    }
+    if (sent == 0) {
+        co_return ConnectionFailure("send failed");
+    }
+    auto f = co_await Flush(deadline);
+    if (f.failed) {
+        co_return f;
+    }
+    co_return co_await Collect(deadline);
+}
+
+bool PgConnection::ReusableAsIdle() const {
+    return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+bool PgConnection::LooksHealthy() {
+    if (!ReusableAsIdle()) {
+        return false;
+    }
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    int n = ::poll(&p, 1, 0);
+    if (n == 0) {
+        return true;
+    }
+    // Nothing is expected on an idle connection (we never LISTEN): the server sent its FATAL
+    // goodbye (restart, pg_terminate_backend) or closed the socket.
+    broken_ = true;
+    return false;
+}
+
+}  // namespace flowex::storage::detail

@@ -1,0 +1,371 @@
+// PostgreSQL pool, statements, transactions and failure handling against the real server of
+// the `dbs` fixture (scripts/test-services). Each test gets a fresh database.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "flowex/storage/pg.hpp"
+#include "flowex/testing/test_env.hpp"
+#include "run_util.hpp"
+
+namespace flowex::storage {
+namespace {
+
+using namespace std::chrono_literals;
+using common::ErrorCode;
+using common::Status;
+using test::Pause;
+using test::RunTask;
+namespace asio = boost::asio;
+
+const common::TraceContext kParent{};
+
+class PgTest : public ::testing::Test {
+protected:
+    void SetUp() override { db_ = std::make_unique<testing::TestDatabase>(testing::TestDatabase::CreateOrThrow("storage_pg")); }
+    void TearDown() override {
+        pools_.clear();
+        db_.reset();
+    }
+    PgPool& Pool(PgPoolOptions o = {}) {
+        o.url = db_->url();
+        pools_.push_back(std::make_unique<PgPool>(io_.get_executor(), std::move(o)));
+        return *pools_.back();
+    }
+    void Sql(const std::string& sql) {
+        auto st = db_->Exec(sql);
+        ASSERT_TRUE(st.ok()) << st.error().message;
+    }
+    std::string Value(const std::string& sql) {
+        auto v = db_->QueryValue(sql);
+        EXPECT_TRUE(v.ok()) << v.error().message;
+        return v.ok() ? *v : std::string("<error>");
+    }
+
+    asio::io_context io_;
+    std::unique_ptr<testing::TestDatabase> db_;
+    std::vector<std::unique_ptr<PgPool>> pools_;
+};
+
+constexpr PgStatement kInsertAccount{
+    "test_insert_account",
+    "INSERT INTO accounts (name, balance, active, note) VALUES ($1, $2, $3, $4) RETURNING id"};
+constexpr PgStatement kFindAccount{
+    "test_find_account", "SELECT id, name, balance, active, note FROM accounts WHERE name = $1"};
+
+TEST_F(PgTest, PgPreparedStatementsTakeParametersNeverInterpolated) {
+    Sql("CREATE TABLE accounts (id bigserial PRIMARY KEY, name text UNIQUE NOT NULL, "
+        "balance bigint NOT NULL, active boolean NOT NULL, note text)");
+    auto& pool = Pool({.size = 1});
+    const std::string tricky = "O'Brien'); DROP TABLE accounts; --";
+    auto ins = RunTask(io_, pool.Query(kParent, kInsertAccount, tricky, std::int64_t{-77625}, true,
+                                       std::nullopt));
+    ASSERT_TRUE(ins.ok()) << ins.error().message;
+    ASSERT_EQ(ins->size(), 1);
+    EXPECT_GT(ins->front().Int64("id"), 0);
+    EXPECT_EQ(ins->affected(), 1);
+
+    // Twice on the same connection (pool size 1): prepared once.
+    for (int i = 0; i < 2; ++i) {
+        auto rows = RunTask(io_, pool.Query(kParent, kFindAccount, tricky));
+        ASSERT_TRUE(rows.ok()) << rows.error().message;
+        ASSERT_EQ(rows->size(), 1);
+        auto row = rows->front();
+        EXPECT_EQ(row.String("name"), tricky);
+        EXPECT_EQ(row.Int64("balance"), -77625);
+        EXPECT_EQ(row.OptBool("active"), true);
+        EXPECT_TRUE(row.IsNull("note"));
+        EXPECT_EQ(row.OptString("note"), std::nullopt);
+    }
+    auto prepared = RunTask(io_, pool.QuerySql(kParent,
+                                               "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+                                               std::string(kFindAccount.name)));
+    ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+    EXPECT_EQ(prepared->front().Int64(0), 1);
+    EXPECT_EQ(Value("SELECT count(*) FROM accounts"), "1");
+
+    auto none = RunTask(io_, pool.Query(kParent, kFindAccount, "nobody"));
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+}
+
+TEST_F(PgTest, PgUniqueViolationIsConflictNamingTheConstraint) {
+    Sql("CREATE TABLE accounts (id bigserial PRIMARY KEY, name text NOT NULL, balance bigint, "
+        "active boolean, note text, CONSTRAINT accounts_name_key UNIQUE (name))");
+    auto& pool = Pool();
+    ASSERT_TRUE(RunTask(io_, pool.Query(kParent, kInsertAccount, "alice", 1, true, "x")).ok());
+    auto dup = RunTask(io_, pool.Query(kParent, kInsertAccount, "alice", 2, false, "y"));
+    ASSERT_FALSE(dup.ok());
+    EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(UniqueViolationConstraint(dup.error()), "accounts_name_key");
+    // Other errors are kInternal with no internals in the message.
+    auto bad = RunTask(io_, pool.QuerySql(kParent, "SELECT * FROM no_such_table WHERE id = $1", 1));
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, ErrorCode::kInternal);
+    EXPECT_EQ(bad.error().message.find("no_such_table"), std::string::npos);
+}
+
+TEST_F(PgTest, PgTransactionCommitsOrRollsBackOnError) {
+    Sql("CREATE TABLE ledger (id serial PRIMARY KEY, amount bigint NOT NULL)");
+    auto& pool = Pool();
+    auto ok = RunTask(io_, pool.Transaction(kParent, [&](PgTx& tx) -> Task<Status> {
+        auto a = co_await tx.QuerySql(kParent, "INSERT INTO ledger (amount) VALUES ($1)", 100);
+        if (!a) {
+            co_return a.error();
+        }
+        auto b = co_await tx.QuerySql(kParent, "INSERT INTO ledger (amount) VALUES ($1)", -40);
+        if (!b) {
+            co_return b.error();
+        }
+        co_return common::Ok();
+    }));
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(Value("SELECT sum(amount) FROM ledger"), "60");
+
+    // A business error from the body: everything the body wrote is rolled back.
+    auto rejected = RunTask(io_, pool.Transaction(kParent, [&](PgTx& tx) -> Task<Status> {
+        auto a = co_await tx.QuerySql(kParent, "INSERT INTO ledger (amount) VALUES ($1)", 1000);
+        if (!a) {
+            co_return a.error();
+        }
+        co_return common::Error::Make(ErrorCode::kInsufficientFunds, "not enough");
+    }));
+    ASSERT_FALSE(rejected.ok());
+    EXPECT_EQ(rejected.error().code, ErrorCode::kInsufficientFunds);
+    // A failing statement: rolled back too, its error returned.
+    auto failed = RunTask(io_, pool.Transaction(kParent, [&](PgTx& tx) -> Task<Status> {
+        auto a = co_await tx.QuerySql(kParent, "INSERT INTO ledger (amount) VALUES ($1)", 5);
+        if (!a) {
+            co_return a.error();
+        }
+        auto b = co_await tx.QuerySql(kParent, "INSERT INTO ledger (amount) VALUES ($1)", std::nullopt);
+        if (!b) {
+            co_return b.error();
+        }
+        co_return common::Ok();
+    }));
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(Value("SELECT sum(amount) FROM ledger"), "60");
+    EXPECT_EQ(Value("SELECT count(*) FROM ledger"), "2");
+    // The connections went back clean: a plain query works.
+    EXPECT_TRUE(RunTask(io_, pool.QuerySql(kParent, "SELECT 1")).ok());
+}
+
+TEST_F(PgTest, PgSerializationFailureIsRetriedUntilBothTransactionsApply) {
+    Sql("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counter VALUES (1, 0)");
+    auto& pool = Pool({.size = 2});
+    int reads_first_attempt = 0;
+    int attempts = 0;
+    auto increment = [&]() -> Task<Status> {
+        co_return co_await pool.Transaction(
+            kParent,
+            [&](PgTx& tx) -> Task<Status> {
+                ++attempts;
+                auto r = co_await tx.QuerySql(kParent, "SELECT n FROM counter WHERE id = $1", 1);
+                if (!r) {
+                    co_return r.error();
+                }
+                const auto n = r->front().Int64(0);
+                if (tx.attempt() == 1) {
+                    // Both first attempts read the same snapshot before either writes.
+                    ++reads_first_attempt;
+                    for (int i = 0; i < 1000 && reads_first_attempt < 2; ++i) {
+                        co_await Pause(5ms);
+                    }
+                }
+                auto w = co_await tx.QuerySql(kParent, "UPDATE counter SET n = $1 WHERE id = $2", n + 1, 1);
+                if (!w) {
+                    co_return w.error();
+                }
+                co_return common::Ok();
+            },
+            {.isolation = IsolationLevel::kSerializable});
+    };
+    auto both = [&]() -> Task<std::vector<Status>> {
+        std::vector<std::optional<Status>> out(2);
+        auto ex = co_await asio::this_coro::executor;
+        for (auto& o : out) {
+            test::Spawn(ex, increment(), &o);
+        }
+        for (int i = 0; i < 6000 && (!out[0] || !out[1]); ++i) {
+            co_await Pause(5ms);
+        }
+        std::vector<Status> results;
+        for (auto& o : out) {
+            results.push_back(o ? *o : Status(common::Error::Make(ErrorCode::kInternal, "did not finish")));
+        }
+        co_return results;
+    };
+    auto results = RunTask(io_, both());
+    ASSERT_EQ(reads_first_attempt, 2);
+    EXPECT_TRUE(results[0].ok()) << results[0].error().message;
+    EXPECT_TRUE(results[1].ok()) << results[1].error().message;
+    EXPECT_EQ(Value("SELECT n FROM counter WHERE id = 1"), "2");
+    EXPECT_GE(attempts, 3) << "one of the two must have been retried";
+}
+
+TEST_F(PgTest, PgPoolExhaustionGivesTimeoutNotHang) {
+    auto& pool = Pool({.size = 1, .acquire_timeout = 200ms});
+    auto held = RunTask(io_, pool.Acquire());
+    ASSERT_TRUE(held.ok()) << held.error().message;
+    auto second = RunTask(io_, pool.Acquire(100ms));
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code, ErrorCode::kUpstreamTimeout);
+    auto query = RunTask(io_, pool.QuerySql(kParent, "SELECT 1"));
+    ASSERT_FALSE(query.ok());
+    EXPECT_EQ(query.error().code, ErrorCode::kUpstreamTimeout);
+    EXPECT_EQ(pool.Stats().waiting, 0u);
+    // Released: the next caller gets it.
+    held = common::Error::Make(ErrorCode::kInternal, "released");
+    auto third = RunTask(io_, pool.QuerySql(kParent, "SELECT 1"));
+    EXPECT_TRUE(third.ok()) << third.error().message;
+}
+
+TEST_F(PgTest, PgWaiterGetsTheConnectionReleasedWhileItWaits) {
+    auto& pool = Pool({.size = 1, .acquire_timeout = 10s});
+    auto scenario = [&]() -> Task<Status> {
+        auto held = co_await pool.Acquire();
+        if (!held) {
+            co_return held.error();
+        }
+        auto ex = co_await asio::this_coro::executor;
+        std::optional<common::Result<PgRows>> second;
+        test::Spawn(ex, pool.QuerySql(kParent, "SELECT 1"), &second);
+        for (int i = 0; i < 100 && pool.Stats().waiting == 0; ++i) {
+            co_await Pause(5ms);
+        }
+        if (pool.Stats().waiting != 1) {
+            co_return common::Error::Make(ErrorCode::kInternal, "the second query did not wait");
+        }
+        { PgConn release = std::move(held.value()); }
+        for (int i = 0; i < 1000 && !second; ++i) {
+            co_await Pause(5ms);
+        }
+        co_return second && second->ok() ? common::Ok() : common::Status(common::Error::Make(ErrorCode::kInternal, "not served"));
+    };
+    auto st = RunTask(io_, scenario());
+    EXPECT_TRUE(st.ok()) << st.error().message;
+}
+
+TEST_F(PgTest, PgPoolRecoversAfterItsConnectionIsTerminated) {
+    auto& pool = Pool({.size = 1});
+    auto first = RunTask(io_, pool.QuerySql(kParent, "SELECT pg_backend_pid()"));
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    const auto pid = first->front().Int64(0);
+    // Waits (server side, bounded) until that backend is gone.
+    EXPECT_EQ(Value("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 10000)"), "t");
+    auto second = RunTask(io_, pool.QuerySql(kParent, "SELECT pg_backend_pid()"));
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    EXPECT_NE(second->front().Int64(0), pid);
+    EXPECT_EQ(pool.Stats().open, 1u);
+}
+
+TEST_F(PgTest, PgConnectionKilledMidUseIsUnavailableThenReplaced) {
+    auto& pool = Pool({.size = 1});
+    auto scenario = [&]() -> Task<Status> {
+        auto lease = co_await pool.Acquire();
+        if (!lease) {
+            co_return lease.error();
+        }
+        const int pid = lease->BackendPid();
+        auto other = testing::QueryValue(db_->url(), "SELECT pg_terminate_backend(" + std::to_string(pid) + ", 10000)");
+        if (!other || *other != "t") {
+            co_return common::Error::Make(ErrorCode::kInternal, "terminate failed");
+        }
+        auto r = co_await lease->QuerySql(kParent, "SELECT 1");
+        if (r.ok() || r.error().code != ErrorCode::kUpstreamUnavailable) {
+            co_return common::Error::Make(ErrorCode::kInternal, "expected kUpstreamUnavailable");
+        }
+        co_return common::Ok();
+    };
+    auto st = RunTask(io_, scenario());
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    auto after = RunTask(io_, pool.QuerySql(kParent, "SELECT 1"));
+    EXPECT_TRUE(after.ok()) << after.error().message;
+}
+
+TEST_F(PgTest, PgStatementDeadlineGivesTimeoutAndThePoolStaysUsable) {
+    auto& pool = Pool({.size = 1});
+    auto slow = RunTask(io_, pool.QuerySqlWith(kParent, "SELECT pg_sleep(30)", {}, 100ms));
+    ASSERT_FALSE(slow.ok());
+    EXPECT_EQ(slow.error().code, ErrorCode::kUpstreamTimeout);
+    auto next = RunTask(io_, pool.QuerySql(kParent, "SELECT $1::int + 1", 41));
+    ASSERT_TRUE(next.ok()) << next.error().message;
+    EXPECT_EQ(next->front().Int64(0), 42);
+}
+
+TEST_F(PgTest, PgServerGoneIsUnavailable) {
+    // A port nothing listens on (the fixture's server is up; this URL points elsewhere).
+    PgPool pool(io_.get_executor(), {.url = "postgresql://postgres@127.0.0.1:1/stockexchange"});
+    auto r = RunTask(io_, pool.QuerySql(kParent, "SELECT 1"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kUpstreamUnavailable);
+    EXPECT_EQ(pool.Stats().open, 0u);
+}
+
+struct Recorded {
+    std::string operation, collection, query_text, statement_name, db_name, address;
+    int port = 0;
+    bool ended = false;
+    bool ok = false;
+    std::int64_t rows = -1;
+    std::string error_type;
+};
+
+class RecordingObserver : public DbObserver {
+public:
+    class Scope : public DbCallScope {
+    public:
+        explicit Scope(Recorded* r) : r_(r) {}
+        void End(const DbOutcome& o) noexcept override {
+            r_->ended = true;
+            r_->ok = o.ok;
+            r_->rows = o.rows;
+            r_->error_type = std::string(o.error_type);
+        }
+
+    private:
+        Recorded* r_;
+    };
+    std::unique_ptr<DbCallScope> OnStart(const DbCallInfo& i) noexcept override {
+        calls.push_back(std::make_unique<Recorded>(Recorded{
+            std::string(i.operation), std::string(i.collection), std::string(i.query_text),
+            std::string(i.statement_name), std::string(i.db_name), std::string(i.server_address),
+            i.server_port}));
+        return std::make_unique<Scope>(calls.back().get());
+    }
+    std::vector<std::unique_ptr<Recorded>> calls;
+};
+
+TEST_F(PgTest, PgObserverSeesOperationTableAndOutcomeButNoValues) {
+    Sql("CREATE TABLE accounts (id bigserial PRIMARY KEY, name text UNIQUE NOT NULL, "
+        "balance bigint NOT NULL, active boolean NOT NULL, note text)");
+    auto& pool = Pool();
+    auto observer = std::make_shared<RecordingObserver>();
+    pool.SetObserver(observer);
+    const std::string secret = "hunter2-secret-value";
+    ASSERT_TRUE(RunTask(io_, pool.Query(kParent, kInsertAccount, secret, 1, true, secret)).ok());
+    ASSERT_FALSE(RunTask(io_, pool.Query(kParent, kInsertAccount, secret, 1, true, secret)).ok());
+    ASSERT_EQ(observer->calls.size(), 2u);
+    const auto& c = *observer->calls[0];
+    EXPECT_EQ(c.operation, "INSERT");
+    EXPECT_EQ(c.collection, "accounts");
+    EXPECT_EQ(c.statement_name, "test_insert_account");
+    EXPECT_NE(c.query_text.find("$1"), std::string::npos);
+    EXPECT_EQ(c.query_text.find(secret), std::string::npos);
+    EXPECT_EQ(c.db_name, db_->name());
+    EXPECT_EQ(c.address, "127.0.0.1");
+    EXPECT_GT(c.port, 0);
+    EXPECT_TRUE(c.ended);
+    EXPECT_TRUE(c.ok);
+    EXPECT_EQ(c.rows, 1);
+    EXPECT_TRUE(observer->calls[1]->ended);
+    EXPECT_FALSE(observer->calls[1]->ok);
+    EXPECT_EQ(observer->calls[1]->error_type, "23505");
+}
+
+}  // namespace
+}  // namespace flowex::storage
