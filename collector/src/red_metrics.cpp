@@ -57,7 +57,7 @@ void RedMetrics::Record(const std::vector<SpanFact>& facts, const std::vector<Tr
         Series* s = last;
         if (last_fact == nullptr || last_fact->service != f.service || last_fact->operation != f.operation ||
             last_fact->kind != f.kind) {
-            s = &series_[Key{f.service, f.operation, f.kind}];
+            s = &series_[Key{std::string(f.service), std::string(f.operation), f.kind}];
         }
         last = s;
         last_fact = &f;

@@ -31,11 +31,10 @@ CREATE TABLE IF NOT EXISTS traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, e
   duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
   span_count INTEGER, error_count INTEGER, services TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
-CREATE TABLE IF NOT EXISTS ops(trace_id BLOB, service TEXT, operation TEXT, start_ns INTEGER,
-  min_dur INTEGER, max_dur INTEGER, errors INTEGER,
-  PRIMARY KEY(trace_id, service, operation)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ops_svc ON ops(service, start_ns);
-CREATE INDEX IF NOT EXISTS ops_op ON ops(service, operation, start_ns);
+CREATE TABLE IF NOT EXISTS svc(trace_id BLOB, service TEXT, start_ns INTEGER,
+  min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT,
+  PRIMARY KEY(trace_id, service)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS svc_start ON svc(service, start_ns);
 CREATE TABLE IF NOT EXISTS tags(key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
   PRIMARY KEY(key, value, trace_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS operations(service TEXT, name TEXT, kind INTEGER,
@@ -169,13 +168,14 @@ void MergeSummary(TraceSummary* into, const TraceSummary& d) {
     }
 }
 
-struct OpDelta {
+// Per (trace, service) in one batch: the index row that service searches start from.
+struct SvcDelta {
     std::string_view service;
-    std::string_view operation;
     std::int64_t start_ns;
     std::int64_t min_dur;
     std::int64_t max_dur;
     std::int64_t errors;
+    std::string ops = "\n";  // "\nop1\nop2\n": operations of the service in the trace
 };
 
 struct ChunkBuilder {
@@ -184,7 +184,7 @@ struct ChunkBuilder {
     std::string scope_spans;  // spans of the current scope
     std::size_t epoch = SIZE_MAX;
     TraceSummary delta;
-    std::vector<OpDelta> ops;
+    std::vector<SvcDelta> svcs;
     std::vector<std::pair<std::string_view, std::string>> tags;
 };
 
@@ -193,7 +193,7 @@ struct Window {
     std::string path;
     std::int64_t created_ns = 0;
     std::unique_ptr<Db> writer;  // writer thread only
-    std::unordered_set<std::string> known_operations;  // writer thread only
+    std::unordered_set<std::uint64_t> known_operations;  // hashes; writer thread only
     std::mutex mu;
     std::vector<std::unique_ptr<Db>> idle_readers;
     bool remove_files = false;
@@ -550,7 +550,7 @@ private:
         }
         Db& d = **db;
         if (Status st = d.Exec(
-                "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
                 "PRAGMA wal_autocheckpoint=4000;");
             !st) {
@@ -634,12 +634,9 @@ private:
             std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
             std::size_t epoch = 0;
             std::vector<std::size_t> touched;
-            std::vector<std::string> services;  // one per resource (stable storage for views)
-            services.reserve(batch->message->resource_spans_size());
             for (const auto& rs : batch->message->resource_spans()) {
-                services.push_back(ServiceOf(rs.resource()));
-                const std::string& service = services.back();
-                std::uint32_t svc_id = Intern(service);
+                std::uint32_t svc_id = Intern(ServiceOf(rs.resource()));
+                const std::string& service = service_names_[svc_id];  // stable (a deque)
                 std::string res_field;
                 AppendMessage(&res_field, 1, rs.resource());
                 for (const auto& ss : rs.scope_spans()) {
@@ -742,16 +739,35 @@ private:
         d.services.back().spans += 1;
         d.services.back().errors += error ? 1 : 0;
 
-        auto op = std::find_if(g->ops.begin(), g->ops.end(), [&](const OpDelta& o) {
-            return o.operation == span.name() && o.service == service;
-        });
-        if (op == g->ops.end()) {
-            g->ops.push_back(OpDelta{service, span.name(), start, dur, dur, error ? 1 : 0});
-        } else {
-            op->start_ns = std::min(op->start_ns, start);
-            op->min_dur = std::min(op->min_dur, dur);
-            op->max_dur = std::max(op->max_dur, dur);
-            op->errors += error ? 1 : 0;
+        SvcDelta* sd = nullptr;
+        for (auto& x : g->svcs) {
+            if (x.service.data() == service.data() || x.service == service) {
+                sd = &x;
+                break;
+            }
+        }
+        if (sd == nullptr) {
+            g->svcs.push_back(SvcDelta{service, start, dur, dur, 0});
+            sd = &g->svcs.back();
+        }
+        sd->start_ns = std::min(sd->start_ns, start);
+        sd->min_dur = std::min(sd->min_dur, dur);
+        sd->max_dur = std::max(sd->max_dur, dur);
+        sd->errors += error ? 1 : 0;
+        {
+            // Append the operation unless listed ("\nname\n" is unique as names have no '\n').
+            const std::string& name = span.name();
+            bool listed = false;
+            for (std::size_t pos = sd->ops.find(name); pos != std::string::npos; pos = sd->ops.find(name, pos + 1)) {
+                if (sd->ops[pos - 1] == '\n' && pos + name.size() < sd->ops.size() && sd->ops[pos + name.size()] == '\n') {
+                    listed = true;
+                    break;
+                }
+            }
+            if (!listed && sd->ops.size() < 8192) {
+                sd->ops += name;
+                sd->ops += '\n';
+            }
         }
 
         const std::string* peer = nullptr;
@@ -779,11 +795,8 @@ private:
         }
 
         // Operations catalog (per window).
-        std::string op_key = service;
-        op_key += '\0';
-        op_key += span.name();
-        op_key += '\0';
-        op_key += static_cast<char>('0' + static_cast<int>(span.kind()));
+        std::uint64_t op_key = std::hash<std::string_view>()(span.name()) * 31 + svc_id * 7919 +
+                               static_cast<std::uint64_t>(span.kind());
         if (g_window_ops_ != nullptr && g_window_ops_->insert(op_key).second) {
             pending_ops_.push_back(OperationInfo{service + '\0' + span.name(), span.kind()});
         }
@@ -889,24 +902,25 @@ private:
                 return Error{ErrorCode::kInternal, "insert trace: " + db.ErrorText()};
             }
         }
-        for (const OpDelta& o : g.ops) {
+        for (const SvcDelta& o : g.svcs) {
             auto stmt = db.Prepare(
-                "INSERT INTO ops(trace_id, service, operation, start_ns, min_dur, max_dur, errors) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(trace_id, service, operation) DO UPDATE SET "
+                "INSERT INTO svc(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(trace_id, service) DO UPDATE SET "
                 "start_ns=min(start_ns, excluded.start_ns), min_dur=min(min_dur, excluded.min_dur), "
-                "max_dur=max(max_dur, excluded.max_dur), errors=errors+excluded.errors");
+                "max_dur=max(max_dur, excluded.max_dur), errors=errors+excluded.errors, "
+                "ops=CASE WHEN instr(ops, excluded.ops) > 0 THEN ops ELSE ops || substr(excluded.ops, 2) END");
             if (!stmt) {
                 return stmt.error();
             }
             stmt->BindBlob(1, g.trace_id)
                 .BindText(2, o.service)
-                .BindText(3, o.operation)
-                .Bind(4, o.start_ns)
-                .Bind(5, o.min_dur)
-                .Bind(6, o.max_dur)
-                .Bind(7, o.errors);
+                .Bind(3, o.start_ns)
+                .Bind(4, o.min_dur)
+                .Bind(5, o.max_dur)
+                .Bind(6, o.errors)
+                .BindText(7, o.ops);
             if (stmt->Run() != SQLITE_DONE) {
-                return Error{ErrorCode::kInternal, "insert ops: " + db.ErrorText()};
+                return Error{ErrorCode::kInternal, "insert svc: " + db.ErrorText()};
             }
         }
         for (const auto& [k, v] : g.tags) {
@@ -1009,12 +1023,12 @@ private:
     std::unordered_map<TraceKey, TraceSummary, TraceKeyHash> summary_cache_;
     std::deque<TraceKey> summary_fifo_;
     std::unordered_map<std::string, std::uint32_t> service_ids_;
-    std::vector<std::string> service_names_;
+    std::deque<std::string> service_names_;  // interned; references stay valid
     std::unordered_map<std::uint64_t, std::uint32_t> span_service_;
     std::deque<std::uint64_t> span_fifo_;
     std::unordered_multimap<std::uint64_t, std::pair<std::uint32_t, std::int64_t>> orphans_;
     std::deque<std::uint64_t> orphan_fifo_;
-    std::unordered_set<std::string>* g_window_ops_ = nullptr;
+    std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
     std::vector<OperationInfo> pending_ops_;
 
 };
@@ -1091,6 +1105,26 @@ bool TraceHasTag(const otlp_trace::TracesData& data, const std::string& key, con
     return false;
 }
 
+bool TraceHasSpan(const otlp_trace::TracesData& data, const std::string& service, const std::string& op,
+                  std::int64_t min_dur, std::int64_t max_dur, bool error) {
+    for (const auto& rs : data.resource_spans()) {
+        if (ServiceOf(rs.resource()) != service) {
+            continue;
+        }
+        for (const auto& ss : rs.scope_spans()) {
+            for (const auto& span : ss.spans()) {
+                auto dur = static_cast<std::int64_t>(span.end_time_unix_nano()) -
+                           static_cast<std::int64_t>(span.start_time_unix_nano());
+                if (span.name() == op && dur >= min_dur && dur <= max_dur &&
+                    (!error || span.status().code() == otlp_trace::Status::STATUS_CODE_ERROR)) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 std::string SpanKindName(int kind) {
     switch (kind) {
         case 1: return "internal";
@@ -1126,6 +1160,10 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
     bool svc = !q.service.empty();
     bool op = !q.operation.empty();
     std::int64_t max_dur = q.max_duration_ns > 0 ? q.max_duration_ns : INT64_MAX;
+    std::string op_pattern = "\n" + q.operation + "\n";
+    // The index works per (trace, service): when an operation is combined with a duration or
+    // error condition, one span must satisfy all of them, which only the spans can tell.
+    bool exact_span_check = svc && op && (want_error || q.min_duration_ns > 0 || q.max_duration_ns > 0);
 
     for (const auto& w : windows) {
         if (results.size() >= limit || scanned >= kMaxScan) {
@@ -1144,9 +1182,8 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                   "ORDER BY start_ns DESC";
         } else if (svc) {
             driver = Driver::kOps;
-            sql = op ? "SELECT trace_id FROM ops INDEXED BY ops_op WHERE service=?1 AND operation=?2 "
-                     : "SELECT trace_id FROM ops INDEXED BY ops_svc WHERE service=?1 AND ?2 IS NULL ";
-            sql += "AND start_ns BETWEEN ?3 AND ?4 AND max_dur >= ?5 AND min_dur <= ?6";
+            sql = "SELECT trace_id FROM svc INDEXED BY svc_start WHERE service=?1 AND (?2 IS NULL OR instr(ops, ?2) > 0) "
+                  "AND start_ns BETWEEN ?3 AND ?4 AND max_dur >= ?5 AND min_dur <= ?6";
             if (want_error) {
                 sql += " AND errors > 0";
             }
@@ -1169,7 +1206,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         } else if (driver == Driver::kOps) {
             drv->BindText(1, q.service);
             if (op) {
-                drv->BindText(2, q.operation);
+                drv->BindText(2, op_pattern);
             }
             drv->Bind(5, q.min_duration_ns).Bind(6, max_dur);
         } else {
@@ -1187,7 +1224,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             // Service / operation / duration / error through the ops index.
             if (ok && driver != Driver::kOps && svc) {
                 std::string vsql =
-                    "SELECT 1 FROM ops WHERE trace_id=?1 AND service=?2 AND (?3 IS NULL OR operation=?3) "
+                    "SELECT 1 FROM svc WHERE trace_id=?1 AND service=?2 AND (?3 IS NULL OR instr(ops, ?3) > 0) "
                     "AND max_dur >= ?4 AND min_dur <= ?5";
                 if (want_error) {
                     vsql += " AND errors > 0";
@@ -1198,7 +1235,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 }
                 v->BindBlob(1, id).BindText(2, q.service);
                 if (op) {
-                    v->BindText(3, q.operation);
+                    v->BindText(3, op_pattern);
                 }
                 v->Bind(4, q.min_duration_ns).Bind(5, max_dur);
                 ok = v->Step();
@@ -1222,13 +1259,17 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 v->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id);
                 ok = v->Step();
             }
-            if (ok && !other_tags.empty()) {
+            if (ok && (!other_tags.empty() || exact_span_check)) {
                 auto trace = store.GetTrace(id);
                 if (!trace) {
                     return std::move(trace).error();
                 }
+                ok = trace->has_value();
                 for (const auto& t : other_tags) {
-                    ok = ok && trace->has_value() && TraceHasTag(**trace, t.first, t.second);
+                    ok = ok && TraceHasTag(**trace, t.first, t.second);
+                }
+                if (ok && exact_span_check) {
+                    ok = TraceHasSpan(**trace, q.service, q.operation, q.min_duration_ns, max_dur, want_error);
                 }
             }
             if (!ok) {

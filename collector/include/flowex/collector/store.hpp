@@ -5,9 +5,11 @@
 /// (trace, batch) *chunk* holding the trace's spans of that batch as a serialized OTLP
 /// `TracesData` blob; indexes are per trace, not per span: a summary row per trace (start,
 /// duration, root service/operation, span and error counts, services), one row per (trace,
-/// service, operation) with its time, min/max span duration and error count, and a tag row per
+/// service) with its time, operations, min/max span duration and error count, and a tag row per
 /// (trace, key, value) for a chosen set of keys (`kDefaultIndexedTags` + `--index-tags`). Other
-/// tags are found by reading candidate traces. Files are per ingest-time window (default one
+/// tags are found by reading candidate traces. Index rows are per (trace, service): the
+/// operation list, min/max span duration and error count of that service in the trace; when an
+/// operation is combined with a duration or error filter the candidate's spans are checked. Files are per ingest-time window (default one
 /// hour), so retention by age and size deletes whole files.
 ///
 /// Durability: WAL with synchronous=NORMAL; `Ingest` commits before it returns, so a batch
@@ -65,10 +67,11 @@ struct TraceSummary {
     std::vector<ServiceCount> services;
 };
 
-/// One span as the RED metrics and the live stream see it (filled by Ingest).
+/// One span as the RED metrics see it (filled by Ingest). The views point into the batches
+/// given to Ingest and are valid as long as those live.
 struct SpanFact {
-    std::string service;
-    std::string operation;
+    std::string_view service;
+    std::string_view operation;
     int kind = 0;  // OTLP SpanKind
     std::int64_t start_ns = 0;
     std::int64_t duration_ns = 0;
