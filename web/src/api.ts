@@ -11,10 +11,24 @@ export class ApiError extends Error {
   }
 }
 
+declare global {
+  interface Window {
+    __flowexPrefetch?: { id: string; trace: Promise<Response> };
+  }
+}
+
+/** The response index.html started fetching for this path, once. */
+function takePrefetched(path: string): Promise<Response> | null {
+  const p = window.__flowexPrefetch;
+  if (!p || path !== `/api/traces/${encodeURIComponent(p.id)}`) return null;
+  window.__flowexPrefetch = undefined;
+  return p.trace;
+}
+
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: { Accept: 'application/json' }, signal });
+    res = await (typeof window !== 'undefined' && takePrefetched(path)) || await fetch(path, { headers: { Accept: 'application/json' }, signal });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, `cannot reach the server (${(e as Error).message})`);

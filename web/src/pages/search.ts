@@ -164,7 +164,7 @@ export function searchPage(root: HTMLElement, url: URL): () => void {
     const draw = () => {
       cancel();
       const sorted = sortSummaries(summaries, state.sort);
-      cancel = renderProgressive(list, sorted.length, (i) => resultHtml(sorted[i], maxDur, now), 40, 200);
+      cancel = renderProgressive(list, sorted.length, (i) => resultHtml(sorted[i], maxDur, now), 20, 150);
     };
     sortSel.addEventListener('change', () => {
       state.sort = sortSel.value as SortOrder;

@@ -263,7 +263,7 @@ class TraceView {
     if (!this.rowsEl || this.tab !== 'timeline') return;
     this.cancelRows();
     const spans = this.visibleSpans();
-    this.cancelRows = renderProgressive(this.rowsEl, spans.length, (i) => this.rowHtml(spans[i]));
+    this.cancelRows = renderProgressive(this.rowsEl, spans.length, (i) => this.rowHtml(spans[i]), 80, 500);
   }
 
   private rowHtml(s: Span): string {
