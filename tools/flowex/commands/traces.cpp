@@ -1,0 +1,452 @@
+// `flowex traces` (search) and `flowex trace <id>` (waterfall) against any Jaeger-compatible
+// query API (flowex-collector, Jaeger all-in-one).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "command.hpp"
+#include "flowex/common/config.hpp"
+#include "flowex/common/json.hpp"
+#include "query_client.hpp"
+#include "traces_view.hpp"
+
+namespace flowex::cli {
+
+using common::JsonValue;
+
+std::int64_t CliTrace::Start() const {
+    std::int64_t s = INT64_MAX;
+    for (const auto& sp : spans) {
+        s = std::min(s, sp.start_us);
+    }
+    return spans.empty() ? 0 : s;
+}
+std::int64_t CliTrace::End() const {
+    std::int64_t e = 0;
+    for (const auto& sp : spans) {
+        e = std::max(e, sp.start_us + sp.duration_us);
+    }
+    return e;
+}
+int CliTrace::Errors() const {
+    int n = 0;
+    for (const auto& sp : spans) {
+        n += sp.error ? 1 : 0;
+    }
+    return n;
+}
+const CliSpan* CliTrace::Root() const {
+    const CliSpan* best = nullptr;
+    for (const auto& sp : spans) {
+        bool parent_here = !sp.parent_id.empty() &&
+                           std::any_of(spans.begin(), spans.end(), [&](const CliSpan& o) { return o.span_id == sp.parent_id; });
+        if (!parent_here && (best == nullptr || sp.start_us < best->start_us)) {
+            best = &sp;
+        }
+    }
+    return best;
+}
+
+namespace {
+
+std::string Str(const JsonValue* v) { return v != nullptr && v->is_string() ? v->as_string() : std::string(); }
+std::int64_t Int(const JsonValue* v) { return v != nullptr && v->is_number() ? v->ToInt64().value_or(0) : 0; }
+
+}  // namespace
+
+common::Result<std::vector<CliTrace>> ParseJaegerTraces(std::string_view body) {
+    auto j = common::ParseJson(body);
+    if (!j || !j->is_object()) {
+        return common::Error{common::ErrorCode::kInvalidJson, "the query API answered something that is not JSON"};
+    }
+    std::vector<CliTrace> out;
+    const JsonValue* data = j->Find("data");
+    if (data == nullptr || !data->is_array()) {
+        return out;
+    }
+    for (const JsonValue& t : data->as_array()) {
+        if (!t.is_object()) {
+            continue;
+        }
+        CliTrace ct;
+        ct.trace_id = Str(t.Find("traceID"));
+        std::map<std::string, std::string> services;
+        if (const JsonValue* procs = t.Find("processes"); procs != nullptr && procs->is_object()) {
+            for (const auto& [pid, p] : procs->as_object()) {
+                services[pid] = Str(p.Find("serviceName"));
+            }
+        }
+        const JsonValue* spans = t.Find("spans");
+        if (spans == nullptr || !spans->is_array()) {
+            continue;
+        }
+        for (const JsonValue& s : spans->as_array()) {
+            CliSpan cs;
+            cs.span_id = Str(s.Find("spanID"));
+            cs.operation = Str(s.Find("operationName"));
+            cs.start_us = Int(s.Find("startTime"));
+            cs.duration_us = Int(s.Find("duration"));
+            cs.service = services[Str(s.Find("processID"))];
+            if (const JsonValue* refs = s.Find("references"); refs != nullptr && refs->is_array()) {
+                for (const JsonValue& r : refs->as_array()) {
+                    if (Str(r.Find("refType")) == "CHILD_OF") {
+                        cs.parent_id = Str(r.Find("spanID"));
+                        break;
+                    }
+                }
+            }
+            std::string peer;
+            std::string kind;
+            if (const JsonValue* tags = s.Find("tags"); tags != nullptr && tags->is_array()) {
+                for (const JsonValue& tag : tags->as_array()) {
+                    std::string key = Str(tag.Find("key"));
+                    const JsonValue* v = tag.Find("value");
+                    if (key == "error" && v != nullptr &&
+                        ((v->is_bool() && v->as_bool()) || (v->is_string() && v->as_string() == "true"))) {
+                        cs.error = true;
+                    } else if ((key == "service.peer.name" || key == "peer.service") && peer.empty()) {
+                        peer = Str(v);
+                    } else if (key == "span.kind") {
+                        kind = Str(v);
+                    }
+                }
+            }
+            // The brief draws database and cache calls as their own node ("postgresql: UPDATE").
+            if (!peer.empty() && (kind == "client" || kind == "producer") &&
+                (peer == "postgresql" || peer == "redis")) {
+                cs.service = peer;
+            }
+            ct.spans.push_back(std::move(cs));
+        }
+        out.push_back(std::move(ct));
+    }
+    return out;
+}
+
+std::string FormatDuration(std::int64_t us) {
+    char buf[32];
+    if (us < 1000) {
+        std::snprintf(buf, sizeof buf, "%lldµs", static_cast<long long>(us));
+    } else if (us < 1'000'000) {
+        std::snprintf(buf, sizeof buf, "%.1fms", static_cast<double>(us) / 1000.0);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(us) / 1e6);
+    }
+    return buf;
+}
+
+namespace {
+
+constexpr const char* kReset = "\x1b[0m";
+constexpr const char* kRed = "\x1b[31m";
+constexpr const char* kDim = "\x1b[2m";
+constexpr const char* kBold = "\x1b[1m";
+const char* kPalette[] = {"\x1b[36m", "\x1b[32m", "\x1b[33m", "\x1b[35m", "\x1b[34m", "\x1b[96m", "\x1b[92m", "\x1b[93m"};
+
+const char* ServiceColor(const std::string& s) { return kPalette[std::hash<std::string>()(s) % 8]; }
+
+// Display width of UTF-8 text (code points; the glyphs used here are all single width).
+std::size_t Width(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) {
+        n += (c & 0xC0) != 0x80 ? 1 : 0;
+    }
+    return n;
+}
+
+std::string Pad(std::string s, std::size_t width) {
+    std::size_t w = Width(s);
+    if (w < width) {
+        s.append(width - w, ' ');
+    }
+    return s;
+}
+
+std::string Truncate(const std::string& s, std::size_t width) {
+    if (Width(s) <= width) {
+        return s;
+    }
+    std::string out;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < s.size() && n + 1 < width; ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if ((c & 0xC0) != 0x80) {
+            ++n;
+        }
+        out.push_back(s[i]);
+    }
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0xC0) {
+        out.pop_back();
+    }
+    return out + "…";
+}
+
+}  // namespace
+
+std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width) {
+    std::int64_t t0 = trace.Start();
+    std::int64_t total = std::max<std::int64_t>(1, trace.End() - t0);
+    // Tree order: children sorted by start under their parent; orphans are roots.
+    std::map<std::string, std::vector<const CliSpan*>> children;
+    std::vector<const CliSpan*> roots;
+    for (const auto& s : trace.spans) {
+        bool parent_here = !s.parent_id.empty() &&
+                           std::any_of(trace.spans.begin(), trace.spans.end(), [&](const CliSpan& o) { return o.span_id == s.parent_id; });
+        (parent_here ? children[s.parent_id] : roots).push_back(&s);
+    }
+    auto by_start = [](const CliSpan* a, const CliSpan* b) { return a->start_us < b->start_us; };
+    std::sort(roots.begin(), roots.end(), by_start);
+    for (auto& [k, v] : children) {
+        std::sort(v.begin(), v.end(), by_start);
+    }
+    struct Line {
+        std::string prefix;
+        const CliSpan* span;
+    };
+    std::vector<Line> lines;
+    std::function<void(const CliSpan*, const std::string&, const std::string&, int)> walk =
+        [&](const CliSpan* s, const std::string& lead, const std::string& child_lead, int depth) {
+            lines.push_back(Line{lead, s});
+            if (depth > 64) {
+                return;
+            }
+            auto it = children.find(s->span_id);
+            if (it == children.end()) {
+                return;
+            }
+            for (std::size_t i = 0; i < it->second.size(); ++i) {
+                bool last = i + 1 == it->second.size();
+                walk(it->second[i], child_lead + (last ? "└─ " : "├─ "), child_lead + (last ? "   " : "│  "), depth + 1);
+            }
+        };
+    for (const CliSpan* r : roots) {
+        walk(r, "", "", 0);
+    }
+    std::size_t label_w = 0;
+    for (const auto& l : lines) {
+        label_w = std::max(label_w, Width(l.prefix) + Width(l.span->service) + 2 + Width(l.span->operation));
+    }
+    label_w = std::min<std::size_t>(label_w, 70);
+
+    std::ostringstream out;
+    const CliSpan* root = trace.Root();
+    out << (color ? kBold : "") << "Trace " << trace.trace_id << (color ? kReset : "") << "  "
+        << (root != nullptr ? root->service + ": " + root->operation : std::string()) << "  · " << trace.spans.size()
+        << " spans · " << FormatDuration(total) << " · " << trace.Errors() << (trace.Errors() == 1 ? " error" : " errors")
+        << "\n";
+    for (const auto& l : lines) {
+        const CliSpan& s = *l.span;
+        std::string label = Truncate(l.prefix + s.service + ": " + s.operation, label_w);
+        // Re-colour the service part when the label was not cut inside it.
+        std::string shown = Pad(label, label_w);
+        if (color && label.size() >= l.prefix.size() + s.service.size() && label.compare(l.prefix.size(), s.service.size(), s.service) == 0) {
+            shown = l.prefix + ServiceColor(s.service) + s.service + kReset + Pad(label.substr(l.prefix.size() + s.service.size()), label_w - Width(l.prefix) - Width(s.service));
+        }
+        auto offset = static_cast<int>((s.start_us - t0) * bar_width / total);
+        auto len = static_cast<int>((s.duration_us * bar_width + total - 1) / total);
+        offset = std::clamp(offset, 0, bar_width - 1);
+        len = std::clamp(len, 1, bar_width - offset);
+        std::string bar(static_cast<std::size_t>(offset), ' ');
+        for (int i = 0; i < len; ++i) {
+            bar += "█";
+        }
+        bar.append(static_cast<std::size_t>(bar_width - offset - len), ' ');
+        out << shown << " [" << (color ? (s.error ? kRed : ServiceColor(s.service)) : "") << bar << (color ? kReset : "") << "] "
+            << Pad(FormatDuration(s.duration_us), 9);
+        if (s.error) {
+            out << (color ? kRed : "") << " ✗ error" << (color ? kReset : "");
+        }
+        out << "\n";
+    }
+    return out.str();
+}
+
+std::string RenderTraceTable(const std::vector<CliTrace>& traces, bool color) {
+    std::ostringstream out;
+    out << (color ? kBold : "") << Pad("TRACE ID", 34) << Pad("START (UTC)", 21) << Pad("DURATION", 10) << Pad("SPANS", 7)
+        << Pad("ERRORS", 8) << "ROOT" << (color ? kReset : "") << "\n";
+    for (const auto& t : traces) {
+        std::time_t secs = static_cast<std::time_t>(t.Start() / 1'000'000);
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        const CliSpan* root = t.Root();
+        int errors = t.Errors();
+        out << Pad(t.trace_id, 34) << (color ? kDim : "") << Pad(when, 21) << (color ? kReset : "")
+            << Pad(FormatDuration(t.End() - t.Start()), 10) << Pad(std::to_string(t.spans.size()), 7)
+            << (errors > 0 && color ? kRed : "") << Pad(std::to_string(errors), 8) << (errors > 0 && color ? kReset : "")
+            << (root != nullptr ? root->service + ": " + root->operation : std::string()) << "\n";
+    }
+    return out.str();
+}
+
+namespace {
+
+bool UseColor(bool no_color) {
+    return !no_color && isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
+}
+
+std::string DefaultQueryUrl() {
+    const char* env = std::getenv("FLOWEX_QUERY_URL");
+    return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:16686";
+}
+
+[[maybe_unused]] int RunTraces(int argc, char** argv) {
+    std::string query_url = DefaultQueryUrl();
+    std::string service;
+    std::string operation;
+    std::string tags;
+    std::string lookback = "1h";
+    std::string min_duration;
+    std::string max_duration;
+    std::int64_t limit = 20;
+    bool json = false;
+    bool no_color = false;
+    std::vector<std::string> positional;
+    common::Config cfg("flowex traces", "Search traces (newest first) in a Jaeger-compatible query API.");
+    cfg.String("query-url", "FLOWEX_QUERY_URL", &query_url, "query API base URL");
+    cfg.String("service", "", &service, "service name, e.g. client-gateway");
+    cfg.String("operation", "", &operation, "operation (span name), e.g. 'POST /v1/order'");
+    cfg.String("tags", "", &tags, "tags k=v (space or comma separated; more k=v may follow as arguments), e.g. error=true");
+    cfg.String("lookback", "", &lookback, "how far back: 15m, 1h, 2d");
+    cfg.String("min-duration", "", &min_duration, "e.g. 100ms");
+    cfg.String("max-duration", "", &max_duration, "e.g. 1.2s");
+    cfg.Int("limit", "", &limit, "at most this many traces", 1, 1500);
+    cfg.Bool("json", "", &json, "print the API's JSON instead of a table");
+    cfg.Bool("no-color", "", &no_color, "never colour the output");
+    cfg.Positional("[k=v …]", &positional);
+    cfg.ParseOrExit(argc, argv);
+
+    common::JsonWriter tw;
+    tw.BeginObject();
+    std::vector<std::string> pairs = positional;
+    std::string cur;
+    for (char c : tags + " ") {
+        if (c == ' ' || c == ',') {
+            if (!cur.empty()) {
+                pairs.push_back(cur);
+            }
+            cur.clear();
+        } else {
+            cur.push_back(c);
+        }
+    }
+    for (const auto& p : pairs) {
+        auto eq = p.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::fprintf(stderr, "flowex traces: tag '%s' is not k=v\n", p.c_str());
+            return 2;
+        }
+        tw.Key(p.substr(0, eq)).String(p.substr(eq + 1));
+    }
+    tw.EndObject();
+    std::string target = "/api/traces?limit=" + std::to_string(limit) + "&lookback=" + UrlEncode(lookback);
+    auto lb = common::ParseDuration(lookback);
+    if (!lb) {
+        std::fprintf(stderr, "flowex traces: bad --lookback '%s'\n", lookback.c_str());
+        return 2;
+    }
+    auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    target += "&end=" + std::to_string(now_us) + "&start=" + std::to_string(now_us - lb->count() / 1000);
+    if (!service.empty()) {
+        target += "&service=" + UrlEncode(service);
+    }
+    if (!operation.empty()) {
+        target += "&operation=" + UrlEncode(operation);
+    }
+    if (!pairs.empty()) {
+        target += "&tags=" + UrlEncode(tw.str());
+    }
+    if (!min_duration.empty()) {
+        target += "&minDuration=" + UrlEncode(min_duration);
+    }
+    if (!max_duration.empty()) {
+        target += "&maxDuration=" + UrlEncode(max_duration);
+    }
+    auto r = HttpGet(query_url, target);
+    if (!r) {
+        std::fprintf(stderr, "flowex traces: %s: %s\n", query_url.c_str(), r.error().message.c_str());
+        return 1;
+    }
+    if (r->status != 200) {
+        std::fprintf(stderr, "flowex traces: HTTP %d: %s\n", r->status, r->body.c_str());
+        return 1;
+    }
+    if (json) {
+        std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+        std::fputc('\n', stdout);
+        return 0;
+    }
+    auto traces = ParseJaegerTraces(r->body);
+    if (!traces) {
+        std::fprintf(stderr, "flowex traces: %s\n", traces.error().message.c_str());
+        return 1;
+    }
+    std::sort(traces->begin(), traces->end(), [](const CliTrace& a, const CliTrace& b) { return a.Start() > b.Start(); });
+    std::string table = RenderTraceTable(*traces, UseColor(no_color));
+    std::fwrite(table.data(), 1, table.size(), stdout);
+    if (traces->empty()) {
+        std::fprintf(stderr, "no traces matched (lookback %s)\n", lookback.c_str());
+    }
+    return 0;
+}
+
+[[maybe_unused]] int RunTrace(int argc, char** argv) {
+    std::string query_url = DefaultQueryUrl();
+    bool json = false;
+    bool no_color = false;
+    std::int64_t width = 40;
+    std::vector<std::string> ids;
+    common::Config cfg("flowex trace", "Draw one trace as a waterfall (service: operation, bar, duration).");
+    cfg.String("query-url", "FLOWEX_QUERY_URL", &query_url, "query API base URL");
+    cfg.Bool("json", "", &json, "print the API's JSON instead");
+    cfg.Bool("no-color", "", &no_color, "never colour the output");
+    cfg.Int("width", "", &width, "bar width in columns", 10, 400);
+    cfg.Positional("<trace-id>", &ids);
+    cfg.ParseOrExit(argc, argv);
+    if (ids.size() != 1) {
+        std::fprintf(stderr, "usage: flowex trace <trace-id> [--query-url URL] [--json]\n");
+        return 2;
+    }
+    auto r = HttpGet(query_url, "/api/traces/" + UrlEncode(ids[0]));
+    if (!r) {
+        std::fprintf(stderr, "flowex trace: %s: %s\n", query_url.c_str(), r.error().message.c_str());
+        return 1;
+    }
+    if (r->status == 404) {
+        std::fprintf(stderr, "flowex trace: trace %s not found\n", ids[0].c_str());
+        return 1;
+    }
+    if (r->status != 200) {
+        std::fprintf(stderr, "flowex trace: HTTP %d: %s\n", r->status, r->body.c_str());
+        return 1;
+    }
+    if (json) {
+        std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+        std::fputc('\n', stdout);
+        return 0;
+    }
+    auto traces = ParseJaegerTraces(r->body);
+    if (!traces || traces->empty()) {
+        std::fprintf(stderr, "flowex trace: trace %s not found\n", ids[0].c_str());
+        return 1;
+    }
+    std::string w = RenderWaterfall(traces->front(), UseColor(no_color), static_cast<int>(width));
+    std::fwrite(w.data(), 1, w.size(), stdout);
+    return 0;
+}
+
+}  // namespace
+
+#ifndef FLOWEX_CLI_NO_REGISTER
+FLOWEX_COMMAND("traces", "search traces: --service --operation --tags k=v … --lookback --limit --min-duration --max-duration [--json]", RunTraces);
+FLOWEX_COMMAND("trace", "draw one trace as a waterfall: flowex trace <trace-id>", RunTrace);
+#endif
+
+}  // namespace flowex::cli

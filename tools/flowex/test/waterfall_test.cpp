@@ -1,0 +1,43 @@
+#include <gtest/gtest.h>
+
+#include "traces_view.hpp"
+
+namespace flowex::cli {
+namespace {
+
+const char* kTrace = R"({"data":[{"traceID":"abc","spans":[
+ {"traceID":"abc","spanID":"a","operationName":"POST /v1/order","references":[],"startTime":1000000,"duration":150000,"tags":[{"key":"span.kind","type":"string","value":"server"}],"processID":"p1"},
+ {"traceID":"abc","spanID":"b","operationName":"create_order","references":[{"refType":"CHILD_OF","traceID":"abc","spanID":"a"}],"startTime":1030000,"duration":90000,"tags":[{"key":"error","type":"bool","value":true}],"processID":"p2"},
+ {"traceID":"abc","spanID":"c","operationName":"INSERT orders","references":[{"refType":"CHILD_OF","traceID":"abc","spanID":"b"}],"startTime":1100000,"duration":18000,"tags":[{"key":"span.kind","type":"string","value":"client"},{"key":"service.peer.name","type":"string","value":"postgresql"}],"processID":"p2"}],
+ "processes":{"p1":{"serviceName":"client-gateway","tags":[]},"p2":{"serviceName":"order-manager","tags":[]}}}]})";
+
+TEST(Waterfall, DrawsTreeBarsDurationsAndErrorsWithoutColour) {
+    auto traces = ParseJaegerTraces(kTrace);
+    ASSERT_TRUE(traces.ok());
+    ASSERT_EQ(traces->size(), 1u);
+    std::string w = RenderWaterfall(traces->front(), false, 20);
+    EXPECT_NE(w.find("client-gateway: POST /v1/order"), std::string::npos) << w;
+    EXPECT_NE(w.find("└─ order-manager: create_order"), std::string::npos) << w;
+    EXPECT_NE(w.find("└─ postgresql: INSERT orders"), std::string::npos) << w;
+    EXPECT_NE(w.find("[████████████████████] 150.0ms"), std::string::npos) << w;
+    EXPECT_NE(w.find("✗ error"), std::string::npos);
+    EXPECT_EQ(w.find("\x1b["), std::string::npos);  // plain when not a terminal
+    EXPECT_NE(RenderWaterfall(traces->front(), true, 20).find("\x1b[31m"), std::string::npos);
+}
+
+TEST(Waterfall, TableListsRootDurationSpansAndErrors) {
+    auto traces = ParseJaegerTraces(kTrace);
+    std::string t = RenderTraceTable(*traces, false);
+    EXPECT_NE(t.find("abc"), std::string::npos);
+    EXPECT_NE(t.find("150.0ms"), std::string::npos);
+    EXPECT_NE(t.find("client-gateway: POST /v1/order"), std::string::npos);
+}
+
+TEST(Waterfall, FormatsDurations) {
+    EXPECT_EQ(FormatDuration(850), "850µs");
+    EXPECT_EQ(FormatDuration(152300), "152.3ms");
+    EXPECT_EQ(FormatDuration(1200000), "1.20s");
+}
+
+}  // namespace
+}  // namespace flowex::cli

@@ -1,0 +1,44 @@
+#pragma once
+/// Parsing Jaeger v1 trace JSON and drawing it for a terminal: the trace table of
+/// `flowex traces` and the waterfall of `flowex trace` (pure functions, tested).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowex/common/result.hpp"
+
+namespace flowex::cli {
+
+struct CliSpan {
+    std::string span_id;
+    std::string parent_id;
+    std::string service;  // the process's service (or the peer for DB/cache client spans)
+    std::string operation;
+    std::int64_t start_us = 0;
+    std::int64_t duration_us = 0;
+    bool error = false;
+};
+
+struct CliTrace {
+    std::string trace_id;
+    std::vector<CliSpan> spans;
+    std::int64_t Start() const;
+    std::int64_t End() const;
+    int Errors() const;
+    const CliSpan* Root() const;  // the span without a parent here (earliest if several)
+};
+
+/// {"data":[trace…]} from /api/traces or /api/traces/{id}.
+common::Result<std::vector<CliTrace>> ParseJaegerTraces(std::string_view body);
+
+/// "152.3ms", "1.20s", "850µs".
+std::string FormatDuration(std::int64_t us);
+
+/// The waterfall: one line per span in tree order, `service: operation`, a bar scaled to the
+/// trace, the duration; errors marked with ✗ (and red with colour).
+std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width = 40);
+/// The table of `flowex traces`.
+std::string RenderTraceTable(const std::vector<CliTrace>& traces, bool color);
+
+}  // namespace flowex::cli
