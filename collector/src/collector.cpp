@@ -161,6 +161,7 @@ public:
         IngestOptions io;
         io.max_queue_items = opt_.queue_batches;
         io.max_queue_bytes = opt_.queue_bytes;
+        io.before_commit = opt_.before_commit;
         ingestor_ = std::make_unique<Ingestor>(*store_, metrics_, io);
         api_ = std::make_unique<QueryApi>(*store_, metrics_, common::SystemClock());
 
@@ -295,25 +296,37 @@ private:
     }
 
     // Queues a decoded batch and resumes once it is committed (or refused at once when the
-    // queue is full: *accepted = false).
+    // queue is full: *accepted = false). The writer thread only sets an atomic flag; this
+    // coroutine polls it with a short backoff (≤ 5 ms), so no handler ever crosses threads and
+    // the result does not depend on how the server maps connections to threads.
     template <class Batch>
     asio::awaitable<Status> Store(Batch batch, bool* accepted) {
-        auto ex = co_await asio::this_coro::executor;
-        Ingestor* ingestor = ingestor_.get();
-        co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
-            [ingestor, ex, accepted, &batch](auto handler) mutable {
-                using H = decltype(handler);
-                auto h = std::make_shared<H>(std::move(handler));
-                auto complete = [h, ex](const Status& st) {
-                    auto hex = asio::get_associated_executor(*h, ex);
-                    asio::post(hex, [h, st]() mutable { (*h)(st); });
-                };
-                *accepted = ingestor->Submit(std::move(batch), complete);
-                if (!*accepted) {
-                    complete(Status());
-                }
-            },
-            asio::use_awaitable);
+        struct Outcome {
+            std::atomic<bool> done{false};
+            std::mutex mu;
+            Status status;
+        };
+        auto outcome = std::make_shared<Outcome>();
+        *accepted = ingestor_->Submit(std::move(batch), [outcome](const Status& st) {
+            {
+                std::lock_guard lock(outcome->mu);
+                outcome->status = st;
+            }
+            outcome->done.store(true, std::memory_order_release);
+        });
+        if (!*accepted) {
+            co_return Status();
+        }
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        auto wait = std::chrono::microseconds(200);
+        while (!outcome->done.load(std::memory_order_acquire)) {
+            timer.expires_after(wait);
+            boost::system::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            wait = std::min<std::chrono::microseconds>(wait * 2, std::chrono::milliseconds(5));
+        }
+        std::lock_guard lock(outcome->mu);
+        co_return outcome->status;
     }
 
     Response Api(RequestContext& ctx) {

@@ -87,6 +87,9 @@ void Ingestor::Run() {
             }
         }
         if (!items.empty()) {
+            if (options_.before_commit) {
+                options_.before_commit();
+            }
             std::vector<const DecodedTraces*> traces;
             std::vector<const DecodedLogs*> logs;
             for (const Item& it : items) {

@@ -4,6 +4,7 @@
 /// metrics. main.cpp only parses flags and calls this; tests start it on port 0.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct CollectorOptions {
     int otlp_threads = 2;
     int query_threads = 2;
     bool print_listening = true;
+    /// Test seam: runs on the writer thread before each commit (see IngestOptions).
+    std::function<void()> before_commit;
 };
 
 class Collector {

@@ -25,6 +25,8 @@ struct IngestOptions {
     std::size_t max_queue_items = 256;
     std::size_t max_queue_bytes = 128 * 1024 * 1024;  // decoded-body estimate
     std::chrono::milliseconds retention_interval{5000};
+    /// Test seam: called on the writer thread before each commit (may block to hold the queue).
+    std::function<void()> before_commit;
 };
 
 struct IngestStats {
