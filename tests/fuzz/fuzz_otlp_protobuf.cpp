@@ -1,0 +1,39 @@
+// libFuzzer target: OTLP/HTTP protobuf bodies (traces and logs) through the collector's
+// decoder, validation and limits. Any input must yield a value or an error, never a crash.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "flowex/collector/otlp_decode.hpp"
+#include "flowex/collector/render.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const bool quiet = (flowex::collector::QuietProtobufLogging(), true);
+    (void)quiet;
+    std::string_view body(reinterpret_cast<const char*>(data), size);
+    namespace fc = flowex::collector;
+    auto traces = fc::DecodeTraces(body, fc::Encoding::kProtobuf);
+    if (traces) {
+        // Whatever validation kept must render (the query path's view of it).
+        fc::otlp_trace::TracesData td;
+        for (const auto& rs : traces->message->resource_spans()) {
+            *td.add_resource_spans() = rs;
+        }
+        flowex::common::JsonWriter w;
+        fc::WriteJaegerTrace(w, td);
+        w.Clear();
+        w.BeginArray();
+        fc::WriteOtlpResourceSpans(w, td);
+        w.EndArray();
+        (void)fc::EncodeTraceResponse(traces->rejected, traces->error_message, fc::Encoding::kProtobuf);
+    }
+    auto logs = fc::DecodeLogs(body, fc::Encoding::kProtobuf);
+    if (logs) {
+        fc::otlp_logs::LogsData ld;
+        for (const auto& rl : logs->message->resource_logs()) {
+            *ld.add_resource_logs() = rl;
+        }
+        (void)fc::RenderTraceLogs(ld);
+    }
+    return 0;
+}
