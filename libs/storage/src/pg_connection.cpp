@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -176,7 +177,18 @@ ExecOutcome PgConnection::ConnectionFailure(std::string_view what) {
 }
 
 ExecOutcome PgConnection::Timeout() {
-    // The command may still run on the server; this connection is out of sync, drop it.
+    // The command may still run on the server: ask the server to cancel it (PQcancel opens a
+    // short connection of its own and blocks, so it runs off the io thread), and drop this
+    // connection, whose protocol state is now unknown.
+    if (!broken_ && PQtransactionStatus(conn_) == PQTRANS_ACTIVE) {
+        if (PGcancel* cancel = PQgetCancel(conn_)) {
+            std::thread([cancel] {
+                char err[256];
+                (void)PQcancel(cancel, err, sizeof err);
+                PQfreeCancel(cancel);
+            }).detach();
+        }
+    }
     broken_ = true;
     last_error_detail_ = "statement deadline exceeded";
     last_sqlstate_.clear();

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flowex/storage/pg.hpp"
@@ -295,6 +296,16 @@ TEST_F(PgTest, PgStatementDeadlineGivesTimeoutAndThePoolStaysUsable) {
     auto next = RunTask(io_, pool.QuerySql(kParent, "SELECT $1::int + 1", 41));
     ASSERT_TRUE(next.ok()) << next.error().message;
     EXPECT_EQ(next->front().Int64(0), 42);
+    // The abandoned statement was cancelled on the server, not left running (bounded poll).
+    const std::string still_running =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND state = 'active' AND query = 'SELECT pg_sleep(30)'";
+    std::string running = Value(still_running);
+    for (int i = 0; i < 200 && running != "0"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        running = Value(still_running);
+    }
+    EXPECT_EQ(running, "0");
 }
 
 TEST_F(PgTest, PgServerGoneIsUnavailable) {
