@@ -308,9 +308,9 @@ test('live: new traces stream in and every error links to its trace', async ({ p
   const err = page.locator('[data-testid=live-row].is-error');
   assert.equal(await err.count(), 1);
   assert.equal(await err.getAttribute('href'), `/trace/${model.special.rejectedTraceId}`);
+  await shot(page, 'live');
   await page.check('[data-testid=live-errors-only]');
   assert.equal(await page.locator('[data-testid=live-row]').count(), 1);
-  await shot(page, 'live');
   await page.click('[data-testid=live-error]');
   await page.waitForURL(new RegExp(`/trace/${model.special.rejectedTraceId}$`), { timeout: TIMEOUT });
   await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
