@@ -525,6 +525,8 @@ awaitable<void> Session::Run() {
         ctx.peer_address = peer.address().to_string();
         ctx.peer_port = peer.port();
     }
+    tcp::endpoint local = socket.local_endpoint(ec);
+    if (!ec) { ctx.local_port = local.port(); }
     for (;;) {
         ctx.Reset();
         if (srv.stopping.load()) { break; }

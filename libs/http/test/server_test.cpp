@@ -344,6 +344,22 @@ TEST(HttpServer, AccessLogWritesOneLinePerRequestInDesignFormat) {
         << text;
 }
 
+TEST(HttpServer, ContextKnowsPeerAndLocalAddress) {
+    Server server(TestOptions());
+    server.router().Get("/who", Sync([](RequestContext& ctx) {
+        return TextResponse(200, ctx.peer_address + ":" + std::to_string(ctx.peer_port) + " " +
+                                     std::to_string(ctx.local_port));
+    }));
+    Running run(server);
+    RawConnection c(server.port());
+    ASSERT_TRUE(c.Send(testing::Get("/who")));
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    ::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&local), &len);
+    EXPECT_EQ(BodyOf(c.ReadResponse()), "127.0.0.1:" + std::to_string(ntohs(local.sin_port)) +
+                                            " " + std::to_string(server.port()));
+}
+
 TEST(HttpServer, HandlerExceptionGives500AndOthersAreServed) {
     Server server(TestOptions());
     server.router().Get("/boom", [](RequestContext&) -> awaitable<Response> {

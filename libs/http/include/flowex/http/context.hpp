@@ -101,6 +101,8 @@ public:
     /// The peer's IP address (no brackets for IPv6) and port.
     std::string peer_address;
     std::uint16_t peer_port = 0;
+    /// The local (server) port the connection arrived on.
+    std::uint16_t local_port = 0;
 
     /// The request's trace context. A telemetry middleware fills it (from `traceparent`, or a
     /// new root); handlers read it and pass it to client calls. Invalid (all zero) when no
