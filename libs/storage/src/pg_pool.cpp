@@ -39,6 +39,13 @@ std::string Conninfo(const PgPoolOptions& o) {
     if (ci.find("application_name") == std::string::npos && !o.application_name.empty()) {
         add("application_name", o.application_name);
     }
+    if (ci.find("options") == std::string::npos) {
+        // A statement abandoned at its deadline is cancelled (PQcancel), but a cancel that
+        // overtakes its query is ignored: let the server also notice the closed connection
+        // and stop the orphaned query within a second.
+        add("options", uri ? "-c%20client_connection_check_interval%3D1000"
+                           : "-c client_connection_check_interval=1000");
+    }
     if (ci.find("connect_timeout") == std::string::npos) {
         auto secs = std::max<long long>(2, std::chrono::ceil<std::chrono::seconds>(o.connect_timeout).count());
         add("connect_timeout", std::to_string(secs));
