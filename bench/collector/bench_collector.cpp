@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
     cfg.String("data-dir", "FLOWEX_BENCH_DATA_DIR", &dir, "store directory (default: a fresh temporary one)");
     cfg.ParseOrExit(argc, argv);
     fc::QuietProtobufLogging();
+    fc::TuneAllocator();  // as flowex-collector does
 
     bool temp = dir.empty();
     if (temp) {

@@ -491,6 +491,7 @@ private:
 
 Result<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options) {
     QuietProtobufLogging();
+    TuneAllocator();
     auto c = std::make_unique<CollectorImpl>(std::move(options));
     if (Status st = c->Init(); !st) {
         return st.error();

@@ -1,9 +1,11 @@
 #include "flowex/collector/otlp_decode.hpp"
 
 #include <google/protobuf/stubs/logging.h>
+#include <malloc.h>
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <limits>
 
@@ -30,10 +32,14 @@ bool AllZero(std::string_view bytes) {
     return true;
 }
 
+// Counts changes made by the limits in this thread's current decode (0 = exact decoding).
+thread_local std::size_t g_changes = 0;
+
 void TruncateUtf8(std::string* s, std::size_t max_bytes) {
     if (s->size() <= max_bytes) {
         return;
     }
+    ++g_changes;
     std::size_t n = max_bytes;
     // Back off continuation bytes (10xxxxxx) so the cut lands on a character boundary.
     while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) {
@@ -48,6 +54,7 @@ std::size_t TruncateRepeated(Field* field, std::size_t max) {
         return 0;
     }
     std::size_t dropped = field->size() - max;
+    ++g_changes;
     field->DeleteSubrange(static_cast<int>(max), static_cast<int>(dropped));
     return dropped;
 }
@@ -86,8 +93,9 @@ void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth)
         case otlp_common::AnyValue::kArrayValue: {
             auto* values = v->mutable_array_value()->mutable_values();
             TruncateRepeated(values, limits.max_attributes);
-            if (depth > 8) {
+            if (depth > 8 && !values->empty()) {
                 values->Clear();
+                ++g_changes;
             }
             for (auto& e : *values) {
                 BoundValue(&e, limits, depth + 1);
@@ -96,8 +104,9 @@ void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth)
         }
         case otlp_common::AnyValue::kKvlistValue: {
             auto* values = v->mutable_kvlist_value()->mutable_values();
-            if (depth > 8) {
+            if (depth > 8 && !values->empty()) {
                 values->Clear();
+                ++g_changes;
             }
             BoundAttributes(values, limits, nullptr, depth + 1);
             break;
@@ -783,8 +792,8 @@ template <class Message>
 Result<Decoded<Message>> Parse(std::string_view body, Encoding encoding) {
     Decoded<Message> d;
     google::protobuf::ArenaOptions opts;
-    opts.start_block_size = 64 * 1024;
-    opts.max_block_size = 1 << 20;
+    opts.start_block_size = 256 * 1024;
+    opts.max_block_size = 4 << 20;
     d.arena = std::make_unique<google::protobuf::Arena>(opts);
     d.message = google::protobuf::Arena::CreateMessage<Message>(d.arena.get());
     d.wire_bytes = body.size();
@@ -833,7 +842,13 @@ Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
     if (!d) {
         return std::move(d).error();
     }
+    g_changes = 0;
     ValidateTraces(&d.value(), limits);
+    if (encoding == Encoding::kProtobuf && g_changes == 0 && !body.empty()) {
+        char* copy = google::protobuf::Arena::CreateArray<char>(d->arena.get(), body.size());
+        std::memcpy(copy, body.data(), body.size());
+        d->raw = std::string_view(copy, body.size());
+    }
     return std::move(d).value();
 }
 
@@ -871,6 +886,11 @@ std::string EncodeLogsResponse(std::int64_t rejected, std::string_view message,
         r.mutable_partial_success()->set_error_message(std::string(message));
     }
     return r.SerializeAsString();
+}
+
+void TuneAllocator() {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
 
 void QuietProtobufLogging() {

@@ -38,6 +38,18 @@ common::Status Db::Exec(const char* sql) {
     return {};
 }
 
+common::Result<Stmt> Db::PrepareStatic(const char* literal) {
+    auto it = static_cache_.find(literal);
+    if (it != static_cache_.end()) {
+        return Stmt(it->second);
+    }
+    auto s = Prepare(literal);
+    if (s) {
+        static_cache_.emplace(literal, cache_.at(literal));
+    }
+    return s;
+}
+
 common::Result<Stmt> Db::Prepare(std::string_view sql) {
     auto it = cache_.find(std::string(sql));
     if (it != cache_.end()) {

@@ -27,6 +27,8 @@ public:
     /// A cached statement, reset and with its bindings cleared. Aborts never; a bad SQL is a
     /// programming error reported as kInternal.
     common::Result<Stmt> Prepare(std::string_view sql);
+    /// Prepare for a string literal (cached by address: no hashing or copying of the text).
+    common::Result<Stmt> PrepareStatic(const char* literal);
     sqlite3* raw() const noexcept { return db_; }
     std::string ErrorText() const { return sqlite3_errmsg(db_); }
 
@@ -34,6 +36,7 @@ private:
     explicit Db(sqlite3* db) : db_(db) {}
     sqlite3* db_;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;
+    std::unordered_map<const void*, sqlite3_stmt*> static_cache_;
 };
 
 /// A borrowed cached statement; resets on destruction.

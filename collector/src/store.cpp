@@ -91,6 +91,124 @@ void AppendMessage(std::string* out, int field, const Msg& m) {
     m.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out->data() + at));
 }
 
+// --- A minimal protobuf wire scanner: slices of the ExportTraceServiceRequest body, so stored
+// chunks reuse the spans' bytes as received instead of re-serializing them.
+bool ReadVarint(const char*& p, const char* end, std::uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        auto b = static_cast<unsigned char>(*p++);
+        *v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Calls each(field, value, whole) for every length-delimited field; false on malformed input.
+template <class F>
+bool ScanFields(std::string_view msg, F each) {
+    const char* p = msg.data();
+    const char* end = p + msg.size();
+    while (p < end) {
+        const char* start = p;
+        std::uint64_t tag = 0;
+        if (!ReadVarint(p, end, &tag)) {
+            return false;
+        }
+        std::uint64_t v = 0;
+        switch (tag & 7) {
+            case 0:
+                if (!ReadVarint(p, end, &v)) {
+                    return false;
+                }
+                break;
+            case 1:
+                if (end - p < 8) {
+                    return false;
+                }
+                p += 8;
+                break;
+            case 5:
+                if (end - p < 4) {
+                    return false;
+                }
+                p += 4;
+                break;
+            case 2: {
+                if (!ReadVarint(p, end, &v) || v > static_cast<std::uint64_t>(end - p)) {
+                    return false;
+                }
+                std::string_view value(p, v);
+                p += v;
+                if (!each(static_cast<int>(tag >> 3), value, std::string_view(start, static_cast<std::size_t>(p - start)))) {
+                    return false;
+                }
+                break;
+            }
+            default:
+                return false;
+        }
+    }
+    return true;
+}
+
+struct WireSpan {
+    std::string_view whole;  // field 2 of ScopeSpans: tag, length and span bytes
+    std::string_view trace_id;
+    std::string_view span_id;
+};
+struct WireScope {
+    std::string_view scope_field;
+    std::vector<WireSpan> spans;
+};
+struct WireResource {
+    std::string_view resource_field;
+    std::vector<WireScope> scopes;
+};
+
+bool ScanRequest(std::string_view body, std::vector<WireResource>* out) {
+    return ScanFields(body, [&](int f, std::string_view rs, std::string_view) {
+        if (f != 1) {
+            return true;
+        }
+        out->emplace_back();
+        return ScanFields(rs, [&](int f2, std::string_view v2, std::string_view whole2) {
+            if (f2 == 1) {
+                if (!out->back().resource_field.empty()) {
+                    return false;  // repeated (merged) resource: not sliceable
+                }
+                out->back().resource_field = whole2;
+            } else if (f2 == 2) {
+                out->back().scopes.emplace_back();
+                return ScanFields(v2, [&](int f3, std::string_view v3, std::string_view whole3) {
+                    WireScope& sc = out->back().scopes.back();
+                    if (f3 == 1) {
+                        if (!sc.scope_field.empty()) {
+                            return false;
+                        }
+                        sc.scope_field = whole3;
+                    } else if (f3 == 2) {
+                        WireSpan ws{whole3, {}, {}};
+                        bool ok = ScanFields(v3, [&](int f4, std::string_view v4, std::string_view) {
+                            if (f4 == 1) {
+                                ws.trace_id = v4;
+                            } else if (f4 == 2) {
+                                ws.span_id = v4;
+                            }
+                            return true;
+                        });
+                        sc.spans.push_back(ws);
+                        return ok;
+                    }
+                    return true;
+                });
+            }
+            return true;
+        });
+    });
+}
+
 std::string ServiceOf(const otlp_resource::Resource& r) {
     for (const auto& kv : r.attributes()) {
         if (kv.key() == "service.name" && kv.value().has_string_value()) {
@@ -283,6 +401,16 @@ bool AttrMatches(const google::protobuf::RepeatedPtrField<otlp_common::KeyValue>
 
 std::string SpanKindName(int kind);
 
+struct SpanSlot {
+    std::uint64_t span = 0;
+    std::uint32_t service = 0;
+};
+struct Orphan {
+    std::uint64_t parent = 0;
+    std::uint32_t child = 0;
+    std::int64_t minute = 0;
+};
+
 class SqliteStore final : public Store {
 public:
     explicit SqliteStore(StoreOptions o) : opt_(std::move(o)) {
@@ -407,7 +535,7 @@ public:
             if (!lease) {
                 return std::move(lease).error();
             }
-            auto stmt = lease->db().Prepare("SELECT data FROM chunks WHERE trace_id=?1 ORDER BY id");
+            auto stmt = lease->db().PrepareStatic("SELECT data FROM chunks WHERE trace_id=?1 ORDER BY id");
             if (!stmt) {
                 return std::move(stmt).error();
             }
@@ -434,7 +562,7 @@ public:
             if (!lease) {
                 return std::move(lease).error();
             }
-            auto stmt = lease->db().Prepare("SELECT data FROM logs WHERE trace_id=?1 ORDER BY id");
+            auto stmt = lease->db().PrepareStatic("SELECT data FROM logs WHERE trace_id=?1 ORDER BY id");
             if (!stmt) {
                 return std::move(stmt).error();
             }
@@ -457,7 +585,7 @@ public:
             if (!lease) {
                 return std::move(lease).error();
             }
-            auto stmt = lease->db().Prepare("SELECT DISTINCT service FROM operations");
+            auto stmt = lease->db().PrepareStatic("SELECT DISTINCT service FROM operations");
             if (!stmt) {
                 return std::move(stmt).error();
             }
@@ -477,7 +605,7 @@ public:
             if (!lease) {
                 return std::move(lease).error();
             }
-            auto stmt = lease->db().Prepare("SELECT name, kind FROM operations WHERE service=?1");
+            auto stmt = lease->db().PrepareStatic("SELECT name, kind FROM operations WHERE service=?1");
             if (!stmt) {
                 return std::move(stmt).error();
             }
@@ -609,14 +737,19 @@ private:
         return id;
     }
 
+    // Dependency inference keeps recent spans' services in fixed-size, lossy tables (no
+    // allocation per span): span id → service, and children waiting for their parent.
+    static std::size_t Slot(std::uint64_t key, std::size_t size) {
+        return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & (size - 1);
+    }
     void RememberSpan(std::uint64_t span, std::uint32_t svc) {
-        if (span_service_.emplace(span, svc).second) {
-            span_fifo_.push_back(span);
-            if (span_fifo_.size() > kDepMemory) {
-                span_service_.erase(span_fifo_.front());
-                span_fifo_.pop_front();
-            }
-        }
+        SpanSlot& s = span_service_[Slot(span, span_service_.size())];
+        s.span = span;
+        s.service = svc;
+    }
+    const SpanSlot* FindSpan(std::uint64_t span) const {
+        const SpanSlot& s = span_service_[Slot(span, span_service_.size())];
+        return s.span == span && span != 0 ? &s : nullptr;
     }
 
     void Edge(std::uint32_t parent, std::uint32_t child, std::int64_t minute,
@@ -634,14 +767,33 @@ private:
             std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
             std::size_t epoch = 0;
             std::vector<std::size_t> touched;
+            // Reuse the received bytes when the structure matches the decoded message.
+            std::vector<WireResource> wire;
+            bool sliced = !batch->raw.empty() && ScanRequest(batch->raw, &wire) &&
+                          static_cast<int>(wire.size()) == batch->message->resource_spans_size();
+            for (int ri = 0; sliced && ri < batch->message->resource_spans_size(); ++ri) {
+                sliced = static_cast<int>(wire[static_cast<std::size_t>(ri)].scopes.size()) ==
+                         batch->message->resource_spans(ri).scope_spans_size();
+            }
+            int ri = -1;
             for (const auto& rs : batch->message->resource_spans()) {
+                ++ri;
                 std::uint32_t svc_id = Intern(ServiceOf(rs.resource()));
                 const std::string& service = service_names_[svc_id];  // stable (a deque)
                 std::string res_field;
-                AppendMessage(&res_field, 1, rs.resource());
+                if (sliced) {
+                    res_field = wire[static_cast<std::size_t>(ri)].resource_field;
+                } else {
+                    AppendMessage(&res_field, 1, rs.resource());
+                }
+                int si = -1;
                 for (const auto& ss : rs.scope_spans()) {
+                    ++si;
                     ++epoch;
                     touched.clear();
+                    const std::vector<WireSpan>* wspans =
+                        sliced ? &wire[static_cast<std::size_t>(ri)].scopes[static_cast<std::size_t>(si)].spans : nullptr;
+                    std::size_t wpos = 0;
                     for (const auto& span : ss.spans()) {
                         TraceKey key = KeyOf(span.trace_id());
                         auto [it, inserted] = index.emplace(key, groups.size());
@@ -655,11 +807,24 @@ private:
                             g.epoch = epoch;
                             touched.push_back(it->second);
                         }
-                        AppendMessage(&g.scope_spans, 2, span);
+                        // Validation only removes spans, in order: find this one's bytes.
+                        while (wspans != nullptr && wpos < wspans->size() &&
+                               ((*wspans)[wpos].span_id != span.span_id() || (*wspans)[wpos].trace_id != span.trace_id())) {
+                            ++wpos;
+                        }
+                        if (wspans != nullptr && wpos < wspans->size()) {
+                            g.scope_spans += (*wspans)[wpos++].whole;
+                        } else {
+                            AppendMessage(&g.scope_spans, 2, span);
+                        }
                         Account(&g, service, svc_id, span, out, &edges);
                     }
                     std::string scope_field;
-                    AppendMessage(&scope_field, 1, ss.scope());
+                    if (sliced) {
+                        scope_field = wire[static_cast<std::size_t>(ri)].scopes[static_cast<std::size_t>(si)].scope_field;
+                    } else {
+                        AppendMessage(&scope_field, 1, ss.scope());
+                    }
                     for (std::size_t gi : touched) {
                         ChunkBuilder& g = groups[gi];
                         std::string scope_spans = scope_field;
@@ -678,8 +843,8 @@ private:
             }
         }
         for (const auto& [k, calls] : edges) {
-            auto stmt = db.Prepare(
-                "INSERT INTO deps(minute, parent, child, calls) VALUES(?1, ?2, ?3, ?4) "
+            auto stmt = db.PrepareStatic(
+"INSERT INTO deps(minute, parent, child, calls) VALUES(?1, ?2, ?3, ?4) "
                 "ON CONFLICT(minute, parent, child) DO UPDATE SET calls = calls + excluded.calls");
             if (!stmt) {
                 return stmt.error();
@@ -807,23 +972,31 @@ private:
         RememberSpan(sid, svc_id);
         if (!root) {
             std::uint64_t pid = SpanKeyOf(span.parent_span_id());
-            auto it = span_service_.find(pid);
-            if (it != span_service_.end()) {
-                Edge(it->second, svc_id, minute, edges);
-            } else if (orphans_.size() < kDepMemory) {
-                orphans_.emplace(pid, std::make_pair(svc_id, minute));
-                orphan_fifo_.push_back(pid);
+            if (const SpanSlot* p = FindSpan(pid)) {
+                Edge(p->service, svc_id, minute, edges);
+            } else {
+                // Wait for the parent in a 4-way bucket (oldest entry replaced).
+                std::size_t b = Slot(pid, orphans_.size() / 4) * 4;
+                std::size_t victim = b;
+                for (std::size_t i = b; i < b + 4; ++i) {
+                    if (orphans_[i].parent == 0) {
+                        victim = i;
+                        break;
+                    }
+                    if (orphans_[i].minute < orphans_[victim].minute) {
+                        victim = i;
+                    }
+                }
+                orphans_[victim] = Orphan{pid, svc_id, minute};
             }
         }
-        if (!orphans_.empty()) {
-            auto range = orphans_.equal_range(sid);
-            for (auto it = range.first; it != range.second; ++it) {
-                Edge(svc_id, it->second.first, it->second.second, edges);
-            }
-            orphans_.erase(range.first, range.second);
-            while (orphan_fifo_.size() > kDepMemory / 2) {
-                orphans_.erase(orphan_fifo_.front());
-                orphan_fifo_.pop_front();
+        {
+            std::size_t b = Slot(sid, orphans_.size() / 4) * 4;
+            for (std::size_t i = b; i < b + 4; ++i) {
+                if (orphans_[i].parent == sid && sid != 0) {
+                    Edge(svc_id, orphans_[i].child, orphans_[i].minute, edges);
+                    orphans_[i] = Orphan{};
+                }
             }
         }
         if (peer != nullptr && !peer->empty() &&
@@ -840,7 +1013,7 @@ private:
     Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {
         Db& db = *w->writer;
         {
-            auto stmt = db.Prepare("INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)");
+            auto stmt = db.PrepareStatic("INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)");
             if (!stmt) {
                 return stmt.error();
             }
@@ -857,8 +1030,8 @@ private:
         if (cached != summary_cache_.end()) {
             merged = cached->second;
         } else {
-            auto stmt = db.Prepare(
-                "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
+            auto stmt = db.PrepareStatic(
+"SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
                 "error_count, services FROM traces WHERE trace_id=?1");
             if (!stmt) {
                 return stmt.error();
@@ -880,8 +1053,8 @@ private:
         merged.trace_id = g.trace_id;
         MergeSummary(&merged, g.delta);
         {
-            auto stmt = db.Prepare(
-                "INSERT OR REPLACE INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
+            auto stmt = db.PrepareStatic(
+"INSERT OR REPLACE INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
                 "root_operation, has_root, span_count, error_count, services) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
             if (!stmt) {
@@ -903,8 +1076,8 @@ private:
             }
         }
         for (const SvcDelta& o : g.svcs) {
-            auto stmt = db.Prepare(
-                "INSERT INTO svc(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
+            auto stmt = db.PrepareStatic(
+"INSERT INTO svc(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(trace_id, service) DO UPDATE SET "
                 "start_ns=min(start_ns, excluded.start_ns), min_dur=min(min_dur, excluded.min_dur), "
                 "max_dur=max(max_dur, excluded.max_dur), errors=errors+excluded.errors, "
@@ -924,8 +1097,8 @@ private:
             }
         }
         for (const auto& [k, v] : g.tags) {
-            auto stmt = db.Prepare(
-                "INSERT OR IGNORE INTO tags(key, value, trace_id, start_ns) VALUES(?1, ?2, ?3, ?4)");
+            auto stmt = db.PrepareStatic(
+"INSERT OR IGNORE INTO tags(key, value, trace_id, start_ns) VALUES(?1, ?2, ?3, ?4)");
             if (!stmt) {
                 return stmt.error();
             }
@@ -935,7 +1108,7 @@ private:
             }
         }
         for (const OperationInfo& o : pending_ops_) {
-            auto stmt = db.Prepare("INSERT OR IGNORE INTO operations(service, name, kind) VALUES(?1, ?2, ?3)");
+            auto stmt = db.PrepareStatic("INSERT OR IGNORE INTO operations(service, name, kind) VALUES(?1, ?2, ?3)");
             if (!stmt) {
                 return stmt.error();
             }
@@ -995,7 +1168,7 @@ private:
                 }
             }
             for (const auto& [id, slot] : per_trace) {
-                auto stmt = db.Prepare("INSERT INTO logs(trace_id, time_ns, data) VALUES(?1, ?2, ?3)");
+                auto stmt = db.PrepareStatic("INSERT INTO logs(trace_id, time_ns, data) VALUES(?1, ?2, ?3)");
                 if (!stmt) {
                     return stmt.error();
                 }
@@ -1008,7 +1181,6 @@ private:
         return {};
     }
 
-    static constexpr std::size_t kDepMemory = 500'000;
     static constexpr std::size_t kSummaryCache = 200'000;
 
     StoreOptions opt_;
@@ -1024,10 +1196,8 @@ private:
     std::deque<TraceKey> summary_fifo_;
     std::unordered_map<std::string, std::uint32_t> service_ids_;
     std::deque<std::string> service_names_;  // interned; references stay valid
-    std::unordered_map<std::uint64_t, std::uint32_t> span_service_;
-    std::deque<std::uint64_t> span_fifo_;
-    std::unordered_multimap<std::uint64_t, std::pair<std::uint32_t, std::int64_t>> orphans_;
-    std::deque<std::uint64_t> orphan_fifo_;
+    std::vector<SpanSlot> span_service_ = std::vector<SpanSlot>(1 << 19);  // 8 MiB
+    std::vector<Orphan> orphans_ = std::vector<Orphan>(1 << 17);          // 3 MiB
     std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
     std::vector<OperationInfo> pending_ops_;
 
@@ -1242,8 +1412,8 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             }
             if (ok && driver == Driver::kTag && !svc &&
                 (want_error || q.min_duration_ns > 0 || q.max_duration_ns > 0)) {
-                auto v = db.Prepare(
-                    "SELECT 1 FROM traces WHERE trace_id=?1 AND duration_ns >= ?2 AND duration_ns <= ?3 "
+                auto v = db.PrepareStatic(
+"SELECT 1 FROM traces WHERE trace_id=?1 AND duration_ns >= ?2 AND duration_ns <= ?3 "
                     "AND (?4 = 0 OR error_count > 0)");
                 if (!v) {
                     return std::move(v).error();
@@ -1252,7 +1422,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 ok = v->Step();
             }
             for (std::size_t i = driver == Driver::kTag ? 1 : 0; ok && i < idx_tags.size(); ++i) {
-                auto v = db.Prepare("SELECT 1 FROM tags WHERE key=?1 AND value=?2 AND trace_id=?3");
+                auto v = db.PrepareStatic("SELECT 1 FROM tags WHERE key=?1 AND value=?2 AND trace_id=?3");
                 if (!v) {
                     return std::move(v).error();
                 }
@@ -1275,8 +1445,8 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             if (!ok) {
                 continue;
             }
-            auto s = db.Prepare(
-                "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
+            auto s = db.PrepareStatic(
+"SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
                 "error_count, services FROM traces WHERE trace_id=?1");
             if (!s) {
                 return std::move(s).error();

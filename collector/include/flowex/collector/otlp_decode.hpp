@@ -50,6 +50,10 @@ struct Decoded {
     std::int64_t rejected = 0;  // removed by validation
     std::string error_message;  // why (first reason), empty when nothing was rejected
     std::size_t wire_bytes = 0;  // size of the body it came from (queue accounting)
+    /// A copy (on the arena) of the protobuf body when `message` is its exact decoding (nothing
+    /// truncated by the limits): the store then copies spans' wire bytes instead of
+    /// re-serializing them. Empty for JSON or when validation changed a span.
+    std::string_view raw;
 };
 using DecodedTraces = Decoded<ExportTraceRequest>;
 using DecodedLogs = Decoded<ExportLogsRequest>;
@@ -67,6 +71,10 @@ std::string EncodeTraceResponse(std::int64_t rejected, std::string_view message,
                                 Encoding encoding);
 std::string EncodeLogsResponse(std::int64_t rejected, std::string_view message,
                                Encoding encoding);
+
+/// Keeps the decoders' arena blocks (up to a few MiB per batch) on the heap instead of fresh
+/// mmap()s: each batch would otherwise page-fault its memory in and hand it back. Process-wide.
+void TuneAllocator();
 
 /// Silences protobuf's own stderr logging of parse failures (hostile input would flood it).
 void QuietProtobufLogging();

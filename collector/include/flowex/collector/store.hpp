@@ -37,7 +37,7 @@ namespace flowex::collector {
 /// Tag keys indexed by default (DESIGN §5's searchable attributes and the usual suspects).
 inline const std::vector<std::string> kDefaultIndexedTags = {
     "user_id", "order_id", "symbol", "side", "error.type", "http.response.status_code",
-    "http.status_code", "db.system.name", "db.system", "http.route", "user.tier",
+    "db.system.name", "user.tier",
 };
 
 struct StoreOptions {
