@@ -2,6 +2,10 @@
 // the `dbs` fixture (scripts/test-services). Each test gets a fresh database.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -376,6 +380,50 @@ TEST_F(PgTest, PgObserverSeesOperationTableAndOutcomeButNoValues) {
     EXPECT_TRUE(observer->calls[1]->ended);
     EXPECT_FALSE(observer->calls[1]->ok);
     EXPECT_EQ(observer->calls[1]->error_type, "23505");
+}
+
+}  // namespace
+}  // namespace flowex::storage
+
+namespace flowex::storage {
+namespace {
+
+// Its own private PostgreSQL (scripts/test-services), so restarting it cannot disturb the
+// tests sharing the fixture's server.
+TEST(PgRestart, PgPoolReconnectsAfterServerRestart) {
+    (void)testing::RequireTestEnv();
+    const std::string script = std::string(FLOWEX_SOURCE_DIR) + "/scripts/test-services";
+    const std::string state = ::testing::TempDir() + "/flowex_pg_restart_" + std::to_string(::getpid());
+    ASSERT_EQ(std::system((script + " start " + state + " >/dev/null").c_str()), 0);
+    struct StopGuard {
+        std::string cmd;
+        ~StopGuard() { (void)std::system(cmd.c_str()); }
+    } guard{script + " stop " + state + " >/dev/null"};
+    std::string url;
+    {
+        std::ifstream in(state + "/env");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("FLOWEX_TEST_DATABASE_URL=", 0) == 0) {
+                url = line.substr(line.find('=') + 1);
+            }
+        }
+    }
+    ASSERT_FALSE(url.empty());
+
+    asio::io_context io;
+    PgPool pool(io.get_executor(), {.url = url, .size = 2});
+    auto before = RunTask(io, pool.QuerySql(kParent, "SELECT pg_backend_pid()"));
+    ASSERT_TRUE(before.ok()) << before.error().message;
+    EXPECT_EQ(pool.Stats().idle, 1u);
+
+    ASSERT_EQ(std::system((script + " restart-pg " + state + " >/dev/null").c_str()), 0);
+
+    // The idle connection was closed by the shutdown: it is replaced, not handed out.
+    auto after = RunTask(io, pool.QuerySql(kParent, "SELECT pg_backend_pid()"));
+    ASSERT_TRUE(after.ok()) << after.error().message;
+    EXPECT_NE(after->front().Int64(0), before->front().Int64(0));
+    EXPECT_EQ(pool.Stats().open, 1u);
 }
 
 }  // namespace
