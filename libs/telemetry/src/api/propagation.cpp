@@ -1,5 +1,6 @@
 #include "flowex/telemetry/api/propagation.hpp"
 
+#include <array>
 #include <atomic>
 #include <mutex>
 
@@ -11,6 +12,21 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr bool IsLowerHex(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
+
+// Lowercase hex digit values; -1 for everything else (W3C ids are lowercase only).
+constexpr auto kHexTable = [] {
+    std::array<int, 256> t{};
+    for (auto& x : t) {
+        x = -1;
+    }
+    for (int c = '0'; c <= '9'; ++c) {
+        t[static_cast<std::size_t>(c)] = c - '0';
+    }
+    for (int c = 'a'; c <= 'f'; ++c) {
+        t[static_cast<std::size_t>(c)] = c - 'a' + 10;
+    }
+    return t;
+}();
 
 constexpr int HexValue(char c) noexcept {
     return c <= '9' ? c - '0' : c - 'a' + 10;
@@ -143,10 +159,12 @@ std::optional<SpanContext> ParseTraceparent(std::string_view value) noexcept {
         return std::nullopt;
     }
     const char* p = value.data();
-    if (!IsLowerHex(p[0]) || !IsLowerHex(p[1])) {
+    const int v_hi = kHexTable[static_cast<unsigned char>(p[0])];
+    const int v_lo = kHexTable[static_cast<unsigned char>(p[1])];
+    if ((v_hi | v_lo) < 0) {
         return std::nullopt;
     }
-    const int version = HexValue(p[0]) * 16 + HexValue(p[1]);
+    const int version = v_hi * 16 + v_lo;
     if (version == 0xff) {
         return std::nullopt;
     }
@@ -162,36 +180,31 @@ std::optional<SpanContext> ParseTraceparent(std::string_view value) noexcept {
     }
     TraceId trace_id;
     SpanId span_id;
+    // Table lookups; any invalid (negative) digit poisons `bad` (no early branches).
+    int bad = 0;
     std::uint8_t any = 0;
     for (std::size_t i = 0; i < 16; ++i) {
-        const char hi = p[3 + 2 * i];
-        const char lo = p[4 + 2 * i];
-        if (!IsLowerHex(hi) || !IsLowerHex(lo)) {
-            return std::nullopt;
-        }
-        trace_id.bytes[i] = static_cast<std::uint8_t>(HexValue(hi) << 4 | HexValue(lo));
+        const int hi = kHexTable[static_cast<unsigned char>(p[3 + 2 * i])];
+        const int lo = kHexTable[static_cast<unsigned char>(p[4 + 2 * i])];
+        bad |= hi | lo;
+        trace_id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0x0f));
         any |= trace_id.bytes[i];
     }
-    if (any == 0) {
-        return std::nullopt;
-    }
-    any = 0;
+    std::uint8_t any_span = 0;
     for (std::size_t i = 0; i < 8; ++i) {
-        const char hi = p[36 + 2 * i];
-        const char lo = p[37 + 2 * i];
-        if (!IsLowerHex(hi) || !IsLowerHex(lo)) {
-            return std::nullopt;
-        }
-        span_id.bytes[i] = static_cast<std::uint8_t>(HexValue(hi) << 4 | HexValue(lo));
-        any |= span_id.bytes[i];
+        const int hi = kHexTable[static_cast<unsigned char>(p[36 + 2 * i])];
+        const int lo = kHexTable[static_cast<unsigned char>(p[37 + 2 * i])];
+        bad |= hi | lo;
+        span_id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0x0f));
+        any_span |= span_id.bytes[i];
     }
-    if (any == 0) {
+    const int f_hi = kHexTable[static_cast<unsigned char>(p[53])];
+    const int f_lo = kHexTable[static_cast<unsigned char>(p[54])];
+    bad |= f_hi | f_lo;
+    if (bad < 0 || any == 0 || any_span == 0) {
         return std::nullopt;
     }
-    if (!IsLowerHex(p[53]) || !IsLowerHex(p[54])) {
-        return std::nullopt;
-    }
-    const auto flags = static_cast<std::uint8_t>(HexValue(p[53]) << 4 | HexValue(p[54]));
+    const auto flags = static_cast<std::uint8_t>((f_hi << 4) | f_lo);
     return SpanContext(trace_id, span_id, TraceFlags{flags}, /*remote=*/true);
 }
 

@@ -1,5 +1,6 @@
 #include <time.h>
 
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -43,48 +44,49 @@ struct LocalCache {
 thread_local LocalCache t_cache;
 
 // ---- ids ----------------------------------------------------------------------------------
-// xoshiro256++ per thread, seeded from random_device: fast and never shared.
-struct Rng {
-    std::uint64_t s[4];
+// xoshiro256++ per thread. The state is plain zero-initialised thread-local data (no TLS
+// init guard on the hot path), seeded on first use.
+thread_local std::uint64_t t_rng[4];
 
-    Rng() {
-        std::random_device rd;
-        for (auto& x : s) {
-            x = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-        }
-        s[0] ^= std::hash<std::thread::id>()(std::this_thread::get_id());
-        if ((s[0] | s[1] | s[2] | s[3]) == 0) {
-            s[0] = 1;
-        }
+[[gnu::noinline]] void SeedRng() noexcept {
+    std::random_device rd;
+    for (auto& x : t_rng) {
+        x = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     }
-    static std::uint64_t Rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t Next() noexcept {
-        const std::uint64_t result = Rotl(s[0] + s[3], 23) + s[0];
-        const std::uint64_t t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = Rotl(s[3], 45);
-        return result;
+    t_rng[0] ^= std::hash<std::thread::id>()(std::this_thread::get_id());
+    if ((t_rng[0] | t_rng[1] | t_rng[2] | t_rng[3]) == 0) {
+        t_rng[0] = 1;
     }
-};
+}
 
-thread_local Rng t_rng;
+inline std::uint64_t Rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+
+inline std::uint64_t NextRandom() noexcept {
+    std::uint64_t* s = t_rng;
+    if ((s[0] | s[1] | s[2] | s[3]) == 0) [[unlikely]] {
+        SeedRng();
+    }
+    const std::uint64_t result = Rotl(s[0] + s[3], 23) + s[0];
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = Rotl(s[3], 45);
+    return result;
+}
 
 void Store64(std::uint8_t* out, std::uint64_t v) noexcept {
-    for (int i = 7; i >= 0; --i) {
-        out[i] = static_cast<std::uint8_t>(v);
-        v >>= 8;
-    }
+    v = __builtin_bswap64(v);  // big-endian, so the hex form reads in generation order
+    std::memcpy(out, &v, 8);
 }
 
 SpanId NewSpanId() noexcept {
     SpanId id;
     std::uint64_t v = 0;
     while (v == 0) {
-        v = t_rng.Next();
+        v = NextRandom();
     }
     Store64(id.bytes.data(), v);
     return id;
@@ -94,9 +96,9 @@ TraceId NewTraceId() noexcept {
     TraceId id;
     std::uint64_t lo = 0;
     while (lo == 0) {
-        lo = t_rng.Next();
+        lo = NextRandom();
     }
-    Store64(id.bytes.data(), t_rng.Next());
+    Store64(id.bytes.data(), NextRandom());
     Store64(id.bytes.data() + 8, lo);
     return id;
 }
@@ -237,6 +239,10 @@ void SpanRecord::End(Timestamp end_time) noexcept {
 }
 
 // ---- tracer -----------------------------------------------------------------------------
+namespace {
+const Context kEmptyContext;
+}  // namespace
+
 class Tracer final : public TracerBackend {
 public:
     Tracer(TracerProvider* provider, InstrumentationScope scope)
@@ -245,9 +251,8 @@ public:
     const InstrumentationScope& Scope() const noexcept { return scope_; }
 
     Span StartSpan(std::string_view name, const SpanStartOptions& options) noexcept override {
-        static const Context kEmpty;
         const Context& parent_ctx =
-            options.root ? kEmpty
+            options.root ? kEmptyContext
                          : (options.parent != nullptr ? *options.parent : Context::Current());
         const SpanContext& parent = parent_ctx.GetSpanContext();
         const bool has_parent = parent.IsValid();

@@ -1,0 +1,187 @@
+// Telemetry SDK micro-benchmarks. Run with --benchmark_repetitions=5
+// --benchmark_report_aggregates_only=true (see docs/benchmarks.md).
+//
+// BM_SpanStart4AttrsEnd is the loop the issue compares with opentelemetry-cpp: a tracer from a
+// provider with a default BatchSpanProcessor (queue 2048, batch 512, delay 5 s) and an exporter
+// that discards; StartSpan("op") + 4 attributes (2 strings, 1 int64, 1 double) + End(). The
+// batch worker thread runs during the measurement. Counters:
+//   dropped          spans the processor dropped (queue full) during the run
+//   dropped_pct      the same as a percentage of spans ended
+//   cpu_ns_per_span  process CPU time (all threads: caller + batch worker) per span
+#include <benchmark/benchmark.h>
+#include <time.h>
+
+#include <memory>
+
+#include "flowex/telemetry/api/propagation.hpp"
+#include "flowex/telemetry/api/trace.hpp"
+#include "flowex/telemetry/exporters/in_memory.hpp"
+#include "flowex/telemetry/exporters/otlp_encode.hpp"
+#include "flowex/telemetry/sdk/processor.hpp"
+#include "flowex/telemetry/sdk/resource.hpp"
+#include "flowex/telemetry/sdk/tracer_provider.hpp"
+
+namespace {
+
+using namespace flowex::telemetry;
+
+double ProcessCpuNanos() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+std::unique_ptr<sdk::TracerProvider> MakeProvider(std::shared_ptr<sdk::Sampler> sampler) {
+    sdk::TracerProviderOptions o;
+    o.resource = sdk::ResourceFromEnv(MapEnv({}), {"bench", "0.1.0"});
+    o.sampler = std::move(sampler);
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::make_unique<exporters::NullSpanExporter>(), sdk::BatchOptions{});
+    return std::make_unique<sdk::TracerProvider>(std::move(o));
+}
+
+void SpanLoop(benchmark::State& state, std::shared_ptr<sdk::Sampler> sampler) {
+    auto provider = MakeProvider(std::move(sampler));
+    Tracer tracer = provider->GetTracer("flowex.bench", "0.1.0");
+    const auto before = provider->Stats();
+    const double cpu0 = ProcessCpuNanos();
+    for (auto _ : state) {
+        Span span = tracer.StartSpan("op");
+        span.SetAttribute("http.request.method", "POST");
+        span.SetAttribute("symbol", "AAPL");
+        span.SetAttribute("user_id", std::int64_t{11});
+        span.SetAttribute("order.value", 776.25);
+        span.End();
+    }
+    // The worker's share of the work is included: flush before reading the CPU clock.
+    provider->ForceFlush(std::chrono::seconds(30));
+    const double cpu1 = ProcessCpuNanos();
+    const auto after = provider->Stats();
+    const double spans = static_cast<double>(state.iterations());
+    const double dropped = static_cast<double>(after.processor.dropped - before.processor.dropped);
+    state.counters["dropped"] = dropped;
+    state.counters["dropped_pct"] = spans > 0 ? 100.0 * dropped / spans : 0.0;
+    state.counters["cpu_ns_per_span"] = spans > 0 ? (cpu1 - cpu0) / spans : 0.0;
+    state.SetItemsProcessed(state.iterations());
+}
+
+void BM_SpanStart4AttrsEnd(benchmark::State& state) {
+    SpanLoop(state, sdk::ParentBasedSampler(sdk::AlwaysOnSampler()));
+}
+BENCHMARK(BM_SpanStart4AttrsEnd);
+
+void BM_SpanAlwaysOff(benchmark::State& state) { SpanLoop(state, sdk::AlwaysOffSampler()); }
+BENCHMARK(BM_SpanAlwaysOff);
+
+// The no-op tracer (no SDK installed / OTEL_SDK_DISABLED=true).
+void BM_SpanNoopTracer(benchmark::State& state) {
+    Tracer tracer;
+    for (auto _ : state) {
+        Span span = tracer.StartSpan("op");
+        span.SetAttribute("http.request.method", "POST");
+        span.SetAttribute("symbol", "AAPL");
+        span.SetAttribute("user_id", std::int64_t{11});
+        span.SetAttribute("order.value", 776.25);
+        span.End();
+    }
+}
+BENCHMARK(BM_SpanNoopTracer);
+
+class FixedCarrier final : public TextMapCarrier {
+public:
+    std::string_view traceparent;
+    char out[64] = {};
+    std::size_t out_size = 0;
+    std::string_view Get(std::string_view key) const noexcept override {
+        return key == kTraceparentHeader ? traceparent : std::string_view();
+    }
+    void Set(std::string_view key, std::string_view value) noexcept override {
+        if (key == kTraceparentHeader && value.size() <= sizeof(out)) {
+            std::copy(value.begin(), value.end(), out);
+            out_size = value.size();
+        }
+    }
+};
+
+// Extract the incoming traceparent into a Context, inject it into an outgoing request.
+void BM_TraceparentExtractInject(benchmark::State& state) {
+    const TraceContextPropagator propagator;
+    FixedCarrier carrier;
+    carrier.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const Context base;
+    for (auto _ : state) {
+        const Context ctx = propagator.Extract(carrier, base);
+        propagator.Inject(ctx, carrier);
+        benchmark::DoNotOptimize(carrier.out_size);
+    }
+    if (std::string_view(carrier.out, carrier.out_size) != carrier.traceparent) {
+        state.SkipWithError("round trip changed the header");
+    }
+}
+BENCHMARK(BM_TraceparentExtractInject);
+
+// A batch of 512 representative spans (4 attributes, parent, one in eight with an event).
+struct SampleBatch {
+    std::shared_ptr<exporters::InMemorySpanStorage> storage =
+        std::make_shared<exporters::InMemorySpanStorage>();
+    std::unique_ptr<sdk::TracerProvider> provider;
+    std::vector<sdk::SpanData> spans;
+    std::vector<const sdk::SpanData*> ptrs;
+
+    SampleBatch() {
+        sdk::TracerProviderOptions o;
+        o.resource = sdk::ResourceFromEnv(MapEnv({}), {"order-manager", "0.1.0"});
+        o.sampler = sdk::AlwaysOnSampler();
+        o.processor = std::make_unique<sdk::SimpleSpanProcessor>(
+            std::make_unique<exporters::InMemorySpanExporter>(storage));
+        provider = std::make_unique<sdk::TracerProvider>(std::move(o));
+        Tracer tracer = provider->GetTracer("flowex.bench", "0.1.0");
+        Span root = tracer.StartSpan("POST /v1/order", {.kind = SpanKind::kServer});
+        const Context ctx = root.MakeContext(Context());
+        for (int i = 0; i < 511; ++i) {
+            Span s = tracer.StartSpan("create_order", {.parent = &ctx});
+            s.SetAttribute("http.request.method", "POST");
+            s.SetAttribute("symbol", "AAPL");
+            s.SetAttribute("user_id", std::int64_t{11 + i});
+            s.SetAttribute("order.value", 776.25);
+            if (i % 8 == 0) {
+                s.AddEvent("validated", {{"result", "accepted"}});
+            }
+        }
+        root.End();
+        spans = storage->Take();
+        for (const auto& s : spans) {
+            ptrs.push_back(&s);
+        }
+    }
+};
+
+void BM_OtlpProtobufEncode(benchmark::State& state) {
+    SampleBatch batch;
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        exporters::EncodeTracesProtobuf(batch.ptrs, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch.ptrs.size()));
+    state.counters["bytes_per_span"] =
+        static_cast<double>(out.size()) / static_cast<double>(batch.ptrs.size());
+}
+BENCHMARK(BM_OtlpProtobufEncode);
+
+void BM_OtlpJsonEncode(benchmark::State& state) {
+    SampleBatch batch;
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        exporters::EncodeTracesJson(batch.ptrs, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch.ptrs.size()));
+}
+BENCHMARK(BM_OtlpJsonEncode);
+
+}  // namespace
+
+BENCHMARK_MAIN();
