@@ -686,7 +686,7 @@ void Server::Stop() noexcept {
             s.OnStopRequested();
             done->set_value();
         });
-        f.wait_for(std::chrono::seconds(2));
+        f.wait_for(std::chrono::seconds(10));
     } catch (...) {
         // Out of memory while stopping: the io threads still stop at the drain deadline.
     }
