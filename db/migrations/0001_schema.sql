@@ -66,7 +66,6 @@ CREATE TABLE transactions (
     blocked_delta_cents    BIGINT NOT NULL DEFAULT 0,
     quantity_delta         BIGINT NOT NULL DEFAULT 0,
     blocked_quantity_delta BIGINT NOT NULL DEFAULT 0,
-    balance_after_cents    BIGINT,
     created_at             TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (kind, ref, user_id)
 );
@@ -74,11 +73,14 @@ CREATE INDEX transactions_user_time ON transactions (user_id, transaction_id DES
 
 -- What the wallet has blocked for each open order: the saga's reservation record.
 -- remaining_* shrink as trades settle; a cancel or the end of an order releases the rest.
+-- Invariant: a user's wallets.blocked_cents = Σ remaining_cents of their unreleased BUY
+-- reservations, and holdings.blocked_quantity = Σ remaining_quantity of unreleased SELLs.
 CREATE TABLE reservations (
     order_id                UUID PRIMARY KEY,
     user_id                 BIGINT NOT NULL REFERENCES users (user_id),
     side                    TEXT NOT NULL CHECK (side IN ('BUY', 'SELL')),
     symbol                  TEXT NOT NULL REFERENCES instruments (symbol),
+    price_cents             BIGINT,                -- BUY: the per-share price cash was blocked at
     remaining_cents         BIGINT NOT NULL DEFAULT 0 CHECK (remaining_cents >= 0),
     remaining_quantity      BIGINT NOT NULL DEFAULT 0 CHECK (remaining_quantity >= 0),
     released                BOOLEAN NOT NULL DEFAULT false,

@@ -1,0 +1,37 @@
+// client-gateway: wiring only (see src/gateway.hpp).
+#include "flowex/service/runtime.hpp"
+#include "gateway.hpp"
+
+int main(int argc, char** argv) {
+    flowex::service::CommonSettings settings;
+    std::string user_url = "http://127.0.0.1:8101";
+    std::string order_url = "http://127.0.0.1:8102";
+    std::string wallet_url = "http://127.0.0.1:8104";
+    std::string reporting_url = "http://127.0.0.1:8105";
+    flowex::common::Config config("client-gateway",
+                                  "The public API of flowex (DESIGN §4): authenticates each call "
+                                  "and forwards it to the service that owns it.");
+    flowex::service::AddCommonFlags(config, settings, {.internal = true}, 8347);
+    config.String("user-service-url", "FLOWEX_USER_SERVICE_URL", &user_url, "user-service base URL");
+    config.String("order-manager-url", "FLOWEX_ORDER_MANAGER_URL", &order_url,
+                  "order-manager base URL");
+    config.String("wallet-service-url", "FLOWEX_WALLET_SERVICE_URL", &wallet_url,
+                  "wallet-service base URL");
+    config.String("reporting-service-url", "FLOWEX_REPORTING_SERVICE_URL", &reporting_url,
+                  "reporting-service base URL");
+    config.ParseOrExit(argc, argv);
+
+    flowex::service::Runtime runtime("client-gateway", settings, /*internal=*/false,
+                                     /*own_health=*/true);
+    auto make = [&](const std::string& url) {
+        auto u = flowex::service::Upstream::Create(runtime.executor(), url, settings.internal_token,
+                                                   settings.upstream_timeout);
+        if (!u) { flowex::service::ExitWithError("client-gateway", u.error().message); }
+        return std::move(u).value();
+    };
+    flowex::gateway::Upstreams upstreams{make(user_url), make(order_url), make(wallet_url),
+                                         make(reporting_url)};
+    flowex::gateway::Gateway gateway(std::move(upstreams), runtime.tracer(), {});
+    gateway.Register(runtime.server().router());
+    return runtime.Run();
+}

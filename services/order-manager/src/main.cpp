@@ -1,0 +1,42 @@
+// order-manager: wiring only (see src/order_manager.hpp).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "flowex/service/runtime.hpp"
+#include "order_manager.hpp"
+
+int main(int argc, char** argv) {
+    flowex::service::CommonSettings settings;
+    std::string risk_url = "http://127.0.0.1:8103";
+    std::string wallet_url = "http://127.0.0.1:8104";
+    flowex::common::Config config(
+        "order-manager",
+        "The order saga: risk check, funds block, durable order, matching, settlement, events.");
+    flowex::service::AddCommonFlags(config, settings, {.database = true, .redis = true}, 8102);
+    config.String("risk-manager-url", "FLOWEX_RISK_MANAGER_URL", &risk_url, "risk-manager base URL");
+    config.String("wallet-service-url", "FLOWEX_WALLET_SERVICE_URL", &wallet_url,
+                  "wallet-service base URL");
+    config.ParseOrExit(argc, argv);
+
+    flowex::service::Runtime runtime("order-manager", settings, /*internal=*/true);
+    if (auto st = runtime.ConnectPostgres(); !st) {
+        flowex::service::ExitWithError("order-manager", st.error().message);
+    }
+    runtime.ConnectRedis();
+    auto make = [&](const std::string& url) {
+        auto u = flowex::service::Upstream::Create(runtime.executor(), url, settings.internal_token,
+                                                   settings.upstream_timeout);
+        if (!u) { flowex::service::ExitWithError("order-manager", u.error().message); }
+        return std::move(u).value();
+    };
+    flowex::orders::OrderManager orders(runtime.pg(), runtime.redis(), runtime.tracer(),
+                                        make(risk_url), make(wallet_url));
+    orders.Register(runtime.server().router());
+    runtime.AddHealthCheck("books", [&orders]() -> boost::asio::awaitable<bool> {
+        co_return orders.ready();
+    });
+    boost::asio::co_spawn(runtime.executor(), orders.RecoverAndSweep(), boost::asio::detached);
+    int rc = runtime.Run();
+    orders.Stop();
+    return rc;
+}

@@ -1,0 +1,1062 @@
+#include "order_manager.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "flowex/common/json.hpp"
+#include "flowex/common/money.hpp"
+#include "flowex/service/internal_auth.hpp"
+#include "flowex/service/log.hpp"
+#include "flowex/service/trace_bridge.hpp"
+
+namespace flowex::orders {
+
+using common::Error;
+using common::ErrorCode;
+using exchange::OrderStatus;
+using exchange::Side;
+using http::Method;
+using http::RequestContext;
+using http::Response;
+using storage::PgStatement;
+
+namespace {
+
+#define FLOWEX_RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define FLOWEX_ORDER_COLUMNS                                                                   \
+    "order_id, seq, user_id, client_order_id, symbol, side, type, time_in_force, price_cents, " \
+    "quantity, filled_quantity, filled_notional_cents, status, reject_reason, " FLOWEX_RFC3339( \
+        "created_at")
+#define FLOWEX_TRADE_COLUMNS                                                                  \
+    "trade_id, symbol, price_cents, quantity, buy_order_id, sell_order_id, buyer_id, "        \
+    "seller_id, aggressor_side, " FLOWEX_RFC3339("executed_at") ", settled_at IS NOT NULL"
+
+constexpr PgStatement kSelectInstruments{
+    "om_instruments",
+    "SELECT symbol, name, tick_size_cents, reference_price_cents, last_price_cents, "
+    "price_band_bps, max_order_quantity, max_order_notional_cents FROM instruments "
+    "WHERE active ORDER BY symbol"};
+constexpr PgStatement kSelectOrder{
+    "om_order", "SELECT " FLOWEX_ORDER_COLUMNS " FROM orders WHERE order_id = $1"};
+constexpr PgStatement kSelectOrderByClientId{
+    "om_order_by_client_id",
+    "SELECT " FLOWEX_ORDER_COLUMNS " FROM orders WHERE user_id = $1 AND client_order_id = $2"};
+constexpr PgStatement kSelectOrderTrades{
+    "om_order_trades",
+    "SELECT " FLOWEX_TRADE_COLUMNS
+    " FROM trades WHERE buy_order_id = $1 OR sell_order_id = $1 ORDER BY seq"};
+constexpr PgStatement kSelectOpenOrders{
+    "om_open_orders",
+    "SELECT " FLOWEX_ORDER_COLUMNS
+    " FROM orders WHERE symbol = $1 AND status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED') "
+    "ORDER BY seq"};
+constexpr PgStatement kListOrders{
+    "om_list_orders",
+    "SELECT " FLOWEX_ORDER_COLUMNS
+    " FROM orders WHERE user_id = $1 AND status = ANY ($2::text[]) "
+    "AND ($3 = '' OR symbol = $3) ORDER BY seq DESC LIMIT $4"};
+constexpr PgStatement kInsertOrder{
+    "om_insert_order",
+    "INSERT INTO orders (order_id, user_id, client_order_id, symbol, side, type, time_in_force, "
+    "price_cents, quantity, status, reject_reason) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq, " FLOWEX_RFC3339(
+        "created_at")};
+constexpr PgStatement kInsertTrade{
+    "om_insert_trade",
+    "INSERT INTO trades (trade_id, symbol, price_cents, quantity, buy_order_id, sell_order_id, "
+    "buyer_id, seller_id, aggressor_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+    "RETURNING " FLOWEX_RFC3339("executed_at")};
+constexpr PgStatement kFillMaker{
+    "om_fill_maker",
+    "UPDATE orders SET filled_quantity = filled_quantity + $2, "
+    "filled_notional_cents = filled_notional_cents + $3, "
+    "status = CASE WHEN filled_quantity + $2 = quantity THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END, "
+    "updated_at = now() WHERE order_id = $1"};
+constexpr PgStatement kSetTakerOutcome{
+    "om_taker_outcome",
+    "UPDATE orders SET filled_quantity = $2, filled_notional_cents = $3, status = $4, "
+    "updated_at = now() WHERE order_id = $1"};
+constexpr PgStatement kCancelOrder{
+    "om_cancel_order",
+    "UPDATE orders SET status = 'CANCELLED', updated_at = now() WHERE order_id = $1 "
+    "AND status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED')"};
+constexpr PgStatement kSetLastPrice{
+    "om_last_price", "UPDATE instruments SET last_price_cents = $2 WHERE symbol = $1"};
+constexpr PgStatement kInsertOutbox{
+    "om_outbox_insert", "INSERT INTO outbox (channel, payload) VALUES ($1, $2) RETURNING event_id"};
+constexpr PgStatement kMarkPublished{
+    "om_outbox_published",
+    "UPDATE outbox SET published_at = now() WHERE event_id = ANY ($1::bigint[])", "outbox"};
+constexpr PgStatement kSelectUnpublished{
+    "om_outbox_pending",
+    "SELECT event_id, channel, payload FROM outbox WHERE published_at IS NULL "
+    "ORDER BY event_id LIMIT 500"};
+constexpr PgStatement kMarkSettled{
+    "om_trade_settled",
+    "UPDATE trades SET settled_at = now() WHERE trade_id = $1 AND settled_at IS NULL"};
+constexpr PgStatement kSelectUnsettled{
+    "om_unsettled",
+    "SELECT " FLOWEX_TRADE_COLUMNS " FROM trades WHERE symbol = $1 AND settled_at IS NULL "
+    "ORDER BY seq"};
+constexpr PgStatement kSelectReleasable{
+    "om_releasable",
+    "SELECT r.order_id FROM reservations r LEFT JOIN orders o ON o.order_id = r.order_id "
+    "WHERE NOT r.released AND r.symbol = $1 AND ("
+    "(o.order_id IS NULL AND r.created_at < now() - make_interval(secs => $2)) OR "
+    "(o.status IN ('FILLED', 'CANCELLED', 'REJECTED') AND NOT EXISTS (SELECT 1 FROM trades t "
+    "WHERE t.settled_at IS NULL AND (t.buy_order_id = r.order_id OR t.sell_order_id = r.order_id))))",
+    "reservations"};
+
+#undef FLOWEX_TRADE_COLUMNS
+#undef FLOWEX_ORDER_COLUMNS
+#undef FLOWEX_RFC3339
+
+OrderRecord ReadOrder(const storage::PgRow& row) {
+    OrderRecord o;
+    o.order_id = row.String(0);
+    o.seq = row.Int64(1);
+    o.user_id = row.Int64(2);
+    o.client_order_id = row.OptString(3);
+    o.symbol = row.String(4);
+    o.side = exchange::ParseSide(row.Text(5)).value_or(Side::kBuy);
+    o.type = exchange::ParseOrderType(row.Text(6)).value_or(exchange::OrderType::kLimit);
+    o.time_in_force =
+        exchange::ParseTimeInForce(row.Text(7)).value_or(exchange::TimeInForce::kGtc);
+    o.price_cents = row.OptInt64(8);
+    o.quantity = row.Int64(9);
+    o.filled_quantity = row.Int64(10);
+    o.filled_notional_cents = row.Int64(11);
+    o.status = exchange::ParseOrderStatus(row.Text(12)).value_or(OrderStatus::kNew);
+    o.reject_reason = row.OptString(13);
+    o.created_at = row.String(14);
+    return o;
+}
+
+TradeRecord ReadTrade(const storage::PgRow& row) {
+    TradeRecord t;
+    t.trade_id = row.String(0);
+    t.symbol = row.String(1);
+    t.price_cents = row.Int64(2);
+    t.quantity = row.Int64(3);
+    t.buy_order_id = row.String(4);
+    t.sell_order_id = row.String(5);
+    t.buyer_id = row.Int64(6);
+    t.seller_id = row.Int64(7);
+    t.aggressor_side = exchange::ParseSide(row.Text(8)).value_or(Side::kBuy);
+    t.executed_at = row.String(9);
+    t.settled = row.Bool(10);
+    return t;
+}
+
+matching::Side ToBook(Side s) { return s == Side::kBuy ? matching::Side::kBuy : matching::Side::kSell; }
+
+std::string TradeEvent(const TradeRecord& t) {
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("type", "trade")
+        .Field("trade_id", t.trade_id)
+        .Field("symbol", t.symbol)
+        .Field("price_cents", t.price_cents)
+        .Field("quantity", t.quantity)
+        .Field("buy_order_id", t.buy_order_id)
+        .Field("sell_order_id", t.sell_order_id)
+        .Field("buyer_id", t.buyer_id)
+        .Field("seller_id", t.seller_id)
+        .Field("executed_at", t.executed_at)
+        .EndObject();
+    return w.Take();
+}
+
+std::string OrderEvent(const OrderRecord& o) {
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("type", "order")
+        .Field("order_id", o.order_id)
+        .Field("user_id", o.user_id)
+        .Field("symbol", o.symbol)
+        .Field("side", exchange::ToString(o.side))
+        .Field("status", exchange::ToString(o.status))
+        .Field("filled_quantity", o.filled_quantity)
+        .EndObject();
+    return w.Take();
+}
+
+/// Rounds num/den half away from zero (den > 0).
+std::int64_t RoundDiv(std::int64_t num, std::int64_t den) {
+    return num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
+}
+
+http::awaitable<void> SleepFor(std::chrono::milliseconds d) {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+    boost::system::error_code ec;
+    co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+}
+
+Error NotReady() {
+    return Error{ErrorCode::kUpstreamUnavailable, "order-manager is recovering; retry shortly"};
+}
+
+}  // namespace
+
+OrderManager::OrderManager(storage::PgPool& pg, storage::RedisClient& redis,
+                           telemetry::Tracer tracer, std::unique_ptr<service::Upstream> risk,
+                           std::unique_ptr<service::Upstream> wallet, OrderManagerOptions options,
+                           common::IdGenerator& ids)
+    : pg_(pg),
+      redis_(redis),
+      tracer_(tracer),
+      risk_(std::move(risk)),
+      wallet_(std::move(wallet)),
+      options_(options),
+      ids_(ids) {}
+
+void OrderManager::Register(http::Router& router) {
+    router.Post("/order", [this](RequestContext& ctx) { return PlaceOrder(ctx); });
+    router.Delete("/order/{order_id}", [this](RequestContext& ctx) { return CancelOrder(ctx); });
+    router.Get("/orders", [this](RequestContext& ctx) { return ListOrders(ctx); });
+    router.Get("/orders/{order_id}", [this](RequestContext& ctx) { return GetOrder(ctx); });
+    router.Get("/orderbook/{symbol}", [this](RequestContext& ctx) { return OrderBook(ctx); });
+    router.Get("/symbols", [this](RequestContext& ctx) { return Symbols(ctx); });
+}
+
+OrderManager::SymbolState* OrderManager::FindSymbol(std::string_view symbol) {
+    auto it = symbols_.find(symbol);
+    return it == symbols_.end() ? nullptr : it->second.get();
+}
+
+// ---- recovery and the sweeper ------------------------------------------------------------
+
+http::awaitable<common::Status> OrderManager::LoadInstruments(const common::TraceContext& parent) {
+    auto rows = co_await pg_.Query(parent, kSelectInstruments);
+    if (!rows) { co_return std::move(rows).error(); }
+    for (auto row : *rows) {
+        std::string symbol = row.String(0);
+        if (auto it = symbols_.find(symbol); it != symbols_.end()) {
+            it->second->instrument.last_price_cents = row.OptInt64(4);
+            continue;
+        }
+        auto id = engine_.AddSymbol(symbol, matching::BookConfig{});
+        if (!id) { continue; }
+        auto state = std::make_unique<SymbolState>();
+        state->book = *id;
+        state->name = row.String(1);
+        state->instrument.symbol = symbol;
+        state->instrument.tick_size_cents = row.Int64(2);
+        state->instrument.reference_price_cents = row.Int64(3);
+        state->instrument.last_price_cents = row.OptInt64(4);
+        state->instrument.price_band_bps = row.Int64(5);
+        state->instrument.max_order_quantity = row.Int64(6);
+        state->instrument.max_order_notional_cents = row.Int64(7);
+        symbols_.emplace(std::move(symbol), std::move(state));
+    }
+    co_return common::Ok();
+}
+
+http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
+                                                            const common::TraceContext& parent) {
+    auto rows = co_await pg_.Query(parent, kSelectOpenOrders, sym.instrument.symbol);
+    if (!rows) { co_return std::move(rows).error(); }
+    // A fresh book: resting orders go back in sequence order (they never cross each other);
+    // an order still NEW was inserted but its matching never persisted: match it now.
+    matching::OrderBook& book = engine_.Book(sym.book);
+    for (const auto& [seq, live] : sym.live) {
+        (void)book.Cancel(static_cast<matching::OrderId>(seq));
+    }
+    sym.live.clear();
+    std::vector<OrderRecord> pending;
+    for (auto row : *rows) {
+        OrderRecord o = ReadOrder(row);
+        if (o.status == OrderStatus::kNew) {
+            pending.push_back(std::move(o));
+            continue;
+        }
+        matching::NewOrder n{.id = static_cast<matching::OrderId>(o.seq),
+                             .user = static_cast<matching::UserId>(o.user_id),
+                             .side = ToBook(o.side),
+                             .type = matching::OrderType::kLimit,
+                             .tif = matching::TimeInForce::kGtc,
+                             .price = o.price_cents.value_or(0),
+                             .quantity = o.quantity - o.filled_quantity};
+        (void)book.Submit(n);
+        sym.live[o.seq] = LiveOrder{o.order_id, o.user_id};
+    }
+    sym.dirty = false;
+    for (OrderRecord& o : pending) {
+        auto outcome = co_await MatchAndPersist(sym, o, parent);
+        if (!outcome) { co_return std::move(outcome).error(); }
+        co_await SettleAndRelease(o, *outcome, parent);
+        co_await Publish(std::move(outcome->events), std::move(outcome->outbox_ids), parent);
+    }
+    co_return common::Ok();
+}
+
+http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
+                                                          const common::TraceContext& parent) {
+    auto unsettled = co_await pg_.Query(parent, kSelectUnsettled, sym.instrument.symbol);
+    if (!unsettled) { co_return std::move(unsettled).error(); }
+    for (auto row : *unsettled) {
+        TradeRecord t = ReadTrade(row);
+        if (!co_await Settle(t, parent)) {
+            co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"};
+        }
+    }
+    auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol, static_cast<std::int64_t>(options_.orphan_grace.count()));
+    if (!releasable) { co_return std::move(releasable).error(); }
+    for (auto row : *releasable) {
+        const std::string order_id = row.String(0);
+        if (!co_await Release(order_id, parent)) {
+            co_return Error{ErrorCode::kUpstreamUnavailable, "release still failing"};
+        }
+    }
+    co_return common::Ok();
+}
+
+http::awaitable<void> OrderManager::PublishPending(const common::TraceContext& parent) {
+    auto rows = co_await pg_.Query(parent, kSelectUnpublished);
+    if (!rows || rows->empty()) { co_return; }
+    std::vector<std::pair<std::string, std::string>> events;
+    std::vector<std::int64_t> ids;
+    for (auto row : *rows) {
+        ids.push_back(row.Int64(0));
+        events.emplace_back(row.String(1), row.String(2));
+    }
+    co_await Publish(std::move(events), std::move(ids), parent);
+}
+
+http::awaitable<void> OrderManager::RecoverAndSweep() {
+    // Recovery: until every symbol is rebuilt and swept, orders are refused with 503.
+    for (int attempt = 1; !stopping_ && !ready_; ++attempt) {
+        telemetry::Span span = service::StartChild(tracer_, "recover", common::TraceContext{});
+        const common::TraceContext trace = service::ToPlain(span.GetContext());
+        common::Status st = co_await LoadInstruments(trace);
+        for (auto& [name, sym] : symbols_) {
+            if (!st) { break; }
+            auto guard = co_await sym->mutex.Lock();
+            st = co_await RebuildSymbol(*sym, trace);
+            if (st) { st = co_await SweepSymbol(*sym, trace); }
+        }
+        if (st) {
+            co_await PublishPending(trace);
+            std::size_t resting = 0;
+            for (auto& [name, sym] : symbols_) { resting += sym->live.size(); }
+            service::LogInfo(trace, "Recovered {} books with {} resting orders", symbols_.size(),
+                             resting);
+            span.SetAttribute("resting_orders", static_cast<std::int64_t>(resting));
+            ready_ = true;
+            break;
+        }
+        service::MarkError(span, st.error());
+        if (attempt == 1 || attempt % 20 == 0) {
+            service::LogWarn(trace, "Recovery not complete yet ({}); retrying", st.error().message);
+        }
+        span.End();
+        co_await SleepFor(std::chrono::milliseconds(500));
+    }
+    // The sweeper: finishes work that a dependency outage interrupted.
+    while (!stopping_) {
+        co_await SleepFor(options_.sweep_interval);
+        for (auto& [name, sym] : symbols_) {
+            if (stopping_) { break; }
+            auto guard = co_await sym->mutex.Lock();
+            if (sym->dirty) { (void)co_await RebuildSymbol(*sym, common::TraceContext{}); }
+            (void)co_await SweepSymbol(*sym, common::TraceContext{});
+        }
+        co_await PublishPending(common::TraceContext{});
+    }
+}
+
+// ---- the saga steps -----------------------------------------------------------------------
+
+http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchAndPersist(
+    SymbolState& sym, OrderRecord& order, const common::TraceContext& parent) {
+    telemetry::Span span = service::StartChild(tracer_, "match_order", parent);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    span.SetAttribute("order_id", order.order_id);
+    span.SetAttribute("symbol", order.symbol);
+
+    matching::NewOrder n{
+        .id = static_cast<matching::OrderId>(order.seq),
+        .user = static_cast<matching::UserId>(order.user_id),
+        .side = ToBook(order.side),
+        .type = order.type == exchange::OrderType::kMarket ? matching::OrderType::kMarket
+                                                           : matching::OrderType::kLimit,
+        .tif = order.time_in_force == exchange::TimeInForce::kIoc ? matching::TimeInForce::kIoc
+                                                                  : matching::TimeInForce::kGtc,
+        .price = order.price_cents.value_or(0),
+        .quantity = order.quantity - order.filled_quantity};
+
+    MatchOutcome out;
+    struct MakerFill {
+        std::string order_id;
+        std::int64_t quantity;
+        std::int64_t notional;
+    };
+    std::vector<MakerFill> maker_fills;
+    bool rests = true;
+    bool self_trade = false;
+    // Copy the events out: the span the book returns is only valid until its next call.
+    std::vector<matching::Event> events;
+    {
+        auto span_events = engine_.Submit(sym.book, n);
+        events.assign(span_events.begin(), span_events.end());
+    }
+    for (const matching::Event& e : events) {
+        if (e.type == matching::EventType::kRejected) {
+            // Our own validation makes this unreachable; keep the book and database agreeing.
+            rests = false;
+            out.taker_done = true;
+            order.status = OrderStatus::kRejected;
+            order.reject_reason = "rejected_by_book";
+        } else if (e.type == matching::EventType::kTrade) {
+            auto maker_it = sym.live.find(static_cast<std::int64_t>(e.maker_order_id));
+            if (maker_it == sym.live.end()) {
+                sym.dirty = true;
+                co_return Error{ErrorCode::kInternal, "book and database disagree"};
+            }
+            TradeRecord t;
+            t.trade_id = ids_.NewUuid();
+            t.symbol = order.symbol;
+            t.price_cents = e.price;
+            t.quantity = e.quantity;
+            t.aggressor_side = order.side;
+            const bool taker_buys = order.side == Side::kBuy;
+            t.buy_order_id = taker_buys ? order.order_id : maker_it->second.order_id;
+            t.sell_order_id = taker_buys ? maker_it->second.order_id : order.order_id;
+            t.buyer_id = taker_buys ? order.user_id : maker_it->second.user_id;
+            t.seller_id = taker_buys ? maker_it->second.user_id : order.user_id;
+            maker_fills.push_back({maker_it->second.order_id, e.quantity, e.price * e.quantity});
+            order.filled_quantity += e.quantity;
+            order.filled_notional_cents += e.price * e.quantity;
+            if (e.maker_leaves == 0) { sym.live.erase(maker_it); }
+            out.trades.push_back(std::move(t));
+        } else if (e.type == matching::EventType::kCancelled &&
+                   e.order_id == static_cast<matching::OrderId>(order.seq)) {
+            rests = false;
+            self_trade = e.cancel_reason == matching::CancelReason::kSelfTrade;
+        } else if (e.type == matching::EventType::kDone &&
+                   e.order_id == static_cast<matching::OrderId>(order.seq)) {
+            rests = false;
+            out.taker_done = true;
+        }
+    }
+    if (order.status != OrderStatus::kRejected) {
+        if (rests) {
+            order.status = order.filled_quantity > 0 ? OrderStatus::kPartiallyFilled : OrderStatus::kOpen;
+            sym.live[order.seq] = LiveOrder{order.order_id, order.user_id};
+        } else {
+            out.taker_done = true;
+            order.status = order.filled_quantity == order.quantity ? OrderStatus::kFilled
+                                                                   : OrderStatus::kCancelled;
+        }
+    }
+    span.SetAttribute("trades", static_cast<std::int64_t>(out.trades.size()));
+    span.SetAttribute("filled_quantity", order.filled_quantity);
+    span.SetAttribute("status", exchange::ToString(order.status));
+    if (self_trade) { span.AddEvent("self_trade_prevented"); }
+    if (!out.trades.empty()) {
+        span.AddEvent("order_matched", {{"trades", static_cast<std::int64_t>(out.trades.size())},
+                                        {"filled_quantity", order.filled_quantity}});
+    }
+
+    // One transaction: trades, fills, the taker's outcome, the last price, the outbox.
+    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
+    // lambda there twice.
+    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
+        out.events.clear();
+        out.outbox_ids.clear();
+        for (std::size_t i = 0; i < out.trades.size(); ++i) {
+            TradeRecord& t = out.trades[i];
+            auto ins = co_await tx.Query(inner, kInsertTrade, t.trade_id, t.symbol, t.price_cents, t.quantity,
+                                          t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id,
+                                          exchange::ToString(t.aggressor_side));
+            if (!ins) { co_return std::move(ins).error(); }
+            t.executed_at = ins->front().String(0);
+            const MakerFill& m = maker_fills[i];
+            if (auto f = co_await tx.Query(inner, kFillMaker, m.order_id, m.quantity, m.notional); !f) {
+                co_return std::move(f).error();
+            }
+            out.events.emplace_back(std::string(kTradesChannel), TradeEvent(t));
+        }
+        auto taker = co_await tx.Query(inner, kSetTakerOutcome, order.order_id, order.filled_quantity,
+                                        order.filled_notional_cents, exchange::ToString(order.status));
+        if (!taker) { co_return std::move(taker).error(); }
+        if (!out.trades.empty()) {
+            auto lp = co_await tx.Query(inner, kSetLastPrice, order.symbol, out.trades.back().price_cents);
+            if (!lp) { co_return std::move(lp).error(); }
+        }
+        out.events.emplace_back(std::string(kOrdersChannel), OrderEvent(order));
+        for (const auto& [channel, payload] : out.events) {
+            auto ob = co_await tx.Query(inner, kInsertOutbox, channel, payload);
+            if (!ob) { co_return std::move(ob).error(); }
+            out.outbox_ids.push_back(ob->front().Int64(0));
+        }
+        co_return common::Ok();
+    };
+    auto st = co_await pg_.Transaction(inner, std::move(st_body));
+    if (!st) {
+        // The book moved but the database did not: rebuild this book before its next use
+        // (the order is still NEW there and will be matched again).
+        sym.dirty = true;
+        service::MarkError(span, st.error());
+        co_return std::move(st).error();
+    }
+    if (!out.trades.empty()) { sym.instrument.last_price_cents = out.trades.back().price_cents; }
+    co_return out;
+}
+
+http::awaitable<bool> OrderManager::Settle(TradeRecord& trade, const common::TraceContext& parent) {
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("trade_id", trade.trade_id)
+        .Field("buy_order_id", trade.buy_order_id)
+        .Field("sell_order_id", trade.sell_order_id)
+        .Field("buyer_id", trade.buyer_id)
+        .Field("seller_id", trade.seller_id)
+        .Field("symbol", trade.symbol)
+        .Field("price_cents", trade.price_cents)
+        .Field("quantity", trade.quantity)
+        .EndObject();
+    auto r = co_await wallet_->Call(Method::kPost, "/settle", w.Take(), parent);
+    if (!r || r->status != 200) {
+        service::LogWarn(parent, "Settlement of trade {} deferred: {}", trade.trade_id,
+                         r ? "wallet-service answered " + std::to_string(r->status)
+                           : r.error().message);
+        co_return false;
+    }
+    auto marked = co_await pg_.Query(parent, kMarkSettled, trade.trade_id);
+    if (!marked) { co_return false; }  // settled in the wallet; marked again by the sweeper
+    trade.settled = true;
+    co_return true;
+}
+
+http::awaitable<bool> OrderManager::Release(const std::string& order_id,
+                                            const common::TraceContext& parent) {
+    common::JsonWriter w;
+    w.BeginObject().Field("order_id", order_id).EndObject();
+    auto r = co_await wallet_->Call(Method::kPost, "/release-funds", w.Take(), parent);
+    co_return r.ok() && r->status == 200;
+}
+
+http::awaitable<void> OrderManager::SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
+                                                     const common::TraceContext& parent) {
+    bool all_settled = true;
+    for (TradeRecord& t : outcome.trades) {
+        if (!co_await Settle(t, parent)) {
+            all_settled = false;
+            break;  // keep order: the sweeper settles the rest in sequence
+        }
+    }
+    // A finished order may still hold cash (a BUY filled below its limit, the unfilled rest
+    // of an IOC or market order): release it once every trade of the order is settled.
+    if (outcome.taker_done && all_settled) { (void)co_await Release(order.order_id, parent); }
+}
+
+http::awaitable<void> OrderManager::Publish(std::vector<std::pair<std::string, std::string>> events,
+                                            std::vector<std::int64_t> outbox_ids,
+                                            const common::TraceContext& parent) {
+    if (events.empty()) { co_return; }
+    telemetry::Span span = service::StartChild(tracer_, "publish_event", parent,
+                                               telemetry::SpanKind::kProducer);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    span.SetAttribute("db.system.name", "redis");
+    span.SetAttribute("db.operation.name", "PUBLISH");
+    span.SetAttribute("messaging.destination.name", events.front().first);
+    span.SetAttribute("channel", events.front().first);
+    span.SetAttribute("service.peer.name", "redis");
+    span.SetAttribute("peer.service", "redis");
+    span.SetAttribute("events", static_cast<std::int64_t>(events.size()));
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(events.size());
+    for (auto& [channel, payload] : events) {
+        commands.push_back({"PUBLISH", channel, std::move(payload)});
+    }
+    auto r = co_await redis_.Pipeline(inner, std::move(commands));
+    if (!r) {
+        // Left in the outbox: the sweeper publishes it when Redis is back.
+        service::MarkError(span, r.error());
+        co_return;
+    }
+    std::string ids = "{";
+    for (std::size_t i = 0; i < outbox_ids.size(); ++i) {
+        ids += (i ? "," : "") + std::to_string(outbox_ids[i]);
+    }
+    ids += "}";
+    (void)co_await pg_.Query(inner, kMarkPublished, ids);
+}
+
+// ---- loading and answering ----------------------------------------------------------------
+
+http::awaitable<common::Result<std::optional<OrderRecord>>> OrderManager::LoadOrder(
+    const common::TraceContext& parent, std::string_view order_id) {
+    auto rows = co_await pg_.Query(parent, kSelectOrder, order_id);
+    if (!rows) { co_return std::move(rows).error(); }
+    if (rows->empty()) { co_return std::optional<OrderRecord>{}; }
+    co_return std::optional<OrderRecord>(ReadOrder(rows->front()));
+}
+
+http::awaitable<common::Result<std::optional<OrderRecord>>> OrderManager::LoadByClientId(
+    const common::TraceContext& parent, std::int64_t user_id, std::string_view client_order_id) {
+    auto rows = co_await pg_.Query(parent, kSelectOrderByClientId, user_id, client_order_id);
+    if (!rows) { co_return std::move(rows).error(); }
+    if (rows->empty()) { co_return std::optional<OrderRecord>{}; }
+    co_return std::optional<OrderRecord>(ReadOrder(rows->front()));
+}
+
+http::awaitable<common::Result<std::vector<TradeRecord>>> OrderManager::LoadTrades(
+    const common::TraceContext& parent, std::string_view order_id) {
+    auto rows = co_await pg_.Query(parent, kSelectOrderTrades, order_id);
+    if (!rows) { co_return std::move(rows).error(); }
+    std::vector<TradeRecord> trades;
+    for (auto row : *rows) { trades.push_back(ReadTrade(row)); }
+    co_return trades;
+}
+
+Response OrderManager::OrderResponse(int status, const OrderRecord& o,
+                                     const std::vector<TradeRecord>& trades) const {
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("order_id", o.order_id)
+        .Key("client_order_id");
+    if (o.client_order_id.has_value()) {
+        w.String(*o.client_order_id);
+    } else {
+        w.Null();
+    }
+    w.Field("user_id", o.user_id)
+        .Field("symbol", o.symbol)
+        .Field("side", exchange::ToString(o.side))
+        .Field("type", exchange::ToString(o.type))
+        .Field("time_in_force", exchange::ToString(o.time_in_force))
+        .Key("price_cents");
+    if (o.price_cents.has_value()) {
+        w.Int(*o.price_cents);
+    } else {
+        w.Null();
+    }
+    w.Field("quantity", o.quantity).Field("filled_quantity", o.filled_quantity).Key("avg_price_cents");
+    if (o.filled_quantity > 0) {
+        w.Int(RoundDiv(o.filled_notional_cents, o.filled_quantity));
+    } else {
+        w.Null();
+    }
+    w.Field("status", exchange::ToString(o.status));
+    if (o.reject_reason.has_value()) { w.Field("reject_reason", *o.reject_reason); }
+    w.Field("created_at", o.created_at).Key("trades").BeginArray();
+    for (const TradeRecord& t : trades) {
+        const bool buyer = t.buy_order_id == o.order_id;
+        w.BeginObject()
+            .Field("trade_id", t.trade_id)
+            .Field("order_id", o.order_id)
+            .Field("symbol", t.symbol)
+            .Field("side", buyer ? "BUY" : "SELL")
+            .Field("price_cents", t.price_cents)
+            .Field("quantity", t.quantity)
+            .Field("executed_at", t.executed_at)
+            .EndObject();
+    }
+    w.EndArray().EndObject();
+    return http::JsonResponse(status, w.Take());
+}
+
+http::awaitable<Response> OrderManager::Replay(RequestContext& ctx, const OrderRecord& order,
+                                               const common::TraceContext& parent) {
+    Response r;
+    if (order.status == OrderStatus::kRejected && order.reject_reason.has_value()) {
+        // The first answer was an error: answer it again (same code, same status).
+        std::string_view reason = *order.reject_reason;
+        std::string_view code = reason.substr(0, reason.find(':'));
+        std::string message = reason.find(':') == std::string_view::npos
+                                  ? std::string(reason)
+                                  : std::string(reason.substr(reason.find(':') + 1));
+        r = ctx.Error(common::ErrorCodeFromString(code), message);
+    } else {
+        auto trades = co_await LoadTrades(parent, order.order_id);
+        if (!trades) { co_return ctx.Error(trades.error()); }
+        r = OrderResponse(200, order, *trades);
+    }
+    r.headers.Set("Idempotent-Replayed", "true");
+    co_return r;
+}
+
+http::awaitable<void> OrderManager::StoreRejected(OrderRecord order,
+                                                  const common::TraceContext& parent) {
+    order.status = OrderStatus::kRejected;
+    auto rows = co_await pg_.Query(parent, kInsertOrder, order.order_id, order.user_id, order.client_order_id, order.symbol,
+         exchange::ToString(order.side), exchange::ToString(order.type),
+         exchange::ToString(order.time_in_force), order.price_cents, order.quantity,
+         exchange::ToString(order.status), order.reject_reason);
+    if (!rows) {
+        service::LogWarn(parent, "Could not record rejected order {}: {}", order.order_id,
+                         rows.error().message);
+    }
+}
+
+http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
+    telemetry::Span span = service::StartChild(tracer_, "create_order", ctx.trace);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    auto fail = [&](const Error& e) {
+        service::MarkError(span, e);
+        return ctx.Error(e);
+    };
+    if (!ready_) { co_return fail(NotReady()); }
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return fail(user.error()); }
+    auto body = ctx.JsonBody();
+    if (!body) { co_return fail(body.error()); }
+    common::JsonObjectReader r(*body);
+    // The internal body carries cents: {"symbol","side","type","time_in_force","price_cents",
+    // "quantity","client_order_id"}.
+    auto symbol = r.String("symbol");
+    auto side = r.String("side");
+    auto type = r.OptString("type");
+    auto tif = r.OptString("time_in_force");
+    auto price = r.OptInt("price_cents", 1, common::kMaxCents);
+    auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
+    auto client_order_id = r.OptString("client_order_id");
+    for (const Error* e : {symbol.ok() ? nullptr : &symbol.error(), side.ok() ? nullptr : &side.error(),
+                           type.ok() ? nullptr : &type.error(), tif.ok() ? nullptr : &tif.error(),
+                           price.ok() ? nullptr : &price.error(),
+                           quantity.ok() ? nullptr : &quantity.error(),
+                           client_order_id.ok() ? nullptr : &client_order_id.error()}) {
+        if (e != nullptr) { co_return fail(*e); }
+    }
+    auto normalized = exchange::NormalizeSymbol(*symbol);
+    if (!normalized) { co_return fail(normalized.error()); }
+    OrderRecord order;
+    order.user_id = *user;
+    order.symbol = *normalized;
+    auto parsed_side = exchange::ParseSide(*side);
+    auto parsed_type = exchange::ParseOrderType(type->value_or("LIMIT"));
+    auto parsed_tif = exchange::ParseTimeInForce(
+        tif->value_or(parsed_type == exchange::OrderType::kMarket ? "IOC" : "GTC"));
+    if (!parsed_side || !parsed_type || !parsed_tif ||
+        (*parsed_type == exchange::OrderType::kLimit && !price->has_value()) ||
+        (*parsed_type == exchange::OrderType::kMarket &&
+         (price->has_value() || *parsed_tif != exchange::TimeInForce::kIoc))) {
+        co_return fail(Error{ErrorCode::kValidation, "inconsistent side, type, time_in_force or price"});
+    }
+    order.side = *parsed_side;
+    order.type = *parsed_type;
+    order.time_in_force = *parsed_tif;
+    order.price_cents = *price;
+    order.quantity = *quantity;
+    order.client_order_id = *client_order_id;
+    span.SetAttribute("user_id", order.user_id);
+    span.SetAttribute("symbol", order.symbol);
+    span.SetAttribute("side", exchange::ToString(order.side));
+    span.SetAttribute("quantity", order.quantity);
+    service::LogInfo(inner, "Validating order for user {}, symbol {}", order.user_id, order.symbol);
+
+    SymbolState* sym = FindSymbol(order.symbol);
+    if (sym == nullptr) {
+        co_return fail(Error{ErrorCode::kUnknownSymbol, "symbol " + order.symbol + " is not listed"});
+    }
+    if (order.client_order_id.has_value()) {
+        auto existing = co_await LoadByClientId(inner, order.user_id, *order.client_order_id);
+        if (!existing) { co_return fail(existing.error()); }
+        if (existing->has_value()) {
+            span.SetAttribute("idempotent_replay", true);
+            span.SetAttribute("order_id", (*existing)->order_id);
+            co_return co_await Replay(ctx, **existing, inner);
+        }
+    }
+
+    // 1. risk
+    service::LogInfo(inner, "Sending to risk-manager for validation");
+    common::JsonWriter rw;
+    rw.BeginObject()
+        .Field("symbol", order.symbol)
+        .Field("side", exchange::ToString(order.side))
+        .Field("type", exchange::ToString(order.type))
+        .Field("quantity", order.quantity);
+    if (order.price_cents.has_value()) { rw.Field("price_cents", *order.price_cents); }
+    rw.EndObject();
+    auto risk = co_await risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
+    if (!risk) { co_return fail(risk.error()); }
+    if (risk->status != 200) {
+        service::MarkError(span, service::ErrorFromResponse(*risk));
+        co_return service::PassThrough(*risk);
+    }
+    auto decision = common::ParseJson(risk->body);
+    if (!decision || !decision->is_object()) {
+        co_return fail(Error{ErrorCode::kInternal, "risk-manager answered malformed JSON"});
+    }
+    const common::JsonValue* approved = decision->Find("approved");
+    const common::JsonValue* effective = decision->Find("effective_price_cents");
+    order.order_id = ids_.NewUuid();
+    span.SetAttribute("order_id", order.order_id);
+    if (approved == nullptr || !approved->is_bool() || !approved->as_bool()) {
+        std::vector<std::string> reasons;
+        if (const auto* rs = decision->Find("reasons"); rs != nullptr && rs->is_array()) {
+            for (const auto& v : rs->as_array()) {
+                if (v.is_string()) { reasons.push_back(v.as_string()); }
+            }
+        }
+        std::string joined;
+        for (const auto& s : reasons) { joined += (joined.empty() ? "" : ", ") + s; }
+        order.reject_reason = "risk_rejected:order rejected by risk checks: " + joined;
+        co_await StoreRejected(order, inner);
+        service::MarkError(span, Error{ErrorCode::kRiskRejected, joined});
+        common::JsonWriter ew;
+        ew.BeginObject().Key("error").BeginObject()
+            .Field("code", "risk_rejected")
+            .Field("message", "order rejected by risk checks: " + joined)
+            .Field("trace_id", ctx.TraceId())
+            .Key("reasons").BeginArray();
+        for (const auto& s : reasons) { ew.String(s); }
+        ew.EndArray().Field("order_id", order.order_id).EndObject().EndObject();
+        co_return http::JsonResponse(422, ew.Take());
+    }
+    const std::int64_t block_price =
+        effective != nullptr ? effective->ToInt64().value_or(0) : order.price_cents.value_or(0);
+
+    // 2. block cash or shares, keyed by the order id
+    common::JsonWriter bw;
+    bw.BeginObject()
+        .Field("order_id", order.order_id)
+        .Field("side", exchange::ToString(order.side))
+        .Field("symbol", order.symbol)
+        .Field("quantity", order.quantity);
+    if (order.side == Side::kBuy) { bw.Field("price_cents", block_price); }
+    bw.EndObject();
+    auto blocked = co_await wallet_->Call(Method::kPost, "/block-funds", bw.Take(), inner, order.user_id);
+    if (!blocked) {
+        // Unknown whether the block happened: undo it if it did (idempotent); the sweeper
+        // releases it later otherwise.
+        (void)co_await Release(order.order_id, inner);
+        co_return fail(blocked.error());
+    }
+    if (blocked->status != 200) {
+        Error e = service::ErrorFromResponse(*blocked);
+        if (blocked->status == 422) {
+            order.reject_reason = std::string(common::ToString(e.code)) + ":" + e.message;
+            co_await StoreRejected(order, inner);
+        }
+        service::MarkError(span, e);
+        co_return service::PassThrough(*blocked);
+    }
+
+    // 3. the durable insert, matching, settlement: serialized per symbol
+    std::vector<TradeRecord> trades;
+    MatchOutcome outcome;
+    {
+        auto guard = co_await sym->mutex.Lock();
+        if (sym->dirty) {
+            if (auto st = co_await RebuildSymbol(*sym, inner); !st) {
+                (void)co_await Release(order.order_id, inner);
+                co_return fail(st.error());
+            }
+        }
+        auto ins = co_await pg_.Query(inner, kInsertOrder, order.order_id, order.user_id, order.client_order_id, order.symbol,
+             exchange::ToString(order.side), exchange::ToString(order.type),
+             exchange::ToString(order.time_in_force), order.price_cents, order.quantity, "NEW",
+             std::nullopt);
+        if (!ins) {
+            (void)co_await Release(order.order_id, inner);
+            if (ins.error().code == ErrorCode::kConflict && order.client_order_id.has_value()) {
+                // The same client_order_id raced in on another connection and won.
+                auto existing = co_await LoadByClientId(inner, order.user_id, *order.client_order_id);
+                if (existing && existing->has_value()) {
+                    co_return co_await Replay(ctx, **existing, inner);
+                }
+            }
+            co_return fail(ins.error());
+        }
+        order.seq = ins->front().Int64(0);
+        order.created_at = ins->front().String(1);
+        auto matched = co_await MatchAndPersist(*sym, order, inner);
+        if (!matched) {
+            // The order is durable (NEW); the rebuild of the dirty book will match it.
+            co_return fail(matched.error());
+        }
+        outcome = std::move(matched).value();
+        co_await SettleAndRelease(order, outcome, inner);
+    }
+    span.SetAttribute("status", exchange::ToString(order.status));
+    span.SetAttribute("filled_quantity", order.filled_quantity);
+    service::LogInfo(inner, "Order {} {}: {} of {} filled in {} trade(s)", order.order_id,
+                     exchange::ToString(order.status), order.filled_quantity, order.quantity,
+                     outcome.trades.size());
+    co_await Publish(std::move(outcome.events), std::move(outcome.outbox_ids), inner);
+    co_return OrderResponse(201, order, outcome.trades);
+}
+
+http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
+    telemetry::Span span = service::StartChild(tracer_, "cancel_order", ctx.trace);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    auto fail = [&](const Error& e) {
+        service::MarkError(span, e);
+        return ctx.Error(e);
+    };
+    if (!ready_) { co_return fail(NotReady()); }
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return fail(user.error()); }
+    std::string order_id(ctx.Param("order_id"));
+    span.SetAttribute("order_id", order_id);
+    span.SetAttribute("user_id", *user);
+    if (!common::IsUuid(order_id)) { co_return fail(Error{ErrorCode::kNotFound, "no such order"}); }
+    auto found = co_await LoadOrder(inner, order_id);
+    if (!found) { co_return fail(found.error()); }
+    if (!found->has_value() || (*found)->user_id != *user) {
+        co_return fail(Error{ErrorCode::kNotFound, "no such order"});
+    }
+    SymbolState* sym = FindSymbol((*found)->symbol);
+    if (sym == nullptr) { co_return fail(Error{ErrorCode::kNotFound, "no such order"}); }
+
+    OrderRecord order;
+    {
+        auto guard = co_await sym->mutex.Lock();
+        auto current = co_await LoadOrder(inner, order_id);  // under the lock: the truth
+        if (!current) { co_return fail(current.error()); }
+        order = **current;
+        if (!exchange::IsOpen(order.status)) {
+            co_return fail(Error{ErrorCode::kOrderNotCancellable,
+                                 "order is " + std::string(exchange::ToString(order.status))});
+        }
+        auto upd = co_await pg_.Query(inner, kCancelOrder, order_id);
+        if (!upd) { co_return fail(upd.error()); }
+        (void)engine_.Cancel(sym->book, static_cast<matching::OrderId>(order.seq));
+        sym->live.erase(order.seq);
+        order.status = OrderStatus::kCancelled;
+        // Release only once every trade of the order is settled; otherwise the sweeper does.
+        auto unsettled = co_await LoadTrades(inner, order_id);
+        bool all_settled = unsettled.ok();
+        if (unsettled) {
+            for (const auto& t : *unsettled) { all_settled = all_settled && t.settled; }
+        }
+        if (all_settled) { (void)co_await Release(order_id, inner); }
+    }
+    service::LogInfo(inner, "Cancelled order {} for user {}", order_id, *user);
+    std::vector<std::pair<std::string, std::string>> events;
+    events.emplace_back(std::string(kOrdersChannel), OrderEvent(order));
+    co_await Publish(std::move(events), std::vector<std::int64_t>{}, inner);
+    auto trades = co_await LoadTrades(inner, order_id);
+    co_return OrderResponse(200, order, trades.ok() ? *trades : std::vector<TradeRecord>{});
+}
+
+http::awaitable<Response> OrderManager::GetOrder(RequestContext& ctx) {
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return ctx.Error(user.error()); }
+    std::string order_id(ctx.Param("order_id"));
+    if (!common::IsUuid(order_id)) { co_return ctx.Error(ErrorCode::kNotFound, "no such order"); }
+    auto found = co_await LoadOrder(ctx.trace, order_id);
+    if (!found) { co_return ctx.Error(found.error()); }
+    if (!found->has_value() || (*found)->user_id != *user) {
+        co_return ctx.Error(ErrorCode::kNotFound, "no such order");
+    }
+    auto trades = co_await LoadTrades(ctx.trace, order_id);
+    if (!trades) { co_return ctx.Error(trades.error()); }
+    co_return OrderResponse(200, **found, *trades);
+}
+
+http::awaitable<Response> OrderManager::ListOrders(RequestContext& ctx) {
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return ctx.Error(user.error()); }
+    std::string statuses;
+    std::string filter = ctx.Query("status").value_or("all");
+    if (filter == "open") {
+        statuses = "{NEW,OPEN,PARTIALLY_FILLED}";
+    } else if (filter == "filled") {
+        statuses = "{FILLED}";
+    } else if (filter == "cancelled") {
+        statuses = "{CANCELLED}";
+    } else if (filter == "rejected") {
+        statuses = "{REJECTED}";
+    } else if (filter == "all") {
+        statuses = "{NEW,OPEN,PARTIALLY_FILLED,FILLED,CANCELLED,REJECTED}";
+    } else {
+        co_return ctx.Error(ErrorCode::kValidation,
+                            "status must be open, filled, cancelled, rejected or all");
+    }
+    std::string symbol = ctx.Query("symbol").value_or("");
+    if (!symbol.empty()) {
+        auto norm = exchange::NormalizeSymbol(symbol);
+        if (!norm) { co_return ctx.Error(norm.error()); }
+        symbol = *norm;
+    }
+    std::int64_t limit = 100;
+    if (auto l = ctx.Query("limit"); l.has_value()) {
+        auto n = common::ParseScaled(*l, 0, 1000);
+        if (!n || *n < 1) { co_return ctx.Error(ErrorCode::kValidation, "limit must be 1 to 1000"); }
+        limit = *n;
+    }
+    auto rows = co_await pg_.Query(ctx.trace, kListOrders, *user, statuses, symbol, limit);
+    if (!rows) { co_return ctx.Error(rows.error()); }
+    common::JsonWriter w;
+    w.BeginObject().Key("orders").BeginArray();
+    for (auto row : *rows) {
+        OrderRecord o = ReadOrder(row);
+        Response one = OrderResponse(200, o, {});
+        w.Raw(one.body);
+    }
+    w.EndArray().EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+http::awaitable<Response> OrderManager::OrderBook(RequestContext& ctx) {
+    if (!ready_) { co_return ctx.Error(NotReady()); }
+    auto norm = exchange::NormalizeSymbol(ctx.Param("symbol"));
+    SymbolState* sym = norm ? FindSymbol(*norm) : nullptr;
+    if (sym == nullptr) {
+        co_return ctx.Error(ErrorCode::kUnknownSymbol, "symbol is not listed");
+    }
+    std::int64_t depth = 10;
+    if (auto d = ctx.Query("depth"); d.has_value()) {
+        auto n = common::ParseScaled(*d, 0, 100);
+        if (!n || *n < 1) { co_return ctx.Error(ErrorCode::kValidation, "depth must be 1 to 100"); }
+        depth = *n;
+    }
+    const matching::OrderBook& book = engine_.Book(sym->book);
+    common::JsonWriter w;
+    w.BeginObject().Field("symbol", sym->instrument.symbol);
+    for (auto [key, side] : {std::pair{"bids", matching::Side::kBuy},
+                             std::pair{"asks", matching::Side::kSell}}) {
+        w.Key(key).BeginArray();
+        for (const auto& level : book.Depth(side, static_cast<std::size_t>(depth))) {
+            w.BeginObject()
+                .Field("price_cents", level.price)
+                .Field("quantity", level.quantity)
+                .Field("orders", static_cast<std::int64_t>(level.order_count))
+                .EndObject();
+        }
+        w.EndArray();
+    }
+    w.Key("last_price_cents");
+    if (sym->instrument.last_price_cents.has_value()) {
+        w.Int(*sym->instrument.last_price_cents);
+    } else {
+        w.Null();
+    }
+    w.EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+http::awaitable<Response> OrderManager::Symbols(RequestContext& ctx) {
+    if (symbols_.empty()) { co_return ctx.Error(NotReady()); }
+    common::JsonWriter w;
+    w.BeginObject().Key("symbols").BeginArray();
+    for (const auto& [name, sym] : symbols_) {
+        const auto& i = sym->instrument;
+        w.BeginObject()
+            .Field("symbol", i.symbol)
+            .Field("name", sym->name)
+            .Field("tick_size_cents", i.tick_size_cents)
+            .Field("reference_price_cents", i.reference_price_cents)
+            .Key("last_price_cents");
+        if (i.last_price_cents.has_value()) {
+            w.Int(*i.last_price_cents);
+        } else {
+            w.Null();
+        }
+        const exchange::PriceBand band = exchange::BandOf(i);
+        w.Field("band_low_cents", band.low_cents)
+            .Field("band_high_cents", band.high_cents)
+            .Field("max_order_quantity", i.max_order_quantity)
+            .EndObject();
+    }
+    w.EndArray().EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+}  // namespace flowex::orders

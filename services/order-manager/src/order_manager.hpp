@@ -1,0 +1,179 @@
+#pragma once
+/// order-manager: the order saga (DESIGN §5, §6).
+///
+///   validate (risk-manager) → block cash or shares (wallet-service, keyed by order id)
+///   → durable INSERT of the order → match (libs/matching) → persist trades, fills and
+///   outbox events in one transaction → settle each trade (wallet-service, keyed by trade
+///   id) → release what the order no longer needs → publish events (Redis)
+///
+/// Crash safety: every step is idempotent on its key and leaves a record (reservation,
+/// order row, trade row with settled_at, outbox row with published_at), so a restarted
+/// order-manager finishes or undoes half-done work: it rebuilds each book from the open
+/// orders in sequence order (re-matching an order that was inserted but not yet matched),
+/// settles unsettled trades, releases reservations of finished orders and of orders that
+/// were never inserted, and publishes unpublished events. A background sweeper does the
+/// same while running, so work interrupted by a wallet-service outage completes by itself.
+///
+/// Concurrency: one io thread. Each symbol's book is driven under that symbol's AsyncMutex
+/// from the INSERT until the order's trades are settled and released, so a cancel can never
+/// release funds that an unsettled trade still needs. Risk checks and blocking run outside
+/// the lock, concurrently.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "async_mutex.hpp"
+#include "flowex/common/ids.hpp"
+#include "flowex/exchange/order.hpp"
+#include "flowex/exchange/risk.hpp"
+#include "flowex/http/context.hpp"
+#include "flowex/http/router.hpp"
+#include "flowex/matching/engine.hpp"
+#include "flowex/service/upstream.hpp"
+#include "flowex/storage/pg.hpp"
+#include "flowex/storage/redis.hpp"
+#include "flowex/telemetry/api/trace.hpp"
+
+namespace flowex::orders {
+
+/// Redis channels of the events order-manager publishes.
+inline constexpr std::string_view kTradesChannel = "trades";
+inline constexpr std::string_view kOrdersChannel = "orders";
+
+struct OrderRecord {
+    std::string order_id;
+    std::int64_t seq = 0;
+    std::int64_t user_id = 0;
+    std::optional<std::string> client_order_id;
+    std::string symbol;
+    exchange::Side side = exchange::Side::kBuy;
+    exchange::OrderType type = exchange::OrderType::kLimit;
+    exchange::TimeInForce time_in_force = exchange::TimeInForce::kGtc;
+    std::optional<std::int64_t> price_cents;
+    std::int64_t quantity = 0;
+    std::int64_t filled_quantity = 0;
+    std::int64_t filled_notional_cents = 0;
+    exchange::OrderStatus status = exchange::OrderStatus::kNew;
+    std::optional<std::string> reject_reason;
+    std::string created_at;
+};
+
+struct TradeRecord {
+    std::string trade_id;
+    std::string symbol;
+    std::int64_t price_cents = 0;
+    std::int64_t quantity = 0;
+    std::string buy_order_id;
+    std::string sell_order_id;
+    std::int64_t buyer_id = 0;
+    std::int64_t seller_id = 0;
+    exchange::Side aggressor_side = exchange::Side::kBuy;
+    std::string executed_at;
+    bool settled = false;
+};
+
+struct OrderManagerOptions {
+    /// Order-less reservations older than this are released by the sweeper (an order whose
+    /// block succeeded but whose INSERT never happened).
+    std::chrono::seconds orphan_grace{30};
+    std::chrono::milliseconds sweep_interval{1000};
+};
+
+class OrderManager {
+public:
+    OrderManager(storage::PgPool& pg, storage::RedisClient& redis, telemetry::Tracer tracer,
+                 std::unique_ptr<service::Upstream> risk, std::unique_ptr<service::Upstream> wallet,
+                 OrderManagerOptions options = {},
+                 common::IdGenerator& ids = common::DefaultIdGenerator());
+
+    void Register(http::Router& router);
+
+    /// Loads instruments, rebuilds the books and finishes half-done work; until it has
+    /// succeeded every order route answers 503 and /health reports "recovering". Retries
+    /// while PostgreSQL or wallet-service are unavailable. Then runs the sweeper until Stop().
+    http::awaitable<void> RecoverAndSweep();
+    void Stop() noexcept { stopping_ = true; }
+    bool ready() const noexcept { return ready_; }
+
+    http::awaitable<http::Response> PlaceOrder(http::RequestContext& ctx);
+    http::awaitable<http::Response> CancelOrder(http::RequestContext& ctx);
+    http::awaitable<http::Response> GetOrder(http::RequestContext& ctx);
+    http::awaitable<http::Response> ListOrders(http::RequestContext& ctx);
+    http::awaitable<http::Response> OrderBook(http::RequestContext& ctx);
+    http::awaitable<http::Response> Symbols(http::RequestContext& ctx);
+
+private:
+    struct LiveOrder {
+        std::string order_id;
+        std::int64_t user_id = 0;
+    };
+    struct SymbolState {
+        exchange::Instrument instrument;
+        std::string name;
+        matching::SymbolId book = 0;
+        AsyncMutex mutex;
+        std::unordered_map<std::int64_t, LiveOrder> live;  // resting orders by seq
+        bool dirty = false;  // the book may disagree with the database: rebuild before use
+    };
+    struct MatchOutcome {
+        std::vector<TradeRecord> trades;
+        std::vector<std::pair<std::string, std::string>> events;  // (channel, payload)
+        std::vector<std::int64_t> outbox_ids;
+        bool taker_done = false;
+    };
+
+    SymbolState* FindSymbol(std::string_view symbol);
+    http::awaitable<common::Status> LoadInstruments(const common::TraceContext& parent);
+    /// Rebuilds one book from the database (under its lock) and matches NEW orders.
+    http::awaitable<common::Status> RebuildSymbol(SymbolState& sym, const common::TraceContext& parent);
+    /// Settles unsettled trades, releases finished/orphaned reservations (under the lock).
+    http::awaitable<common::Status> SweepSymbol(SymbolState& sym, const common::TraceContext& parent);
+    http::awaitable<void> PublishPending(const common::TraceContext& parent);
+
+    /// Matches an inserted (NEW) order and persists the outcome. Caller holds the lock.
+    http::awaitable<common::Result<MatchOutcome>> MatchAndPersist(SymbolState& sym, OrderRecord& order,
+                                                                  const common::TraceContext& parent);
+    /// Settles `trades` (marking each settled) and releases the taker's reservation when it
+    /// is done and all its trades are settled. Caller holds the lock. Never fails: what
+    /// cannot be done now is left to the sweeper.
+    http::awaitable<void> SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
+                                           const common::TraceContext& parent);
+    http::awaitable<bool> Settle(TradeRecord& trade, const common::TraceContext& parent);
+    http::awaitable<bool> Release(const std::string& order_id, const common::TraceContext& parent);
+    http::awaitable<void> Publish(std::vector<std::pair<std::string, std::string>> events,
+                                  std::vector<std::int64_t> outbox_ids,
+                                  const common::TraceContext& parent);
+
+    http::awaitable<common::Result<std::optional<OrderRecord>>> LoadOrder(
+        const common::TraceContext& parent, std::string_view order_id);
+    http::awaitable<common::Result<std::optional<OrderRecord>>> LoadByClientId(
+        const common::TraceContext& parent, std::int64_t user_id, std::string_view client_order_id);
+    http::awaitable<common::Result<std::vector<TradeRecord>>> LoadTrades(
+        const common::TraceContext& parent, std::string_view order_id);
+    /// Stores a rejected order (risk or funds) so a replayed client_order_id answers the same.
+    http::awaitable<void> StoreRejected(OrderRecord order, const common::TraceContext& parent);
+    /// The order's JSON with its trades (from the order's side), and status code.
+    http::Response OrderResponse(int status, const OrderRecord& order,
+                                 const std::vector<TradeRecord>& trades) const;
+    /// The answer to a replayed client_order_id: the stored order, or its stored rejection.
+    http::awaitable<http::Response> Replay(http::RequestContext& ctx, const OrderRecord& order,
+                                           const common::TraceContext& parent);
+
+    storage::PgPool& pg_;
+    storage::RedisClient& redis_;
+    telemetry::Tracer tracer_;
+    std::unique_ptr<service::Upstream> risk_;
+    std::unique_ptr<service::Upstream> wallet_;
+    OrderManagerOptions options_;
+    common::IdGenerator& ids_;
+    matching::MatchingEngine engine_;
+    std::map<std::string, std::unique_ptr<SymbolState>, std::less<>> symbols_;
+    bool ready_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace flowex::orders

@@ -1,0 +1,24 @@
+// risk-manager: wiring only (see src/risk_service.hpp).
+#include "flowex/service/runtime.hpp"
+#include "risk_service.hpp"
+
+int main(int argc, char** argv) {
+    flowex::service::CommonSettings settings;
+    std::int64_t max_open_orders = 200;
+    flowex::common::Config config("risk-manager",
+                                  "Pre-trade risk checks: price band, tick size, maximum quantity "
+                                  "and notional, open-order limit.");
+    flowex::service::AddCommonFlags(config, settings, {.database = true}, 8103);
+    config.Int("max-open-orders", "FLOWEX_RISK_MAX_OPEN_ORDERS", &max_open_orders,
+               "open orders allowed per user", 1, 1'000'000);
+    config.ParseOrExit(argc, argv);
+
+    flowex::service::Runtime runtime("risk-manager", settings, /*internal=*/true);
+    if (auto st = runtime.ConnectPostgres(); !st) {
+        flowex::service::ExitWithError("risk-manager", st.error().message);
+    }
+    flowex::risk::RiskService risk(runtime.pg(), runtime.tracer(),
+                                   {.max_open_orders_per_user = max_open_orders});
+    risk.Register(runtime.server().router());
+    return runtime.Run();
+}

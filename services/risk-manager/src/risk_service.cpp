@@ -1,0 +1,108 @@
+#include "risk_service.hpp"
+
+#include <fmt/format.h>
+
+#include "flowex/common/json.hpp"
+#include "flowex/common/money.hpp"
+#include "flowex/service/internal_auth.hpp"
+#include "flowex/service/log.hpp"
+#include "flowex/service/trace_bridge.hpp"
+
+namespace flowex::risk {
+
+using common::Error;
+using common::ErrorCode;
+
+namespace {
+
+constexpr storage::PgStatement kSelectInstrument{
+    "risk_instrument",
+    "SELECT symbol, tick_size_cents, reference_price_cents, last_price_cents, price_band_bps, "
+    "max_order_quantity, max_order_notional_cents FROM instruments WHERE symbol = $1 AND active"};
+constexpr storage::PgStatement kCountOpenOrders{
+    "risk_open_orders",
+    "SELECT count(*) FROM orders WHERE user_id = $1 "
+    "AND status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED')"};
+
+}  // namespace
+
+void RiskService::Register(http::Router& router) {
+    router.Post("/validate", [this](http::RequestContext& ctx) { return Validate(ctx); });
+}
+
+http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx) {
+    telemetry::Span span = service::StartChild(tracer_, "validate_order", ctx.trace);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    auto fail = [&](const Error& e) {
+        service::MarkError(span, e);
+        return ctx.Error(e);
+    };
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return fail(user.error()); }
+    auto body = ctx.JsonBody();
+    if (!body) { co_return fail(body.error()); }
+    common::JsonObjectReader r(*body);
+    auto symbol = r.String("symbol");
+    if (!symbol) { co_return fail(symbol.error()); }
+    auto side_text = r.String("side");
+    if (!side_text) { co_return fail(side_text.error()); }
+    auto type_text = r.OptString("type");
+    if (!type_text) { co_return fail(type_text.error()); }
+    auto price = r.OptInt("price_cents", 1, common::kMaxCents);
+    if (!price) { co_return fail(price.error()); }
+    auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
+    if (!quantity) { co_return fail(quantity.error()); }
+    auto side = exchange::ParseSide(*side_text);
+    auto type = exchange::ParseOrderType(type_text->value_or("LIMIT"));
+    if (!side || !type) {
+        co_return fail(Error{ErrorCode::kValidation, "side must be BUY/SELL, type LIMIT/MARKET"});
+    }
+    span.SetAttribute("user_id", *user);
+    span.SetAttribute("symbol", *symbol);
+    span.SetAttribute("side", *side_text);
+    span.SetAttribute("quantity", *quantity);
+
+    auto inst = co_await pg_.Query(inner, kSelectInstrument, *symbol);
+    if (!inst) { co_return fail(inst.error()); }
+    if (inst->empty()) {
+        co_return fail(Error{ErrorCode::kUnknownSymbol, "symbol " + *symbol + " is not listed"});
+    }
+    auto open = co_await pg_.Query(inner, kCountOpenOrders, *user);
+    if (!open) { co_return fail(open.error()); }
+
+    auto row = inst->front();
+    exchange::Instrument instrument;
+    instrument.symbol = row.String(0);
+    instrument.tick_size_cents = row.Int64(1);
+    instrument.reference_price_cents = row.Int64(2);
+    instrument.last_price_cents = row.OptInt64(3);
+    instrument.price_band_bps = row.Int64(4);
+    instrument.max_order_quantity = row.Int64(5);
+    instrument.max_order_notional_cents = row.Int64(6);
+
+    exchange::RiskDecision d = exchange::Validate(
+        instrument, exchange::RiskCheck{*side, *type, *price, *quantity}, open->front().Int64(0),
+        limits_);
+
+    span.SetAttribute("result", d.approved ? "approved" : "rejected");
+    if (!d.reasons.empty()) {
+        std::vector<std::string_view> reasons(d.reasons.begin(), d.reasons.end());
+        span.SetAttribute("reasons", std::span<const std::string_view>(reasons));
+        service::LogInfo(inner, "Order for user {} rejected: {}", *user, fmt::join(d.reasons, ", "));
+        // A business rejection marks the span that decided it (DESIGN §5).
+        span.MarkError("risk_rejected", fmt::format("{}", fmt::join(d.reasons, ", ")));
+    } else {
+        service::LogInfo(inner, "Order for user {} approved: {} {} {}", *user, *side_text,
+                         *quantity, instrument.symbol);
+    }
+    common::JsonWriter w;
+    w.BeginObject().Field("approved", d.approved).Key("reasons").BeginArray();
+    for (const auto& reason : d.reasons) { w.String(reason); }
+    w.EndArray()
+        .Field("effective_price_cents", d.effective_price_cents)
+        .Field("symbol", instrument.symbol)
+        .EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+}  // namespace flowex::risk

@@ -1,0 +1,104 @@
+#pragma once
+/// The process wiring every flowex service shares, so each main.cpp only declares its own
+/// options and registers its handlers:
+///
+///   - configuration: the common flags with their environment twins (DESIGN §4);
+///   - telemetry from the OTEL_* environment (tracing, trace-aware logs, metrics);
+///   - the HTTP server with the middleware chain (trace context, access log, internal token),
+///     `/health` and `/metrics`;
+///   - PostgreSQL: migrations applied at start (waiting for the database if it is not up
+///     yet) and a pool on the server's executor;
+///   - graceful shutdown on SIGTERM/SIGINT, flushing telemetry.
+///
+/// Threading: the server runs one io thread by default; the PostgreSQL pool and every
+/// handler share it, so a service is single-threaded and needs no locks (CPU-heavy work
+/// such as password hashing goes to a worker pool).
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "flowex/common/config.hpp"
+#include "flowex/common/result.hpp"
+#include "flowex/http/server.hpp"
+#include "flowex/storage/pg.hpp"
+#include "flowex/storage/redis.hpp"
+#include "flowex/telemetry/api/trace.hpp"
+
+namespace flowex::service {
+
+struct CommonSettings {
+    common::HostPort listen{"127.0.0.1", 0};
+    std::string database_url;
+    std::string redis_url;
+    std::string internal_token;
+    std::string migrations_dir;
+    std::int64_t pg_pool_size = 8;
+    std::chrono::nanoseconds upstream_timeout = std::chrono::seconds(5);
+};
+
+struct CommonFlags {
+    bool database = false;   ///< --database-url (required) and --migrations-dir
+    bool redis = false;      ///< --redis-url (required)
+    bool internal = true;    ///< --internal-token required (false: the gateway, which sends it)
+};
+
+/// Registers the common flags on `config` with `settings` holding the defaults.
+void AddCommonFlags(common::Config& config, CommonSettings& settings, CommonFlags which,
+                    std::uint16_t default_port);
+
+class Runtime {
+public:
+    /// Sets up logging and tracing for `service_name` (OTEL_SERVICE_NAME wins when set).
+    /// `internal`: require X-Internal-Token. `own_health`: the service registers its own
+    /// /health (the gateway's aggregates the others) instead of the runtime's.
+    Runtime(std::string service_name, const CommonSettings& settings, bool internal,
+            bool own_health = false);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    const std::string& name() const noexcept { return name_; }
+    http::Server& server() noexcept { return *server_; }
+    boost::asio::any_io_executor executor() noexcept { return server_->executor(); }
+    telemetry::Tracer tracer() const noexcept { return tracer_; }
+    const CommonSettings& settings() const noexcept { return settings_; }
+
+    /// Applies the migrations (retrying while PostgreSQL is not reachable, up to `wait`)
+    /// and creates the pool on the server's executor. Blocking: call before Run().
+    common::Status ConnectPostgres(std::chrono::seconds wait = std::chrono::seconds(60));
+    storage::PgPool& pg() noexcept { return *pg_; }
+
+    /// Creates the Redis client on the server's executor (it connects and reconnects by
+    /// itself; commands fail fast with upstream_unavailable while Redis is down).
+    void ConnectRedis();
+    storage::RedisClient& redis() noexcept { return *redis_; }
+    /// A Redis subscriber connection on the server's executor (one per call).
+    std::unique_ptr<storage::RedisSubscriber> MakeSubscriber();
+
+    /// Extra health check contributing `"name": "ok"|"down"` to /health (e.g. redis).
+    using HealthCheck = std::function<http::awaitable<bool>()>;
+    void AddHealthCheck(std::string name, HealthCheck check);
+
+    /// Starts serving (prints "listening on HOST:PORT"), runs until SIGTERM/SIGINT, flushes
+    /// telemetry. Returns the process exit code.
+    int Run();
+
+private:
+    http::awaitable<http::Response> Health(http::RequestContext& ctx);
+
+    std::string name_;
+    CommonSettings settings_;
+    std::unique_ptr<http::Server> server_;
+    std::shared_ptr<void> tracing_;  // keeps the tracer provider alive
+    telemetry::Tracer tracer_;
+    std::unique_ptr<storage::PgPool> pg_;
+    std::unique_ptr<storage::RedisClient> redis_;
+    std::vector<std::pair<std::string, HealthCheck>> health_checks_;
+};
+
+/// Exit code 2 with "<program>: <message>" on stderr (bad configuration / start-up).
+[[noreturn]] void ExitWithError(std::string_view program, std::string_view message);
+
+}  // namespace flowex::service

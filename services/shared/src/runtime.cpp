@@ -1,0 +1,179 @@
+#include "flowex/service/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "flowex/common/json.hpp"
+#include "flowex/http/access_log.hpp"
+#include "flowex/service/internal_auth.hpp"
+#include "flowex/storage/migrations.hpp"
+#include "flowex/telemetry/exporters/otlp_http.hpp"
+
+#ifndef FLOWEX_MIGRATIONS_DIR
+#define FLOWEX_MIGRATIONS_DIR "db/migrations"
+#endif
+
+namespace flowex::service {
+
+void ExitWithError(std::string_view program, std::string_view message) {
+    std::cerr << program << ": " << message << "\n";
+    std::exit(2);
+}
+
+void AddCommonFlags(common::Config& config, CommonSettings& s, CommonFlags which,
+                    std::uint16_t default_port) {
+    s.listen = common::HostPort{"127.0.0.1", default_port};
+    if (s.migrations_dir.empty()) { s.migrations_dir = FLOWEX_MIGRATIONS_DIR; }
+    config.Address("listen", "FLOWEX_LISTEN", &s.listen, "host:port to serve on (port 0: any free port)");
+    if (which.database) {
+        config.String("database-url", "FLOWEX_DATABASE_URL", &s.database_url,
+                      "PostgreSQL URL, e.g. postgresql://postgres@127.0.0.1:55432/stockexchange")
+            .Required()
+            .Secret();
+        config.String("migrations-dir", "FLOWEX_MIGRATIONS_DIR", &s.migrations_dir,
+                      "directory of NNNN_name.sql migrations applied at start");
+        config.Int("pg-pool-size", "FLOWEX_PG_POOL_SIZE", &s.pg_pool_size,
+                   "PostgreSQL connections", 1, 256);
+    }
+    if (which.redis) {
+        config.String("redis-url", "FLOWEX_REDIS_URL", &s.redis_url,
+                      "Redis URL, e.g. redis://127.0.0.1:56379")
+            .Required();
+    }
+    config.String("internal-token", "FLOWEX_INTERNAL_TOKEN", &s.internal_token,
+                  "shared secret for calls between services (X-Internal-Token)")
+        .Secret();
+    if (which.internal) { config.Required(); }
+    config.Duration("upstream-timeout", "FLOWEX_UPSTREAM_TIMEOUT", &s.upstream_timeout,
+                    "deadline of each call to another service");
+}
+
+Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool internal,
+                 bool own_health)
+    : name_(std::move(service_name)), settings_(settings) {
+    spdlog::set_pattern("%^%l%$: %v");
+
+    auto provider = telemetry::exporters::InitTracingFromEnv(
+        telemetry::ProcessEnv(), telemetry::sdk::ResourceOptions{.service_name = name_,
+                                                                 .service_version = "0.1.0"});
+    tracer_ = provider->GetTracer(name_);
+    tracing_ = std::move(provider);
+
+    server_ = std::make_unique<http::Server>(http::ServerOptions{.listen = settings.listen});
+    server_->Use(http::AccessLog());
+    if (internal) { server_->Use(RequireInternalToken(settings.internal_token)); }
+    if (!own_health) {
+        server_->router().Get("/health", [this](http::RequestContext& ctx) { return Health(ctx); });
+    }
+}
+
+Runtime::~Runtime() {
+    redis_.reset();
+    pg_.reset();
+    server_.reset();
+    if (auto provider = std::static_pointer_cast<telemetry::sdk::TracerProvider>(tracing_)) {
+        provider->Shutdown(std::chrono::seconds(5));
+    }
+}
+
+common::Status Runtime::ConnectPostgres(std::chrono::seconds wait) {
+    // Migrations run on a private io_context before serving, so no request ever sees a
+    // half-migrated schema. PostgreSQL may still be starting: retry until `wait` passes.
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    common::Status outcome = common::Ok();
+    for (int attempt = 1;; ++attempt) {
+        boost::asio::io_context io;
+        storage::PgPool pool(io.get_executor(),
+                             storage::PgPoolOptions{.url = settings_.database_url, .size = 1,
+                                                    .application_name = name_ + "-migrate"});
+        common::Result<storage::MigrationReport> report =
+            common::Error{common::ErrorCode::kInternal, "migrations did not run"};
+        boost::asio::co_spawn(
+            io,
+            [&]() -> boost::asio::awaitable<void> {
+                report = co_await storage::RunMigrations(pool, common::TraceContext{},
+                                                         settings_.migrations_dir);
+            },
+            boost::asio::detached);
+        io.run();
+        if (report.ok()) {
+            if (!report->applied.empty()) {
+                spdlog::info("applied {} migration(s), newest {}", report->applied.size(),
+                             report->applied.back());
+            }
+            break;
+        }
+        const bool transient = report.error().code == common::ErrorCode::kUpstreamUnavailable ||
+                               report.error().code == common::ErrorCode::kUpstreamTimeout;
+        if (!transient || std::chrono::steady_clock::now() >= deadline) {
+            outcome = report.error();
+            return outcome;
+        }
+        if (attempt == 1 || attempt % 10 == 0) {
+            spdlog::warn("PostgreSQL is not reachable yet ({}); retrying", report.error().message);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    pg_ = std::make_unique<storage::PgPool>(
+        server_->executor(),
+        storage::PgPoolOptions{.url = settings_.database_url,
+                               .size = static_cast<std::size_t>(settings_.pg_pool_size),
+                               .application_name = name_});
+    AddHealthCheck("postgres", [this]() -> http::awaitable<bool> {
+        static constexpr storage::PgStatement kPing{"health_ping", "SELECT 1"};
+        auto r = co_await pg_->QueryWith(common::TraceContext{}, kPing, {},
+                                     std::chrono::milliseconds(1000));
+        co_return r.ok();
+    });
+    return outcome;
+}
+
+void Runtime::ConnectRedis() {
+    redis_ = std::make_unique<storage::RedisClient>(
+        server_->executor(), storage::RedisOptions{.url = settings_.redis_url});
+    AddHealthCheck("redis", [this]() -> http::awaitable<bool> { co_return redis_->connected(); });
+}
+
+std::unique_ptr<storage::RedisSubscriber> Runtime::MakeSubscriber() {
+    return std::make_unique<storage::RedisSubscriber>(
+        server_->executor(), storage::RedisOptions{.url = settings_.redis_url});
+}
+
+void Runtime::AddHealthCheck(std::string name, HealthCheck check) {
+    health_checks_.emplace_back(std::move(name), std::move(check));
+}
+
+http::awaitable<http::Response> Runtime::Health(http::RequestContext&) {
+    bool all_ok = true;
+    common::JsonWriter w;
+    w.BeginObject().Field("service", name_);
+    for (auto& [name, check] : health_checks_) {
+        bool ok = co_await check();
+        all_ok = all_ok && ok;
+        w.Field(name, ok ? "ok" : "down");
+    }
+    w.Field("status", all_ok ? "ok" : "degraded");
+    w.EndObject();
+    // 200 either way: the process is alive and answering; `status` says what is degraded.
+    co_return http::JsonResponse(200, w.Take());
+}
+
+int Runtime::Run() {
+    server_->StopOnSignals();
+    if (auto st = server_->Run(); !st) {
+        spdlog::error("{}: {}", name_, st.error().message);
+        return 1;
+    }
+    spdlog::info("{} stopped", name_);
+    return 0;
+}
+
+}  // namespace flowex::service

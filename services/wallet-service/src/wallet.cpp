@@ -1,0 +1,561 @@
+#include "wallet.hpp"
+
+#include "flowex/common/ids.hpp"
+#include "flowex/common/json.hpp"
+#include "flowex/common/money.hpp"
+#include "flowex/exchange/accounts.hpp"
+#include "flowex/exchange/order.hpp"
+#include "flowex/service/internal_auth.hpp"
+#include "flowex/service/log.hpp"
+#include "flowex/service/trace_bridge.hpp"
+
+namespace flowex::wallet {
+
+using common::Error;
+using common::ErrorCode;
+using http::RequestContext;
+using http::Response;
+using storage::PgStatement;
+
+namespace {
+
+// ---- SQL ----------------------------------------------------------------------------------
+constexpr PgStatement kSelectWallet{
+    "wallet_select", "SELECT balance_cents, blocked_cents FROM wallets WHERE user_id = $1"};
+constexpr PgStatement kInsertWalletIfNew{
+    "wallet_insert_if_new", "INSERT INTO wallets (user_id) VALUES ($1) ON CONFLICT DO NOTHING"};
+constexpr PgStatement kInsertLedger{
+    "ledger_insert",
+    "INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, blocked_delta_cents, "
+    "quantity_delta, blocked_quantity_delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "ON CONFLICT (kind, ref, user_id) DO NOTHING RETURNING transaction_id"};
+constexpr PgStatement kAddCash{
+    "wallet_add_cash",
+    "UPDATE wallets SET balance_cents = balance_cents + $2, updated_at = now() "
+    "WHERE user_id = $1 AND balance_cents - blocked_cents + $2 >= 0"};
+constexpr PgStatement kInsertReservation{
+    "reservation_insert",
+    "INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, remaining_cents, "
+    "remaining_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (order_id) DO NOTHING RETURNING order_id"};
+constexpr PgStatement kBlockCash{
+    "wallet_block_cash",
+    "UPDATE wallets SET blocked_cents = blocked_cents + $2, updated_at = now() "
+    "WHERE user_id = $1 AND balance_cents - blocked_cents >= $2"};
+constexpr PgStatement kBlockShares{
+    "holdings_block_shares",
+    "UPDATE holdings SET blocked_quantity = blocked_quantity + $3 "
+    "WHERE user_id = $1 AND symbol = $2 AND quantity - blocked_quantity >= $3"};
+constexpr PgStatement kReleaseReservation{
+    "reservation_release",
+    "WITH old AS (SELECT order_id, user_id, side, symbol, remaining_cents, remaining_quantity "
+    "FROM reservations WHERE order_id = $1 AND NOT released FOR UPDATE) "
+    "UPDATE reservations r SET released = true, remaining_cents = 0, remaining_quantity = 0 "
+    "FROM old WHERE r.order_id = old.order_id "
+    "RETURNING old.user_id, old.side, old.symbol, old.remaining_cents, old.remaining_quantity",
+    "reservations"};
+constexpr PgStatement kUnblockCash{
+    "wallet_unblock_cash",
+    "UPDATE wallets SET blocked_cents = blocked_cents - $2, updated_at = now() WHERE user_id = $1"};
+constexpr PgStatement kUnblockShares{
+    "holdings_unblock_shares",
+    "UPDATE holdings SET blocked_quantity = blocked_quantity - $3 "
+    "WHERE user_id = $1 AND symbol = $2"};
+constexpr PgStatement kConsumeBuyReservation{
+    "reservation_consume_buy",
+    "UPDATE reservations SET remaining_cents = remaining_cents - price_cents * $2, "
+    "remaining_quantity = remaining_quantity - $2 "
+    "WHERE order_id = $1 AND side = 'BUY' AND NOT released AND remaining_quantity >= $2 "
+    "RETURNING price_cents, user_id, symbol"};
+constexpr PgStatement kConsumeSellReservation{
+    "reservation_consume_sell",
+    "UPDATE reservations SET remaining_quantity = remaining_quantity - $2 "
+    "WHERE order_id = $1 AND side = 'SELL' AND NOT released AND remaining_quantity >= $2 "
+    "RETURNING user_id, symbol"};
+constexpr PgStatement kBuyerPays{
+    "wallet_buyer_pays",
+    "UPDATE wallets SET balance_cents = balance_cents - $2, blocked_cents = blocked_cents - $3, "
+    "updated_at = now() WHERE user_id = $1"};
+constexpr PgStatement kBuyerReceivesShares{
+    "holdings_buyer_receives",
+    "INSERT INTO holdings (user_id, symbol, quantity, cost_basis_cents) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (user_id, symbol) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity, "
+    "cost_basis_cents = holdings.cost_basis_cents + EXCLUDED.cost_basis_cents"};
+constexpr PgStatement kSellerDeliversShares{
+    "holdings_seller_delivers",
+    "UPDATE holdings SET cost_basis_cents = cost_basis_cents - cost_basis_cents * $3 / quantity, "
+    "quantity = quantity - $3, blocked_quantity = blocked_quantity - $3 "
+    "WHERE user_id = $1 AND symbol = $2 AND blocked_quantity >= $3"};
+constexpr PgStatement kSellerReceivesCash{
+    "wallet_seller_receives",
+    "INSERT INTO wallets (user_id, balance_cents) VALUES ($1, $2) ON CONFLICT (user_id) "
+    "DO UPDATE SET balance_cents = wallets.balance_cents + EXCLUDED.balance_cents, "
+    "updated_at = now()"};
+constexpr PgStatement kGrantShares{
+    "holdings_grant",
+    "INSERT INTO holdings (user_id, symbol, quantity) VALUES ($1, $2, $3) "
+    "ON CONFLICT (user_id, symbol) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity"};
+constexpr PgStatement kUserAndSymbolExist{
+    "grant_check",
+    "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1), "
+    "EXISTS (SELECT 1 FROM instruments WHERE symbol = $2)",
+    "users"};
+constexpr PgStatement kSelectLedger{
+    "ledger_select",
+    "SELECT transaction_id, kind, ref, symbol, cash_delta_cents, blocked_delta_cents, "
+    "quantity_delta, blocked_quantity_delta, created_at FROM transactions WHERE user_id = $1 "
+    "ORDER BY transaction_id DESC LIMIT $2"};
+
+constexpr std::int64_t kMaxLedgerPage = 500;
+
+/// Returned by a transaction body to roll back a retried call that was already applied.
+Error Replay() { return Error{ErrorCode::kConflict, "replay"}; }
+bool IsReplay(const Error& e) { return e.code == ErrorCode::kConflict && e.message == "replay"; }
+
+struct Ledger {
+    std::int64_t user_id;
+    std::string_view kind;
+    std::string ref;
+    std::optional<std::string> symbol;
+    std::int64_t cash = 0;
+    std::int64_t blocked_cash = 0;
+    std::int64_t quantity = 0;
+    std::int64_t blocked_quantity = 0;
+};
+
+storage::PgParams LedgerParams(const Ledger& l) {
+    return {l.user_id, l.kind, l.ref, l.symbol, l.cash, l.blocked_cash, l.quantity,
+            l.blocked_quantity};
+}
+
+Error InvariantBreach(std::string what) {
+    // A settlement that finds less reserved than the trade needs means a bug or tampering:
+    // refuse it (nothing is written) and shout.
+    spdlog::error("wallet invariant breach: {}", what);
+    return Error{ErrorCode::kInternal, "settlement refused: reservation does not cover the trade"};
+}
+
+}  // namespace
+
+void WalletService::Register(http::Router& router) {
+    auto bind = [this](auto method) {
+        return [this, method](RequestContext& ctx) { return (this->*method)(ctx); };
+    };
+    router.Get("/balance", bind(&WalletService::Balance));
+    router.Get("/transactions", bind(&WalletService::Transactions));
+    router.Post("/update-balance", bind(&WalletService::UpdateBalance));
+    router.Post("/block-funds", bind(&WalletService::BlockFunds));
+    router.Post("/release-funds", bind(&WalletService::ReleaseFunds));
+    router.Post("/settle", bind(&WalletService::Settle));
+    router.Post("/admin/grant-shares", bind(&WalletService::GrantShares));
+}
+
+http::awaitable<Response> WalletService::BalanceOf(RequestContext& ctx,
+                                                   const common::TraceContext& parent,
+                                                   std::int64_t user_id, int status) {
+    auto rows = co_await pg_.Query(parent, kSelectWallet, user_id);
+    if (!rows) { co_return ctx.Error(rows.error()); }
+    std::int64_t balance = 0;
+    std::int64_t blocked = 0;
+    if (!rows->empty()) {
+        balance = rows->front().Int64(0);
+        blocked = rows->front().Int64(1);
+    }
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("user_id", user_id)
+        .Field("balance_cents", balance)
+        .Field("blocked_balance_cents", blocked)
+        .Field("available_cents", balance - blocked)
+        .EndObject();
+    co_return http::JsonResponse(status, w.Take());
+}
+
+http::awaitable<Response> WalletService::Balance(RequestContext& ctx) {
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return ctx.Error(user.error()); }
+    co_return co_await BalanceOf(ctx, ctx.trace, *user, 200);
+}
+
+http::awaitable<Response> WalletService::Transactions(RequestContext& ctx) {
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return ctx.Error(user.error()); }
+    std::int64_t limit = 50;
+    if (auto l = ctx.Query("limit"); l.has_value()) {
+        auto n = common::ParseScaled(*l, 0, kMaxLedgerPage);
+        if (!n || *n < 1) {
+            co_return ctx.Error(ErrorCode::kValidation, "limit must be between 1 and 500");
+        }
+        limit = *n;
+    }
+    auto rows = co_await pg_.Query(ctx.trace, kSelectLedger, *user, limit);
+    if (!rows) { co_return ctx.Error(rows.error()); }
+    common::JsonWriter w;
+    w.BeginObject().Key("transactions").BeginArray();
+    for (auto row : *rows) {
+        w.BeginObject()
+            .Field("transaction_id", row.Int64(0))
+            .Field("kind", row.Text(1))
+            .Field("ref", row.Text(2));
+        if (!row.IsNull(3)) { w.Field("symbol", row.Text(3)); }
+        w.Field("cash_delta_cents", row.Int64(4))
+            .Field("blocked_delta_cents", row.Int64(5))
+            .Field("quantity_delta", row.Int64(6))
+            .Field("blocked_quantity_delta", row.Int64(7))
+            .Field("created_at", row.Text(8))
+            .EndObject();
+    }
+    w.EndArray().EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+http::awaitable<Response> WalletService::UpdateBalance(RequestContext& ctx) {
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return ctx.Error(user.error()); }
+    auto body = ctx.JsonBody();
+    if (!body) { co_return ctx.Error(body.error()); }
+    common::JsonObjectReader r(*body);
+    auto amount = r.Int("amount_cents", -common::kMaxCents, common::kMaxCents);
+    if (!amount) { co_return ctx.Error(amount.error()); }
+    auto request_id = r.String("request_id");
+    if (!request_id) { co_return ctx.Error(request_id.error()); }
+    if (*amount == 0 || request_id->empty() || request_id->size() > 128) {
+        co_return ctx.Error(ErrorCode::kValidation,
+                            "amount_cents must be non-zero and request_id 1 to 128 characters");
+    }
+    const std::int64_t uid = *user;
+    const std::int64_t cents = *amount;
+    service::LogInfo(ctx.trace, "{} {} for user {}", cents > 0 ? "Depositing" : "Withdrawing",
+                     common::FormatDollars(cents > 0 ? cents : -cents), uid);
+    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
+    // lambda there twice.
+    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
+        if (auto w = co_await tx.Query(ctx.trace, kInsertWalletIfNew, uid); !w) {
+            co_return std::move(w).error();
+        }
+        Ledger entry{uid, cents > 0 ? "deposit" : "withdrawal", *request_id, std::nullopt, cents};
+        auto led = co_await tx.QueryWith(ctx.trace, kInsertLedger, LedgerParams(entry));
+        if (!led) { co_return std::move(led).error(); }
+        if (led->empty()) { co_return Replay(); }
+        auto upd = co_await tx.Query(ctx.trace, kAddCash, uid, cents);
+        if (!upd) { co_return std::move(upd).error(); }
+        if (upd->affected() == 0) {
+            co_return Error{ErrorCode::kInsufficientFunds, "not enough available cash to withdraw"};
+        }
+        co_return common::Ok();
+    };
+    auto st = co_await pg_.Transaction(ctx.trace, std::move(st_body));
+    if (!st && !IsReplay(st.error())) { co_return ctx.Error(st.error()); }
+    co_return co_await BalanceOf(ctx, ctx.trace, uid, 200);
+}
+
+http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
+    telemetry::Span span = service::StartChild(tracer_, "block_funds", ctx.trace);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    auto fail = [&](const Error& e) {
+        service::MarkError(span, e);
+        return ctx.Error(e);
+    };
+    auto user = service::CallerUserId(ctx);
+    if (!user) { co_return fail(user.error()); }
+    auto body = ctx.JsonBody();
+    if (!body) { co_return fail(body.error()); }
+    common::JsonObjectReader r(*body);
+    auto order_id = r.String("order_id");
+    if (!order_id) { co_return fail(order_id.error()); }
+    auto side_text = r.String("side");
+    if (!side_text) { co_return fail(side_text.error()); }
+    auto symbol = r.String("symbol");
+    if (!symbol) { co_return fail(symbol.error()); }
+    auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
+    if (!quantity) { co_return fail(quantity.error()); }
+    auto price = r.OptInt("price_cents", 1, common::kMaxCents);
+    if (!price) { co_return fail(price.error()); }
+    auto side = exchange::ParseSide(*side_text);
+    if (!common::IsUuid(*order_id) || !side.has_value()) {
+        co_return fail(Error{ErrorCode::kValidation, "order_id must be a UUID, side BUY or SELL"});
+    }
+    if (*side == exchange::Side::kBuy && !price->has_value()) {
+        co_return fail(Error{ErrorCode::kValidation, "a BUY reservation needs price_cents"});
+    }
+    auto reservation = exchange::ReservationFor(*side, price->value_or(1), *quantity);
+    if (!reservation) { co_return fail(reservation.error()); }
+    const std::int64_t uid = *user;
+    span.SetAttribute("user_id", uid);
+    span.SetAttribute("order_id", *order_id);
+    span.SetAttribute("symbol", *symbol);
+    span.SetAttribute("side", *side_text);
+    if (*side == exchange::Side::kBuy) {
+        span.SetAttribute("amount", static_cast<double>(reservation->cents) / 100.0);
+        service::LogInfo(inner, "Blocking {} for user {}",
+                         common::FormatDollars(reservation->cents), uid);
+    } else {
+        span.SetAttribute("quantity", reservation->quantity);
+        service::LogInfo(inner, "Blocking {} {} shares for user {}", reservation->quantity,
+                         *symbol, uid);
+    }
+
+    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
+
+    // lambda there twice.
+
+    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
+        // No temporaries in the co_await expression (GCC 12 destroys some of them twice).
+        const std::optional<std::int64_t> blocked_price =
+            *side == exchange::Side::kBuy ? *price : std::nullopt;
+        auto ins = co_await tx.Query(inner, kInsertReservation, *order_id, uid,
+                                     exchange::ToString(*side), *symbol, blocked_price,
+                                     reservation->cents, *quantity);
+        if (!ins) { co_return std::move(ins).error(); }
+        if (ins->empty()) { co_return Replay(); }
+        if (*side == exchange::Side::kBuy) {
+            auto upd = co_await tx.Query(inner, kBlockCash, uid, reservation->cents);
+            if (!upd) { co_return std::move(upd).error(); }
+            if (upd->affected() == 0) {
+                co_return Error{ErrorCode::kInsufficientFunds,
+                                "not enough available cash: this order needs " +
+                                    common::FormatDollars(reservation->cents)};
+            }
+        } else {
+            auto upd = co_await tx.Query(inner, kBlockShares, uid, *symbol, *quantity);
+            if (!upd) { co_return std::move(upd).error(); }
+            if (upd->affected() == 0) {
+                co_return Error{ErrorCode::kInsufficientShares,
+                                "not enough available " + *symbol + " shares to sell"};
+            }
+        }
+        Ledger l{uid, "block", *order_id, *symbol};
+        l.blocked_cash = reservation->cents;
+        l.blocked_quantity = reservation->quantity;
+        auto led = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(l));
+        if (!led) { co_return std::move(led).error(); }
+        co_return common::Ok();
+    };
+
+    auto st = co_await pg_.Transaction(inner, std::move(st_body));
+    if (!st && !IsReplay(st.error())) {
+        if (st.error().code == ErrorCode::kInsufficientFunds ||
+            st.error().code == ErrorCode::kInsufficientShares) {
+            service::LogInfo(inner, "Rejected: {} for user {}", st.error().message, uid);
+        }
+        co_return fail(st.error());
+    }
+    span.AddEvent("funds_blocked", {{"order_id", std::string_view(*order_id)},
+                                    {"amount_cents", reservation->cents},
+                                    {"quantity", reservation->quantity}});
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("order_id", *order_id)
+        .Field("blocked_cents", reservation->cents)
+        .Field("blocked_quantity", reservation->quantity)
+        .Field("replayed", !st.ok())
+        .EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+http::awaitable<Response> WalletService::ReleaseFunds(RequestContext& ctx) {
+    telemetry::Span span = service::StartChild(tracer_, "release_funds", ctx.trace);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    auto body = ctx.JsonBody();
+    if (!body) { co_return ctx.Error(body.error()); }
+    auto order_id = common::JsonObjectReader(*body).String("order_id");
+    if (!order_id) { co_return ctx.Error(order_id.error()); }
+    if (!common::IsUuid(*order_id)) {
+        co_return ctx.Error(ErrorCode::kValidation, "order_id must be a UUID");
+    }
+    span.SetAttribute("order_id", *order_id);
+    std::int64_t released_cents = 0;
+    std::int64_t released_quantity = 0;
+    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
+    // lambda there twice.
+    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
+        released_cents = 0;
+        released_quantity = 0;
+        auto rel = co_await tx.Query(inner, kReleaseReservation, *order_id);
+        if (!rel) { co_return std::move(rel).error(); }
+        if (rel->empty()) { co_return common::Ok(); }  // unknown or already released
+        auto row = rel->front();
+        const std::int64_t uid = row.Int64(0);
+        const bool buy = row.Text(1) == "BUY";
+        const std::string symbol = row.String(2);
+        released_cents = row.Int64(3);
+        released_quantity = buy ? 0 : row.Int64(4);
+        if (buy && released_cents > 0) {
+            auto upd = co_await tx.Query(inner, kUnblockCash, uid, released_cents);
+            if (!upd) { co_return std::move(upd).error(); }
+        } else if (!buy && released_quantity > 0) {
+            auto upd = co_await tx.Query(inner, kUnblockShares, uid, symbol, released_quantity);
+            if (!upd) { co_return std::move(upd).error(); }
+        }
+        Ledger l{uid, "release", *order_id, symbol};
+        l.blocked_cash = -released_cents;
+        l.blocked_quantity = -released_quantity;
+        auto led = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(l));
+        if (!led) { co_return std::move(led).error(); }
+        co_return common::Ok();
+    };
+    auto st = co_await pg_.Transaction(inner, std::move(st_body));
+    if (!st) {
+        service::MarkError(span, st.error());
+        co_return ctx.Error(st.error());
+    }
+    span.SetAttribute("released_cents", released_cents);
+    span.SetAttribute("released_quantity", released_quantity);
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("order_id", *order_id)
+        .Field("released_cents", released_cents)
+        .Field("released_quantity", released_quantity)
+        .EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
+    telemetry::Span span = service::StartChild(tracer_, "settle_trade", ctx.trace);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    auto fail = [&](const Error& e) {
+        service::MarkError(span, e);
+        return ctx.Error(e);
+    };
+    auto body = ctx.JsonBody();
+    if (!body) { co_return fail(body.error()); }
+    common::JsonObjectReader r(*body);
+    auto trade_id = r.String("trade_id");
+    auto buy_order = r.String("buy_order_id");
+    auto sell_order = r.String("sell_order_id");
+    auto buyer = r.Int("buyer_id", 1, INT64_MAX);
+    auto seller = r.Int("seller_id", 1, INT64_MAX);
+    auto symbol = r.String("symbol");
+    auto price = r.Int("price_cents", 1, common::kMaxCents);
+    auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
+    for (const common::Error* e :
+         {trade_id.ok() ? nullptr : &trade_id.error(), buy_order.ok() ? nullptr : &buy_order.error(),
+          sell_order.ok() ? nullptr : &sell_order.error(), buyer.ok() ? nullptr : &buyer.error(),
+          seller.ok() ? nullptr : &seller.error(), symbol.ok() ? nullptr : &symbol.error(),
+          price.ok() ? nullptr : &price.error(), quantity.ok() ? nullptr : &quantity.error()}) {
+        if (e != nullptr) { co_return fail(*e); }
+    }
+    if (!common::IsUuid(*trade_id) || !common::IsUuid(*buy_order) ||
+        !common::IsUuid(*sell_order) || *buyer == *seller ||
+        *price > common::kMaxCents / *quantity) {
+        co_return fail(Error{ErrorCode::kValidation, "malformed settlement"});
+    }
+    const std::int64_t cost = *price * *quantity;
+    span.SetAttribute("trade_id", *trade_id);
+    span.SetAttribute("symbol", *symbol);
+    span.SetAttribute("quantity", *quantity);
+    span.SetAttribute("price", static_cast<double>(*price) / 100.0);
+    span.SetAttribute("buyer_id", *buyer);
+    span.SetAttribute("seller_id", *seller);
+    bool replayed = false;
+    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
+    // lambda there twice.
+    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
+        replayed = false;
+        // The seller's ledger row doubles as the "settled once" guard for the whole trade.
+        Ledger sell{*seller, "trade_sell", *trade_id, *symbol};
+        sell.cash = cost;
+        sell.quantity = -*quantity;
+        sell.blocked_quantity = -*quantity;
+        auto guard = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(sell));
+        if (!guard) { co_return std::move(guard).error(); }
+        if (guard->empty()) {
+            replayed = true;
+            co_return Replay();
+        }
+        auto buy_res = co_await tx.Query(inner, kConsumeBuyReservation, *buy_order, *quantity);
+        if (!buy_res) { co_return std::move(buy_res).error(); }
+        if (buy_res->empty() || buy_res->front().Int64(1) != *buyer ||
+            buy_res->front().Text(2) != *symbol) {
+            co_return InvariantBreach("buy reservation " + *buy_order + " for trade " + *trade_id);
+        }
+        const std::int64_t blocked_price = buy_res->front().Int64(0);
+        if (blocked_price < *price) {
+            co_return InvariantBreach("trade " + *trade_id + " above the buyer's blocked price");
+        }
+        const std::int64_t unblock = blocked_price * *quantity;
+        if (auto q = co_await tx.Query(inner, kBuyerPays, *buyer, cost, unblock); !q) {
+            co_return std::move(q).error();
+        }
+        if (auto q = co_await tx.Query(inner, kBuyerReceivesShares, *buyer, *symbol, *quantity, cost);
+            !q) {
+            co_return std::move(q).error();
+        }
+        Ledger buy{*buyer, "trade_buy", *trade_id, *symbol};
+        buy.cash = -cost;
+        buy.blocked_cash = -unblock;
+        buy.quantity = *quantity;
+        if (auto q = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(buy)); !q) {
+            co_return std::move(q).error();
+        }
+        auto sell_res = co_await tx.Query(inner, kConsumeSellReservation, *sell_order, *quantity);
+        if (!sell_res) { co_return std::move(sell_res).error(); }
+        if (sell_res->empty() || sell_res->front().Int64(0) != *seller) {
+            co_return InvariantBreach("sell reservation " + *sell_order + " for trade " + *trade_id);
+        }
+        auto delivered = co_await tx.Query(inner, kSellerDeliversShares, *seller, *symbol, *quantity);
+        if (!delivered) { co_return std::move(delivered).error(); }
+        if (delivered->affected() != 1) {
+            co_return InvariantBreach("seller " + std::to_string(*seller) + " lacks blocked shares");
+        }
+        if (auto q = co_await tx.Query(inner, kSellerReceivesCash, *seller, cost); !q) {
+            co_return std::move(q).error();
+        }
+        co_return common::Ok();
+    };
+    auto st = co_await pg_.Transaction(inner, std::move(st_body));
+    if (!st && !IsReplay(st.error())) { co_return fail(st.error()); }
+    span.SetAttribute("replayed", replayed);
+    service::LogInfo(inner, "Settled trade {}: {} {} @ {} (buyer {}, seller {}){}", *trade_id,
+                     *quantity, *symbol, common::FormatDollars(*price), *buyer, *seller,
+                     replayed ? " [already settled]" : "");
+    common::JsonWriter w;
+    w.BeginObject().Field("trade_id", *trade_id).Field("replayed", replayed).EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+http::awaitable<Response> WalletService::GrantShares(RequestContext& ctx) {
+    auto body = ctx.JsonBody();
+    if (!body) { co_return ctx.Error(body.error()); }
+    common::JsonObjectReader r(*body);
+    auto user = r.Int("user_id", 1, INT64_MAX);
+    if (!user) { co_return ctx.Error(user.error()); }
+    auto symbol = r.String("symbol");
+    if (!symbol) { co_return ctx.Error(symbol.error()); }
+    auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
+    if (!quantity) { co_return ctx.Error(quantity.error()); }
+    auto request_id = r.String("request_id");
+    if (!request_id) { co_return ctx.Error(request_id.error()); }
+    auto normalized = exchange::NormalizeSymbol(*symbol);
+    if (!normalized) { co_return ctx.Error(normalized.error()); }
+    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
+    // lambda there twice.
+    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
+        auto exists = co_await tx.Query(ctx.trace, kUserAndSymbolExist, *user, *normalized);
+        if (!exists) { co_return std::move(exists).error(); }
+        if (!exists->front().Bool(0)) { co_return Error{ErrorCode::kNotFound, "no such user"}; }
+        if (!exists->front().Bool(1)) {
+            co_return Error{ErrorCode::kUnknownSymbol, "symbol " + *normalized + " is not listed"};
+        }
+        Ledger l{*user, "grant", *request_id, *normalized};
+        l.quantity = *quantity;
+        auto led = co_await tx.QueryWith(ctx.trace, kInsertLedger, LedgerParams(l));
+        if (!led) { co_return std::move(led).error(); }
+        if (led->empty()) { co_return Replay(); }
+        auto g = co_await tx.Query(ctx.trace, kGrantShares, *user, *normalized, *quantity);
+        if (!g) { co_return std::move(g).error(); }
+        co_return common::Ok();
+    };
+    auto st = co_await pg_.Transaction(ctx.trace, std::move(st_body));
+    if (!st && !IsReplay(st.error())) { co_return ctx.Error(st.error()); }
+    common::JsonWriter w;
+    w.BeginObject()
+        .Field("user_id", *user)
+        .Field("symbol", *normalized)
+        .Field("quantity", *quantity)
+        .Field("replayed", !st.ok())
+        .EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
+}  // namespace flowex::wallet

@@ -1,0 +1,342 @@
+// The brief's flows through the real exchange: six services, PostgreSQL, Redis.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "exchange_stack.hpp"
+
+namespace flowex::itest {
+namespace {
+
+using common::JsonValue;
+
+class ExchangeFlows : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        auto s = ExchangeStack::Start("exchange_flows");
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        stack_ = std::move(s).value().release();
+    }
+    static void TearDownTestSuite() {
+        delete stack_;
+        stack_ = nullptr;
+    }
+    void SetUp() override { ASSERT_NE(stack_, nullptr); }
+
+    static std::string Unique(const std::string& base) {
+        static int n = 0;
+        return base + "_" + std::to_string(::getpid()) + "_" + std::to_string(++n);
+    }
+    static HttpResult Call(const std::string& method, const std::string& path,
+                           const std::string& token = {}, const std::string& body = {}) {
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (!token.empty()) { headers.emplace_back("Authorization", "Bearer " + token); }
+        auto r = Http(method, stack_->gateway() + path, body, headers);
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+        return r.ok() ? *r : HttpResult{};
+    }
+    static std::string NewUser(const std::string& base) {
+        auto t = stack_->NewUser(Unique(base));
+        EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message) << stack_->Output();
+        return t.ok() ? *t : "";
+    }
+    static void Grant(std::int64_t user_id, const std::string& symbol, int quantity) {
+        auto r = Http("POST", stack_->url("wallet-service") + "/admin/grant-shares",
+                      R"({"user_id":)" + std::to_string(user_id) + R"(,"symbol":")" + symbol +
+                          R"(","quantity":)" + std::to_string(quantity) + R"(,"request_id":")" +
+                          Unique("grant") + R"("})",
+                      {{"X-Internal-Token", stack_->internal_token()}});
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->status, 200) << r->body;
+    }
+    static std::string Count(const std::string& sql) {
+        auto v = stack_->db().QueryValue(sql);
+        EXPECT_TRUE(v.ok());
+        return v.ok() ? *v : "";
+    }
+    static std::string Field(const JsonValue& v, const char* key) {
+        const JsonValue* f = v.Find(key);
+        if (f == nullptr) { return "<missing>"; }
+        if (f->is_string()) { return f->as_string(); }
+        if (f->is_number()) { return std::string(f->number_text()); }
+        return common::ToJson(*f);
+    }
+
+    static ExchangeStack* stack_;
+};
+ExchangeStack* ExchangeFlows::stack_ = nullptr;
+
+TEST_F(ExchangeFlows, RegisterLoginAndMe) {
+    const std::string name = Unique("alice");
+    auto token = stack_->NewUser(name);
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    auto me = Call("GET", "/v1/me", *token);
+    ASSERT_EQ(me.status, 200) << me.body;
+    EXPECT_EQ(Field(me.Json(), "username"), name);
+    EXPECT_EQ(Field(me.Json(), "tier"), "standard");
+    // The password is stored only as an Argon2id hash.
+    EXPECT_EQ(Count("SELECT count(*) FROM users WHERE password_hash LIKE '$argon2id$%' AND "
+                    "username = '" + name + "'"),
+              "1");
+}
+
+TEST_F(ExchangeFlows, RegisteringATakenUsernameIs409) {
+    const std::string name = Unique("bob");
+    ASSERT_TRUE(stack_->NewUser(name).ok());
+    auto again = Call("POST", "/auth/register", {},
+                      R"({"username":")" + name + R"(","password":"another-pass-1"})");
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(Field(*again.Json().Find("error"), "code"), "username_taken");
+}
+
+TEST_F(ExchangeFlows, AddFundsKeepsExactCents) {
+    std::string token = NewUser("funds");
+    auto r = Call("POST", "/wallet/add-funds", token, R"({"amount": 776.25})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(Field(r.Json(), "balance"), "776.25");
+    EXPECT_EQ(Field(r.Json(), "available"), "776.25");
+    EXPECT_EQ(Field(r.Json(), "blocked_balance"), "0.00");
+    auto b = Call("GET", "/wallet/balance", token);
+    EXPECT_EQ(Field(b.Json(), "balance"), "776.25");
+    auto tx = Call("GET", "/wallet/transactions", token);
+    ASSERT_EQ(tx.status, 200);
+    EXPECT_NE(tx.body.find("\"kind\":\"deposit\""), std::string::npos) << tx.body;
+    EXPECT_NE(tx.body.find("\"cash_delta\":776.25"), std::string::npos) << tx.body;
+}
+
+TEST_F(ExchangeFlows, CrossingOrdersTradeAndSettleBothSides) {
+    std::string seller = NewUser("seller");
+    std::string buyer = NewUser("buyer");
+    auto seller_id = stack_->UserId(seller);
+    ASSERT_TRUE(seller_id.ok());
+    Grant(*seller_id, "AAPL", 10);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 2000})").status, 200);
+
+    auto sell = Call("POST", "/v1/order", seller, R"({"symbol":"AAPL","side":"SELL","quantity":10,"price":150})");
+    ASSERT_EQ(sell.status, 201) << sell.body;
+    EXPECT_EQ(Field(sell.Json(), "status"), "OPEN");
+    // The brief's order, exactly as its curl line sends it.
+    auto buy = Call("POST", "/v1/order", buyer, R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150})");
+    ASSERT_EQ(buy.status, 201) << buy.body;
+    JsonValue order = buy.Json();
+    EXPECT_EQ(Field(order, "status"), "FILLED");
+    EXPECT_EQ(Field(order, "filled_quantity"), "10");
+    EXPECT_EQ(Field(order, "avg_price"), "150.00");
+    ASSERT_TRUE(order.Find("trades")->is_array());
+    ASSERT_EQ(order.Find("trades")->as_array().size(), 1u);
+    EXPECT_EQ(Field(order.Find("trades")->as_array()[0], "side"), "BUY");
+    EXPECT_EQ(Field(order.Find("trades")->as_array()[0], "price"), "150.00");
+
+    auto bb = Call("GET", "/wallet/balance", buyer).Json();
+    EXPECT_EQ(Field(bb, "balance"), "500.00");
+    EXPECT_EQ(Field(bb, "blocked_balance"), "0.00");
+    auto sb = Call("GET", "/wallet/balance", seller).Json();
+    EXPECT_EQ(Field(sb, "balance"), "1500.00");
+    auto positions = Call("GET", "/reports/positions", buyer);
+    ASSERT_EQ(positions.status, 200) << positions.body;
+    const JsonValue list = positions.Json();
+    ASSERT_TRUE(list.is_array());
+    ASSERT_EQ(list.as_array().size(), 1u);
+    const JsonValue& p = list.as_array()[0];
+    EXPECT_EQ(Field(p, "symbol"), "AAPL");
+    EXPECT_EQ(Field(p, "quantity"), "10");
+    EXPECT_EQ(Field(p, "avg_cost"), "150.00");
+    EXPECT_EQ(Count("SELECT count(*) FROM trades WHERE settled_at IS NULL"), "0");
+}
+
+TEST_F(ExchangeFlows, FillBelowTheLimitReleasesTheDifference) {
+    std::string seller = NewUser("cheap_seller");
+    std::string buyer = NewUser("eager_buyer");
+    Grant(*stack_->UserId(seller), "MSFT", 5);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 5000})").status, 200);
+    ASSERT_EQ(Call("POST", "/v1/order", seller, R"({"symbol":"MSFT","side":"SELL","quantity":5,"price":400})").status, 201);
+    auto buy = Call("POST", "/v1/order", buyer, R"({"symbol":"MSFT","side":"BUY","quantity":5,"price":410.50})");
+    ASSERT_EQ(buy.status, 201) << buy.body;
+    EXPECT_EQ(Field(buy.Json(), "avg_price"), "400.00");
+    auto bb = Call("GET", "/wallet/balance", buyer).Json();
+    EXPECT_EQ(Field(bb, "balance"), "3000.00");
+    EXPECT_EQ(Field(bb, "blocked_balance"), "0.00");
+}
+
+TEST_F(ExchangeFlows, CancelReleasesTheBlockAndASecondCancelIs409) {
+    std::string token = NewUser("canceller");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 1000})").status, 200);
+    auto order = Call("POST", "/v1/order", token, R"({"symbol":"GOOGL","side":"BUY","quantity":2,"price":170})");
+    ASSERT_EQ(order.status, 201) << order.body;
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "340.00");
+    const std::string id = Field(order.Json(), "order_id");
+    auto cancel = Call("DELETE", "/v1/order/" + id, token);
+    ASSERT_EQ(cancel.status, 200) << cancel.body;
+    EXPECT_EQ(Field(cancel.Json(), "status"), "CANCELLED");
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "0.00");
+    auto again = Call("DELETE", "/v1/order/" + id, token);
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(Field(*again.Json().Find("error"), "code"), "order_not_cancellable");
+}
+
+TEST_F(ExchangeFlows, SameClientOrderIdReturnsTheFirstResult) {
+    std::string token = NewUser("idem");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 1000})").status, 200);
+    const std::string body =
+        R"({"symbol":"NVDA","side":"BUY","quantity":1,"price":115,"client_order_id":"my-order-1"})";
+    auto first = Call("POST", "/v1/order", token, body);
+    ASSERT_EQ(first.status, 201) << first.body;
+    auto second = Call("POST", "/v1/order", token, body);
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(second.Header("idempotent-replayed"), "true");
+    EXPECT_EQ(Field(second.Json(), "order_id"), Field(first.Json(), "order_id"));
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "115.00");
+}
+
+TEST_F(ExchangeFlows, AnotherUsersOrderIsNotFound) {
+    std::string owner = NewUser("owner");
+    std::string other = NewUser("snoop");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", owner, R"({"amount": 500})").status, 200);
+    auto order = Call("POST", "/v1/order", owner, R"({"symbol":"TSLA","side":"BUY","quantity":1,"price":240})");
+    ASSERT_EQ(order.status, 201) << order.body;
+    const std::string id = Field(order.Json(), "order_id");
+    EXPECT_EQ(Call("GET", "/v1/orders/" + id, other).status, 404);
+    EXPECT_EQ(Call("DELETE", "/v1/order/" + id, other).status, 404);
+    EXPECT_EQ(Call("GET", "/v1/orders/" + id, owner).status, 200);
+}
+
+TEST_F(ExchangeFlows, InsufficientFundsIs422AndNothingIsBlocked) {
+    std::string token = NewUser("poor");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 100})").status, 200);
+    auto r = Call("POST", "/v1/order", token, R"({"symbol":"AAPL","side":"BUY","quantity":600,"price":150})");
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(Field(*r.Json().Find("error"), "code"), "insufficient_funds");
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "0.00");
+}
+
+TEST_F(ExchangeFlows, RiskRejectionListsItsReasons) {
+    std::string token = NewUser("wild");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 100000})").status, 200);
+    auto r = Call("POST", "/v1/order", token, R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":999})");
+    EXPECT_EQ(r.status, 422) << r.body;
+    const JsonValue doc = r.Json();
+    const JsonValue* err = doc.Find("error");
+    ASSERT_NE(err, nullptr);
+    EXPECT_EQ(Field(*err, "code"), "risk_rejected");
+    EXPECT_NE(common::ToJson(*err->Find("reasons")).find("price_outside_band"), std::string::npos);
+}
+
+TEST_F(ExchangeFlows, PositionsAreCachedAndATradeInvalidatesThem) {
+    std::string seller = NewUser("cache_seller");
+    std::string buyer = NewUser("cache_buyer");
+    Grant(*stack_->UserId(seller), "META", 4);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 5000})").status, 200);
+    auto empty = Call("GET", "/reports/positions", buyer);
+    ASSERT_EQ(empty.status, 200);
+    EXPECT_EQ(empty.body, "[]");
+    ASSERT_EQ(Call("POST", "/v1/order", seller, R"({"symbol":"META","side":"SELL","quantity":4,"price":500})").status, 201);
+    ASSERT_EQ(Call("POST", "/v1/order", buyer, R"({"symbol":"META","side":"BUY","quantity":4,"price":500})").status, 201);
+    // The trade event dropped the cached "[]"; poll briefly for the subscriber to act.
+    std::string body;
+    for (int i = 0; i < 100; ++i) {
+        body = Call("GET", "/reports/positions", buyer).body;
+        if (body != "[]") { break; }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_NE(body.find("\"symbol\":\"META\""), std::string::npos) << body;
+    auto trades = Call("GET", "/reports/trades", buyer);
+    ASSERT_EQ(trades.status, 200);
+    EXPECT_NE(trades.body.find("\"side\":\"BUY\""), std::string::npos) << trades.body;
+}
+
+// ---- bad input: the right code, and nothing written ------------------------------------
+
+class BadInput : public ExchangeFlows {};
+
+TEST_F(BadInput, EveryMalformedOrderGetsItsCodeAndWritesNothing) {
+    std::string token = NewUser("fuzzy");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 1000})").status, 200);
+    const std::string before = Count(
+        "SELECT (SELECT count(*) FROM orders) || '/' || (SELECT count(*) FROM transactions) || "
+        "'/' || (SELECT count(*) FROM reservations)");
+    struct Case {
+        const char* body;
+        int status;
+        const char* code;
+    };
+    const Case cases[] = {
+        {R"({"symbol":"AAPL","side":"BUY","quantity":"10","price":150})", 400, "invalid_json"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":"150"})", 400, "invalid_json"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150.123})", 422, "validation_error"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":0,"price":150})", 422, "validation_error"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":-3,"price":150})", 422, "validation_error"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":1.5,"price":150})", 422, "validation_error"},
+        {R"({"symbol":"AAPL","side":"HOLD","quantity":1,"price":150})", 422, "validation_error"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":1})", 422, "validation_error"},
+        {R"({"symbol":"ZZZZ","side":"BUY","quantity":1,"price":150})", 422, "unknown_symbol"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":NaN})", 400, "invalid_json"},
+        {R"(not json at all)", 400, "invalid_json"},
+        {R"([1,2,3])", 400, "invalid_json"},
+    };
+    for (const Case& c : cases) {
+        auto r = Call("POST", "/v1/order", token, c.body);
+        EXPECT_EQ(r.status, c.status) << c.body << " → " << r.body;
+        const JsonValue doc = r.Json();
+        const JsonValue* err = doc.Find("error");
+        ASSERT_NE(err, nullptr) << r.body;
+        EXPECT_EQ(Field(*err, "code"), c.code) << c.body;
+        EXPECT_NE(err->Find("trace_id"), nullptr) << r.body;
+    }
+    EXPECT_EQ(Count("SELECT (SELECT count(*) FROM orders) || '/' || (SELECT count(*) FROM "
+                    "transactions) || '/' || (SELECT count(*) FROM reservations)"),
+              before);
+}
+
+TEST_F(BadInput, OversizedBodyIs413) {
+    std::string token = NewUser("big");
+    std::string huge = R"({"symbol":"AAPL","pad":")" + std::string(70 * 1024, 'x') + R"("})";
+    auto r = Call("POST", "/v1/order", token, huge);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(Field(*r.Json().Find("error"), "code"), "payload_too_large");
+}
+
+TEST_F(BadInput, MissingGarbageAndRevokedTokensAre401) {
+    EXPECT_EQ(Call("GET", "/v1/me").status, 401);
+    EXPECT_EQ(Call("GET", "/v1/me", "garbage").status, 401);
+    EXPECT_EQ(Call("GET", "/v1/me", std::string(43, 'A')).status, 401);
+    std::string token = NewUser("leaver");
+    ASSERT_EQ(Call("GET", "/v1/me", token).status, 200);
+    EXPECT_EQ(Call("POST", "/auth/logout", token).status, 204);
+    EXPECT_EQ(Call("GET", "/v1/me", token).status, 401);
+    EXPECT_EQ(Call("POST", "/v1/order", token, R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":150})").status, 401);
+}
+
+TEST_F(BadInput, WrongPasswordIs401AndRepeatedAttemptsAre429) {
+    const std::string name = Unique("target");
+    ASSERT_TRUE(stack_->NewUser(name).ok());
+    int last = 0;
+    for (int i = 0; i < 12; ++i) {
+        last = Call("POST", "/auth/login", {},
+                    R"({"username":")" + name + R"(","password":"wrong-password"})").status;
+        if (i < 9) { EXPECT_EQ(last, 401); }
+    }
+    EXPECT_EQ(last, 429);
+}
+
+TEST_F(BadInput, AddFundsRejectsThreeDecimalsAndNegatives) {
+    std::string token = NewUser("depositor");
+    for (const char* body : {R"({"amount": 10.005})", R"({"amount": -5})", R"({"amount": 0})"}) {
+        auto r = Call("POST", "/wallet/add-funds", token, body);
+        EXPECT_EQ(r.status, 422) << body << " → " << r.body;
+    }
+    EXPECT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": "5"})").status, 400);
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "balance"), "0.00");
+}
+
+TEST_F(BadInput, InternalRoutesNeedTheInternalToken) {
+    auto r = Http("GET", stack_->url("wallet-service") + "/balance", {}, {{"X-User-Id", "1"}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 403);
+    auto health = Http("GET", stack_->url("wallet-service") + "/health");
+    ASSERT_TRUE(health.ok());
+    EXPECT_EQ(health->status, 200);
+}
+
+}  // namespace
+}  // namespace flowex::itest
