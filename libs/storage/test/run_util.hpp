@@ -1,65 +1,12 @@
 #pragma once
-// Runs a coroutine to completion on a test's io_context (bounded: a hang fails the test).
-#include <gtest/gtest.h>
-
-#include <chrono>
-#include <exception>
-#include <optional>
-#include <utility>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+// The shared coroutine test helpers (libs/testing), under the names these tests use.
+#include "flowex/testing/run_task.hpp"
 
 namespace flowex::storage::test {
 
 namespace asio = boost::asio;
-
-// common::Result<T> has no default constructor, which co_spawn's completion needs: store
-// the result from inside a void coroutine instead.
-template <class T>
-asio::awaitable<void> StoreInto(asio::awaitable<T> task, std::optional<T>* out) {
-    out->emplace(co_await std::move(task));
-}
-
-/// Starts `task` on `ex`; `*out` is set when it finishes (poll it).
-template <class T>
-void Spawn(const asio::any_io_executor& ex, asio::awaitable<T> task, std::optional<T>* out) {
-    asio::co_spawn(ex, StoreInto(std::move(task), out), asio::detached);
-}
-
-template <class T>
-T RunTask(asio::io_context& io, asio::awaitable<T> task,
-          std::chrono::seconds limit = std::chrono::seconds(60)) {
-    std::optional<T> out;
-    std::exception_ptr error;
-    bool done = false;
-    asio::co_spawn(io, StoreInto(std::move(task), &out), [&](std::exception_ptr e) {
-        error = e;
-        done = true;
-    });
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_one_for(std::chrono::milliseconds(100));
-    }
-    if (!done) {
-        ADD_FAILURE() << "coroutine did not finish within " << limit.count() << " s";
-        std::abort();
-    }
-    if (error) {
-        std::rethrow_exception(error);
-    }
-    return std::move(*out);
-}
-
-/// Waits `d` on the current coroutine's executor (for bounded polling loops only).
-inline asio::awaitable<void> Pause(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
+using testing::Pause;
+using testing::RunTask;
+using testing::Spawn;
 
 }  // namespace flowex::storage::test
