@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS svc(trace_id BLOB, service TEXT, start_ns INTEGER,
   min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT,
   PRIMARY KEY(trace_id, service)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS svc_start ON svc(service, start_ns);
+CREATE INDEX IF NOT EXISTS svc_errors ON svc(service, start_ns) WHERE errors > 0;
 CREATE TABLE IF NOT EXISTS tags(key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
   PRIMARY KEY(key, value, trace_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS operations(service TEXT, name TEXT, kind INTEGER,
@@ -358,7 +359,7 @@ public:
                 return std::move(opened).error();
             }
             db = std::move(opened).value();
-            (void)db->Exec("PRAGMA query_only=1; PRAGMA cache_size=-16384;");
+            (void)db->Exec("PRAGMA query_only=1; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824;");
         }
         return ReaderLease(w, std::move(db));
     }
@@ -1346,14 +1347,28 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         Db& db = lease->db();
         std::string sql;
         enum class Driver { kTag, kOps, kTraces } driver;
+        // A tag drives the search when it is selective (few rows); otherwise the service's
+        // rows, newest first (only its error rows when error=true), with tags checked per trace.
+        bool selective_tag = false;
         if (!idx_tags.empty()) {
+            auto c = db.PrepareStatic(
+                "SELECT count(*) FROM (SELECT 1 FROM tags WHERE key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4 "
+                "LIMIT 2000)");
+            if (!c) {
+                return std::move(c).error();
+            }
+            c->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second).Bind(3, q.start_min_ns).Bind(4, q.start_max_ns);
+            selective_tag = !svc || (c->Step() && c->Int(0) < 2000);
+        }
+        if (!idx_tags.empty() && selective_tag) {
             driver = Driver::kTag;
             sql = "SELECT trace_id FROM tags WHERE key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4 "
                   "ORDER BY start_ns DESC";
         } else if (svc) {
             driver = Driver::kOps;
-            sql = "SELECT trace_id FROM svc INDEXED BY svc_start WHERE service=?1 AND (?2 IS NULL OR instr(ops, ?2) > 0) "
-                  "AND start_ns BETWEEN ?3 AND ?4 AND max_dur >= ?5 AND min_dur <= ?6";
+            sql = want_error ? "SELECT trace_id FROM svc WHERE service=?1 "
+                             : "SELECT trace_id FROM svc WHERE service=?1 ";
+            sql += "AND (?2 IS NULL OR instr(ops, ?2) > 0) AND start_ns BETWEEN ?3 AND ?4 AND max_dur >= ?5 AND min_dur <= ?6";
             if (want_error) {
                 sql += " AND errors > 0";
             }
