@@ -23,14 +23,10 @@ int main(int argc, char** argv) {
 
     flowex::service::Runtime runtime("client-gateway", settings, /*internal=*/false,
                                      /*own_health=*/true);
-    auto make = [&](const std::string& url) {
-        auto u = flowex::service::Upstream::Create(runtime.executor(), url, settings.internal_token,
-                                                   settings.upstream_timeout);
-        if (!u) { flowex::service::ExitWithError("client-gateway", u.error().message); }
-        return std::move(u).value();
-    };
-    flowex::gateway::Upstreams upstreams{make(user_url), make(order_url), make(wallet_url),
-                                         make(reporting_url)};
+    flowex::gateway::Upstreams upstreams{runtime.MakeUpstream(user_url, "user-service"),
+                                         runtime.MakeUpstream(order_url, "order-manager"),
+                                         runtime.MakeUpstream(wallet_url, "wallet-service"),
+                                         runtime.MakeUpstream(reporting_url, "reporting-service")};
     flowex::gateway::Gateway gateway(std::move(upstreams), runtime.tracer(), {});
     gateway.Register(runtime.server().router());
     return runtime.Run();

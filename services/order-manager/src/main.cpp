@@ -23,14 +23,9 @@ int main(int argc, char** argv) {
         flowex::service::ExitWithError("order-manager", st.error().message);
     }
     runtime.ConnectRedis();
-    auto make = [&](const std::string& url) {
-        auto u = flowex::service::Upstream::Create(runtime.executor(), url, settings.internal_token,
-                                                   settings.upstream_timeout);
-        if (!u) { flowex::service::ExitWithError("order-manager", u.error().message); }
-        return std::move(u).value();
-    };
     flowex::orders::OrderManager orders(runtime.pg(), runtime.redis(), runtime.tracer(),
-                                        make(risk_url), make(wallet_url));
+                                        runtime.MakeUpstream(risk_url, "risk-manager"),
+                                        runtime.MakeUpstream(wallet_url, "wallet-service"));
     orders.Register(runtime.server().router());
     runtime.AddHealthCheck("books", [&orders]() -> boost::asio::awaitable<bool> {
         co_return orders.ready();

@@ -12,10 +12,11 @@
 #include <thread>
 
 #include "flowex/common/json.hpp"
-#include "flowex/http/access_log.hpp"
 #include "flowex/service/internal_auth.hpp"
+#include "flowex/service/observability.hpp"
 #include "flowex/storage/migrations.hpp"
 #include "flowex/telemetry/exporters/otlp_http.hpp"
+#include "flowex/telemetry/sdk/resource.hpp"
 
 #ifndef FLOWEX_MIGRATIONS_DIR
 #define FLOWEX_MIGRATIONS_DIR "db/migrations"
@@ -60,16 +61,45 @@ Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool 
                  bool own_health)
     : name_(std::move(service_name)), settings_(settings) {
     spdlog::set_pattern("%^%l%$: %v");
+    const telemetry::EnvLookup env = telemetry::ProcessEnv();
 
+    // Tracing (OTEL_* environment), then logs: console, optional JSON file, OTLP /v1/logs.
     auto provider = telemetry::exporters::InitTracingFromEnv(
-        telemetry::ProcessEnv(), telemetry::sdk::ResourceOptions{.service_name = name_,
-                                                                 .service_version = "0.1.0"});
+        env, telemetry::sdk::ResourceOptions{.service_name = name_, .service_version = "0.1.0"});
     tracer_ = provider->GetTracer(name_);
+    telemetry::logs::LoggerOptions log_options = telemetry::logs::LoggerOptionsFromEnv(env, name_);
+    log_options.resource = telemetry::sdk::ResourceFromEnv(
+        env, telemetry::sdk::ResourceOptions{.service_name = name_, .service_version = "0.1.0"});
+    const std::string logs_exporter =
+        telemetry::EnvString(env, "OTEL_LOGS_EXPORTER").value_or("otlp");
+    const bool sdk_disabled = telemetry::EnvBool(env, "OTEL_SDK_DISABLED", false);
+    if (logs_exporter == "otlp" && !sdk_disabled) {
+        log_export_ = std::make_shared<telemetry::logs::BatchLogProcessor>(
+            std::make_unique<telemetry::exporters::OtlpHttpLogExporter>(
+                telemetry::exporters::OtlpHttpOptionsFromEnv(env,
+                                                             telemetry::exporters::OtlpSignal::kLogs)),
+            telemetry::logs::LogBatchOptionsFromEnv(env));
+        log_options.otlp = log_export_;
+    }
+    logger_ = std::make_shared<telemetry::logs::Logger>(std::move(log_options));
+    SetServiceLogger(logger_);
+
+    auto& registry = telemetry::metrics::Registry::Default();
+    telemetry::metrics::RegisterProcessMetrics(registry);
+    telemetry::metrics::RegisterSdkMetrics(registry, *provider, log_export_.get());
     tracing_ = std::move(provider);
 
     server_ = std::make_unique<http::Server>(http::ServerOptions{.listen = settings.listen});
-    server_->Use(http::AccessLog());
+    server_->Use(TracingMiddleware(tracer_, &telemetry::metrics::HttpServerDuration(registry)));
+    server_->Use(AccessLogMiddleware(logger_));
     if (internal) { server_->Use(RequireInternalToken(settings.internal_token)); }
+    server_->router().Get("/metrics", [](http::RequestContext&) -> http::awaitable<http::Response> {
+        http::Response r;
+        r.status = 200;
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        r.body = telemetry::metrics::Registry::Default().Render();
+        co_return r;
+    });
     if (!own_health) {
         server_->router().Get("/health", [this](http::RequestContext& ctx) { return Health(ctx); });
     }
@@ -82,6 +112,18 @@ Runtime::~Runtime() {
     if (auto provider = std::static_pointer_cast<telemetry::sdk::TracerProvider>(tracing_)) {
         provider->Shutdown(std::chrono::seconds(5));
     }
+    if (logger_) { logger_->Flush(std::chrono::seconds(5)); }
+    if (log_export_) { log_export_->Shutdown(std::chrono::seconds(5)); }
+    SetServiceLogger(nullptr);
+}
+
+std::unique_ptr<Upstream> Runtime::MakeUpstream(const std::string& base_url,
+                                                const std::string& peer_service) {
+    auto u = Upstream::Create(server_->executor(), base_url, settings_.internal_token,
+                              settings_.upstream_timeout);
+    if (!u) { ExitWithError(name_, u.error().message); }
+    (*u)->client().SetObserver(MakeClientTracer(tracer_, peer_service));
+    return std::move(u).value();
 }
 
 common::Status Runtime::ConnectPostgres(std::chrono::seconds wait) {
@@ -127,6 +169,7 @@ common::Status Runtime::ConnectPostgres(std::chrono::seconds wait) {
         storage::PgPoolOptions{.url = settings_.database_url,
                                .size = static_cast<std::size_t>(settings_.pg_pool_size),
                                .application_name = name_});
+    pg_->SetObserver(MakeDbTracer(tracer_));
     AddHealthCheck("postgres", [this]() -> http::awaitable<bool> {
         static constexpr storage::PgStatement kPing{"health_ping", "SELECT 1"};
         auto r = co_await pg_->QueryWith(common::TraceContext{}, kPing, {},
@@ -139,6 +182,7 @@ common::Status Runtime::ConnectPostgres(std::chrono::seconds wait) {
 void Runtime::ConnectRedis() {
     redis_ = std::make_unique<storage::RedisClient>(
         server_->executor(), storage::RedisOptions{.url = settings_.redis_url});
+    redis_->SetObserver(MakeDbTracer(tracer_));
     AddHealthCheck("redis", [this]() -> http::awaitable<bool> { co_return redis_->connected(); });
 }
 

@@ -1,34 +1,28 @@
 #pragma once
-/// Business log lines with the request's trace context (DESIGN §7): the context is installed
-/// as telemetry's thread-local current context for the synchronous duration of the call, so
-/// the trace-aware sinks that libs/telemetry puts on spdlog stamp trace_id/span_id on it.
+/// Business log lines with the request's trace context (DESIGN §7): through the service's
+/// telemetry logger (console line, JSON file with trace_id/span_id, OTLP log record) when the
+/// runtime installed one, else spdlog's default logger.
 #include <spdlog/spdlog.h>
 
 #include "flowex/common/trace_context.hpp"
+#include "flowex/service/observability.hpp"
 #include "flowex/service/trace_bridge.hpp"
-#include "flowex/telemetry/api/context.hpp"
 
 namespace flowex::service {
 
-template <class... Args>
-void LogInfo(const common::TraceContext& trace, spdlog::format_string_t<Args...> fmt,
-             Args&&... args) {
-    telemetry::ScopedContext scope(ToTelemetry(trace));
-    spdlog::info(fmt, std::forward<Args>(args)...);
-}
-
-template <class... Args>
-void LogWarn(const common::TraceContext& trace, spdlog::format_string_t<Args...> fmt,
-             Args&&... args) {
-    telemetry::ScopedContext scope(ToTelemetry(trace));
-    spdlog::warn(fmt, std::forward<Args>(args)...);
-}
-
-template <class... Args>
-void LogError(const common::TraceContext& trace, spdlog::format_string_t<Args...> fmt,
-              Args&&... args) {
-    telemetry::ScopedContext scope(ToTelemetry(trace));
-    spdlog::error(fmt, std::forward<Args>(args)...);
-}
+#define FLOWEX_SERVICE_LOG(Name, Method, Spd)                                              \
+    template <class... Args>                                                               \
+    void Name(const common::TraceContext& trace, fmt::format_string<Args...> fmt,          \
+              Args&&... args) {                                                            \
+        if (telemetry::logs::Logger* logger = ServiceLogger()) {                           \
+            logger->Method(ToTelemetry(trace), fmt, std::forward<Args>(args)...);          \
+        } else {                                                                           \
+            spdlog::Spd(fmt, std::forward<Args>(args)...);                                 \
+        }                                                                                  \
+    }
+FLOWEX_SERVICE_LOG(LogInfo, Info, info)
+FLOWEX_SERVICE_LOG(LogWarn, Warn, warn)
+FLOWEX_SERVICE_LOG(LogError, Error, error)
+#undef FLOWEX_SERVICE_LOG
 
 }  // namespace flowex::service

@@ -24,7 +24,9 @@
 #include "flowex/http/server.hpp"
 #include "flowex/storage/pg.hpp"
 #include "flowex/storage/redis.hpp"
+#include "flowex/service/upstream.hpp"
 #include "flowex/telemetry/api/trace.hpp"
+#include "flowex/telemetry/logs/logger.hpp"
 
 namespace flowex::service {
 
@@ -77,6 +79,10 @@ public:
     /// A Redis subscriber connection on the server's executor (one per call).
     std::unique_ptr<storage::RedisSubscriber> MakeSubscriber();
 
+    /// A client for another service, traced as CLIENT spans toward `peer_service`.
+    std::unique_ptr<Upstream> MakeUpstream(const std::string& base_url,
+                                           const std::string& peer_service);
+
     /// Extra health check contributing `"name": "ok"|"down"` to /health (e.g. redis).
     using HealthCheck = std::function<http::awaitable<bool>()>;
     void AddHealthCheck(std::string name, HealthCheck check);
@@ -92,6 +98,8 @@ private:
     CommonSettings settings_;
     std::unique_ptr<http::Server> server_;
     std::shared_ptr<void> tracing_;  // keeps the tracer provider alive
+    std::shared_ptr<telemetry::logs::BatchLogProcessor> log_export_;
+    std::shared_ptr<telemetry::logs::Logger> logger_;
     telemetry::Tracer tracer_;
     std::unique_ptr<storage::PgPool> pg_;
     std::unique_ptr<storage::RedisClient> redis_;

@@ -1,0 +1,233 @@
+// The order flow as one trace in flowex-collector (DESIGN §5), and its logs.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "exchange_stack.hpp"
+
+namespace flowex::itest {
+namespace {
+
+using common::JsonValue;
+
+struct Span {
+    std::string id;
+    std::string parent;
+    std::string service;
+    std::string name;
+    std::map<std::string, std::string> tags;
+};
+
+std::string TagText(const JsonValue& v) {
+    if (v.is_string()) { return v.as_string(); }
+    if (v.is_number()) { return std::string(v.number_text()); }
+    if (v.is_bool()) { return v.as_bool() ? "true" : "false"; }
+    return common::ToJson(v);
+}
+
+using Required = std::vector<std::pair<std::string, std::string>>;  // (service, span name)
+
+bool HasAll(const std::vector<Span>& spans, const Required& required) {
+    for (const auto& [service, name] : required) {
+        bool found = false;
+        for (const Span& s : spans) { found = found || (s.service == service && s.name == name); }
+        if (!found) { return false; }
+    }
+    return true;
+}
+
+/// The spans of one trace from the Jaeger v1 API, once every required span arrived (each
+/// service exports in its own batches, so they come in at different moments).
+std::vector<Span> WaitForTrace(const ExchangeStack& stack, const std::string& trace_id,
+                               const Required& required) {
+    std::vector<Span> spans;
+    for (int i = 0; i < 200; ++i) {
+        auto r = Http("GET", stack.query_url() + "/api/traces/" + trace_id);
+        if (r && r->status == 200) {
+            auto doc = common::ParseJson(r->body);
+            spans.clear();
+            if (doc && doc->Find("data") && !doc->Find("data")->as_array().empty()) {
+                const JsonValue& t = doc->Find("data")->as_array()[0];
+                for (const JsonValue& s : t.Find("spans")->as_array()) {
+                    Span sp;
+                    sp.id = s.Find("spanID")->as_string();
+                    sp.name = s.Find("operationName")->as_string();
+                    if (const auto* refs = s.Find("references"); refs && !refs->as_array().empty()) {
+                        sp.parent = refs->as_array()[0].Find("spanID")->as_string();
+                    }
+                    const std::string pid = s.Find("processID")->as_string();
+                    sp.service = t.Find("processes")->Find(pid)->Find("serviceName")->as_string();
+                    for (const JsonValue& tag : s.Find("tags")->as_array()) {
+                        sp.tags[tag.Find("key")->as_string()] = TagText(*tag.Find("value"));
+                    }
+                    spans.push_back(std::move(sp));
+                }
+                if (HasAll(spans, required)) { return spans; }
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return spans;
+}
+
+const Span* Find(const std::vector<Span>& spans, const std::string& service, const std::string& name) {
+    for (const Span& s : spans) {
+        if (s.service == service && s.name == name) { return &s; }
+    }
+    return nullptr;
+}
+
+/// True when `ancestor` is on the parent chain of `span`.
+bool Descends(const std::vector<Span>& spans, const Span* span, const Span* ancestor) {
+    std::map<std::string, const Span*> by_id;
+    for (const Span& s : spans) { by_id[s.id] = &s; }
+    for (int depth = 0; span != nullptr && depth < 64; ++depth) {
+        if (span->parent == ancestor->id) { return true; }
+        auto it = by_id.find(span->parent);
+        span = it == by_id.end() ? nullptr : it->second;
+    }
+    return false;
+}
+
+class ExchangeTraces : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        auto s = ExchangeStack::Start("exchange_traces", StackOptions{.with_collector = true});
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        stack_ = std::move(s).value().release();
+    }
+    static void TearDownTestSuite() {
+        delete stack_;
+        stack_ = nullptr;
+    }
+    void SetUp() override { ASSERT_NE(stack_, nullptr); }
+    static std::string Unique(const std::string& base) {
+        static int n = 0;
+        return base + "_" + std::to_string(::getpid()) + "_" + std::to_string(++n);
+    }
+    static ExchangeStack* stack_;
+};
+ExchangeStack* ExchangeTraces::stack_ = nullptr;
+
+TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
+    auto token = stack_->NewUser(Unique("tracer"));
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
+    ASSERT_EQ(Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": 2000})", auth)->status, 200);
+    auto order = Http("POST", stack_->gateway() + "/v1/order",
+                      R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150})", auth);
+    ASSERT_TRUE(order.ok());
+    ASSERT_EQ(order->status, 201) << order->body;
+    const std::string trace_id = order->Header("x-trace-id");
+    ASSERT_EQ(trace_id.size(), 32u);
+
+    auto spans = WaitForTrace(*stack_, trace_id,
+                              {{"client-gateway", "place_order"}, {"user-service", "verify_token"},
+                               {"risk-manager", "validate_order"}, {"wallet-service", "block_funds"},
+                               {"wallet-service", "UPDATE wallets"},
+                               {"order-manager", "publish_event"}});
+    std::set<std::string> services;
+    for (const Span& s : spans) { services.insert(s.service); }
+    for (const char* svc : {"client-gateway", "user-service", "order-manager", "risk-manager",
+                            "wallet-service"}) {
+        EXPECT_TRUE(services.count(svc)) << svc << " missing from the trace";
+    }
+    const Span* root = Find(spans, "client-gateway", "POST /v1/order");
+    const Span* place = Find(spans, "client-gateway", "place_order");
+    const Span* me = Find(spans, "user-service", "GET /me");
+    const Span* verify = Find(spans, "user-service", "verify_token");
+    const Span* om = Find(spans, "order-manager", "POST /order");
+    const Span* create = Find(spans, "order-manager", "create_order");
+    const Span* validate = Find(spans, "risk-manager", "validate_order");
+    const Span* block = Find(spans, "wallet-service", "block_funds");
+    const Span* update = Find(spans, "wallet-service", "UPDATE wallets");
+    const Span* insert = Find(spans, "order-manager", "INSERT orders");
+    const Span* match = Find(spans, "order-manager", "match_order");
+    const Span* publish = Find(spans, "order-manager", "publish_event");
+    for (auto [name, s] : std::vector<std::pair<const char*, const Span*>>{
+             {"POST /v1/order", root}, {"place_order", place}, {"GET /me", me},
+             {"verify_token", verify}, {"POST /order", om}, {"create_order", create},
+             {"validate_order", validate}, {"block_funds", block}, {"UPDATE wallets", update},
+             {"INSERT orders", insert}, {"match_order", match}, {"publish_event", publish}}) {
+        ASSERT_NE(s, nullptr) << name << " missing; spans: " << spans.size();
+    }
+    EXPECT_TRUE(root->parent.empty());
+    EXPECT_EQ(place->parent, root->id);
+    EXPECT_TRUE(Descends(spans, me, place));
+    EXPECT_TRUE(Descends(spans, create, place));
+    EXPECT_TRUE(Descends(spans, validate, create));
+    EXPECT_TRUE(Descends(spans, block, create));
+    EXPECT_TRUE(Descends(spans, update, block));
+    EXPECT_TRUE(Descends(spans, insert, create));
+    EXPECT_EQ(place->tags.at("symbol"), "AAPL");
+    EXPECT_EQ(place->tags.at("side"), "BUY");
+    EXPECT_EQ(place->tags.at("quantity"), "10");
+    EXPECT_EQ(place->tags.count("order.value"), 1u);
+    EXPECT_EQ(place->tags.count("user.tier"), 1u);
+    EXPECT_EQ(update->tags.at("db.system.name"), "postgresql");
+    EXPECT_EQ(update->tags.at("db.collection.name"), "wallets");
+    EXPECT_EQ(update->tags.at("service.peer.name"), "postgresql");
+    EXPECT_EQ(publish->tags.at("db.system.name"), "redis");
+
+    // The logs of the trace carry its id: the brief's business lines among them.
+    std::string logs;
+    for (int i = 0; i < 200; ++i) {
+        auto r = Http("GET", stack_->query_url() + "/api/traces/" + trace_id + "/logs");
+        if (r && r->status == 200 && r->body.find("Blocking $1500.00") != std::string::npos &&
+            r->body.find("Sending to risk-manager") != std::string::npos) {
+            logs = r->body;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_NE(logs.find("Validating order for user"), std::string::npos) << logs;
+    EXPECT_NE(logs.find("Blocking $1500.00 for user"), std::string::npos) << logs;
+}
+
+TEST_F(ExchangeTraces, ARejectedOrderIsFoundWithErrorTrue) {
+    auto token = stack_->NewUser(Unique("broke"));
+    ASSERT_TRUE(token.ok());
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
+    auto order = Http("POST", stack_->gateway() + "/v1/order",
+                      R"({"symbol":"AAPL","side":"BUY","quantity":5,"price":150})", auth);
+    ASSERT_TRUE(order.ok());
+    ASSERT_EQ(order->status, 422);
+    const std::string trace_id = order->Header("x-trace-id");
+    auto body = common::ParseJson(order->body);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ(body->Find("error")->Find("trace_id")->as_string(), trace_id);
+
+    auto spans = WaitForTrace(*stack_, trace_id,
+                              {{"client-gateway", "place_order"}, {"wallet-service", "block_funds"},
+                               {"client-gateway", "POST /v1/order"}});
+    const Span* block = Find(spans, "wallet-service", "block_funds");
+    const Span* place = Find(spans, "client-gateway", "place_order");
+    ASSERT_NE(block, nullptr);
+    ASSERT_NE(place, nullptr);
+    auto tag = [](const Span* s, const std::string& k) {
+        auto it = s->tags.find(k);
+        return it == s->tags.end() ? std::string("<absent>") : it->second;
+    };
+    EXPECT_EQ(tag(block, "error"), "true");
+    EXPECT_EQ(tag(block, "error.type"), "insufficient_funds");
+    EXPECT_EQ(tag(place, "error"), "true");
+    // A 4xx leaves the server span's status unset (DESIGN §5).
+    const Span* root = Find(spans, "client-gateway", "POST /v1/order");
+    ASSERT_NE(root, nullptr);
+    EXPECT_EQ(root->tags.count("error"), 0u);
+
+    bool found = false;
+    for (int i = 0; i < 200 && !found; ++i) {
+        auto r = Http("GET", stack_->query_url() +
+                                 "/api/traces?service=client-gateway&tags=%7B%22error%22%3A%22true%22%7D&lookback=1h&limit=50");
+        found = r && r->body.find(trace_id) != std::string::npos;
+        if (!found) { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+    }
+    EXPECT_TRUE(found) << "error=true search did not find " << trace_id;
+}
+
+}  // namespace
+}  // namespace flowex::itest
