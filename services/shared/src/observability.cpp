@@ -98,6 +98,9 @@ class DbTracer final : public storage::DbObserver {
 public:
     explicit DbTracer(telemetry::Tracer tracer) : tracer_(tracer) {}
     std::unique_ptr<storage::DbCallScope> OnStart(const storage::DbCallInfo& info) noexcept override {
+        // Only queries made on behalf of a traced request (or a traced background task) get
+        // spans: the sweeper's idle polling and health checks would flood the viewer.
+        if (!info.parent->valid()) { return nullptr; }
         telemetry::Context parent = ToTelemetry(*info.parent);
         // Transaction control statements are not worth a span each.
         if (info.operation == "BEGIN" || info.operation == "COMMIT" ||
