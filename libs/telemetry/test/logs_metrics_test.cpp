@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -130,21 +131,32 @@ TEST(TelemetryLogs, OtlpLogExporterPostsToV1Logs) {
 }
 
 TEST(TelemetryLogs, BatchLogProcessorDropsWhenFull) {
-    class Blocked final : public logs::LogExporter {
+    // An exporter stuck until released: the worker holds at most one batch, the queue 4 more.
+    class Gate final : public logs::LogExporter {
     public:
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool open = false;
         sdk::ExportResult Export(std::span<const logs::LogRecordData* const>) noexcept override {
+            std::unique_lock lock(mutex);
+            cv.wait(lock, [&] { return open; });
             return sdk::ExportResult::kSuccess;
         }
     };
-    logs::BatchLogProcessor p(std::make_unique<Blocked>(),
-                              {.max_queue_size = 4,
-                               .schedule_delay = std::chrono::hours(1),
-                               .max_export_batch_size = 4});
-    // The worker may take one batch of 4 on the wake-up; anything beyond 8 must be dropped.
+    auto gate = std::make_unique<Gate>();
+    Gate* g = gate.get();
+    logs::BatchLogProcessor p(std::move(gate), {.max_queue_size = 4,
+                                                .schedule_delay = std::chrono::hours(1),
+                                                .max_export_batch_size = 4});
     for (int i = 0; i < 100; ++i) {
-        p.Emit(logs::LogRecordData{});
+        p.Emit(logs::LogRecordData{});  // never blocks, even with the exporter stuck
     }
     EXPECT_GE(p.Stats().dropped, 92u);
+    {
+        std::lock_guard lock(g->mutex);
+        g->open = true;
+        g->cv.notify_all();
+    }
     ASSERT_TRUE(p.ForceFlush(std::chrono::seconds(5)));
     EXPECT_EQ(p.Stats().exported + p.Stats().dropped, 100u);
 }
