@@ -125,6 +125,8 @@ common::Status ExchangeStack::StartService(const std::string& name, const std::s
              {"FLOWEX_REDIS_URL", redis_url_},
              {"FLOWEX_INTERNAL_TOKEN", token_},
              {"FLOWEX_HASH_THREADS", "1"},
+             // Suites share the test Redis; user ids repeat across their databases.
+             {"FLOWEX_REDIS_PREFIX", db_->name() + ":"},
              {"OTEL_SERVICE_NAME", name}};
     if (name == "flowex-collector") {
         o.argv.insert(o.argv.end(), {"--otlp-http-addr", "127.0.0.1:0", "--query-addr",

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     runtime.ConnectRedis();
     flowex::orders::OrderManager orders(runtime.pg(), runtime.redis(), runtime.tracer(),
                                         runtime.MakeUpstream(risk_url, "risk-manager"),
-                                        runtime.MakeUpstream(wallet_url, "wallet-service"));
+                                        runtime.MakeUpstream(wallet_url, "wallet-service"),
+                                        {.channel_prefix = settings.redis_prefix});
     orders.Register(runtime.server().router());
     runtime.AddHealthCheck("books", [&orders]() -> boost::asio::awaitable<bool> {
         co_return orders.ready();

@@ -476,7 +476,8 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
             if (auto f = co_await tx.Query(inner, kFillMaker, m.order_id, m.quantity, m.notional); !f) {
                 co_return std::move(f).error();
             }
-            out.events.emplace_back(std::string(kTradesChannel), TradeEvent(t));
+            out.events.emplace_back(options_.channel_prefix + std::string(kTradesChannel),
+                                    TradeEvent(t));
         }
         auto taker = co_await tx.Query(inner, kSetTakerOutcome, order.order_id, order.filled_quantity,
                                         order.filled_notional_cents, exchange::ToString(order.status));
@@ -485,7 +486,8 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
             auto lp = co_await tx.Query(inner, kSetLastPrice, order.symbol, out.trades.back().price_cents);
             if (!lp) { co_return std::move(lp).error(); }
         }
-        out.events.emplace_back(std::string(kOrdersChannel), OrderEvent(order));
+        out.events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel),
+                                OrderEvent(order));
         for (const auto& [channel, payload] : out.events) {
             auto ob = co_await tx.Query(inner, kInsertOutbox, channel, payload);
             if (!ob) { co_return std::move(ob).error(); }
@@ -929,7 +931,7 @@ http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
     }
     service::LogInfo(inner, "Cancelled order {} for user {}", order_id, *user);
     std::vector<std::pair<std::string, std::string>> events;
-    events.emplace_back(std::string(kOrdersChannel), OrderEvent(order));
+    events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel), OrderEvent(order));
     co_await Publish(std::move(events), std::vector<std::int64_t>{}, inner);
     auto trades = co_await LoadTrades(inner, order_id);
     co_return OrderResponse(200, order, trades.ok() ? *trades : std::vector<TradeRecord>{});

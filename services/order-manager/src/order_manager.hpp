@@ -81,6 +81,8 @@ struct OrderManagerOptions {
     /// block succeeded but whose INSERT never happened).
     std::chrono::seconds orphan_grace{30};
     std::chrono::milliseconds sweep_interval{1000};
+    /// Prepended to the Redis channel names (FLOWEX_REDIS_PREFIX).
+    std::string channel_prefix;
 };
 
 class OrderManager {

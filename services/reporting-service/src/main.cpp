@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     runtime.ConnectRedis();
     flowex::reporting::ReportingService reporting(
         runtime.pg(), runtime.redis(), runtime.tracer(),
-        std::chrono::duration_cast<std::chrono::seconds>(cache_ttl));
+        std::chrono::duration_cast<std::chrono::seconds>(cache_ttl), settings.redis_prefix);
     reporting.Register(runtime.server().router());
 
     auto subscriber = runtime.MakeSubscriber();
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
             // before it, since events published until now were not seen.
             boost::asio::steady_timer timer(executor);
             for (;;) {
-                std::string channel(flowex::reporting::kTradesChannel);
+                std::string channel =
+                    settings.redis_prefix + std::string(flowex::reporting::kTradesChannel);
                 auto st = co_await subscriber->Subscribe(flowex::common::TraceContext{},
                                                          std::move(channel));
                 if (st.ok()) { break; }

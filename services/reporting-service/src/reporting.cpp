@@ -44,7 +44,7 @@ void ReportingService::Register(http::Router& router) {
 }
 
 std::string ReportingService::Key(std::string_view kind, std::int64_t user_id) const {
-    return "report:" + std::to_string(generation_) + ":" + std::string(kind) + ":" +
+    return key_prefix_ + "report:" + std::to_string(generation_) + ":" + std::string(kind) + ":" +
            std::to_string(user_id);
 }
 

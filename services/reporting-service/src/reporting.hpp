@@ -21,8 +21,13 @@ inline constexpr std::string_view kTradesChannel = "trades";
 class ReportingService {
 public:
     ReportingService(storage::PgPool& pg, storage::RedisClient& redis, telemetry::Tracer tracer,
-                     std::chrono::seconds cache_ttl = std::chrono::seconds(60))
-        : pg_(pg), redis_(redis), tracer_(tracer), cache_ttl_(cache_ttl) {}
+                     std::chrono::seconds cache_ttl = std::chrono::seconds(60),
+                     std::string key_prefix = {})
+        : pg_(pg),
+          redis_(redis),
+          tracer_(tracer),
+          cache_ttl_(cache_ttl),
+          key_prefix_(std::move(key_prefix)) {}
 
     void Register(http::Router& router);
     http::awaitable<http::Response> Positions(http::RequestContext& ctx);
@@ -40,6 +45,7 @@ private:
     storage::RedisClient& redis_;
     telemetry::Tracer tracer_;
     std::chrono::seconds cache_ttl_;
+    std::string key_prefix_;
     std::uint64_t generation_ = 0;
 };
 

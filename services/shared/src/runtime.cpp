@@ -48,6 +48,8 @@ void AddCommonFlags(common::Config& config, CommonSettings& s, CommonFlags which
         config.String("redis-url", "FLOWEX_REDIS_URL", &s.redis_url,
                       "Redis URL, e.g. redis://127.0.0.1:56379")
             .Required();
+        config.String("redis-prefix", "FLOWEX_REDIS_PREFIX", &s.redis_prefix,
+                      "prefix of every Redis key and channel (to share one Redis)");
     }
     config.String("internal-token", "FLOWEX_INTERNAL_TOKEN", &s.internal_token,
                   "shared secret for calls between services (X-Internal-Token)")

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
         runtime.pg(), runtime.redis(), runtime.tracer(),
         {.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(token_ttl),
          .login_attempts = login_attempts,
-         .hash_threads = static_cast<int>(hash_threads)});
+         .hash_threads = static_cast<int>(hash_threads),
+         .key_prefix = settings.redis_prefix});
     users.Register(runtime.server().router());
     return runtime.Run();
 }

@@ -44,7 +44,7 @@ constexpr storage::PgStatement kRevokeSession{
 
 std::string HashHex(const TokenHash& h) { return common::ToHex(h.data(), h.size()); }
 std::string ByteaParam(const TokenHash& h) { return "\\x" + HashHex(h); }
-std::string CacheKey(const TokenHash& h) { return "session:" + HashHex(h); }
+
 
 std::optional<std::string_view> BearerToken(const RequestContext& ctx) {
     auto auth = ctx.request.headers.Get("Authorization");
@@ -145,7 +145,8 @@ http::awaitable<Response> UserService::Login(RequestContext& ctx) {
     // Rate limit per (username, client address). The gateway passes the client's address.
     std::string client = std::string(
         ctx.request.headers.Get("X-Forwarded-For").value_or(std::string_view(ctx.peer_address)));
-    const std::string attempts_key = "login_attempts:" + *username + ":" + client;
+    const std::string attempts_key =
+        options_.key_prefix + "login_attempts:" + *username + ":" + client;
     // (Commands are built before co_await: GCC 12 mishandles initializer-list temporaries
     // that live across a suspension.)
     std::vector<std::string> incr{"INCR", attempts_key};
@@ -195,7 +196,7 @@ http::awaitable<Response> UserService::Logout(RequestContext& ctx) {
     TokenHash h = HashToken(*token);
     auto rows = co_await pg_.Query(ctx.trace, kRevokeSession, ByteaParam(h));
     if (!rows) { co_return ctx.Error(rows.error()); }
-    (void)co_await redis_.Del(ctx.trace, CacheKey(h));
+    (void)co_await redis_.Del(ctx.trace, options_.key_prefix + "session:" + HashHex(h));
     if (rows->affected() == 0) { co_return ctx.Error(Unauthorized()); }
     Response r;
     r.status = 204;
@@ -211,7 +212,7 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
         co_return Unauthorized();
     }
     TokenHash h = HashToken(token);
-    const std::string key = CacheKey(h);
+    const std::string key = options_.key_prefix + "session:" + HashHex(h);
     if (auto cached = co_await redis_.Get(inner, key); cached.ok() && cached->has_value()) {
         // "user_id:tier:username" (username last: it may not contain ':' but be safe).
         const std::string& v = **cached;

@@ -26,6 +26,8 @@ struct UserServiceOptions {
     std::chrono::seconds login_window{60};
     PasswordHashParams hash_params;
     int hash_threads = 2;
+    /// Prepended to every Redis key (FLOWEX_REDIS_PREFIX).
+    std::string key_prefix;
 };
 
 class UserService {

@@ -34,6 +34,9 @@ struct CommonSettings {
     common::HostPort listen{"127.0.0.1", 0};
     std::string database_url;
     std::string redis_url;
+    /// Prefix of every Redis key and channel, so several exchanges (or test runs) can share
+    /// one Redis (FLOWEX_REDIS_PREFIX; default none).
+    std::string redis_prefix;
     std::string internal_token;
     std::string migrations_dir;
     std::int64_t pg_pool_size = 8;
