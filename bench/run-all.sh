@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# bench/run-all.sh BUILD_DIR — the benchmarks recorded in docs/benchmarks.md, one after the
+# other (run on a quiet machine: `uptime` load well under 1). Each prints its own table.
+set -euo pipefail
+build="${1:-build}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+echo "== matching (libs/matching)";  "$build/bin/flowex-bench-matching" --repeat 3
+echo "== http vs nginx (libs/http)"; "$here/http/compare_nginx.sh" "$build"
+echo "== telemetry SDK";             "$build/bin/flowex-bench-telemetry" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+echo "== collector ingest/query";    "$build/bin/flowex-bench-collector"
