@@ -22,6 +22,8 @@
 #include "flowex/telemetry/exporters/in_memory.hpp"
 #include "flowex/telemetry/exporters/otlp_encode.hpp"
 
+#include "../text.hpp"
+
 namespace flowex::telemetry::exporters {
 namespace {
 
@@ -65,30 +67,8 @@ std::optional<Url> ParseUrl(std::string_view url) {
     return out;
 }
 
-std::string PercentDecode(std::string_view in) {
-    std::string out;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        int v = 0;
-        if (in[i] == '%' && i + 2 < in.size() &&
-            std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16).ptr == in.data() + i + 3) {
-            out.push_back(static_cast<char>(v));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
-
-std::string_view Trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
+using detail::PercentDecode;
+using detail::Trim;
 
 bool IsRetryableStatus(int status) {
     return status == 429 || status == 502 || status == 503 || status == 504;

@@ -6,33 +6,13 @@
 #include <random>
 #include <string>
 
+#include "../text.hpp"
+
 namespace flowex::telemetry::sdk {
 namespace {
 
-std::string PercentDecode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-            out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
-
-std::string_view Trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
+using detail::PercentDecode;
+using detail::Trim;
 
 std::string RandomUuid() {
     std::random_device rd;
