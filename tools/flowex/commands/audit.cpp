@@ -39,6 +39,8 @@ struct Check {
     const char* sql;
 };
 
+// The SQL reads best laid out by hand.
+// clang-format off
 // Fragments shared by the order and reservation subjects.
 #define FLOWEX_ORDER_SUBJECT(o)                                                                  \
     "'order ' || " o ".order_id || ' (user ' || " o ".user_id || ' ' || " o ".side || ' ' || " o \
@@ -325,7 +327,8 @@ const Check kChecks[] = {
      " (NOT r.released AND rl.ref IS NOT NULL, "
      "  'release ledger row of an unreleased reservation', 'none', "
      "  'ledger row ' || rl.transaction_id), "
-     " (r.side = 'BUY' AND o.order_id IS NOT NULL AND b.bc IS DISTINCT FROM r.price_cents * o.quantity, "
+     " (r.side = 'BUY' AND o.order_id IS NOT NULL AND "
+     "  b.bc IS DISTINCT FROM r.price_cents * o.quantity, "
      "  'block blocked_delta_cents (price_cents × order quantity)', "
      "  (r.price_cents * o.quantity)::text, b.bc::text), "
      " (r.side = 'SELL' AND o.order_id IS NOT NULL AND b.bq IS DISTINCT FROM o.quantity, "
@@ -378,6 +381,7 @@ const Check kChecks[] = {
 
 #undef FLOWEX_ORDER_SUBJECT
 #undef FLOWEX_RESERVATION_SUBJECT
+// clang-format on
 
 struct Breach {
     std::string subject;
@@ -388,8 +392,8 @@ struct Breach {
 
 struct Outcome {
     const Check* check;
-    std::int64_t count = 0;          // every breach, also those not listed
-    std::vector<Breach> breaches;    // the first `max_lines`
+    std::int64_t count = 0;        // every breach, also those not listed
+    std::vector<Breach> breaches;  // the first `max_lines`
 };
 
 struct PgConnDeleter {
@@ -409,7 +413,9 @@ std::string RedactUrl(std::string url) {
         const std::size_t at = url.rfind('@', end);
         if (at != std::string::npos && at >= start) {
             const std::size_t colon = url.find(':', start);
-            if (colon != std::string::npos && colon < at) { url.replace(colon + 1, at - colon - 1, "***"); }
+            if (colon != std::string::npos && colon < at) {
+                url.replace(colon + 1, at - colon - 1, "***");
+            }
         }
     }
     for (std::size_t p = url.find("password="); p != std::string::npos;
@@ -517,17 +523,21 @@ int RunAudit(int argc, char** argv) {
     bool json = false;
     std::int64_t max_lines = 20;
     std::int64_t orphan_grace = 0;
-    common::Config cfg(
-        "flowex audit",
+    std::string summary =
         "Checks every money and order invariant of DESIGN §6 against the database, in one "
-        "read-only snapshot: cash and share conservation, wallets and holdings against the "
-        "ledger, blocked amounts against reservations, nothing negative, every trade settled "
-        "exactly once, order fills and statuses against trades. Exit 0 when all hold, 1 naming "
-        "each breach (check, subject, expected vs actual), 2 on usage or connection errors.");
-    cfg.String("database-url", "FLOWEX_DATABASE_URL", &url, "PostgreSQL URL").Secret();
+        "read-only snapshot. Exit 0 when all hold, 1 naming each breach (check, subject, "
+        "expected vs actual), 2 on usage or connection errors.\n\nChecks:";
+    for (const Check& c : kChecks) {
+        summary += "\n  " + std::string(c.name) +
+                   std::string(20 - std::string_view(c.name).size(), ' ') + c.description;
+    }
+    common::Config cfg("flowex audit", summary);
+    cfg.String("database-url", "FLOWEX_DATABASE_URL", &url,
+               std::string("PostgreSQL URL (default ") + kDefaultDatabaseUrl + ")")
+        .Secret();
     cfg.Bool("json", "", &json, "print one JSON document instead of text");
-    cfg.Int("max-lines", "", &max_lines, "breaches listed per check (the count is always exact)",
-            0, 1000000);
+    cfg.Int("max-lines", "", &max_lines, "breaches listed per check (the count is always exact)", 0,
+            1000000);
     cfg.Int("orphan-grace", "", &orphan_grace,
             "seconds an unreleased reservation without an order may exist before it is a "
             "breach (order-manager releases such orphans after its own grace, 30 s)",
@@ -553,10 +563,9 @@ int RunAudit(int argc, char** argv) {
     const std::string limit = std::to_string(std::max<std::int64_t>(max_lines, 1));
     std::vector<Outcome> outcomes;
     for (const Check& check : kChecks) {
-        const std::string sql = std::string("SELECT subject, what, expected, actual, count(*) OVER () FROM (") +
-                                check.sql +
-                                ") b(k, subject, what, expected, actual) ORDER BY k, what LIMIT " +
-                                limit;
+        const std::string sql =
+            std::string("SELECT subject, what, expected, actual, count(*) OVER () FROM (") +
+            check.sql + ") b(k, subject, what, expected, actual) ORDER BY k, what LIMIT " + limit;
         std::vector<std::string> params;
         if (std::string_view(check.sql).find("$1") != std::string_view::npos) {
             params.push_back(std::to_string(orphan_grace));
@@ -572,8 +581,9 @@ int RunAudit(int argc, char** argv) {
         if (rows > 0) { o.count = std::stoll(PQgetvalue(res.get(), 0, 4)); }
         for (int i = 0; i < rows && i < max_lines; ++i) {
             auto text = [&](int col) {
-                return PQgetisnull(res.get(), i, col) != 0 ? std::string("NULL")
-                                                           : std::string(PQgetvalue(res.get(), i, col));
+                return PQgetisnull(res.get(), i, col) != 0
+                           ? std::string("NULL")
+                           : std::string(PQgetvalue(res.get(), i, col));
             };
             o.breaches.push_back(Breach{text(0), text(1), text(2), text(3)});
         }
@@ -594,7 +604,8 @@ int RunAudit(int argc, char** argv) {
 }  // namespace
 
 #ifndef FLOWEX_CLI_NO_REGISTER
-FLOWEX_COMMAND("audit", "check DESIGN §6's money and order invariants against the database", RunAudit);
+FLOWEX_COMMAND("audit", "check DESIGN §6's money and order invariants against the database",
+               RunAudit);
 #endif
 
 }  // namespace flowex::cli

@@ -21,12 +21,14 @@
 namespace flowex::cli {
 namespace {
 
-// Order and trade ids of the history (UUIDs as the services store them).
-constexpr const char* kSellB = "00000000-0000-4000-8000-00000000000b";    // bob SELL 4 AAPL, FILLED
-constexpr const char* kBuyA = "00000000-0000-4000-8000-00000000000a";     // alice BUY 10 AAPL, partial
-constexpr const char* kSellC = "00000000-0000-4000-8000-00000000000c";    // carol SELL 5 MSFT, OPEN
-constexpr const char* kBuyD = "00000000-0000-4000-8000-00000000000d";     // carol BUY 2 MSFT, CANCELLED
-constexpr const char* kTrade = "00000000-0000-4000-8000-0000000000f1";    // 4 AAPL @ 150.00
+// Order and trade ids of the history (UUIDs as the services store them): bob's FILLED
+// SELL 4 AAPL, alice's partially filled BUY 10 AAPL, carol's OPEN SELL 5 MSFT, carol's
+// CANCELLED BUY 2 MSFT, and the one trade (4 AAPL @ 150.00).
+constexpr const char* kSellB = "00000000-0000-4000-8000-00000000000b";
+constexpr const char* kBuyA = "00000000-0000-4000-8000-00000000000a";
+constexpr const char* kSellC = "00000000-0000-4000-8000-00000000000c";
+constexpr const char* kBuyD = "00000000-0000-4000-8000-00000000000d";
+constexpr const char* kTrade = "00000000-0000-4000-8000-0000000000f1";
 
 // Users 1 alice, 2 bob, 3 carol. Every row is what the services write:
 //   deposits/withdrawal (wallet /update-balance), grants (/admin/grant-shares),
@@ -128,7 +130,8 @@ std::string ReadFile(const std::string& path) {
 class Audit : public ::testing::Test {
 protected:
     void SetUp() override {
-        db_ = std::make_unique<testing::TestDatabase>(testing::TestDatabase::CreateOrThrow("audit"));
+        db_ =
+            std::make_unique<testing::TestDatabase>(testing::TestDatabase::CreateOrThrow("audit"));
         for (const char* m : {"0001_schema.sql", "0002_instruments.sql"}) {
             Exec(ReadFile(std::string(FLOWEX_SOURCE_DIR) + "/db/migrations/" + m));
         }
@@ -188,7 +191,8 @@ TEST_F(Audit, ConsistentHistoryPassesAsJson) {
 TEST_F(Audit, ExtraCentInOneWalletBreaksCashConservationAndItsLedger) {
     ExpectBreach("UPDATE wallets SET balance_cents = balance_cents + 1 WHERE user_id = 2",
                  "cash_conservation", {"all wallets", "expected 1650000, actual 1650001"});
-    ExpectBreach("", "wallet_ledger", {"user 2", "balance_cents", "expected 560000, actual 560001"});
+    ExpectBreach("", "wallet_ledger",
+                 {"user 2", "balance_cents", "expected 560000, actual 560001"});
 }
 
 TEST_F(Audit, TradeWithOnlyTheSellSideInTheLedgerIsNamed) {
@@ -197,10 +201,11 @@ TEST_F(Audit, TradeWithOnlyTheSellSideInTheLedgerIsNamed) {
 }
 
 TEST_F(Audit, TradeSettledTwiceIsNamed) {
-    ExpectBreach(std::string("INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
-                             "quantity_delta) VALUES (3, 'trade_buy', '") +
-                     kTrade + "', 'AAPL', -60000, 4)",
-                 "trade_ledger", {kTrade, "trade_buy ledger rows", "expected 1, actual 2"});
+    ExpectBreach(
+        std::string("INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
+                    "quantity_delta) VALUES (3, 'trade_buy', '") +
+            kTrade + "', 'AAPL', -60000, 4)",
+        "trade_ledger", {kTrade, "trade_buy ledger rows", "expected 1, actual 2"});
 }
 
 TEST_F(Audit, TradeNotMarkedSettledIsNamed) {
@@ -211,16 +216,20 @@ TEST_F(Audit, TradeNotMarkedSettledIsNamed) {
 TEST_F(Audit, BetterPriceFillThatReleasesTooLittleIsNamed) {
     // The buyer's row unblocks only the cost (60 000), not the blocked price × quantity (60 400),
     // and the wallet agrees with that ledger: only the per-trade and reservation checks see it.
-    ExpectBreach("UPDATE transactions SET blocked_delta_cents = -60000 WHERE kind = 'trade_buy';"
-                 "UPDATE wallets SET blocked_cents = 91000 WHERE user_id = 1",
-                 "trade_ledger", {kTrade, "trade_buy blocked_delta_cents", "expected -60400, actual -60000"});
+    ExpectBreach(
+        "UPDATE transactions SET blocked_delta_cents = -60000 WHERE kind = 'trade_buy';"
+        "UPDATE wallets SET blocked_cents = 91000 WHERE user_id = 1",
+        "trade_ledger",
+        {kTrade, "trade_buy blocked_delta_cents", "expected -60400, actual -60000"});
     ExpectBreach("", "blocked_cash", {"user 1", "expected 90600, actual 91000"});
-    ExpectBreach("", "reservation_ledger", {kBuyA, "remaining_cents", "expected 91000, actual 90600"});
+    ExpectBreach("", "reservation_ledger",
+                 {kBuyA, "remaining_cents", "expected 91000, actual 90600"});
 }
 
 TEST_F(Audit, BlockedCashNotMatchingReservationsIsNamed) {
     ExpectBreach(std::string("UPDATE reservations SET remaining_cents = remaining_cents - 100 "
-                             "WHERE order_id = '") + kBuyA + "'",
+                             "WHERE order_id = '") +
+                     kBuyA + "'",
                  "blocked_cash", {"user 1", "expected 90500, actual 90600"});
 }
 
@@ -230,37 +239,43 @@ TEST_F(Audit, BlockedSharesNotMatchingReservationsIsNamed) {
 }
 
 TEST_F(Audit, SharesFromNowhereBreakShareConservation) {
-    ExpectBreach("UPDATE holdings SET quantity = quantity + 5 WHERE user_id = 2 AND symbol = 'AAPL'",
-                 "share_conservation", {"symbol AAPL", "expected 100, actual 105"});
+    ExpectBreach(
+        "UPDATE holdings SET quantity = quantity + 5 WHERE user_id = 2 AND symbol = 'AAPL'",
+        "share_conservation", {"symbol AAPL", "expected 100, actual 105"});
     ExpectBreach("", "holding_ledger", {"user 2 AAPL", "quantity", "expected 96, actual 101"});
 }
 
 TEST_F(Audit, NegativeBalanceIsNamed) {
     // The schema's CHECKs forbid it; the audit must not rely on them.
-    ExpectBreach("ALTER TABLE wallets DROP CONSTRAINT wallets_balance_cents_check;"
-                 "ALTER TABLE wallets DROP CONSTRAINT wallets_check;"
-                 "UPDATE wallets SET balance_cents = -10 WHERE user_id = 3",
-                 "non_negative", {"user 3", "wallet balance_cents", "expected ≥ 0, actual -10"});
+    ExpectBreach(
+        "ALTER TABLE wallets DROP CONSTRAINT wallets_balance_cents_check;"
+        "ALTER TABLE wallets DROP CONSTRAINT wallets_check;"
+        "UPDATE wallets SET balance_cents = -10 WHERE user_id = 3",
+        "non_negative", {"user 3", "wallet balance_cents", "expected ≥ 0, actual -10"});
 }
 
 TEST_F(Audit, FilledOrderWithoutTradesIsNamed) {
     const std::string order = "00000000-0000-4000-8000-0000000000aa";
-    ExpectBreach("INSERT INTO orders (order_id, user_id, symbol, side, type, time_in_force, "
-                 "price_cents, quantity, filled_quantity, filled_notional_cents, status) VALUES ('" +
-                     order + "', 2, 'AAPL', 'SELL', 'LIMIT', 'GTC', 15000, 3, 3, 45000, 'FILLED')",
-                 "order_fills", {"order " + order, "filled_quantity", "expected 0, actual 3"});
-    ExpectBreach("", "order_reservation",
-                 {"order " + order, "reservation of a finished order", "expected released, actual none"});
+    ExpectBreach(
+        "INSERT INTO orders (order_id, user_id, symbol, side, type, time_in_force, "
+        "price_cents, quantity, filled_quantity, filled_notional_cents, status) VALUES ('" +
+            order + "', 2, 'AAPL', 'SELL', 'LIMIT', 'GTC', 15000, 3, 3, 45000, 'FILLED')",
+        "order_fills", {"order " + order, "filled_quantity", "expected 0, actual 3"});
+    ExpectBreach(
+        "", "order_reservation",
+        {"order " + order, "reservation of a finished order", "expected released, actual none"});
 }
 
 TEST_F(Audit, StatusInconsistentWithFillsIsNamed) {
-    ExpectBreach(std::string("UPDATE orders SET status = 'FILLED' WHERE order_id = '") + kBuyA + "'",
-                 "order_status", {kBuyA, "expected PARTIALLY_FILLED or CANCELLED, actual FILLED"});
+    ExpectBreach(
+        std::string("UPDATE orders SET status = 'FILLED' WHERE order_id = '") + kBuyA + "'",
+        "order_status", {kBuyA, "expected PARTIALLY_FILLED or CANCELLED, actual FILLED"});
 }
 
 TEST_F(Audit, FullyFilledOrderMarkedCancelledIsNamed) {
-    ExpectBreach(std::string("UPDATE orders SET status = 'CANCELLED' WHERE order_id = '") + kSellB + "'",
-                 "order_status", {kSellB, "expected FILLED, actual CANCELLED"});
+    ExpectBreach(
+        std::string("UPDATE orders SET status = 'CANCELLED' WHERE order_id = '") + kSellB + "'",
+        "order_status", {kSellB, "expected FILLED, actual CANCELLED"});
 }
 
 TEST_F(Audit, OpenOrderWithoutReservationIsNamed) {
@@ -272,7 +287,8 @@ TEST_F(Audit, OpenOrderWithoutReservationIsNamed) {
 TEST_F(Audit, CancelledOrderStillHoldingCashIsNamed) {
     // The release never happened: the reservation, the wallet and the ledger all still hold it.
     ExpectBreach(std::string("UPDATE reservations SET released = false, remaining_cents = 80000, "
-                             "remaining_quantity = 2 WHERE order_id = '") + kBuyD + "';" +
+                             "remaining_quantity = 2 WHERE order_id = '") +
+                     kBuyD + "';" +
                      "DELETE FROM transactions WHERE kind = 'release' AND user_id = 3;"
                      "UPDATE wallets SET blocked_cents = 80000 WHERE user_id = 3",
                  "order_reservation", {kBuyD, "unreleased, holding 80000 cents"});
@@ -285,21 +301,26 @@ TEST_F(Audit, TradeAgainstAnotherUsersOrderIsNamed) {
 
 TEST_F(Audit, OrphanReservationIsNamedAfterTheGrace) {
     const std::string orphan = "00000000-0000-4000-8000-0000000000bb";
-    Exec("INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, remaining_cents, "
-         "remaining_quantity, created_at) VALUES ('" + orphan +
-         "', 2, 'BUY', 'AAPL', 100, 500, 5, now() - interval '1 minute');"
-         "INSERT INTO transactions (user_id, kind, ref, symbol, blocked_delta_cents) VALUES "
-         "(2, 'block', '" + orphan + "', 'AAPL', 500);"
-         "UPDATE wallets SET blocked_cents = 500 WHERE user_id = 2");
+    Exec(
+        "INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, remaining_cents, "
+        "remaining_quantity, created_at) VALUES ('" +
+        orphan +
+        "', 2, 'BUY', 'AAPL', 100, 500, 5, now() - interval '1 minute');"
+        "INSERT INTO transactions (user_id, kind, ref, symbol, blocked_delta_cents) VALUES "
+        "(2, 'block', '" +
+        orphan +
+        "', 'AAPL', 500);"
+        "UPDATE wallets SET blocked_cents = 500 WHERE user_id = 2");
     CliRun within = RunAudit({"--orphan-grace", "120"});
     EXPECT_EQ(within.exit_code, 0) << within.output;
     ExpectBreach("", "order_reservation", {"reservation " + orphan, "none; holding 500 cents"});
 }
 
 TEST_F(Audit, MalformedLedgerRowIsNamed) {
-    ExpectBreach("INSERT INTO transactions (user_id, kind, ref, cash_delta_cents) "
-                 "VALUES (1, 'deposit', 'bad', -5)",
-                 "ledger_rows", {"deposit bad", "cash_delta_cents", "expected > 0, actual -5"});
+    ExpectBreach(
+        "INSERT INTO transactions (user_id, kind, ref, cash_delta_cents) "
+        "VALUES (1, 'deposit', 'bad', -5)",
+        "ledger_rows", {"deposit bad", "cash_delta_cents", "expected > 0, actual -5"});
 }
 
 TEST_F(Audit, BreachListIsCappedWithACount) {
@@ -332,8 +353,8 @@ TEST_F(Audit, BreachesAsJsonNameCheckSubjectExpectedAndActual) {
 }
 
 TEST(AuditUsage, UnreachableDatabaseExitsTwoWithoutThePassword) {
-    CliRun r = RunFlowex({"audit", "--database-url",
-                       "postgresql://postgres:s3cr3t-pw@127.0.0.1:1/stockexchange"});
+    CliRun r = RunFlowex(
+        {"audit", "--database-url", "postgresql://postgres:s3cr3t-pw@127.0.0.1:1/stockexchange"});
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_NE(r.output.find("cannot connect"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("s3cr3t-pw"), std::string::npos) << r.output;
