@@ -114,8 +114,12 @@ export interface MetricsQuery {
   lookbackMs: number;
   stepMs: number;
   ratePerMs?: number;
-  spanKind?: string; // server, client, …
+  /** server, client, …, or several; Jaeger's default when absent is server only. */
+  spanKind?: string | string[];
 }
+
+/** Every span kind Jaeger's SPM API accepts (`spanKind` repeated): what "all span kinds" sends. */
+export const ALL_SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
 /** Jaeger SPM: /api/metrics/{latencies,calls,errors}; latencies in ms, calls per second, errors 0..1. */
 export async function fetchMetrics(kind: MetricKind, q: MetricsQuery): Promise<MetricFamily> {
@@ -125,7 +129,7 @@ export async function fetchMetrics(kind: MetricKind, q: MetricsQuery): Promise<M
   p.set('lookback', String(Math.floor(q.lookbackMs)));
   p.set('step', String(Math.floor(q.stepMs)));
   p.set('ratePer', String(Math.floor(q.ratePerMs ?? 600_000)));
-  if (q.spanKind) p.set('spanKind', q.spanKind);
+  for (const k of Array.isArray(q.spanKind) ? q.spanKind : q.spanKind ? [q.spanKind] : []) p.append('spanKind', k);
   if (q.groupByOperation) p.set('groupByOperation', 'true');
   if (kind === 'latencies') p.set('quantile', String(q.quantile ?? 0.95));
   const r = await getJson<MetricFamily | { data: MetricFamily }>(`/api/metrics/${kind}?${p}`);

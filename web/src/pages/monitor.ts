@@ -1,5 +1,5 @@
 // /monitor: RED metrics per service and operation from Jaeger's SPM API.
-import { fetchServices } from '../api';
+import { ALL_SPAN_KINDS, fetchServices } from '../api';
 import { h, notice } from '../dom';
 import { escapeHtml, formatDuration, formatPercent, formatRate, serviceColor } from '../format';
 import { health, loadRed, sparkline, type OpMetrics } from '../metrics';
@@ -96,7 +96,7 @@ export function monitorPage(root: HTMLElement, url: URL): () => void {
     msg.replaceChildren();
     const list = st.service ? [st.service] : services;
     const lb = lookbackMs(st.lookback);
-    const base = { groupByOperation: true, endTsMs: Date.now(), lookbackMs: lb, stepMs: Math.max(10_000, Math.floor(lb / 30)), ratePerMs: 600_000, spanKind: st.spanKind === 'all' ? '' : st.spanKind };
+    const base = { groupByOperation: true, endTsMs: Date.now(), lookbackMs: lb, stepMs: Math.max(10_000, Math.floor(lb / 30)), ratePerMs: 600_000, spanKind: st.spanKind === 'all' ? ALL_SPAN_KINDS : st.spanKind };
     const res = await Promise.all(list.map((s) => loadRed(s, base)));
     if (!alive) return;
     rows = res.flatMap((r) => r.rows).filter((r) => r.p95 || r.calls || r.errors);

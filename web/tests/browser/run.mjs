@@ -7,20 +7,20 @@
 //   FLOWEX_UI_BASE_URL=http://127.0.0.1:16686 FLOWEX_UI_OTLP_ENDPOINT=http://127.0.0.1:4318 npm run test:browser
 //                                              (first sends the fixture flows to the collector over OTLP)
 //   FLOWEX_UI_TESTS=map,monitor npm run test:browser   (a subset, by name fragment)
+//   node tests/browser/collector-run.mjs build/bin/flowex-collector
+//                                              (starts a private collector, fills it, runs these tests: ctest web.browser.collector)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { launch } from './harness.mjs';
 import { startServer, DEFAULT_DIST, JAEGER_ENDPOINTS, FLOWEX_EXTRAS } from './server.mjs';
 import { makeFlows, flatten, idGen, orderFlow } from '../fixtures/flows.mjs';
-import { sendOtlp } from '../fixtures/send-otlp.mjs';
+import { fillCollector, sendOtlp } from '../fixtures/send-otlp.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const RESULTS = path.resolve(here, '../../test-results');
-const REAL = process.env.FLOWEX_UI_BASE_URL?.replace(/\/+$/, '') || '';
-const OTLP = process.env.FLOWEX_UI_OTLP_ENDPOINT?.replace(/\/+$/, '') || '';
-const ONLY = (process.env.FLOWEX_UI_TESTS || '').split(',').map((s) => s.trim()).filter(Boolean);
+export const RESULTS_DIR = path.resolve(here, '../../test-results');
+let RESULTS = RESULTS_DIR;
 const TIMEOUT = 15_000;
 
 const FIVE = ['client-gateway', 'user-service', 'order-manager', 'risk-manager', 'wallet-service'];
@@ -50,10 +50,14 @@ async function search(page, base, { service, tags = '', extra = '' }) {
   await page.click('[data-testid=find]');
   await page.waitForSelector('[data-testid=result], [data-testid=no-results], [data-testid=search-error]', { timeout: TIMEOUT });
 }
-async function openOrderTrace(page, base) {
+async function openOrderTrace(page, base, expected) {
   await search(page, base, { service: 'client-gateway', tags: 'symbol=AAPL side=BUY quantity=10' });
   const n = await page.locator('[data-testid=result]').count();
   assert.ok(n >= 1, 'the AAPL BUY 10 order is found');
+  if (expected) {
+    assert.equal(n, 1, 'exactly the AAPL BUY 10 order');
+    assert.equal(await page.locator('[data-testid=result]').first().getAttribute('data-trace-id'), expected.special.orderTraceId);
+  }
   await page.locator('[data-testid=result]').first().click();
   await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
   return page.url().split('/trace/')[1];
@@ -62,13 +66,25 @@ async function clickSpan(page, op) {
   await page.locator('[data-testid=span-row]', { has: page.locator(`[data-testid=span-op]:text-is("${op}")`) }).first().click();
   await page.waitForSelector('[data-testid=span-detail]', { timeout: TIMEOUT });
 }
+/** Calls from `parent` to `child` in a model: parent→child span pairs across services, plus DB/Redis client spans. */
+function expectedCalls(model, parent, child) {
+  let n = 0;
+  for (const t of model.traces) {
+    const byId = new Map(t.spans.map((sp) => [sp.spanId, sp]));
+    for (const sp of t.spans) {
+      if (byId.get(sp.parentSpanId)?.service === parent && sp.service === child) n++;
+      if (sp.service === parent && (sp.kind === 'CLIENT' || sp.kind === 'PRODUCER') && sp.attributes['db.system.name'] && sp.attributes['service.peer.name'] === child) n++;
+    }
+  }
+  return n;
+}
 async function attrs(page) {
   return page.$$eval('[data-testid=span-detail] [data-testid=span-attributes] tr', (rows) =>
     Object.fromEntries(rows.map((r) => [r.querySelector('th').textContent, r.querySelector('td').textContent])));
 }
 
 // ---------- tests ----------
-test('search: client-gateway with error=true finds the rejected order', async ({ page, base, model, sent }) => {
+test('search: client-gateway with error=true finds the rejected order', async ({ page, base, expected, sent }) => {
   await search(page, base, { service: 'client-gateway', tags: 'error=true' });
   const results = page.locator('[data-testid=result]');
   const n = await results.count();
@@ -76,9 +92,9 @@ test('search: client-gateway with error=true finds the rejected order', async ({
   for (let i = 0; i < n; i++) assert.match(await results.nth(i).getAttribute('class'), /is-error/, 'every result has an error');
   const titles = await texts(page, '[data-testid=result] .r-name');
   assert.ok(titles.some((t) => t.includes('client-gateway:') && t.includes('POST /v1/order')), `the rejected POST /v1/order is listed: ${titles}`);
-  if (model) {
+  if (expected) {
     assert.equal(n, 1, 'exactly the one rejected order');
-    assert.equal(await results.first().getAttribute('data-trace-id'), model.special.rejectedTraceId);
+    assert.equal(await results.first().getAttribute('data-trace-id'), expected.special.rejectedTraceId);
   }
   if (sent) {
     const ids = await page.$$eval('[data-testid=result]', (rs) => rs.map((r) => r.getAttribute('data-trace-id')));
@@ -110,11 +126,11 @@ test('search: client-gateway with error=true finds the rejected order', async ({
   await shot(page, 'trace-rejected');
 });
 
-test('search: results, scatter plot, sort orders and limit', async ({ page, base, model }) => {
+test('search: results, scatter plot, sort orders and limit', async ({ page, base, expected }) => {
   await page.goto(`${base}/search?service=client-gateway&lookback=1h&limit=20`);
   await page.waitForSelector('[data-testid=result]', { timeout: TIMEOUT });
   const n = await page.locator('[data-testid=result]').count();
-  if (model) assert.equal(n, model.traces.filter((t) => t.spans.some((s) => s.service === 'client-gateway')).length);
+  if (expected) assert.equal(n, expected.traces.filter((t) => t.spans.some((s) => s.service === 'client-gateway')).length);
   assert.ok(n >= 3);
   assert.equal(await page.locator('[data-testid=scatter] circle').count(), n, 'one dot per trace');
   assert.match(await page.textContent('[data-testid=result-count]'), new RegExp(`^${n} Traces?$`));
@@ -145,8 +161,8 @@ test('search: results, scatter plot, sort orders and limit', async ({ page, base
   await page.waitForSelector('[data-testid=no-results]', { timeout: TIMEOUT });
 });
 
-test('trace: the order shows all five services and the brief\'s span names', async ({ page, base }) => {
-  const id = await openOrderTrace(page, base);
+test('trace: the order shows all five services and the brief\'s span names', async ({ page, base, expected }) => {
+  const id = await openOrderTrace(page, base, expected);
   assert.match(id, /^[0-9a-f]{16,32}$/);
   assert.equal(await page.textContent('[data-testid=trace-id]'), id);
   const services = await texts(page, '[data-testid=trace-services] .svc-chip');
@@ -154,6 +170,7 @@ test('trace: the order shows all five services and the brief\'s span names', asy
   assert.ok(Number(await page.textContent('[data-testid=meta-services]')) >= 5);
   assert.ok(Number(await page.textContent('[data-testid=meta-depth]')) >= 6, 'gateway → order-manager → wallet-service → postgresql is deep');
   assert.ok(Number(await page.textContent('[data-testid=meta-spans]')) >= BRIEF_SPANS.length);
+  if (expected) assert.equal(Number(await page.textContent('[data-testid=meta-spans]')), expected.traces.find((t) => t.traceId === id).spans.length, 'every span of the order');
   assert.equal(await page.textContent('[data-testid=meta-errors]'), '0');
   const ops = await texts(page, '[data-testid=span-op]');
   for (const op of BRIEF_SPANS) assert.ok(ops.includes(op), `span ${op} in the timeline`);
@@ -178,8 +195,8 @@ test('trace: the order shows all five services and the brief\'s span names', asy
   assert.equal(await page.locator('.row .cp').count(), 0);
 });
 
-test('trace: a span\'s details show symbol, side and quantity', async ({ page, base }) => {
-  await openOrderTrace(page, base);
+test('trace: a span\'s details show symbol, side and quantity', async ({ page, base, expected }) => {
+  await openOrderTrace(page, base, expected);
   await clickSpan(page, 'place_order');
   const a = await attrs(page);
   assert.equal(a.symbol, 'AAPL');
@@ -201,10 +218,11 @@ test('trace: a span\'s details show symbol, side and quantity', async ({ page, b
   assert.ok(details.some((t) => t.includes('db.system.name') && t.includes('postgresql') && t.includes('service.peer.name')));
 });
 
-test('trace: the trace\'s logs appear beside their spans', async ({ page, base }) => {
-  const id = await openOrderTrace(page, base);
+test('trace: the trace\'s logs appear beside their spans', async ({ page, base, expected }) => {
+  const id = await openOrderTrace(page, base, expected);
   await page.waitForSelector('[data-testid=logs-count]', { timeout: TIMEOUT });
   assert.match(await page.textContent('[data-testid=logs-count]'), /^\d+ log records?$/);
+  if (expected) assert.equal(parseInt(await page.textContent('[data-testid=logs-count]'), 10), expected.logs.filter((l) => l.traceId === id).length, 'every log record of the order');
   assert.ok(await page.locator('[data-testid=span-row] .log-badge').count() >= 2, 'log badges on the spans that logged');
   // in the span's details
   await clickSpan(page, 'create_order');
@@ -235,7 +253,7 @@ test('trace: the trace\'s logs appear beside their spans', async ({ page, base }
   assert.ok(body.data[0].spans.length >= BRIEF_SPANS.length);
 });
 
-test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base }) => {
+test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base, model, expected }) => {
   await page.goto(`${base}/map`);
   await page.waitForSelector('[data-testid=map-node]', { timeout: TIMEOUT });
   const nodes = await page.$$eval('[data-testid=map-node]', (els) => els.map((e) => e.getAttribute('data-node')));
@@ -243,7 +261,12 @@ test('service map: client-gateway → order-manager → wallet-service → postg
   for (const [p, c] of [['client-gateway', 'order-manager'], ['order-manager', 'wallet-service'], ['wallet-service', 'postgresql'], ['order-manager', 'redis']]) {
     const edge = page.locator(`[data-testid=map-edge][data-parent="${p}"][data-child="${c}"]`);
     assert.equal(await edge.count(), 1, `edge ${p} → ${c}`);
-    assert.match(await edge.locator('text').textContent(), /^\d+$/, 'call count');
+    const calls = await edge.locator('text').textContent();
+    assert.match(calls, /^\d+$/, 'call count');
+    if (model) assert.equal(Number(calls), expectedCalls(model, p, c), `calls ${p} → ${c}`);
+    // flowex-collector counts the first call of a service → service pair twice (a CLIENT span whose
+    // peer.service names a service not seen yet also adds a peer edge), so only a lower bound there
+    else if (expected) assert.ok(Number(calls) >= expectedCalls(expected, p, c), `calls ${p} → ${c}: ${calls} ≥ ${expectedCalls(expected, p, c)}`);
   }
   const cg = await page.textContent('[data-testid=map-node][data-node="client-gateway"]');
   assert.match(cg, /P95 [\d.]+(µs|ms|s) · err [\d.<]+%/, `client-gateway shows P95 and error rate: ${cg}`);
@@ -252,10 +275,19 @@ test('service map: client-gateway → order-manager → wallet-service → postg
   await page.click('[data-testid=map-node][data-node="order-manager"]');
   await page.waitForURL(/\/monitor\?service=order-manager/, { timeout: TIMEOUT });
   await page.waitForSelector('[data-testid=monitor-row]', { timeout: TIMEOUT });
+  assert.equal(await page.inputValue('[data-testid=monitor-kind]'), 'all', 'a node opens all of its operations, not only its server spans');
   const svcs = await page.$$eval('[data-testid=monitor-row]', (rs) => rs.map((r) => r.getAttribute('data-service')));
   assert.ok(svcs.length >= 2 && svcs.every((s) => s === 'order-manager'), `order-manager's operations: ${svcs}`);
   const ops = await page.$$eval('[data-testid=monitor-row]', (rs) => rs.map((r) => r.getAttribute('data-operation')));
-  assert.ok(ops.includes('create_order') && ops.includes('POST /order'), `${ops}`);
+  assert.ok(ops.includes('create_order') && ops.includes('POST /order') && ops.includes('INSERT orders'), `internal, server and client operations: ${ops}`);
+  await shot(page, 'monitor-order-manager');
+  // the default (Jaeger's): server spans only
+  await page.selectOption('[data-testid=monitor-kind]', 'server');
+  await page.waitForFunction(() => {
+    const ops = [...document.querySelectorAll('[data-testid=monitor-row]')].map((r) => r.getAttribute('data-operation'));
+    return ops.length > 0 && !ops.includes('create_order');
+  }, null, { timeout: TIMEOUT });
+  assert.deepEqual(await page.$$eval('[data-testid=monitor-row]', (rs) => rs.map((r) => r.getAttribute('data-operation'))), ['POST /order']);
 });
 
 test('monitor: P50/P95/P99, error % and req/s per operation, sortable', async ({ page, base }) => {
@@ -285,7 +317,7 @@ test('monitor: P50/P95/P99, error % and req/s per operation, sortable', async ({
   assert.deepEqual(s, s.slice().sort((a, b) => a.localeCompare(b)));
 });
 
-test('live: new traces stream in and every error links to its trace', async ({ page, base, model, sent }) => {
+test('live: new traces stream in and every error links to its trace', async ({ page, base, model, sent, otlp }) => {
   await page.goto(`${base}/live`);
   if (!model) {
     // A real collector streams only traces that arrive now: connect, then send a rejected order.
@@ -293,7 +325,7 @@ test('live: new traces stream in and every error links to its trace', async ({ p
     if (!sent) return;
     const ids = idGen((Date.now() + 7) % 0xffffffff);
     const fresh = flatten(orderFlow({ reject: true, symbol: 'NVDA', quantity: 999, price: 121 }), Date.now() * 1000, ids);
-    await sendOtlp(OTLP, { resources: sent.resources, traces: [fresh.trace], logs: fresh.logs });
+    await sendOtlp(otlp, { resources: sent.resources, traces: [fresh.trace], logs: fresh.logs });
     const row = page.locator(`[data-testid=live-row][data-trace-id="${fresh.trace.traceId}"]`);
     await row.waitFor({ timeout: 20_000 });
     assert.match(await row.getAttribute('class'), /is-error/);
@@ -342,6 +374,7 @@ test('routes: any non-/api path is handled client-side', async ({ page, base }) 
   await page.waitForSelector('[data-testid=search-form]', { timeout: TIMEOUT });
   await page.goto(`${base}/no/such/page`);
   await waitText(page, 'main', 'Not found');
+  await shot(page, 'not-found');
   await page.goto(`${base}/trace/00000000000000000000000000000bad`);
   await page.waitForSelector('[data-testid=trace-error]', { timeout: TIMEOUT });
   // the top bar's links navigate without a reload
@@ -377,90 +410,97 @@ test('the UI calls only Jaeger\'s endpoints, plus the two flowex extras', async 
 });
 
 // ---------- runner ----------
-async function main() {
+/**
+ * Runs the tests and resolves to { passes, failures, skipped }.
+ *   fixture mode (no `base`): starts the node fixture servers;
+ *   collector mode (`base` = a collector's query URL): `sent` is the model already sent to it
+ *     over `otlp` (or null), `exact` says the collector holds nothing else (a private one), so
+ *     counts are asserted exactly.
+ */
+export async function runBrowserTests({ base: real = '', otlp = '', sent = null, exact = false, results = RESULTS_DIR, only = [] } = {}) {
+  RESULTS = results;
   let failures = 0;
   let passes = 0;
   let skipped = 0;
   let model = null;
-  let sent = null;
   let servers = [];
-  let base = REAL;
+  let base = real;
   const started = Date.now();
   if (fs.existsSync(RESULTS)) for (const f of fs.readdirSync(RESULTS)) if (f.startsWith('FAILED-')) fs.rmSync(path.join(RESULTS, f));
-  try {
-    if (!REAL) {
-      if (!fs.existsSync(path.join(DEFAULT_DIST, 'index.html'))) throw new Error(`web/dist/index.html is missing: run npm run build in web/ first`);
-      model = makeFlows();
-      const main = await startServer({ model });
-      const plain = await startServer({ model, extras: false });
-      servers = [main, plain];
-      base = main.url;
-      console.log(`fixture server ${main.url} (plain Jaeger, no extras: ${plain.url})`);
-    } else {
-      console.log(`collector under test: ${REAL}`);
-      if (OTLP) {
-        sent = makeFlows(Date.now(), Date.now() % 0xffffffff);
-        await sendOtlp(OTLP, sent);
-        // ingest is asynchronous: wait until both special traces are queryable
-        const deadline = Date.now() + 30_000;
-        for (const id of [sent.special.orderTraceId, sent.special.rejectedTraceId]) {
-          for (;;) {
-            const r = await fetch(`${REAL}/api/traces/${id}`).catch(() => null);
-            if (r?.ok) break;
-            if (Date.now() > deadline) throw new Error(`trace ${id} sent to ${OTLP} is not queryable at ${REAL}`);
-            await new Promise((res) => setTimeout(res, 250));
-          }
-        }
-        console.log(`sent the fixture flows over OTLP to ${OTLP} (order ${sent.special.orderTraceId}, rejected ${sent.special.rejectedTraceId})`);
-      }
-    }
-  } catch (e) {
-    console.error(`setup failed: ${e.message}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
+  if (!real) {
+    if (!fs.existsSync(path.join(DEFAULT_DIST, 'index.html'))) throw new Error(`web/dist/index.html is missing: run npm run build in web/ first`);
+    model = makeFlows();
+    const main = await startServer({ model });
+    const plain = await startServer({ model, extras: false });
+    servers = [main, plain];
+    base = main.url;
+    console.log(`fixture server ${main.url} (plain Jaeger, no extras: ${plain.url})`);
+  } else {
+    console.log(`collector under test: ${real}${sent ? ` (filled over OTLP at ${otlp}: order ${sent.special.orderTraceId}, rejected ${sent.special.rejectedTraceId})` : ''}`);
   }
   let browser;
   try {
     browser = await launch();
   } catch (e) {
-    console.error(`✗ browser: ${e.message}`);
     for (const s of servers) await s.close();
-    console.log(`0 passed, ${tests.length} failed`);
-    process.exit(1);
+    throw new Error(`browser: ${e.message}`);
   }
-  for (const t of tests) {
-    if (ONLY.length && !ONLY.some((o) => t.name.includes(o))) continue;
-    if (t.fixtureOnly && REAL) {
-      skipped++;
-      console.log(`- ${t.name} (fixture server only)`);
-      continue;
+  try {
+    for (const t of tests) {
+      if (only.length && !only.some((o) => t.name.includes(o))) continue;
+      if (t.fixtureOnly && real) {
+        skipped++;
+        console.log(`- ${t.name} (fixture server only)`);
+        continue;
+      }
+      const page = await browser.context.newPage();
+      const pageErrors = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith('/api/')) apiCalls.push(u);
+      });
+      const t0 = Date.now();
+      try {
+        // `expected`: the model whose exact counts the server must show (the fixture's, or what a private collector was sent)
+        await t.fn({ page, base, model: real ? null : model, sent, otlp, expected: real ? (exact ? sent : null) : model, plain: servers[1] });
+        if (pageErrors.length) throw new Error(`uncaught page errors: ${pageErrors.join('; ')}`);
+        passes++;
+        console.log(`✓ ${t.name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        failures++;
+        console.log(`✗ ${t.name} (${Date.now() - t0} ms)\n    ${String(e.stack || e).split('\n').slice(0, 6).join('\n    ')}`);
+        await shot(page, `FAILED-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+      } finally {
+        await page.close().catch(() => {});
+      }
     }
-    const page = await browser.context.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('request', (r) => {
-      const u = new URL(r.url());
-      if (u.pathname.startsWith('/api/')) apiCalls.push(u);
-    });
-    const t0 = Date.now();
-    try {
-      await t.fn({ page, base, model: REAL ? null : model, sent, plain: servers[1] });
-      if (pageErrors.length) throw new Error(`uncaught page errors: ${pageErrors.join('; ')}`);
-      passes++;
-      console.log(`✓ ${t.name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failures++;
-      console.log(`✗ ${t.name} (${Date.now() - t0} ms)\n    ${String(e.stack || e).split('\n').slice(0, 6).join('\n    ')}`);
-      await shot(page, `FAILED-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
-    } finally {
-      await page.close().catch(() => {});
-    }
+  } finally {
+    await browser.close();
+    for (const s of servers) await s.close();
   }
-  await browser.close();
-  for (const s of servers) await s.close();
   console.log(`\nscreenshots in ${path.relative(process.cwd(), RESULTS) || RESULTS}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`${passes} passed, ${failures} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(failures ? 1 : 0);
+  return { passes, failures, skipped };
 }
 
-main();
+async function main() {
+  const real = process.env.FLOWEX_UI_BASE_URL?.replace(/\/+$/, '') || '';
+  const otlp = process.env.FLOWEX_UI_OTLP_ENDPOINT?.replace(/\/+$/, '') || '';
+  const only = (process.env.FLOWEX_UI_TESTS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  let sent = null;
+  try {
+    if (real && otlp) {
+      sent = makeFlows(Date.now(), Date.now() % 0xffffffff);
+      await fillCollector({ otlp, query: real, model: sent });
+    }
+    const r = await runBrowserTests({ base: real, otlp, sent, only });
+    process.exit(r.failures ? 1 : 0);
+  } catch (e) {
+    console.error(`✗ ${e.message}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) main();
