@@ -115,7 +115,8 @@ function writeSection(table, loadAvg, chromeVersion) {
   const title = mode === 'fifo'
     ? '`chrt -f 50 node bench/web/ui_bench.mjs --write` (SCHED_FIFO: the browser and the fixture server are not preempted by the compile jobs sharing the machine)'
     : '`node bench/web/ui_bench.mjs --write` (normal scheduling, sharing the 2 cores with whatever else runs)';
-  const fresh = `<!-- ui-bench:${mode} -->\n${title}, ${new Date().toISOString().slice(0, 10)}, load average ${loadAvg}:\n\n${table}\n<!-- /ui-bench:${mode} -->`;
+  const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; } })();
+  const fresh = `<!-- ui-bench:${mode} -->\n${title}, ${new Date().toISOString().slice(0, 10)}${commit ? `, commit ${commit}` : ''}, load average ${loadAvg}:\n\n${table}\n<!-- /ui-bench:${mode} -->`;
   const blocks = { fifo: block('fifo'), normal: block('normal') };
   blocks[mode] = fresh;
   const section = `${head}\n\n`
