@@ -211,7 +211,8 @@ async function serviceCounts(services: string[], lookback: string, sel: HTMLSele
   const stepMs = Math.max(60_000, Math.floor(lbMs / 60));
   try {
     const results = await Promise.all(services.map((s) => fetchMetrics('calls', {
-      services: [s], groupByOperation: false, endTsMs: Date.now(), lookbackMs: lbMs, stepMs, spanKind: 'server',
+      // ratePer = step: each call falls in exactly one point, so rate × step summed is the count
+      services: [s], groupByOperation: false, endTsMs: Date.now(), lookbackMs: lbMs, stepMs, ratePerMs: stepMs, spanKind: 'server',
     }).then((f) => ({ s, f })).catch(() => null)));
     for (const r of results) {
       if (!r) continue;
@@ -253,7 +254,8 @@ export function scatterPlot(list: TraceSummary[]): HTMLElement {
     t1 = Math.max(t1, s.start);
     dMax = Math.max(dMax, s.duration);
   }
-  if (t1 === t0) { t0 -= 1e6; t1 += 1e6; }
+  // at least a minute across (µs), so the time labels are distinct however close the traces are
+  if (t1 - t0 < 60e6) { const mid = (t0 + t1) / 2; t0 = mid - 30e6; t1 = mid + 30e6; }
   dMax = dMax || 1;
   const x = (t: number) => L + ((t - t0) / (t1 - t0)) * (W - L - 12);
   const y = (d: number) => H - B - (d / dMax) * (H - B - 10);
@@ -264,7 +266,7 @@ export function scatterPlot(list: TraceSummary[]): HTMLElement {
   }
   for (let i = 0; i <= 4; i++) {
     const t = t0 + ((t1 - t0) * i) / 4;
-    svg += `<text x="${x(t)}" y="${H - 6}" text-anchor="middle">${formatTime(t).slice(11, 19)}</text>`;
+    svg += `<text x="${x(t)}" y="${H - 6}" text-anchor="${i === 4 ? 'end' : 'middle'}">${formatTime(t).slice(11, 19)}</text>`;
   }
   const maxSpans = Math.max(...list.map((s) => s.spanCount));
   for (const s of list) {

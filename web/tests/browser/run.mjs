@@ -130,7 +130,13 @@ test('search: results, scatter plot, sort orders and limit', async ({ page, base
   await page.goto(`${base}/search?service=client-gateway&lookback=1h&limit=20`);
   await page.waitForSelector('[data-testid=result]', { timeout: TIMEOUT });
   const n = await page.locator('[data-testid=result]').count();
-  if (expected) assert.equal(n, expected.traces.filter((t) => t.spans.some((s) => s.service === 'client-gateway')).length);
+  if (expected) {
+    assert.equal(n, expected.traces.filter((t) => t.spans.some((s) => s.service === 'client-gateway')).length);
+    // the service list counts the service's server spans in the lookback (from Jaeger's SPM calls)
+    const calls = expected.traces.flatMap((t) => t.spans).filter((sp) => sp.service === 'client-gateway' && sp.kind === 'SERVER').length;
+    await page.waitForFunction((want) => document.querySelector('[data-testid=service] option[value="client-gateway"]')?.textContent === want, `client-gateway (${calls})`, { timeout: TIMEOUT })
+      .catch(async () => assert.fail(`service option "${await page.textContent('[data-testid=service] option[value="client-gateway"]')}", want "client-gateway (${calls})"`));
+  }
   assert.ok(n >= 3);
   assert.equal(await page.locator('[data-testid=scatter] circle').count(), n, 'one dot per trace');
   assert.match(await page.textContent('[data-testid=result-count]'), new RegExp(`^${n} Traces?$`));
@@ -320,19 +326,29 @@ test('monitor: P50/P95/P99, error % and req/s per operation, sortable', async ({
 test('live: new traces stream in and every error links to its trace', async ({ page, base, model, sent, otlp }) => {
   await page.goto(`${base}/live`);
   if (!model) {
-    // A real collector streams only traces that arrive now: connect, then send a rejected order.
+    // A real collector streams only traces that arrive now: connect, then send a few orders, one rejected.
     await waitText(page, '[data-testid=live-status]', 'live');
     if (!sent) return;
-    const ids = idGen((Date.now() + 7) % 0xffffffff);
-    const fresh = flatten(orderFlow({ reject: true, symbol: 'NVDA', quantity: 999, price: 121 }), Date.now() * 1000, ids);
-    await sendOtlp(otlp, { resources: sent.resources, traces: [fresh.trace], logs: fresh.logs });
-    const row = page.locator(`[data-testid=live-row][data-trace-id="${fresh.trace.traceId}"]`);
-    await row.waitFor({ timeout: 20_000 });
-    assert.match(await row.getAttribute('class'), /is-error/);
+    const ids = idGen((Date.now() + 7) % 0xffffffff || 7);
+    const now = Date.now();
+    const orders = [['MSFT', 'SELL', 5, 410], ['GOOG', 'BUY', 3, 172], ['AMZN', 'BUY', 8, 185], ['AAPL', 'BUY', 2, 151], ['TSLA', 'SELL', 1, 250]];
+    const fresh = orders.map(([symbol, side, quantity, price], i) => flatten(orderFlow({ userId: 20 + i, symbol, side, quantity, price, scale: 0.8 + 0.1 * i }), (now - (orders.length - i) * 1500) * 1000, ids));
+    const rejected = flatten(orderFlow({ reject: true, symbol: 'NVDA', quantity: 999, price: 121 }), now * 1000, ids);
+    fresh.push(rejected);
+    await sendOtlp(otlp, { resources: sent.resources, traces: fresh.map((f) => f.trace), logs: fresh.flatMap((f) => f.logs) });
+    for (const f of fresh) await page.locator(`[data-testid=live-row][data-trace-id="${f.trace.traceId}"]`).waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('[data-testid=live-row]').count(), fresh.length, 'exactly the traces sent since the page connected');
+    const err = page.locator('[data-testid=live-row].is-error');
+    assert.equal(await err.count(), 1, 'one rejected order');
+    assert.equal(await err.getAttribute('data-trace-id'), rejected.trace.traceId);
+    assert.equal(await err.getAttribute('href'), `/trace/${rejected.trace.traceId}`);
     await shot(page, 'live');
-    await row.locator('[data-testid=live-error]').click();
-    await page.waitForURL(new RegExp(`/trace/${fresh.trace.traceId}$`), { timeout: TIMEOUT });
+    await page.check('[data-testid=live-errors-only]');
+    assert.equal(await page.locator('[data-testid=live-row]').count(), 1);
+    await page.click('[data-testid=live-error]');
+    await page.waitForURL(new RegExp(`/trace/${rejected.trace.traceId}$`), { timeout: TIMEOUT });
     await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
+    assert.ok(Number(await page.textContent('[data-testid=meta-errors]')) >= 1);
     return;
   }
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=live-row]').length >= n, model.traces.length, { timeout: TIMEOUT });
