@@ -563,9 +563,15 @@ int RunAudit(int argc, char** argv) {
     const std::string limit = std::to_string(std::max<std::int64_t>(max_lines, 1));
     std::vector<Outcome> outcomes;
     for (const Check& check : kChecks) {
+        // MATERIALIZED: planned to produce every row. As a plain subquery under ORDER BY ...
+        // LIMIT the planner picks a fast-start plan (nested loops in key order) that takes
+        // minutes on a million ledger rows instead of seconds.
         const std::string sql =
-            std::string("SELECT subject, what, expected, actual, count(*) OVER () FROM (") +
-            check.sql + ") b(k, subject, what, expected, actual) ORDER BY k, what LIMIT " + limit;
+            std::string("WITH b(k, subject, what, expected, actual) AS MATERIALIZED (") +
+            check.sql +
+            ") SELECT subject, what, expected, actual, (SELECT count(*) FROM b) FROM b "
+            "ORDER BY k, what LIMIT " +
+            limit;
         std::vector<std::string> params;
         if (std::string_view(check.sql).find("$1") != std::string_view::npos) {
             params.push_back(std::to_string(orphan_grace));
