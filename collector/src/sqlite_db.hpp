@@ -86,6 +86,8 @@ public:
         return p == nullptr ? std::string_view() : std::string_view(p, sqlite3_column_bytes(s_, col));
     }
     bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+    /// The statement, for a manual sqlite3_reset between rebinds.
+    sqlite3_stmt* raw() const noexcept { return s_; }
 
 private:
     sqlite3_stmt* s_;

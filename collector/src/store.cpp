@@ -1,6 +1,7 @@
 #include "flowex/collector/store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -10,6 +11,10 @@
 #include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sqlite_db.hpp"
 
@@ -29,15 +34,15 @@ CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL
 CREATE INDEX IF NOT EXISTS chunks_trace ON chunks(trace_id);
 CREATE TABLE IF NOT EXISTS traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, end_ns INTEGER,
   duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
-  span_count INTEGER, error_count INTEGER, services TEXT) WITHOUT ROWID;
+  span_count INTEGER, error_count INTEGER, services TEXT, refs BLOB, tb0 INTEGER, tb1 INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
 CREATE TABLE IF NOT EXISTS svc(trace_id BLOB, service TEXT, start_ns INTEGER,
   min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT,
   PRIMARY KEY(trace_id, service)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS svc_start ON svc(service, start_ns);
 CREATE INDEX IF NOT EXISTS svc_errors ON svc(service, start_ns) WHERE errors > 0;
-CREATE TABLE IF NOT EXISTS tags(key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
-  PRIMARY KEY(key, value, trace_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tagb(block INTEGER, key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
+  PRIMARY KEY(block, key, value, trace_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS operations(service TEXT, name TEXT, kind INTEGER,
   PRIMARY KEY(service, name, kind)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deps(minute INTEGER, parent TEXT, child TEXT, calls INTEGER,
@@ -307,31 +312,96 @@ struct ChunkBuilder {
     std::vector<std::pair<std::string_view, std::string>> tags;
 };
 
-// A window: one database file covering an ingest-time interval.
+// A chunk's place in its window's span file: 8-byte offset and 4-byte length, little-endian
+// (refs of one trace are concatenated in its `traces` row).
+constexpr std::size_t kRefBytes = 12;
+
+// Writer-side filter of the trace ids a window holds: a miss proves the trace is new there, so
+// its summary row need not be read before the upsert (a hit may be a false positive: read).
+class TraceFilter {
+public:
+    void Add(const TraceKey& k) {
+        for (std::uint64_t h : Hashes(k)) {
+            bits_[(h >> 6) & (kWords - 1)] |= 1ULL << (h & 63);
+        }
+    }
+    bool MaybeContains(const TraceKey& k) const {
+        for (std::uint64_t h : Hashes(k)) {
+            if ((bits_[(h >> 6) & (kWords - 1)] & (1ULL << (h & 63))) == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+private:
+    static constexpr std::size_t kWords = std::size_t{1} << 20;  // 64 Mi bits = 8 MiB
+    static std::array<std::uint64_t, 3> Hashes(const TraceKey& k) {
+        std::uint64_t a = (k.hi ^ (k.lo >> 29)) * 0x9E3779B97F4A7C15ULL;
+        std::uint64_t b = (k.lo ^ (k.hi >> 31)) * 0xC2B2AE3D27D4EB4FULL;
+        return {a ^ (b >> 32), b ^ (a >> 32), (a + b) * 0x165667B19E3779F9ULL};
+    }
+    std::vector<std::uint64_t> bits_ = std::vector<std::uint64_t>(kWords);
+};
+
+// A window: one database file covering an ingest-time interval, and beside it the span file
+// ("-seg"): the chunks' OTLP bytes, appended; the database's trace rows point into it.
 struct Window {
     std::string path;
     std::int64_t created_ns = 0;
     std::unique_ptr<Db> writer;  // writer thread only
     std::unordered_set<std::uint64_t> known_operations;  // hashes; writer thread only
+    int seg_write_fd = -1;                                // writer thread only
+    std::int64_t seg_size = 0;                            // committed end; writer thread only
+    std::unique_ptr<TraceFilter> seen;                    // writer thread only
+    std::int64_t tag_block = 0;                           // writer thread only
+    std::int64_t tag_block_traces = 0;                    // writer thread only
     std::mutex mu;
     std::vector<std::unique_ptr<Db>> idle_readers;
+    int seg_read_fd = -1;  // guarded by mu; pread is safe from many threads once open
     bool remove_files = false;
+
+    std::string SegPath() const { return path + "-seg"; }
+
+    // The span file for reading (opened on first use); -1 when it does not exist (a window
+    // written before span files, or before its first chunk).
+    int SegReadFd() {
+        std::lock_guard lock(mu);
+        if (seg_read_fd < 0) {
+            seg_read_fd = ::open(SegPath().c_str(), O_RDONLY | O_CLOEXEC);
+        }
+        return seg_read_fd;
+    }
+
+    void CloseWriter() {
+        writer.reset();
+        known_operations.clear();
+        seen.reset();
+        if (seg_write_fd >= 0) {
+            ::close(seg_write_fd);
+            seg_write_fd = -1;
+        }
+    }
 
     ~Window() {
         idle_readers.clear();
-        writer.reset();
+        CloseWriter();
+        if (seg_read_fd >= 0) {
+            ::close(seg_read_fd);
+        }
         if (remove_files) {
             std::error_code ec;
             fs::remove(path, ec);
             fs::remove(path + "-wal", ec);
             fs::remove(path + "-shm", ec);
+            fs::remove(SegPath(), ec);
         }
     }
 
     std::int64_t Bytes() const {
         std::error_code ec;
         std::int64_t total = 0;
-        for (const char* suffix : {"", "-wal"}) {
+        for (const char* suffix : {"", "-wal", "-seg"}) {
             auto n = fs::file_size(path + suffix, ec);
             if (!ec) {
                 total += static_cast<std::int64_t>(n);
@@ -442,6 +512,16 @@ public:
             auto w = std::make_shared<Window>();
             w->path = path;
             w->created_ns = ms * 1'000'000;
+            if (&path != &found.back().second) {
+                // Older windows stay read-only, but their schema is brought up to date once.
+                auto db = Db::Open(path, Db::Mode::kReadWrite);
+                if (!db) {
+                    return db.error();
+                }
+                if (Status st = UpgradeSchema(**db); !st) {
+                    return st;
+                }
+            }
             windows_.push_back(std::move(w));
         }
         if (!windows_.empty()) {
@@ -467,11 +547,19 @@ public:
         if (Status st = db.Exec("BEGIN"); !st) {
             return st.error();
         }
+        seg_buf_.clear();
+        std::int64_t block_before = w->tag_block;
+        std::int64_t block_traces_before = w->tag_block_traces;
         Status st = WriteTraces(w, traces, &out);
         if (st) {
             st = WriteLogs(w, logs, &out);
         }
+        if (st) {
+            st = WriteSeg(w);
+        }
         if (!st) {
+            w->tag_block = block_before;
+            w->tag_block_traces = block_traces_before;
             (void)db.Exec("ROLLBACK");
             // The cache may hold merges of the failed batch: forget it (it is only a cache).
             summary_cache_.clear();
@@ -484,7 +572,13 @@ public:
             (void)db.Exec("ROLLBACK");
             summary_cache_.clear();
             summary_fifo_.clear();
+            w->tag_block = block_before;
+            w->tag_block_traces = block_traces_before;
             return c.error();
+        }
+        w->seg_size += static_cast<std::int64_t>(seg_buf_.size());
+        if (seg_buf_.capacity() > (std::size_t{64} << 20)) {
+            std::string().swap(seg_buf_);
         }
         return out;
     }
@@ -536,6 +630,18 @@ public:
             if (!lease) {
                 return std::move(lease).error();
             }
+            auto refs = lease->db().PrepareStatic("SELECT refs FROM traces WHERE trace_id=?1");
+            if (!refs) {
+                return std::move(refs).error();
+            }
+            refs->BindBlob(1, trace_id);
+            if (refs->Step() && !refs->IsNull(0)) {
+                if (Status st = ReadChunks(*w, refs->Blob(0), &data); !st) {
+                    return st.error();
+                }
+                found = true;
+            }
+            // Windows written before span files keep their chunks in the database.
             auto stmt = lease->db().PrepareStatic("SELECT data FROM chunks WHERE trace_id=?1 ORDER BY id");
             if (!stmt) {
                 return std::move(stmt).error();
@@ -666,10 +772,102 @@ public:
     }
 
 private:
+    // Reads the chunks a trace row points at (in order) and merges them into *data.
+    static Status ReadChunks(Window& w, std::string_view refs, otlp_trace::TracesData* data) {
+        if (refs.size() % kRefBytes != 0) {
+            return Error{ErrorCode::kInternal, "corrupt chunk refs"};
+        }
+        int fd = w.SegReadFd();
+        if (fd < 0) {
+            return Error{ErrorCode::kInternal, "open " + w.SegPath() + ": " + std::strerror(errno)};
+        }
+        std::string buf;
+        for (std::size_t i = 0; i < refs.size(); i += kRefBytes) {
+            std::uint64_t off = 0;
+            std::uint32_t len = 0;
+            for (int b = 0; b < 8; ++b) {
+                off |= static_cast<std::uint64_t>(static_cast<unsigned char>(refs[i + static_cast<std::size_t>(b)])) << (8 * b);
+            }
+            for (int b = 0; b < 4; ++b) {
+                len |= static_cast<std::uint32_t>(static_cast<unsigned char>(refs[i + 8 + static_cast<std::size_t>(b)])) << (8 * b);
+            }
+            std::size_t at = buf.size();
+            buf.resize(at + len);
+            std::size_t got = 0;
+            while (got < len) {
+                ssize_t n = ::pread(fd, buf.data() + at + got, len - got, static_cast<off_t>(off + got));
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
+                if (n <= 0) {
+                    return Error{ErrorCode::kInternal, "corrupt chunk ref in " + w.SegPath()};
+                }
+                got += static_cast<std::size_t>(n);
+            }
+        }
+        // Concatenated TracesData messages merge into one on parse.
+        if (!data->MergeFromString(buf)) {
+            return Error{ErrorCode::kInternal, "corrupt chunk"};
+        }
+        return {};
+    }
+
     std::vector<std::shared_ptr<Window>> Snapshot() const {
         std::shared_lock lock(windows_mu_);
         std::vector<std::shared_ptr<Window>> v(windows_.rbegin(), windows_.rend());  // newest first
         return v;
+    }
+
+    // Creates missing tables and moves a window written by an older version to the current
+    // layout: `traces` gains refs/tb0/tb1, the old `tags` rows become tag block 0.
+    static Status UpgradeSchema(Db& d) {
+        if (Status st = d.Exec(kSchema); !st) {
+            return st;
+        }
+        bool add = false;
+        bool migrate = false;
+        {
+            // Statements scoped: an unfinished one would hold the schema against the changes below.
+            auto has_refs = d.Prepare("SELECT count(*) FROM pragma_table_info('traces') WHERE name='refs'");
+            if (!has_refs) {
+                return has_refs.error();
+            }
+            add = has_refs->Step() && has_refs->Int(0) == 0;
+            auto has_tags = d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='tags'");
+            if (!has_tags) {
+                return has_tags.error();
+            }
+            migrate = has_tags->Step() && has_tags->Int(0) > 0;
+        }
+        if (add) {
+            if (Status st = d.Exec("ALTER TABLE traces ADD COLUMN refs BLOB; ALTER TABLE traces ADD COLUMN tb0 INTEGER; "
+                                   "ALTER TABLE traces ADD COLUMN tb1 INTEGER;");
+                !st) {
+                return st;
+            }
+        }
+        if (migrate) {
+            if (Status st = d.Exec("BEGIN; INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) "
+                                   "SELECT 0, key, value, trace_id, start_ns FROM tags; DROP TABLE tags; COMMIT;");
+                !st) {
+                (void)d.Exec("ROLLBACK");
+                return st;
+            }
+        }
+        return {};
+    }
+
+    // SQLite's automatic checkpoint, preceded by an fdatasync of the span file: the database
+    // file never becomes durable with rows pointing at span bytes that are not.
+    static int WalHook(void* arg, sqlite3* db, const char* name, int pages) {
+        auto* w = static_cast<Window*>(arg);
+        if (pages >= kCheckpointPages) {
+            if (w->seg_write_fd >= 0) {
+                (void)::fdatasync(w->seg_write_fd);
+            }
+            (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        }
+        return SQLITE_OK;
     }
 
     Status OpenWriter(Window* w) {
@@ -680,13 +878,42 @@ private:
         Db& d = **db;
         if (Status st = d.Exec(
                 "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
-                "PRAGMA wal_autocheckpoint=4000;");
+                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
             !st) {
             return st;
         }
-        if (Status st = d.Exec(kSchema); !st) {
+        if (Status st = UpgradeSchema(d); !st) {
             return st;
+        }
+        int fd = ::open(w->SegPath().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            return Error{ErrorCode::kInternal, "open " + w->SegPath() + ": " + std::strerror(errno)};
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            ::close(fd);
+            return Error{ErrorCode::kInternal, "stat " + w->SegPath() + ": " + std::strerror(errno)};
+        }
+        // Bytes past the last commit (a crash between the span write and the commit) are never
+        // referenced; appending after them is harmless.
+        w->seg_write_fd = fd;
+        w->seg_size = static_cast<std::int64_t>(st.st_size);
+        sqlite3_wal_hook(d.raw(), &WalHook, w);
+        w->seen = std::make_unique<TraceFilter>();
+        {
+            auto ids = d.Prepare("SELECT trace_id FROM traces");
+            if (!ids) {
+                return ids.error();
+            }
+            while (ids->Step()) {
+                w->seen->Add(KeyOf(ids->Blob(0)));
+            }
+            auto blk = d.Prepare("SELECT coalesce(max(block), 0) + 1 FROM tagb");
+            if (!blk) {
+                return blk.error();
+            }
+            w->tag_block = blk->Step() ? blk->Int(0) : 1;
+            w->tag_block_traces = 0;
         }
         w->writer = std::move(db).value();
         return {};
@@ -719,8 +946,7 @@ private:
             return st;
         }
         if (!windows_.empty()) {
-            windows_.back()->writer.reset();  // the old window is read-only from now on
-            windows_.back()->known_operations.clear();
+            windows_.back()->CloseWriter();  // the old window is read-only from now on
         }
         std::unique_lock lock(windows_mu_);
         windows_.push_back(std::move(w));
@@ -758,6 +984,24 @@ private:
         if (parent != child) {
             (*edges)[{minute, parent, child}] += 1;
         }
+    }
+
+    // The span bytes of this call go to the span file at its committed end, before the commit
+    // that makes rows point at them (one write per call).
+    Status WriteSeg(Window* w) {
+        std::size_t done = 0;
+        while (done < seg_buf_.size()) {
+            ssize_t n = ::pwrite(w->seg_write_fd, seg_buf_.data() + done, seg_buf_.size() - done,
+                                 static_cast<off_t>(w->seg_size + static_cast<std::int64_t>(done)));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return Error{ErrorCode::kInternal, "write " + w->SegPath() + ": " + std::strerror(errno)};
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        return {};
     }
 
     Status WriteTraces(Window* w, const std::vector<const DecodedTraces*>& batches, IngestOutcome* out) {
@@ -1013,23 +1257,37 @@ private:
 
     Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {
         Db& db = *w->writer;
+        char ref[kRefBytes];
         {
-            auto stmt = db.PrepareStatic("INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)");
-            if (!stmt) {
-                return stmt.error();
+            auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
+            auto len = static_cast<std::uint32_t>(g.blob.size());
+            for (int i = 0; i < 8; ++i) {
+                ref[i] = static_cast<char>(off >> (8 * i));
             }
-            stmt->BindBlob(1, g.trace_id).BindBlob(2, g.blob);
-            if (stmt->Run() != SQLITE_DONE) {
-                return Error{ErrorCode::kInternal, "insert chunk: " + db.ErrorText()};
+            for (int i = 0; i < 4; ++i) {
+                ref[8 + i] = static_cast<char>(len >> (8 * i));
             }
+            seg_buf_ += g.blob;
         }
-        // Summary: merge with what is known (cache, else the current window's row).
+        // Tag rows are keyed (block, key, value, trace): a block holds the tags of
+        // opt_.tag_block_traces traces, so one commit's inserts land in the current block's few
+        // pages instead of all over the index (keyed by value first, tag rows were the largest
+        // ingest cost: every row a random page); a tag search seeks each block instead.
+        if (!g.tags.empty() && ++w->tag_block_traces > std::max<std::int64_t>(1, opt_.tag_block_traces)) {
+            ++w->tag_block;
+            w->tag_block_traces = 1;
+        }
+        std::int64_t block = w->tag_block;
+        // Summary: merge with what is known (cache, else the current window's row unless the
+        // filter proves the trace new here).
         TraceKey key = KeyOf(g.trace_id);
         TraceSummary merged;
         bool is_new = false;
         auto cached = summary_cache_.find(key);
         if (cached != summary_cache_.end()) {
             merged = cached->second;
+        } else if (w->seen != nullptr && !w->seen->MaybeContains(key)) {
+            is_new = true;
         } else {
             auto stmt = db.PrepareStatic(
 "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
@@ -1051,13 +1309,22 @@ private:
                 is_new = true;
             }
         }
+        if (w->seen != nullptr) {
+            w->seen->Add(key);
+        }
         merged.trace_id = g.trace_id;
         MergeSummary(&merged, g.delta);
         {
             auto stmt = db.PrepareStatic(
-"INSERT OR REPLACE INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
-                "root_operation, has_root, span_count, error_count, services) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+"INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
+                "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) "
+                "ON CONFLICT(trace_id) DO UPDATE SET start_ns=excluded.start_ns, end_ns=excluded.end_ns, "
+                "duration_ns=excluded.duration_ns, root_service=excluded.root_service, "
+                "root_operation=excluded.root_operation, has_root=excluded.has_root, "
+                "span_count=excluded.span_count, error_count=excluded.error_count, services=excluded.services, "
+                "refs=coalesce(refs, x'') || excluded.refs, tb0=min(coalesce(tb0, 0), excluded.tb0), "
+                "tb1=max(coalesce(tb1, 0), excluded.tb1)");
             if (!stmt) {
                 return stmt.error();
             }
@@ -1071,7 +1338,9 @@ private:
                 .Bind(7, merged.has_root ? 1 : 0)
                 .Bind(8, merged.span_count)
                 .Bind(9, merged.error_count)
-                .BindText(10, services);
+                .BindText(10, services)
+                .BindBlob(11, std::string_view(ref, kRefBytes))
+                .Bind(12, block);
             if (stmt->Run() != SQLITE_DONE) {
                 return Error{ErrorCode::kInternal, "insert trace: " + db.ErrorText()};
             }
@@ -1099,11 +1368,11 @@ private:
         }
         for (const auto& [k, v] : g.tags) {
             auto stmt = db.PrepareStatic(
-"INSERT OR IGNORE INTO tags(key, value, trace_id, start_ns) VALUES(?1, ?2, ?3, ?4)");
+"INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES(?1, ?2, ?3, ?4, ?5)");
             if (!stmt) {
                 return stmt.error();
             }
-            stmt->BindText(1, k).BindText(2, v).BindBlob(3, g.trace_id).Bind(4, merged.start_ns);
+            stmt->Bind(1, block).BindText(2, k).BindText(3, v).BindBlob(4, g.trace_id).Bind(5, merged.start_ns);
             if (stmt->Run() != SQLITE_DONE) {
                 return Error{ErrorCode::kInternal, "insert tags: " + db.ErrorText()};
             }
@@ -1183,6 +1452,7 @@ private:
     }
 
     static constexpr std::size_t kSummaryCache = 200'000;
+    static constexpr int kCheckpointPages = 4000;
 
     StoreOptions opt_;
     const common::Clock* clock_;
@@ -1201,6 +1471,7 @@ private:
     std::vector<Orphan> orphans_ = std::vector<Orphan>(1 << 17);          // 3 MiB
     std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
     std::vector<OperationInfo> pending_ops_;
+    std::string seg_buf_;  // span bytes of the current Ingest call, written before its commit
 
 };
 
@@ -1350,20 +1621,35 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         // A tag drives the search when it is selective (few rows); otherwise the service's
         // rows, newest first (only its error rows when error=true), with tags checked per trace.
         bool selective_tag = false;
+        std::int64_t max_block = -1;
         if (!idx_tags.empty()) {
-            auto c = db.PrepareStatic(
-                "SELECT count(*) FROM (SELECT 1 FROM tags WHERE key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4 "
-                "LIMIT 2000)");
-            if (!c) {
-                return std::move(c).error();
+            auto mb = db.PrepareStatic("SELECT max(block) FROM tagb");
+            if (!mb) {
+                return std::move(mb).error();
             }
-            c->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second).Bind(3, q.start_min_ns).Bind(4, q.start_max_ns);
-            selective_tag = !svc || (c->Step() && c->Int(0) < 2000);
+            max_block = mb->Step() && !mb->IsNull(0) ? mb->Int(0) : -1;
+            if (!svc) {
+                selective_tag = true;
+            } else {
+                auto c = db.PrepareStatic(
+                    "SELECT count(*) FROM (SELECT 1 FROM tagb WHERE block=?5 AND key=?1 AND value=?2 AND "
+                    "start_ns BETWEEN ?3 AND ?4 LIMIT 2000)");
+                if (!c) {
+                    return std::move(c).error();
+                }
+                std::int64_t n = 0;
+                for (std::int64_t b = max_block; b >= 0 && n < 2000; --b) {
+                    c->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second).Bind(3, q.start_min_ns)
+                        .Bind(4, q.start_max_ns).Bind(5, b);
+                    n += c->Step() ? c->Int(0) : 0;
+                    sqlite3_reset(c->raw());
+                }
+                selective_tag = n < 2000;
+            }
         }
         if (!idx_tags.empty() && selective_tag) {
             driver = Driver::kTag;
-            sql = "SELECT trace_id FROM tags WHERE key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4 "
-                  "ORDER BY start_ns DESC";
+            sql = "SELECT trace_id, start_ns FROM tagb WHERE block=?5 AND key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4";
         } else if (svc) {
             driver = Driver::kOps;
             sql = want_error ? "SELECT trace_id FROM svc WHERE service=?1 "
@@ -1386,9 +1672,40 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         if (!drv) {
             return std::move(drv).error();
         }
-        if (driver == Driver::kTag) {
-            drv->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second);
-        } else if (driver == Driver::kOps) {
+        // The tag driver reads block by block, newest first, each block's hits newest first.
+        std::int64_t block = max_block;
+        std::vector<std::pair<std::int64_t, std::string>> block_hits;
+        std::size_t block_pos = 0;
+        auto next_tagged = [&](std::string* id) {
+            while (block_pos >= block_hits.size()) {
+                if (block < 0) {
+                    return false;
+                }
+                block_hits.clear();
+                block_pos = 0;
+                drv->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second).Bind(3, q.start_min_ns)
+                    .Bind(4, q.start_max_ns).Bind(5, block);
+                while (drv->Step()) {
+                    block_hits.emplace_back(drv->Int(1), std::string(drv->Blob(0)));
+                }
+                sqlite3_reset(drv->raw());
+                std::sort(block_hits.begin(), block_hits.end(), std::greater<>());
+                --block;
+            }
+            *id = std::move(block_hits[block_pos++].second);
+            return true;
+        };
+        auto next = [&](std::string* id) {
+            if (driver == Driver::kTag) {
+                return next_tagged(id);
+            }
+            if (!drv->Step()) {
+                return false;
+            }
+            *id = std::string(drv->Blob(0));
+            return true;
+        };
+        if (driver == Driver::kOps) {
             drv->BindText(1, q.service);
             if (op) {
                 drv->BindText(2, op_pattern);
@@ -1397,11 +1714,13 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         } else {
             drv->Bind(5, q.min_duration_ns).Bind(6, max_dur);
         }
-        drv->Bind(3, q.start_min_ns).Bind(4, q.start_max_ns);
+        if (driver != Driver::kTag) {
+            drv->Bind(3, q.start_min_ns).Bind(4, q.start_max_ns);
+        }
 
-        while (results.size() < limit && scanned < kMaxScan && drv->Step()) {
+        std::string id;
+        while (results.size() < limit && scanned < kMaxScan && next(&id)) {
             ++scanned;
-            std::string id(drv->Blob(0));
             if (seen.count(id) != 0) {
                 continue;
             }
@@ -1436,13 +1755,40 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 v->BindBlob(1, id).Bind(2, q.min_duration_ns).Bind(3, max_dur).Bind(4, want_error ? 1 : 0);
                 ok = v->Step();
             }
-            for (std::size_t i = driver == Driver::kTag ? 1 : 0; ok && i < idx_tags.size(); ++i) {
-                auto v = db.PrepareStatic("SELECT 1 FROM tags WHERE key=?1 AND value=?2 AND trace_id=?3");
+            if (ok && idx_tags.size() > (driver == Driver::kTag ? 1u : 0u)) {
+                // The trace's tag rows are in the blocks [tb0, tb1] of its trace row.
+                auto tb = db.PrepareStatic("SELECT coalesce(tb0, 0), coalesce(tb1, 0) FROM traces WHERE trace_id=?1");
+                if (!tb) {
+                    return std::move(tb).error();
+                }
+                tb->BindBlob(1, id);
+                ok = tb->Step();
+                std::int64_t b0 = ok ? tb->Int(0) : 0;
+                std::int64_t b1 = ok ? tb->Int(1) : -1;
+                auto v = db.PrepareStatic(
+                    "SELECT 1 FROM tagb WHERE block BETWEEN ?4 AND ?5 AND key=?1 AND value=?2 AND trace_id=?3 LIMIT 1");
+                auto v1 = db.PrepareStatic("SELECT 1 FROM tagb WHERE block=?4 AND key=?1 AND value=?2 AND trace_id=?3");
                 if (!v) {
                     return std::move(v).error();
                 }
-                v->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id);
-                ok = v->Step();
+                if (!v1) {
+                    return std::move(v1).error();
+                }
+                for (std::size_t i = driver == Driver::kTag ? 1 : 0; ok && i < idx_tags.size(); ++i) {
+                    bool hit = false;
+                    if (b1 - b0 > 16) {
+                        // A long-lived trace: one range scan instead of a seek per block.
+                        v->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id).Bind(4, b0).Bind(5, b1);
+                        hit = v->Step();
+                        sqlite3_reset(v->raw());
+                    }
+                    for (std::int64_t b = b0; b1 - b0 <= 16 && !hit && b <= b1; ++b) {
+                        v1->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id).Bind(4, b);
+                        hit = v1->Step();
+                        sqlite3_reset(v1->raw());
+                    }
+                    ok = hit;
+                }
             }
             if (ok && (!other_tags.empty() || exact_span_check)) {
                 auto trace = store.GetTrace(id);

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "flowex/collector/store.hpp"
 #include "test_util.hpp"
@@ -43,15 +46,17 @@ std::string TraceHex(int i) {
 
 class StoreTest : public ::testing::Test {
 protected:
-    std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24), std::int64_t max_bytes = 0) {
+    std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24), std::int64_t max_bytes = 0,
+                                std::int64_t tag_block_traces = 2048) {
         StoreOptions o;
+        o.tag_block_traces = tag_block_traces;
         o.data_dir = dir_.str();
         o.clock = &clock_;
         o.max_age = max_age;
         o.max_bytes = max_bytes;
         o.window = std::chrono::hours(1);
         auto s = Store::Open(o);
-        EXPECT_TRUE(s.ok());
+        EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
         return std::move(s).value();
     }
     void Put(Store& s, const ExportTraceRequest& req) {
@@ -109,10 +114,15 @@ TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     EXPECT_EQ((*found)[0].services.size(), 2u);
 }
 
-TEST_F(StoreTest, SearchByServiceOperationTagsDurationAndError) {
-    auto s = Open();
+void PutTrace(Store* s, const ExportTraceRequest& req) {
+    DecodedTraces d = DecodeOrDie(req);
+    auto r = s->Ingest({&d}, {});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+}
+
+void SearchByServiceOperationTagsDurationAndError(Store* s) {
     for (int i = 0; i < 20; ++i) {
-        Put(*s, OrderTrace(TraceHex(i), kT0 + i * 1000 * kMs, i % 5 == 0, 10 + i * 10,
+        PutTrace(s, OrderTrace(TraceHex(i), kT0 + i * 1000 * kMs, i % 5 == 0, 10 + i * 10,
                            i % 2 == 0 ? "AAPL" : "MSFT", 100 + i));
     }
     SearchQuery q;
@@ -159,6 +169,47 @@ TEST_F(StoreTest, SearchByServiceOperationTagsDurationAndError) {
     window.start_min_ns = static_cast<std::int64_t>(kT0 + 5000 * kMs);
     window.start_max_ns = static_cast<std::int64_t>(kT0 + 9000 * kMs);
     EXPECT_EQ(s->Search(window)->size(), 5u);
+}
+
+TEST_F(StoreTest, SearchByServiceOperationTagsDurationAndError) {
+    auto s = Open();
+    SearchByServiceOperationTagsDurationAndError(s.get());
+}
+
+TEST_F(StoreTest, SearchesGiveTheSameAnswersWhenTagsSpanManyBlocks) {
+    auto s = Open(std::chrono::hours(24), 0, 3);  // 20 traces → 7 tag blocks
+    SearchByServiceOperationTagsDurationAndError(s.get());
+}
+
+TEST_F(StoreTest, TraceWhoseBatchesLandInDifferentTagBlocksMatchesTagsOfBoth) {
+    auto s = Open(std::chrono::hours(24), 0, 2);
+    std::string id = TraceHex(40);
+    ExportTraceRequest full = OrderTrace(id, kT0, false, 10, "NVDA", 4242);  // symbol + user_id on gateway spans
+    ExportTraceRequest gateway;
+    *gateway.add_resource_spans() = full.resource_spans(0);
+    ExportTraceRequest orders;
+    *orders.add_resource_spans() = full.resource_spans(1);  // db.system.name=postgresql
+    Put(*s, gateway);
+    for (int i = 0; i < 5; ++i) {  // move the writer on by a few blocks
+        Put(*s, OrderTrace(TraceHex(50 + i), kT0 + (i + 1) * kMs, false, 10, "AAPL", 1));
+    }
+    Put(*s, orders);
+    SearchQuery q;
+    q.tags = {{"user_id", "4242"}, {"db.system.name", "postgresql"}};
+    auto both = s->Search(q);
+    ASSERT_TRUE(both.ok());
+    ASSERT_EQ(both->size(), 1u);
+    EXPECT_EQ(ToHex(both->front().trace_id), id);
+    EXPECT_EQ(both->front().span_count, 5);
+    q.service = "order-manager";  // driven by the service's rows, both tags verified by block
+    q.tags = {{"symbol", "NVDA"}, {"db.system.name", "postgresql"}};
+    auto by_service = s->Search(q);
+    ASSERT_TRUE(by_service.ok());
+    ASSERT_EQ(by_service->size(), 1u);
+    q.tags = {{"symbol", "AAPL"}, {"db.system.name", "postgresql"}};
+    EXPECT_EQ(s->Search(q)->size(), 5u);
+    q.tags = {{"symbol", "NVDA"}, {"user_id", "1"}};
+    EXPECT_EQ(s->Search(q)->size(), 0u);
 }
 
 TEST_F(StoreTest, ServicesOperationsAndDependencies) {
@@ -220,6 +271,111 @@ TEST_F(StoreTest, SurvivesRestart) {
     EXPECT_EQ(s->Search(q)->size(), 1u);
     Put(*s, OrderTrace(TraceHex(4), kT0 + kMs, false, 10));
     EXPECT_EQ(s->Search(SearchQuery{})->size(), 2u);
+}
+
+std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
+    std::string found;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        std::string name = e.path().string();
+        if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            EXPECT_TRUE(found.empty()) << "two files end with " << suffix;
+            found = name;
+        }
+    }
+    return found;
+}
+
+TEST_F(StoreTest, BytesAfterTheLastCommitInTheSpanFileAreIgnored) {
+    {
+        auto s = Open();
+        Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+    }
+    // A crash between the span write and the commit leaves unreferenced bytes at the end.
+    std::string seg = OnlyFileWithSuffix(dir_.str(), ".db-seg");
+    ASSERT_FALSE(seg.empty());
+    auto committed = std::filesystem::file_size(seg);
+    {
+        std::ofstream f(seg, std::ios::binary | std::ios::app);
+        f << std::string(1000, '\x7f');
+    }
+    auto s = Open();
+    Put(*s, OrderTrace(TraceHex(2), kT0 + kMs, false, 10));
+    EXPECT_GT(std::filesystem::file_size(seg), committed + 1000);
+    for (int i : {1, 2}) {
+        auto t = s->GetTrace(Id(TraceHex(i)));
+        ASSERT_TRUE(t.ok()) << t.error().message;
+        ASSERT_TRUE(t->has_value());
+        EXPECT_EQ((*t)->resource_spans_size(), 2);
+    }
+}
+
+// The layout before span files and tag blocks: chunks in the database, tags keyed by value.
+constexpr const char* kOldSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE chunks(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, data BLOB NOT NULL);
+CREATE INDEX chunks_trace ON chunks(trace_id);
+CREATE TABLE traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, end_ns INTEGER,
+  duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
+  span_count INTEGER, error_count INTEGER, services TEXT) WITHOUT ROWID;
+CREATE INDEX traces_start ON traces(start_ns);
+CREATE TABLE svc(trace_id BLOB, service TEXT, start_ns INTEGER,
+  min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT,
+  PRIMARY KEY(trace_id, service)) WITHOUT ROWID;
+CREATE INDEX svc_start ON svc(service, start_ns);
+CREATE INDEX svc_errors ON svc(service, start_ns) WHERE errors > 0;
+CREATE TABLE tags(key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
+  PRIMARY KEY(key, value, trace_id)) WITHOUT ROWID;
+)sql";
+
+TEST_F(StoreTest, WindowsOfTheOlderLayoutAreUpgradedAndStayReadable) {
+    std::string id = Id(TraceHex(7));
+    for (std::int64_t ms : {1000, 2000}) {  // an older window and the newest (reopened for writing)
+        sqlite3* db = nullptr;
+        std::string path = dir_.str() + "/w-" + std::to_string(ms) + ".db";
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, kOldSchema, nullptr, nullptr, nullptr), SQLITE_OK);
+        std::string trace = ms == 1000 ? id : Id(TraceHex(8));
+        otlp_trace::TracesData data;
+        ExportTraceRequest req = OrderTrace(ToHex(trace), kT0, false, 10, "IBM", 77);
+        *data.mutable_resource_spans() = req.resource_spans();
+        std::string blob = data.SerializeAsString();
+        sqlite3_stmt* st = nullptr;
+        for (const char* sql : {"INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)",
+                                "INSERT INTO traces VALUES(?1, 1, 2, 1, 'client-gateway', 'POST /v1/order', 1, 5, 0, "
+                                "'3 0 client-gateway\n2 0 order-manager\n')",
+                                "INSERT INTO svc VALUES(?1, 'client-gateway', 1, 1, 1, 0, '\nplace_order\n')",
+                                "INSERT INTO tags VALUES('user_id', '77', ?1, 1)"}) {
+            ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+            sqlite3_bind_blob(st, 1, trace.data(), static_cast<int>(trace.size()), SQLITE_TRANSIENT);
+            if (sqlite3_bind_parameter_count(st) > 1) {
+                sqlite3_bind_blob(st, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+            }
+            EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sql;
+            sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+    }
+    clock_.Set(2'000'000'000);  // 2 s after the epoch: still the newest window's hour
+    auto s = Open(std::chrono::hours(0));
+    auto t = s->GetTrace(id);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_TRUE(t->has_value());
+    EXPECT_EQ((*t)->resource_spans_size(), 2);
+    SearchQuery q;
+    q.tags = {{"user_id", "77"}};
+    q.limit = 10;
+    EXPECT_EQ(s->Search(q)->size(), 2u);
+    // New data goes into the upgraded newest window; old and new rows answer together.
+    std::string fresh = TraceHex(9);
+    Put(*s, OrderTrace(fresh, kT0, false, 10, "IBM", 77));
+    EXPECT_EQ(s->Search(q)->size(), 3u);
+    q.service = "client-gateway";
+    q.tags = {{"user_id", "77"}, {"symbol", "IBM"}};  // symbol only indexed in the new rows
+    auto r = s->Search(q);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ(ToHex(r->front().trace_id), fresh);
+    EXPECT_TRUE(s->GetTrace(Id(fresh))->has_value());
 }
 
 int WindowFiles(const std::string& dir) {

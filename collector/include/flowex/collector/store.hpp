@@ -1,20 +1,24 @@
 #pragma once
 /// The embedded span and log store (SQLite, one database file per time window).
 ///
-/// Layout and why (see docs/benchmarks.md for the numbers): a batch is stored as one row per
-/// (trace, batch) *chunk* holding the trace's spans of that batch as a serialized OTLP
-/// `TracesData` blob; indexes are per trace, not per span: a summary row per trace (start,
-/// duration, root service/operation, span and error counts, services), one row per (trace,
-/// service) with its time, operations, min/max span duration and error count, and a tag row per
-/// (trace, key, value) for a chosen set of keys (`kDefaultIndexedTags` + `--index-tags`). Other
-/// tags are found by reading candidate traces. Index rows are per (trace, service): the
-/// operation list, min/max span duration and error count of that service in the trace; when an
-/// operation is combined with a duration or error filter the candidate's spans are checked. Files are per ingest-time window (default one
-/// hour), so retention by age and size deletes whole files.
+/// Layout and why (see docs/benchmarks.md for the numbers): per window a database file and a
+/// span file (`w-<ms>.db`, `w-<ms>.db-seg`). The span file holds, appended, one *chunk* per
+/// (trace, batch): the trace's spans of that batch as a serialized OTLP `TracesData` (the
+/// request's wire bytes, sliced). Indexes are per trace, not per span: a summary row per trace
+/// (start, duration, root service/operation, span and error counts, services, and the offsets of
+/// its chunks), one row per (trace, service) with its time, operations, min/max span duration
+/// and error count, and a tag row per (trace, key, value) for a chosen set of keys
+/// (`kDefaultIndexedTags` + `--index-tags`), keyed by tag *block* first so that one commit's tag
+/// rows land on a few pages; a tag search seeks each block. Other tags are found by reading
+/// candidate traces; when an operation is combined with a duration or error filter the
+/// candidate's spans are checked. Windows are per ingest time (default one hour), so retention
+/// by age and size deletes whole files.
 ///
-/// Durability: WAL with synchronous=NORMAL; `Ingest` commits before it returns, so a batch
-/// whose request was answered 200 survives a clean shutdown and a process crash (not a power
-/// loss of the last commits, which NORMAL trades for speed).
+/// Durability: the span bytes are written before the commit that points at them; WAL with
+/// synchronous=NORMAL, and the span file is fdatasync'ed before each checkpoint. `Ingest`
+/// commits before it returns, so a batch whose request was answered 200 survives a clean
+/// shutdown and a process crash (not a power loss of the last commits, which NORMAL trades for
+/// speed).
 ///
 /// Threading: `Ingest` and `ApplyRetention` are called by one writer thread; every query
 /// method is safe to call concurrently from any thread (each uses its own connections).
@@ -46,6 +50,8 @@ struct StoreOptions {
     std::chrono::nanoseconds max_age = std::chrono::hours(24 * 7);  // 0 = unlimited
     std::int64_t max_bytes = 0;                                     // 0 = unlimited
     std::vector<std::string> extra_index_tags;
+    /// Traces per tag block (the unit a tag search seeks; see the layout note above).
+    std::int64_t tag_block_traces = 2048;
     const common::Clock* clock = nullptr;  // default: the system clock
 };
 
