@@ -8,6 +8,8 @@
 #include <cstring>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <vector>
 
 #include "flowex/common/json.hpp"
 
@@ -20,6 +22,45 @@ using common::Result;
 using common::Status;
 
 namespace {
+
+// ---------------------------------------------------------------- arena blocks
+
+// Decoders' arenas take fixed-size blocks from a small pool (a batch of 512 spans needs a few):
+// fresh heap blocks of growing sizes for every batch cost malloc's consolidation and page
+// faults (≈ 10 % of ingest CPU in the profile). Bounded: at most kPooledBlocks idle (16 MiB).
+constexpr std::size_t kArenaBlock = std::size_t{256} << 10;
+constexpr std::size_t kPooledBlocks = 64;
+
+std::mutex g_block_mu;
+std::vector<void*>& BlockPool() {
+    static auto* pool = new std::vector<void*>();  // never destroyed: arenas may outlive statics
+    return *pool;
+}
+
+void* AllocArenaBlock(std::size_t n) {
+    if (n == kArenaBlock) {
+        std::lock_guard lock(g_block_mu);
+        auto& pool = BlockPool();
+        if (!pool.empty()) {
+            void* p = pool.back();
+            pool.pop_back();
+            return p;
+        }
+    }
+    return ::operator new(n);
+}
+
+void FreeArenaBlock(void* p, std::size_t n) {
+    if (n == kArenaBlock) {
+        std::lock_guard lock(g_block_mu);
+        auto& pool = BlockPool();
+        if (pool.size() < kPooledBlocks) {
+            pool.push_back(p);
+            return;
+        }
+    }
+    ::operator delete(p);
+}
 
 // ---------------------------------------------------------------- small helpers
 
@@ -792,8 +833,10 @@ template <class Message>
 Result<Decoded<Message>> Parse(std::string_view body, Encoding encoding) {
     Decoded<Message> d;
     google::protobuf::ArenaOptions opts;
-    opts.start_block_size = 256 * 1024;
-    opts.max_block_size = 4 << 20;
+    opts.start_block_size = kArenaBlock;
+    opts.max_block_size = kArenaBlock;
+    opts.block_alloc = &AllocArenaBlock;
+    opts.block_dealloc = &FreeArenaBlock;
     d.arena = std::make_unique<google::protobuf::Arena>(opts);
     d.message = google::protobuf::Arena::CreateMessage<Message>(d.arena.get());
     d.wire_bytes = body.size();

@@ -82,6 +82,14 @@ void AppendVarint(std::string* out, std::uint64_t v) {
     }
     out->push_back(static_cast<char>(v));
 }
+std::size_t VarintSize(std::uint64_t v) {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
 void AppendField(std::string* out, int field, std::string_view bytes) {
     AppendVarint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
     AppendVarint(out, bytes.size());
@@ -491,6 +499,9 @@ public:
         }
         for (const auto& k : opt_.extra_index_tags) {
             indexed_.insert(k);
+        }
+        for (const auto& k : indexed_) {
+            indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] = true;
         }
     }
 
@@ -1007,6 +1018,11 @@ private:
     Status WriteTraces(Window* w, const std::vector<const DecodedTraces*>& batches, IngestOutcome* out) {
         Db& db = *w->writer;
         std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t> edges;
+        std::size_t spans = 0;
+        for (const DecodedTraces* batch : batches) {
+            spans += static_cast<std::size_t>(std::max<std::int64_t>(0, batch->accepted));
+        }
+        out->facts.reserve(out->facts.size() + spans);
         for (const DecodedTraces* batch : batches) {
             std::vector<ChunkBuilder> groups;
             std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
@@ -1072,11 +1088,17 @@ private:
                     }
                     for (std::size_t gi : touched) {
                         ChunkBuilder& g = groups[gi];
-                        std::string scope_spans = scope_field;
-                        scope_spans += g.scope_spans;
-                        std::string resource_spans = res_field;
-                        AppendField(&resource_spans, 2, scope_spans);
-                        AppendField(&g.blob, 1, resource_spans);
+                        // ResourceSpans{resource, ScopeSpans{scope, spans…}} written in place.
+                        std::size_t scope_len = scope_field.size() + g.scope_spans.size();
+                        std::size_t rs_len = res_field.size() + 1 + VarintSize(scope_len) + scope_len;
+                        g.blob.reserve(g.blob.size() + 1 + VarintSize(rs_len) + rs_len);
+                        AppendVarint(&g.blob, (1 << 3) | 2);
+                        AppendVarint(&g.blob, rs_len);
+                        g.blob += res_field;
+                        AppendVarint(&g.blob, (2 << 3) | 2);
+                        AppendVarint(&g.blob, scope_len);
+                        g.blob += scope_field;
+                        g.blob += g.scope_spans;
                         g.scope_spans.clear();
                     }
                 }
@@ -1184,7 +1206,8 @@ private:
         bool db_span = false;
         for (const auto& kv : span.attributes()) {
             const std::string& k = kv.key();
-            if (indexed_.count(k) != 0) {
+            // Most keys are not indexed: their length alone says so, without hashing.
+            if (indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] && indexed_.count(k) != 0) {
                 std::string v = AnyValueText(kv.value());
                 bool dup = false;
                 for (const auto& t : g->tags) {
@@ -1197,9 +1220,11 @@ private:
                     g->tags.emplace_back(k, std::move(v));
                 }
             }
-            if ((k == "service.peer.name" || k == "peer.service") && kv.value().has_string_value()) {
+            std::string_view kk = k;  // string_view ==: lengths first, then the bytes
+            if ((kk == std::string_view("service.peer.name") || kk == std::string_view("peer.service")) &&
+                kv.value().has_string_value()) {
                 peer = &kv.value().string_value();
-            } else if (k == "db.system.name" || k == "db.system") {
+            } else if (kk == std::string_view("db.system.name") || kk == std::string_view("db.system")) {
                 db_span = true;
             }
         }
@@ -1452,11 +1477,14 @@ private:
     }
 
     static constexpr std::size_t kSummaryCache = 200'000;
-    static constexpr int kCheckpointPages = 4000;
+    // 64 MiB of WAL between checkpoints: the pages a commit rewrites again and again (index
+    // tails, the current tag block) are copied to the database once per checkpoint.
+    static constexpr int kCheckpointPages = 16000;
 
     StoreOptions opt_;
     const common::Clock* clock_;
     std::unordered_set<std::string> indexed_;
+    std::array<bool, 65> indexed_lengths_{};  // [n]: some indexed key has n bytes (64: ≥ 64)
     mutable std::shared_mutex windows_mu_;
     std::vector<std::shared_ptr<Window>> windows_;  // oldest first; mutated by the writer only
     std::atomic<std::int64_t> deleted_windows_{0};
