@@ -7,7 +7,10 @@
 // batch worker thread runs during the measurement. Counters:
 //   dropped          spans the processor dropped (queue full) during the run
 //   dropped_pct      the same as a percentage of spans ended
+//   exported         spans the discarding exporter received (after a final ForceFlush)
 //   cpu_ns_per_span  process CPU time (all threads: caller + batch worker) per span
+// The run fails unless exported + dropped == spans started: every span reached the exporter
+// or was counted as dropped.
 #include <benchmark/benchmark.h>
 #include <time.h>
 
@@ -31,17 +34,21 @@ double ProcessCpuNanos() {
     return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-std::unique_ptr<sdk::TracerProvider> MakeProvider(std::shared_ptr<sdk::Sampler> sampler) {
+std::unique_ptr<sdk::TracerProvider> MakeProvider(std::shared_ptr<sdk::Sampler> sampler,
+                                                  const exporters::NullSpanExporter*& exporter) {
     sdk::TracerProviderOptions o;
     o.resource = sdk::ResourceFromEnv(MapEnv({}), {"bench", "0.1.0"});
     o.sampler = std::move(sampler);
-    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
-        std::make_unique<exporters::NullSpanExporter>(), sdk::BatchOptions{});
+    auto null_exporter = std::make_unique<exporters::NullSpanExporter>();
+    exporter = null_exporter.get();  // owned by the processor, alive as long as the provider
+    o.processor =
+        std::make_unique<sdk::BatchSpanProcessor>(std::move(null_exporter), sdk::BatchOptions{});
     return std::make_unique<sdk::TracerProvider>(std::move(o));
 }
 
 void SpanLoop(benchmark::State& state, std::shared_ptr<sdk::Sampler> sampler) {
-    auto provider = MakeProvider(std::move(sampler));
+    const exporters::NullSpanExporter* exporter = nullptr;
+    auto provider = MakeProvider(std::move(sampler), exporter);
     Tracer tracer = provider->GetTracer("flowex.bench", "0.1.0");
     const auto before = provider->Stats();
     const double cpu0 = ProcessCpuNanos();
@@ -59,8 +66,15 @@ void SpanLoop(benchmark::State& state, std::shared_ptr<sdk::Sampler> sampler) {
     const auto after = provider->Stats();
     const double spans = static_cast<double>(state.iterations());
     const double dropped = static_cast<double>(after.processor.dropped - before.processor.dropped);
+    const std::uint64_t started = after.spans_started - before.spans_started;
+    const std::uint64_t exported = exporter->Count();
+    if (exported != after.processor.exported ||
+        exported + (after.processor.dropped - before.processor.dropped) != started) {
+        state.SkipWithError("exported + dropped != started: spans went missing");
+    }
     state.counters["dropped"] = dropped;
     state.counters["dropped_pct"] = spans > 0 ? 100.0 * dropped / spans : 0.0;
+    state.counters["exported"] = static_cast<double>(exported);
     state.counters["cpu_ns_per_span"] = spans > 0 ? (cpu1 - cpu0) / spans : 0.0;
     state.SetItemsProcessed(state.iterations());
 }

@@ -363,5 +363,57 @@ TEST(TelemetryBatchProcessor, ManyThreadsNoLossWhenQueueIsLargeEnough) {
     EXPECT_EQ(stats.processor.dropped, 0u);
 }
 
+// The benchmark's situation: one thread ends spans as fast as it can against the default
+// options while the worker paces itself. Whatever the scheduling, every span is exported or
+// counted as dropped, and the exporter saw exactly the exported ones.
+TEST(TelemetryBatchProcessor, TightLoopEveryEndedSpanIsExportedOrCounted) {
+    auto exporter = std::make_unique<exporters::NullSpanExporter>();
+    const exporters::NullSpanExporter* null_exporter = exporter.get();
+    sdk::TracerProviderOptions o;
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(std::move(exporter));
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("t");
+    constexpr std::uint64_t kN = 200000;
+    for (std::uint64_t i = 0; i < kN; ++i) {
+        Span s = tracer.StartSpan("op");
+        s.SetAttribute("http.request.method", "POST");
+        s.SetAttribute("i", static_cast<std::int64_t>(i));
+    }
+    ASSERT_TRUE(provider.ForceFlush(std::chrono::seconds(30)));
+    const auto stats = provider.Stats();
+    EXPECT_EQ(stats.spans_started, kN);
+    EXPECT_EQ(stats.processor.exported + stats.processor.dropped, kN);
+    EXPECT_EQ(null_exporter->Count(), stats.processor.exported);
+    EXPECT_EQ(stats.processor.queue_size, 0u);
+}
+
+// A trickle far below a batch with an hour-long delay: nothing is exported early (the worker
+// only exports full batches or on the timer), and ForceFlush exports the remainder.
+TEST(TelemetryBatchProcessor, PartialBatchWaitsForTheTimerOrAFlush) {
+    auto storage = std::make_shared<exporters::InMemorySpanStorage>();
+    sdk::TracerProviderOptions o;
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::make_unique<exporters::InMemorySpanExporter>(storage),
+        sdk::BatchOptions{.max_queue_size = 64,
+                          .schedule_delay = std::chrono::hours(1),
+                          .max_export_batch_size = 16});
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("t");
+    for (int i = 0; i < 20; ++i) {
+        tracer.StartSpan("op").End();
+    }
+    // 16 of them form a full batch: exported without waiting for the delay.
+    for (int i = 0; i < 2000 && storage->Size() < 16; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(storage->Size(), 16u);
+    EXPECT_EQ(provider.Stats().processor.queue_size, 4u);
+    ASSERT_TRUE(provider.ForceFlush(std::chrono::seconds(10)));
+    EXPECT_EQ(storage->Size(), 20u);
+    EXPECT_EQ(storage->ExportCalls(), 2u);
+}
+
 }  // namespace
 }  // namespace flowex::telemetry

@@ -1,6 +1,24 @@
 #include "flowex/telemetry/sdk/span_data.hpp"
 
+#include <cstring>
+
+#include "span_record.hpp"
+
 namespace flowex::telemetry::sdk {
+
+// Pooled records see the same names, keys and values over and over: skip the copy when the
+// slot already holds the text, and copy in place when the length matches, instead of
+// std::string::assign's general (aliasing-safe) replace.
+void AssignReusing(std::string& out, std::string_view s) noexcept {
+    if (out.size() == s.size()) {
+        if (!s.empty() && std::memcmp(out.data(), s.data(), s.size()) != 0) {
+            std::memcpy(out.data(), s.data(), s.size());
+        }
+        return;
+    }
+    out.assign(s.data(), s.size());
+}
+
 namespace {
 
 std::string_view Truncate(std::string_view s, std::size_t max_length) noexcept {
@@ -31,7 +49,7 @@ void AssignValue(OwnedValue& out, const AttributeValue& value, std::size_t max_l
         case AttributeType::kString: {
             const std::string_view s = Truncate(value.AsString(), max_length);
             if (auto* existing = std::get_if<std::string>(&out)) {
-                existing->assign(s.data(), s.size());  // keeps the pooled capacity
+                AssignReusing(*existing, s);  // keeps the pooled capacity
             } else {
                 out.emplace<std::string>(s);
             }
@@ -79,7 +97,7 @@ bool AttributeList::Set(std::string_view key, const AttributeValue& value,
         items_.emplace_back();
     }
     OwnedAttribute& slot = items_[size_];
-    slot.key.assign(key.data(), key.size());
+    AssignReusing(slot.key, key);
     AssignValue(slot.value, value, value_length_limit);
     ++size_;
     return true;

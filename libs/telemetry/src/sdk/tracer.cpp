@@ -4,44 +4,13 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "span_record.hpp"
 
 namespace flowex::telemetry::sdk {
 namespace {
-
-// ---- record pool ------------------------------------------------------------------------
-// A global free list behind a mutex, fronted by per-thread caches that move records in
-// blocks of kBlock, so the lock is taken once per kBlock spans on each side.
-constexpr std::size_t kBlock = 32;
-constexpr std::size_t kCacheMax = 2 * kBlock;
-constexpr std::size_t kGlobalMax = 1 << 16;
-
-struct GlobalPool {
-    std::mutex mutex;
-    std::vector<SpanRecord*> free;
-};
-
-GlobalPool& Pool() {
-    static auto* pool = new GlobalPool();  // leaked on purpose: outlives thread-local caches
-    return *pool;
-}
-
-struct LocalCache {
-    SpanRecord* items[kCacheMax];
-    std::size_t size = 0;
-
-    ~LocalCache() {
-        auto& pool = Pool();
-        std::lock_guard lock(pool.mutex);
-        for (std::size_t i = 0; i < size; ++i) {
-            pool.free.push_back(items[i]);
-        }
-    }
-};
-
-thread_local LocalCache t_cache;
 
 // ---- ids ----------------------------------------------------------------------------------
 // xoshiro256++ per thread. The state is plain zero-initialised thread-local data (no TLS
@@ -116,42 +85,6 @@ std::uint64_t NowUnixNanos() noexcept {
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-SpanRecord* AcquireSpanRecord() noexcept {
-    auto& cache = t_cache;
-    if (cache.size == 0) {
-        auto& pool = Pool();
-        {
-            std::lock_guard lock(pool.mutex);
-            while (cache.size < kBlock && !pool.free.empty()) {
-                cache.items[cache.size++] = pool.free.back();
-                pool.free.pop_back();
-            }
-        }
-        if (cache.size == 0) {
-            return new SpanRecord();
-        }
-    }
-    return cache.items[--cache.size];
-}
-
-void ReleaseSpanRecord(SpanRecord* record) noexcept {
-    record->Reset();
-    auto& cache = t_cache;
-    if (cache.size == kCacheMax) {
-        auto& pool = Pool();
-        std::lock_guard lock(pool.mutex);
-        while (cache.size > kBlock) {
-            SpanRecord* r = cache.items[--cache.size];
-            if (pool.free.size() < kGlobalMax) {
-                pool.free.push_back(r);
-            } else {
-                delete r;
-            }
-        }
-    }
-    cache.items[cache.size++] = record;
-}
-
 void SpanRecord::Reset() noexcept {
     data.attributes.Clear();
     data.dropped_attributes_count = 0;
@@ -165,6 +98,7 @@ void SpanRecord::Reset() noexcept {
     data.parent_is_remote = false;
     provider = nullptr;
     sampled = false;
+    next_free = nullptr;
 }
 
 void SpanRecord::SetAttribute(std::string_view key, const AttributeValue& value) noexcept {
@@ -266,6 +200,9 @@ public:
         if (decision == SamplingDecision::kDrop) {
             return Span(std::move(context), nullptr);
         }
+        // Count first: the locked add waits for this thread's pending stores, and here there
+        // are none yet; after the record writes below it would stall on their cache misses.
+        provider_->CountStarted();
         SpanRecord* r = AcquireSpanRecord();
         r->provider = provider_;
         r->sampled = sampled;
@@ -278,7 +215,7 @@ public:
         if (has_parent && !parent.GetTraceState().empty()) {
             d.trace_state.assign(parent.GetTraceState());
         }
-        d.name.assign(name);
+        AssignReusing(d.name, name);
         d.kind = options.kind;
         d.start_time_unix_nano = TimeOrNow(options.start_time);
         d.scope = &scope_;
@@ -289,7 +226,6 @@ public:
         for (const auto& l : options.links) {
             r->AddLink(l.context, l.attributes);
         }
-        provider_->CountStarted();
         return Span(std::move(context), r);
     }
 

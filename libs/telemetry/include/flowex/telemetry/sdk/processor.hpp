@@ -4,8 +4,13 @@
 /// BatchSpanProcessor (specification defaults, `OTEL_BSP_*`): a bounded lock-free queue
 /// between the threads that end spans and one worker thread that exports. OnEnd never blocks
 /// and never allocates: when the queue is full the span is dropped and counted. The worker
-/// exports when `max_export_batch_size` spans are queued (producers wake it), every
-/// `schedule_delay`, on ForceFlush, and on Shutdown (which drains the queue).
+/// exports full batches of `max_export_batch_size` as they fill, what is left every
+/// `schedule_delay`, everything on ForceFlush, and on Shutdown (which drains the queue).
+///
+/// While spans arrive steadily the worker paces itself: it sleeps about as long as half a
+/// batch takes to arrive at the rate it last saw, so a busy caller normally ends spans
+/// without any system call. A caller wakes the worker only when a full batch is waiting and
+/// the worker is idle (sleeping towards `schedule_delay`), or when the queue is half full.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +26,7 @@
 namespace flowex::telemetry::sdk {
 
 class SpanRecord;  // the SDK's pooled span (implementation detail)
+struct RecordHome;  // the pool a span record returns to (implementation detail)
 
 /// Counters every processor keeps (read with relaxed loads; exposed as metrics).
 struct ProcessorStats {
@@ -88,24 +94,39 @@ public:
     const BatchOptions& Options() const noexcept { return options_; }
 
 private:
-    struct Cell {
+    // The record's home travels with it so that the worker never reads the record (a read
+    // from another core makes the caller's next write to that line expensive).
+    struct alignas(32) Cell {
         std::atomic<std::size_t> sequence;
         SpanRecord* span;
+        RecordHome* home;
     };
     bool TryPush(SpanRecord* span) noexcept;
-    bool TryPop(SpanRecord*& span) noexcept;
+    /// Worker only: pops up to `max` spans queued before `end` into batch_/homes_.
+    void PopBatch(std::size_t end, std::size_t max) noexcept;
     void Run() noexcept;
-    void ExportBatch(std::vector<SpanRecord*>& batch) noexcept;
+    /// Worker only: exports batch_ and hands the records back to their pools.
+    void ExportBatch() noexcept;
+    void WakeWorker() noexcept;
 
+    // Cache-line layout: what callers write (enqueue_pos_, dropped_), what the worker writes
+    // and callers only read (head_, wake_threshold_) and what only the worker touches each
+    // sit on their own lines, so a span end does not pull a line the worker just wrote.
     std::unique_ptr<SpanExporter> exporter_;
     BatchOptions options_;
     std::size_t mask_;
+    std::size_t busy_threshold_;  // wake threshold while the worker polls (half the queue)
     std::unique_ptr<Cell[]> cells_;
     alignas(64) std::atomic<std::size_t> enqueue_pos_{0};
-    alignas(64) std::atomic<std::size_t> dequeue_pos_{0};
-    alignas(64) std::atomic<bool> wake_pending_{false};
+    alignas(64) std::atomic<std::size_t> head_{0};  // published by the worker per batch
+    std::atomic<std::size_t> wake_threshold_;       // queue size at which a caller wakes it
     std::atomic<bool> shutdown_{false};
-    std::atomic<std::uint64_t> dropped_{0};
+    alignas(64) std::atomic<bool> wake_pending_{false};
+    alignas(64) std::atomic<std::uint64_t> dropped_{0};
+    alignas(64) std::size_t dequeue_pos_ = 0;  // worker only
+    std::vector<SpanRecord*> batch_;            // worker only
+    std::vector<RecordHome*> homes_;            // worker only: batch_[i]->home
+    std::vector<const SpanData*> view_;         // worker only: the batch as exporters see it
     std::atomic<std::uint64_t> exported_{0};
     std::atomic<std::uint64_t> failed_{0};
     std::atomic<std::uint64_t> failures_{0};
