@@ -1,5 +1,9 @@
 #include "flowex/collector/store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -11,10 +15,6 @@
 #include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "sqlite_db.hpp"
 
@@ -329,15 +329,11 @@ constexpr std::size_t kRefBytes = 12;
 class TraceFilter {
 public:
     void Add(const TraceKey& k) {
-        for (std::uint64_t h : Hashes(k)) {
-            bits_[(h >> 6) & (kWords - 1)] |= 1ULL << (h & 63);
-        }
+        for (std::uint64_t h : Hashes(k)) { bits_[(h >> 6) & (kWords - 1)] |= 1ULL << (h & 63); }
     }
     bool MaybeContains(const TraceKey& k) const {
         for (std::uint64_t h : Hashes(k)) {
-            if ((bits_[(h >> 6) & (kWords - 1)] & (1ULL << (h & 63))) == 0) {
-                return false;
-            }
+            if ((bits_[(h >> 6) & (kWords - 1)] & (1ULL << (h & 63))) == 0) { return false; }
         }
         return true;
     }
@@ -359,11 +355,11 @@ struct Window {
     std::int64_t created_ns = 0;
     std::unique_ptr<Db> writer;  // writer thread only
     std::unordered_set<std::uint64_t> known_operations;  // hashes; writer thread only
-    int seg_write_fd = -1;                                // writer thread only
-    std::int64_t seg_size = 0;                            // committed end; writer thread only
-    std::unique_ptr<TraceFilter> seen;                    // writer thread only
-    std::int64_t tag_block = 0;                           // writer thread only
-    std::int64_t tag_block_traces = 0;                    // writer thread only
+    int seg_write_fd = -1;                               // writer thread only
+    std::int64_t seg_size = 0;                           // committed end; writer thread only
+    std::unique_ptr<TraceFilter> seen;                   // writer thread only
+    std::int64_t tag_block = 0;                          // writer thread only
+    std::int64_t tag_block_traces = 0;                   // writer thread only
     std::mutex mu;
     std::vector<std::unique_ptr<Db>> idle_readers;
     int seg_read_fd = -1;  // guarded by mu; pread is safe from many threads once open
@@ -375,9 +371,7 @@ struct Window {
     // written before span files, or before its first chunk).
     int SegReadFd() {
         std::lock_guard lock(mu);
-        if (seg_read_fd < 0) {
-            seg_read_fd = ::open(SegPath().c_str(), O_RDONLY | O_CLOEXEC);
-        }
+        if (seg_read_fd < 0) { seg_read_fd = ::open(SegPath().c_str(), O_RDONLY | O_CLOEXEC); }
         return seg_read_fd;
     }
 
@@ -394,9 +388,7 @@ struct Window {
     ~Window() {
         idle_readers.clear();
         CloseWriter();
-        if (seg_read_fd >= 0) {
-            ::close(seg_read_fd);
-        }
+        if (seg_read_fd >= 0) { ::close(seg_read_fd); }
         if (remove_files) {
             std::error_code ec;
             fs::remove(path, ec);
@@ -526,12 +518,8 @@ public:
             if (&path != &found.back().second) {
                 // Older windows stay read-only, but their schema is brought up to date once.
                 auto db = Db::Open(path, Db::Mode::kReadWrite);
-                if (!db) {
-                    return db.error();
-                }
-                if (Status st = UpgradeSchema(**db); !st) {
-                    return st;
-                }
+                if (!db) { return db.error(); }
+                if (Status st = UpgradeSchema(**db); !st) { return st; }
             }
             windows_.push_back(std::move(w));
         }
@@ -565,9 +553,7 @@ public:
         if (st) {
             st = WriteLogs(w, logs, &out);
         }
-        if (st) {
-            st = WriteSeg(w);
-        }
+        if (st) { st = WriteSeg(w); }
         if (!st) {
             w->tag_block = block_before;
             w->tag_block_traces = block_traces_before;
@@ -588,9 +574,7 @@ public:
             return c.error();
         }
         w->seg_size += static_cast<std::int64_t>(seg_buf_.size());
-        if (seg_buf_.capacity() > (std::size_t{64} << 20)) {
-            std::string().swap(seg_buf_);
-        }
+        if (seg_buf_.capacity() > (std::size_t{64} << 20)) { std::string().swap(seg_buf_); }
         return out;
     }
 
@@ -642,14 +626,10 @@ public:
                 return std::move(lease).error();
             }
             auto refs = lease->db().PrepareStatic("SELECT refs FROM traces WHERE trace_id=?1");
-            if (!refs) {
-                return std::move(refs).error();
-            }
+            if (!refs) { return std::move(refs).error(); }
             refs->BindBlob(1, trace_id);
             if (refs->Step() && !refs->IsNull(0)) {
-                if (Status st = ReadChunks(*w, refs->Blob(0), &data); !st) {
-                    return st.error();
-                }
+                if (Status st = ReadChunks(*w, refs->Blob(0), &data); !st) { return st.error(); }
                 found = true;
             }
             // Windows written before span files keep their chunks in the database.
@@ -797,19 +777,22 @@ private:
             std::uint64_t off = 0;
             std::uint32_t len = 0;
             for (int b = 0; b < 8; ++b) {
-                off |= static_cast<std::uint64_t>(static_cast<unsigned char>(refs[i + static_cast<std::size_t>(b)])) << (8 * b);
+                off |= static_cast<std::uint64_t>(
+                           static_cast<unsigned char>(refs[i + static_cast<std::size_t>(b)]))
+                       << (8 * b);
             }
             for (int b = 0; b < 4; ++b) {
-                len |= static_cast<std::uint32_t>(static_cast<unsigned char>(refs[i + 8 + static_cast<std::size_t>(b)])) << (8 * b);
+                len |= static_cast<std::uint32_t>(
+                           static_cast<unsigned char>(refs[i + 8 + static_cast<std::size_t>(b)]))
+                       << (8 * b);
             }
             std::size_t at = buf.size();
             buf.resize(at + len);
             std::size_t got = 0;
             while (got < len) {
-                ssize_t n = ::pread(fd, buf.data() + at + got, len - got, static_cast<off_t>(off + got));
-                if (n < 0 && errno == EINTR) {
-                    continue;
-                }
+                ssize_t n =
+                    ::pread(fd, buf.data() + at + got, len - got, static_cast<off_t>(off + got));
+                if (n < 0 && errno == EINTR) { continue; }
                 if (n <= 0) {
                     return Error{ErrorCode::kInternal, "corrupt chunk ref in " + w.SegPath()};
                 }
@@ -817,9 +800,7 @@ private:
             }
         }
         // Concatenated TracesData messages merge into one on parse.
-        if (!data->MergeFromString(buf)) {
-            return Error{ErrorCode::kInternal, "corrupt chunk"};
-        }
+        if (!data->MergeFromString(buf)) { return Error{ErrorCode::kInternal, "corrupt chunk"}; }
         return {};
     }
 
@@ -832,34 +813,32 @@ private:
     // Creates missing tables and moves a window written by an older version to the current
     // layout: `traces` gains refs/tb0/tb1, the old `tags` rows become tag block 0.
     static Status UpgradeSchema(Db& d) {
-        if (Status st = d.Exec(kSchema); !st) {
-            return st;
-        }
+        if (Status st = d.Exec(kSchema); !st) { return st; }
         bool add = false;
         bool migrate = false;
         {
             // Statements scoped: an unfinished one would hold the schema against the changes below.
-            auto has_refs = d.Prepare("SELECT count(*) FROM pragma_table_info('traces') WHERE name='refs'");
-            if (!has_refs) {
-                return has_refs.error();
-            }
+            auto has_refs =
+                d.Prepare("SELECT count(*) FROM pragma_table_info('traces') WHERE name='refs'");
+            if (!has_refs) { return has_refs.error(); }
             add = has_refs->Step() && has_refs->Int(0) == 0;
-            auto has_tags = d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='tags'");
-            if (!has_tags) {
-                return has_tags.error();
-            }
+            auto has_tags =
+                d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='tags'");
+            if (!has_tags) { return has_tags.error(); }
             migrate = has_tags->Step() && has_tags->Int(0) > 0;
         }
         if (add) {
-            if (Status st = d.Exec("ALTER TABLE traces ADD COLUMN refs BLOB; ALTER TABLE traces ADD COLUMN tb0 INTEGER; "
+            if (Status st = d.Exec("ALTER TABLE traces ADD COLUMN refs BLOB; ALTER TABLE traces "
+                                   "ADD COLUMN tb0 INTEGER; "
                                    "ALTER TABLE traces ADD COLUMN tb1 INTEGER;");
                 !st) {
                 return st;
             }
         }
         if (migrate) {
-            if (Status st = d.Exec("BEGIN; INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) "
-                                   "SELECT 0, key, value, trace_id, start_ns FROM tags; DROP TABLE tags; COMMIT;");
+            if (Status st = d.Exec(
+                    "BEGIN; INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) "
+                    "SELECT 0, key, value, trace_id, start_ns FROM tags; DROP TABLE tags; COMMIT;");
                 !st) {
                 (void)d.Exec("ROLLBACK");
                 return st;
@@ -873,9 +852,7 @@ private:
     static int WalHook(void* arg, sqlite3* db, const char* name, int pages) {
         auto* w = static_cast<Window*>(arg);
         if (pages >= kCheckpointPages) {
-            if (w->seg_write_fd >= 0) {
-                (void)::fdatasync(w->seg_write_fd);
-            }
+            if (w->seg_write_fd >= 0) { (void)::fdatasync(w->seg_write_fd); }
             (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         }
         return SQLITE_OK;
@@ -887,23 +864,23 @@ private:
             return db.error();
         }
         Db& d = **db;
-        if (Status st = d.Exec(
-                "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
+        if (Status st =
+                d.Exec("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                       "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
             !st) {
             return st;
         }
-        if (Status st = UpgradeSchema(d); !st) {
-            return st;
-        }
+        if (Status st = UpgradeSchema(d); !st) { return st; }
         int fd = ::open(w->SegPath().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
-            return Error{ErrorCode::kInternal, "open " + w->SegPath() + ": " + std::strerror(errno)};
+            return Error{ErrorCode::kInternal,
+                         "open " + w->SegPath() + ": " + std::strerror(errno)};
         }
         struct stat st {};
         if (::fstat(fd, &st) != 0) {
             ::close(fd);
-            return Error{ErrorCode::kInternal, "stat " + w->SegPath() + ": " + std::strerror(errno)};
+            return Error{ErrorCode::kInternal,
+                         "stat " + w->SegPath() + ": " + std::strerror(errno)};
         }
         // Bytes past the last commit (a crash between the span write and the commit) are never
         // referenced; appending after them is harmless.
@@ -913,16 +890,10 @@ private:
         w->seen = std::make_unique<TraceFilter>();
         {
             auto ids = d.Prepare("SELECT trace_id FROM traces");
-            if (!ids) {
-                return ids.error();
-            }
-            while (ids->Step()) {
-                w->seen->Add(KeyOf(ids->Blob(0)));
-            }
+            if (!ids) { return ids.error(); }
+            while (ids->Step()) { w->seen->Add(KeyOf(ids->Blob(0))); }
             auto blk = d.Prepare("SELECT coalesce(max(block), 0) + 1 FROM tagb");
-            if (!blk) {
-                return blk.error();
-            }
+            if (!blk) { return blk.error(); }
             w->tag_block = blk->Step() ? blk->Int(0) : 1;
             w->tag_block_traces = 0;
         }
@@ -1004,11 +975,10 @@ private:
         while (done < seg_buf_.size()) {
             ssize_t n = ::pwrite(w->seg_write_fd, seg_buf_.data() + done, seg_buf_.size() - done,
                                  static_cast<off_t>(w->seg_size + static_cast<std::int64_t>(done)));
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
+            if (n < 0 && errno == EINTR) { continue; }
             if (n <= 0) {
-                return Error{ErrorCode::kInternal, "write " + w->SegPath() + ": " + std::strerror(errno)};
+                return Error{ErrorCode::kInternal,
+                             "write " + w->SegPath() + ": " + std::strerror(errno)};
             }
             done += static_cast<std::size_t>(n);
         }
@@ -1090,7 +1060,8 @@ private:
                         ChunkBuilder& g = groups[gi];
                         // ResourceSpans{resource, ScopeSpans{scope, spans…}} written in place.
                         std::size_t scope_len = scope_field.size() + g.scope_spans.size();
-                        std::size_t rs_len = res_field.size() + 1 + VarintSize(scope_len) + scope_len;
+                        std::size_t rs_len =
+                            res_field.size() + 1 + VarintSize(scope_len) + scope_len;
                         g.blob.reserve(g.blob.size() + 1 + VarintSize(rs_len) + rs_len);
                         AppendVarint(&g.blob, (1 << 3) | 2);
                         AppendVarint(&g.blob, rs_len);
@@ -1207,7 +1178,8 @@ private:
         for (const auto& kv : span.attributes()) {
             const std::string& k = kv.key();
             // Most keys are not indexed: their length alone says so, without hashing.
-            if (indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] && indexed_.count(k) != 0) {
+            if (indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] &&
+                indexed_.count(k) != 0) {
                 std::string v = AnyValueText(kv.value());
                 bool dup = false;
                 for (const auto& t : g->tags) {
@@ -1221,10 +1193,12 @@ private:
                 }
             }
             std::string_view kk = k;  // string_view ==: lengths first, then the bytes
-            if ((kk == std::string_view("service.peer.name") || kk == std::string_view("peer.service")) &&
+            if ((kk == std::string_view("service.peer.name") ||
+                 kk == std::string_view("peer.service")) &&
                 kv.value().has_string_value()) {
                 peer = &kv.value().string_value();
-            } else if (kk == std::string_view("db.system.name") || kk == std::string_view("db.system")) {
+            } else if (kk == std::string_view("db.system.name") ||
+                       kk == std::string_view("db.system")) {
                 db_span = true;
             }
         }
@@ -1286,19 +1260,16 @@ private:
         {
             auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
             auto len = static_cast<std::uint32_t>(g.blob.size());
-            for (int i = 0; i < 8; ++i) {
-                ref[i] = static_cast<char>(off >> (8 * i));
-            }
-            for (int i = 0; i < 4; ++i) {
-                ref[8 + i] = static_cast<char>(len >> (8 * i));
-            }
+            for (int i = 0; i < 8; ++i) { ref[i] = static_cast<char>(off >> (8 * i)); }
+            for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
             seg_buf_ += g.blob;
         }
         // Tag rows are keyed (block, key, value, trace): a block holds the tags of
         // opt_.tag_block_traces traces, so one commit's inserts land in the current block's few
         // pages instead of all over the index (keyed by value first, tag rows were the largest
         // ingest cost: every row a random page); a tag search seeks each block instead.
-        if (!g.tags.empty() && ++w->tag_block_traces > std::max<std::int64_t>(1, opt_.tag_block_traces)) {
+        if (!g.tags.empty() &&
+            ++w->tag_block_traces > std::max<std::int64_t>(1, opt_.tag_block_traces)) {
             ++w->tag_block;
             w->tag_block_traces = 1;
         }
@@ -1334,21 +1305,22 @@ private:
                 is_new = true;
             }
         }
-        if (w->seen != nullptr) {
-            w->seen->Add(key);
-        }
+        if (w->seen != nullptr) { w->seen->Add(key); }
         merged.trace_id = g.trace_id;
         MergeSummary(&merged, g.delta);
         {
             auto stmt = db.PrepareStatic(
-"INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
+                "INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
                 "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) "
-                "ON CONFLICT(trace_id) DO UPDATE SET start_ns=excluded.start_ns, end_ns=excluded.end_ns, "
+                "ON CONFLICT(trace_id) DO UPDATE SET start_ns=excluded.start_ns, "
+                "end_ns=excluded.end_ns, "
                 "duration_ns=excluded.duration_ns, root_service=excluded.root_service, "
                 "root_operation=excluded.root_operation, has_root=excluded.has_root, "
-                "span_count=excluded.span_count, error_count=excluded.error_count, services=excluded.services, "
-                "refs=coalesce(refs, x'') || excluded.refs, tb0=min(coalesce(tb0, 0), excluded.tb0), "
+                "span_count=excluded.span_count, error_count=excluded.error_count, "
+                "services=excluded.services, "
+                "refs=coalesce(refs, x'') || excluded.refs, tb0=min(coalesce(tb0, 0), "
+                "excluded.tb0), "
                 "tb1=max(coalesce(tb1, 0), excluded.tb1)");
             if (!stmt) {
                 return stmt.error();
@@ -1393,11 +1365,16 @@ private:
         }
         for (const auto& [k, v] : g.tags) {
             auto stmt = db.PrepareStatic(
-"INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES(?1, ?2, ?3, ?4, ?5)");
+                "INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES(?1, ?2, "
+                "?3, ?4, ?5)");
             if (!stmt) {
                 return stmt.error();
             }
-            stmt->Bind(1, block).BindText(2, k).BindText(3, v).BindBlob(4, g.trace_id).Bind(5, merged.start_ns);
+            stmt->Bind(1, block)
+                .BindText(2, k)
+                .BindText(3, v)
+                .BindBlob(4, g.trace_id)
+                .Bind(5, merged.start_ns);
             if (stmt->Run() != SQLITE_DONE) {
                 return Error{ErrorCode::kInternal, "insert tags: " + db.ErrorText()};
             }
@@ -1500,7 +1477,6 @@ private:
     std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
     std::vector<OperationInfo> pending_ops_;
     std::string seg_buf_;  // span bytes of the current Ingest call, written before its commit
-
 };
 
 }  // namespace
@@ -1652,23 +1628,23 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         std::int64_t max_block = -1;
         if (!idx_tags.empty()) {
             auto mb = db.PrepareStatic("SELECT max(block) FROM tagb");
-            if (!mb) {
-                return std::move(mb).error();
-            }
+            if (!mb) { return std::move(mb).error(); }
             max_block = mb->Step() && !mb->IsNull(0) ? mb->Int(0) : -1;
             if (!svc) {
                 selective_tag = true;
             } else {
                 auto c = db.PrepareStatic(
-                    "SELECT count(*) FROM (SELECT 1 FROM tagb WHERE block=?5 AND key=?1 AND value=?2 AND "
+                    "SELECT count(*) FROM (SELECT 1 FROM tagb WHERE block=?5 AND key=?1 AND "
+                    "value=?2 AND "
                     "start_ns BETWEEN ?3 AND ?4 LIMIT 2000)");
-                if (!c) {
-                    return std::move(c).error();
-                }
+                if (!c) { return std::move(c).error(); }
                 std::int64_t n = 0;
                 for (std::int64_t b = max_block; b >= 0 && n < 2000; --b) {
-                    c->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second).Bind(3, q.start_min_ns)
-                        .Bind(4, q.start_max_ns).Bind(5, b);
+                    c->BindText(1, idx_tags[0].first)
+                        .BindText(2, idx_tags[0].second)
+                        .Bind(3, q.start_min_ns)
+                        .Bind(4, q.start_max_ns)
+                        .Bind(5, b);
                     n += c->Step() ? c->Int(0) : 0;
                     sqlite3_reset(c->raw());
                 }
@@ -1677,7 +1653,9 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         }
         if (!idx_tags.empty() && selective_tag) {
             driver = Driver::kTag;
-            sql = "SELECT trace_id, start_ns FROM tagb WHERE block=?5 AND key=?1 AND value=?2 AND start_ns BETWEEN ?3 AND ?4";
+            sql =
+                "SELECT trace_id, start_ns FROM tagb WHERE block=?5 AND key=?1 AND value=?2 AND "
+                "start_ns BETWEEN ?3 AND ?4";
         } else if (svc) {
             driver = Driver::kOps;
             sql = want_error ? "SELECT trace_id FROM svc WHERE service=?1 "
@@ -1706,13 +1684,14 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         std::size_t block_pos = 0;
         auto next_tagged = [&](std::string* id) {
             while (block_pos >= block_hits.size()) {
-                if (block < 0) {
-                    return false;
-                }
+                if (block < 0) { return false; }
                 block_hits.clear();
                 block_pos = 0;
-                drv->BindText(1, idx_tags[0].first).BindText(2, idx_tags[0].second).Bind(3, q.start_min_ns)
-                    .Bind(4, q.start_max_ns).Bind(5, block);
+                drv->BindText(1, idx_tags[0].first)
+                    .BindText(2, idx_tags[0].second)
+                    .Bind(3, q.start_min_ns)
+                    .Bind(4, q.start_max_ns)
+                    .Bind(5, block);
                 while (drv->Step()) {
                     block_hits.emplace_back(drv->Int(1), std::string(drv->Blob(0)));
                 }
@@ -1724,12 +1703,8 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             return true;
         };
         auto next = [&](std::string* id) {
-            if (driver == Driver::kTag) {
-                return next_tagged(id);
-            }
-            if (!drv->Step()) {
-                return false;
-            }
+            if (driver == Driver::kTag) { return next_tagged(id); }
+            if (!drv->Step()) { return false; }
             *id = std::string(drv->Blob(0));
             return true;
         };
@@ -1742,9 +1717,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
         } else {
             drv->Bind(5, q.min_duration_ns).Bind(6, max_dur);
         }
-        if (driver != Driver::kTag) {
-            drv->Bind(3, q.start_min_ns).Bind(4, q.start_max_ns);
-        }
+        if (driver != Driver::kTag) { drv->Bind(3, q.start_min_ns).Bind(4, q.start_max_ns); }
 
         std::string id;
         while (results.size() < limit && scanned < kMaxScan && next(&id)) {
@@ -1785,33 +1758,40 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             }
             if (ok && idx_tags.size() > (driver == Driver::kTag ? 1u : 0u)) {
                 // The trace's tag rows are in the blocks [tb0, tb1] of its trace row.
-                auto tb = db.PrepareStatic("SELECT coalesce(tb0, 0), coalesce(tb1, 0) FROM traces WHERE trace_id=?1");
-                if (!tb) {
-                    return std::move(tb).error();
-                }
+                auto tb = db.PrepareStatic(
+                    "SELECT coalesce(tb0, 0), coalesce(tb1, 0) FROM traces WHERE trace_id=?1");
+                if (!tb) { return std::move(tb).error(); }
                 tb->BindBlob(1, id);
                 ok = tb->Step();
                 std::int64_t b0 = ok ? tb->Int(0) : 0;
                 std::int64_t b1 = ok ? tb->Int(1) : -1;
                 auto v = db.PrepareStatic(
-                    "SELECT 1 FROM tagb WHERE block BETWEEN ?4 AND ?5 AND key=?1 AND value=?2 AND trace_id=?3 LIMIT 1");
-                auto v1 = db.PrepareStatic("SELECT 1 FROM tagb WHERE block=?4 AND key=?1 AND value=?2 AND trace_id=?3");
+                    "SELECT 1 FROM tagb WHERE block BETWEEN ?4 AND ?5 AND key=?1 AND value=?2 AND "
+                    "trace_id=?3 LIMIT 1");
+                auto v1 = db.PrepareStatic(
+                    "SELECT 1 FROM tagb WHERE block=?4 AND key=?1 AND value=?2 AND trace_id=?3");
                 if (!v) {
                     return std::move(v).error();
                 }
-                if (!v1) {
-                    return std::move(v1).error();
-                }
-                for (std::size_t i = driver == Driver::kTag ? 1 : 0; ok && i < idx_tags.size(); ++i) {
+                if (!v1) { return std::move(v1).error(); }
+                for (std::size_t i = driver == Driver::kTag ? 1 : 0; ok && i < idx_tags.size();
+                     ++i) {
                     bool hit = false;
                     if (b1 - b0 > 16) {
                         // A long-lived trace: one range scan instead of a seek per block.
-                        v->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id).Bind(4, b0).Bind(5, b1);
+                        v->BindText(1, idx_tags[i].first)
+                            .BindText(2, idx_tags[i].second)
+                            .BindBlob(3, id)
+                            .Bind(4, b0)
+                            .Bind(5, b1);
                         hit = v->Step();
                         sqlite3_reset(v->raw());
                     }
                     for (std::int64_t b = b0; b1 - b0 <= 16 && !hit && b <= b1; ++b) {
-                        v1->BindText(1, idx_tags[i].first).BindText(2, idx_tags[i].second).BindBlob(3, id).Bind(4, b);
+                        v1->BindText(1, idx_tags[i].first)
+                            .BindText(2, idx_tags[i].second)
+                            .BindBlob(3, id)
+                            .Bind(4, b);
                         hit = v1->Step();
                         sqlite3_reset(v1->raw());
                     }

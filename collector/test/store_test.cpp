@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "flowex/collector/store.hpp"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "flowex/collector/store.hpp"
 #include "test_util.hpp"
 
 namespace flowex::collector {
@@ -46,8 +46,8 @@ std::string TraceHex(int i) {
 
 class StoreTest : public ::testing::Test {
 protected:
-    std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24), std::int64_t max_bytes = 0,
-                                std::int64_t tag_block_traces = 2048) {
+    std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24),
+                                std::int64_t max_bytes = 0, std::int64_t tag_block_traces = 2048) {
         StoreOptions o;
         o.tag_block_traces = tag_block_traces;
         o.data_dir = dir_.str();
@@ -123,7 +123,7 @@ void PutTrace(Store* s, const ExportTraceRequest& req) {
 void SearchByServiceOperationTagsDurationAndError(Store* s) {
     for (int i = 0; i < 20; ++i) {
         PutTrace(s, OrderTrace(TraceHex(i), kT0 + i * 1000 * kMs, i % 5 == 0, 10 + i * 10,
-                           i % 2 == 0 ? "AAPL" : "MSFT", 100 + i));
+                               i % 2 == 0 ? "AAPL" : "MSFT", 100 + i));
     }
     SearchQuery q;
     q.service = "client-gateway";
@@ -184,7 +184,8 @@ TEST_F(StoreTest, SearchesGiveTheSameAnswersWhenTagsSpanManyBlocks) {
 TEST_F(StoreTest, TraceWhoseBatchesLandInDifferentTagBlocksMatchesTagsOfBoth) {
     auto s = Open(std::chrono::hours(24), 0, 2);
     std::string id = TraceHex(40);
-    ExportTraceRequest full = OrderTrace(id, kT0, false, 10, "NVDA", 4242);  // symbol + user_id on gateway spans
+    ExportTraceRequest full =
+        OrderTrace(id, kT0, false, 10, "NVDA", 4242);  // symbol + user_id on gateway spans
     ExportTraceRequest gateway;
     *gateway.add_resource_spans() = full.resource_spans(0);
     ExportTraceRequest orders;
@@ -277,7 +278,8 @@ std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix
     std::string found;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
         std::string name = e.path().string();
-        if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
             EXPECT_TRUE(found.empty()) << "two files end with " << suffix;
             found = name;
         }
@@ -340,15 +342,18 @@ TEST_F(StoreTest, WindowsOfTheOlderLayoutAreUpgradedAndStayReadable) {
         *data.mutable_resource_spans() = req.resource_spans();
         std::string blob = data.SerializeAsString();
         sqlite3_stmt* st = nullptr;
-        for (const char* sql : {"INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)",
-                                "INSERT INTO traces VALUES(?1, 1, 2, 1, 'client-gateway', 'POST /v1/order', 1, 5, 0, "
-                                "'3 0 client-gateway\n2 0 order-manager\n')",
-                                "INSERT INTO svc VALUES(?1, 'client-gateway', 1, 1, 1, 0, '\nplace_order\n')",
-                                "INSERT INTO tags VALUES('user_id', '77', ?1, 1)"}) {
+        for (const char* sql :
+             {"INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)",
+              "INSERT INTO traces VALUES(?1, 1, 2, 1, 'client-gateway', 'POST /v1/order', 1, 5, 0, "
+              "'3 0 client-gateway\n2 0 order-manager\n')",
+              "INSERT INTO svc VALUES(?1, 'client-gateway', 1, 1, 1, 0, '\nplace_order\n')",
+              "INSERT INTO tags VALUES('user_id', '77', ?1, 1)"}) {
             ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
-            sqlite3_bind_blob(st, 1, trace.data(), static_cast<int>(trace.size()), SQLITE_TRANSIENT);
+            sqlite3_bind_blob(st, 1, trace.data(), static_cast<int>(trace.size()),
+                              SQLITE_TRANSIENT);
             if (sqlite3_bind_parameter_count(st) > 1) {
-                sqlite3_bind_blob(st, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+                sqlite3_bind_blob(st, 2, blob.data(), static_cast<int>(blob.size()),
+                                  SQLITE_TRANSIENT);
             }
             EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sql;
             sqlite3_finalize(st);
