@@ -26,9 +26,14 @@ void WritePublic(common::JsonWriter& w, const common::JsonValue& v) {
         w.BeginObject();
         for (const auto& [key, value] : v.as_object()) {
             std::string_view k = key;
-            if (k.size() > kCentsSuffix.size() && k.ends_with(kCentsSuffix) && value.is_number()) {
-                if (auto cents = value.ToInt64()) {
-                    w.Key(k.substr(0, k.size() - kCentsSuffix.size())).Cents(*cents);
+            if (k.size() > kCentsSuffix.size() && k.ends_with(kCentsSuffix)) {
+                const std::string_view dollars = k.substr(0, k.size() - kCentsSuffix.size());
+                if (auto cents = value.is_number() ? value.ToInt64() : std::nullopt) {
+                    w.Key(dollars).Cents(*cents);
+                    continue;
+                }
+                if (value.is_null()) {  // e.g. no last price yet: the public name, still null
+                    w.Key(dollars).Null();
                     continue;
                 }
             }

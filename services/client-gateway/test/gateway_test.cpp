@@ -17,8 +17,14 @@ TEST(PublicJson, ConvertsInsideArraysAndNestedObjects) {
 }
 
 TEST(PublicJson, LeavesNonIntegerCentsAndOtherFieldsAlone) {
-    EXPECT_EQ(PublicJson(R"({"note_cents":"x","price_cents":null,"name":"a_cents"})"),
-              R"({"note_cents":"x","price_cents":null,"name":"a_cents"})");
+    EXPECT_EQ(PublicJson(R"({"note_cents":"x","name":"a_cents","f_cents":1.5})"),
+              R"({"note_cents":"x","name":"a_cents","f_cents":1.5})");
+}
+
+TEST(PublicJson, AMissingAmountKeepsThePublicName) {
+    // A market order has no price, an instrument no last price before its first trade.
+    EXPECT_EQ(PublicJson(R"({"price_cents":null,"last_price_cents":null})"),
+              R"({"price":null,"last_price":null})");
 }
 
 TEST(RateLimiter, AllowsTheBurstThenRefillsWithTime) {
