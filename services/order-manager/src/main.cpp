@@ -1,4 +1,6 @@
 // order-manager: wiring only (see src/order_manager.hpp).
+#include <chrono>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
@@ -9,6 +11,8 @@ int main(int argc, char** argv) {
     flowex::service::CommonSettings settings;
     std::string risk_url = "http://127.0.0.1:8103";
     std::string wallet_url = "http://127.0.0.1:8104";
+    std::chrono::nanoseconds orphan_grace = std::chrono::seconds(30);
+    std::chrono::nanoseconds sweep_interval = std::chrono::seconds(1);
     flowex::common::Config config(
         "order-manager",
         "The order saga: risk check, funds block, durable order, matching, settlement, events.");
@@ -16,6 +20,10 @@ int main(int argc, char** argv) {
     config.String("risk-manager-url", "FLOWEX_RISK_MANAGER_URL", &risk_url, "risk-manager base URL");
     config.String("wallet-service-url", "FLOWEX_WALLET_SERVICE_URL", &wallet_url,
                   "wallet-service base URL");
+    config.Duration("orphan-grace", "FLOWEX_ORPHAN_GRACE", &orphan_grace,
+                    "release a reservation whose order was never inserted after this long");
+    config.Duration("sweep-interval", "FLOWEX_SWEEP_INTERVAL", &sweep_interval,
+                    "how often the sweeper finishes half-done work (settlements, releases, events)");
     config.ParseOrExit(argc, argv);
 
     flowex::service::Runtime runtime("order-manager", settings, /*internal=*/true);
@@ -26,7 +34,9 @@ int main(int argc, char** argv) {
     flowex::orders::OrderManager orders(runtime.pg(), runtime.redis(), runtime.tracer(),
                                         runtime.MakeUpstream(risk_url, "risk-manager"),
                                         runtime.MakeUpstream(wallet_url, "wallet-service"),
-                                        {.channel_prefix = settings.redis_prefix});
+                                        {.orphan_grace = std::chrono::duration_cast<std::chrono::seconds>(orphan_grace),
+                                         .sweep_interval = std::chrono::duration_cast<std::chrono::milliseconds>(sweep_interval),
+                                         .channel_prefix = settings.redis_prefix});
     orders.Register(runtime.server().router());
     runtime.AddHealthCheck("books", [&orders]() -> boost::asio::awaitable<bool> {
         co_return orders.ready();

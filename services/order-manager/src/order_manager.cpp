@@ -67,6 +67,16 @@ constexpr PgStatement kInsertTrade{
     "INSERT INTO trades (trade_id, symbol, price_cents, quantity, buy_order_id, sell_order_id, "
     "buyer_id, seller_id, aggressor_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
     "RETURNING " FLOWEX_RFC3339("executed_at")};
+// The durable insert of an accepted order, only while its reservation still holds: the
+// sweeper releases an order-less reservation after the orphan grace, and an order must never
+// become open without the cash or shares it needs (both run under the symbol's mutex).
+constexpr PgStatement kInsertReservedOrder{
+    "om_insert_reserved_order",
+    "INSERT INTO orders (order_id, user_id, client_order_id, symbol, side, type, time_in_force, "
+    "price_cents, quantity, status, reject_reason) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM "
+    "reservations WHERE order_id = $1::uuid AND NOT released) RETURNING seq, " FLOWEX_RFC3339(
+        "created_at")};
 constexpr PgStatement kFillMaker{
     "om_fill_maker",
     "UPDATE orders SET filled_quantity = filled_quantity + $2, "
@@ -850,10 +860,16 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
                 co_return fail(st.error());
             }
         }
-        auto ins = co_await pg_.Query(inner, kInsertOrder, order.order_id, order.user_id, order.client_order_id, order.symbol,
+        auto ins = co_await pg_.Query(inner, kInsertReservedOrder, order.order_id, order.user_id, order.client_order_id, order.symbol,
              exchange::ToString(order.side), exchange::ToString(order.type),
              exchange::ToString(order.time_in_force), order.price_cents, order.quantity, "NEW",
              std::nullopt);
+        if (ins && ins->empty()) {
+            // The sweeper released the reservation as an orphan while this order waited:
+            // nothing is blocked and nothing was recorded, so the client may simply retry.
+            co_return fail(Error{ErrorCode::kUpstreamTimeout,
+                                 "the order waited too long to be recorded; nothing was blocked, retry it"});
+        }
         if (!ins) {
             (void)co_await Release(order.order_id, inner);
             if (ins.error().code == ErrorCode::kConflict && order.client_order_id.has_value()) {
