@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# End-to-end test of the front door: `make up` on free ports reaches "ready" with the URLs
+# printed, the demo's traces are in the viewer's API and the market maker quotes every
+# symbol; then Ctrl-C (SIGINT to make's process group, as a terminal sends it) stops
+# everything and leaves no process of ours running.
+#
+#   tests/e2e/make_up_test.sh SOURCE_DIR BUILD_DIR [BUILD_TYPE] [SANITIZE]
+#
+# BUILD_TYPE and SANITIZE must be those BUILD_DIR was configured with, so that make's
+# configure and build steps are no-ops (ctest passes them).
+set -euo pipefail
+
+src="$(cd "$1" && pwd)"
+build="$(cd "$2" && pwd)"
+build_type="${3:-RelWithDebInfo}"
+sanitize="${4:-}"
+
+fail() { echo "FAIL: $*" >&2; [[ -f "${log:-}" ]] && { echo "--- make up output (last 80 lines) ---" >&2; tail -150 "$log" >&2; }; exit 1; }
+pass() { echo "ok: $*"; }
+
+state="$(mktemp -d /tmp/flowex-make-up-test.XXXXXX)"
+chmod 755 "$state"   # the postgres user keeps its data under it
+log="$state/make-up.log"
+make_pid=""
+
+# --- free ports on 127.0.0.1 --------------------------------------------------------------
+taken=" "
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    [[ "$taken" == *" $p "* ]] && continue
+    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && continue
+    taken+="$p "
+    echo "$p"
+    return 0
+  done
+  return 1
+}
+declare -A port
+for name in PG REDIS OTLP VIEWER GATEWAY USER_SERVICE ORDER_MANAGER RISK_MANAGER WALLET_SERVICE REPORTING_SERVICE; do
+  port[$name]="$(free_port)" || fail "no free port"
+done
+viewer="http://127.0.0.1:${port[VIEWER]}"
+gateway="http://127.0.0.1:${port[GATEWAY]}"
+
+# --- what is "ours": every descendant of make, plus the daemonised PostgreSQL and Redis ----
+descendants() {  # pid → that pid and all its descendants
+  local all; all="$(ps -e -o pid=,ppid=)"
+  local frontier=("$1") out=("$1")
+  while (( ${#frontier[@]} )); do
+    local next=()
+    for p in "${frontier[@]}"; do
+      while read -r child; do next+=("$child"); done < <(awk -v p="$p" '$2 == p {print $1}' <<<"$all")
+    done
+    out+=("${next[@]}")
+    frontier=("${next[@]}")
+  done
+  echo "${out[@]}"
+}
+alive() {  # pid → 0 when the process exists and is not a zombie
+  local st
+  st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$st" && "$st" != Z ]]
+}
+ours_by_cmdline() {  # processes whose command line names our state directory or our ports
+  ps -e -o pid=,args= | grep -E -- "$state|127\.0\.0\.1:(${port[GATEWAY]}|${port[VIEWER]}|${port[OTLP]}|${port[REDIS]})\b| -p ${port[PG]} " |
+    grep -v -E "grep|make_up_test" | awk '{print $1}' || true
+}
+pg_pid() {
+  local f
+  for f in "$state/pg/postmaster.pid" /var/tmp/flowex-"$(echo "$state" | md5sum | cut -c1-8)"/pg/postmaster.pid; do
+    [[ -f "$f" ]] && { head -1 "$f"; return 0; }
+  done
+  return 0
+}
+
+tracked=()
+cleanup() {
+  local rc=$?
+  if [[ -n "$make_pid" ]] && alive "$make_pid"; then
+    # A failure midway: stop the stack as a user would, then make sure nothing is left.
+    local tree; read -r -a tree <<<"$(descendants "$make_pid")"
+    tracked+=("${tree[@]}")
+    kill -INT -- "-$make_pid" 2>/dev/null || true
+    for _ in $(seq 1 600); do alive "$make_pid" || break; sleep 0.1; done
+  fi
+  local left=("${tracked[@]}" $(ours_by_cmdline))
+  for p in "${left[@]}"; do alive "$p" && kill -KILL "$p" 2>/dev/null || true; done
+  local pg; pg="$(pg_pid)"; [[ -n "$pg" ]] && alive "$pg" && kill -KILL "$pg" 2>/dev/null || true
+  rm -rf "$state" /var/tmp/flowex-"$(echo "$state" | md5sum | cut -c1-8)"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+# --- make up --------------------------------------------------------------------------------
+# With job control on, make runs in its own process group (pgid = its pid) and, unlike an
+# asynchronous command of a non-interactive shell, does not start with SIGINT ignored: a
+# SIGINT to that group is exactly what a terminal's Ctrl-C delivers to `make up`.
+set -m
+echo "make up with state $state, gateway ${port[GATEWAY]}, viewer ${port[VIEWER]}, PostgreSQL ${port[PG]}"
+env -u FLOWEX_INTERNAL_TOKEN -u OTEL_SDK_DISABLED -u OTEL_EXPORTER_OTLP_ENDPOINT \
+  FLOWEX_STATE_DIR="$state" \
+  FLOWEX_PG_PORT="${port[PG]}" FLOWEX_REDIS_PORT="${port[REDIS]}" \
+  FLOWEX_OTLP_PORT="${port[OTLP]}" FLOWEX_VIEWER_PORT="${port[VIEWER]}" \
+  FLOWEX_GATEWAY_PORT="${port[GATEWAY]}" FLOWEX_USER_SERVICE_PORT="${port[USER_SERVICE]}" \
+  FLOWEX_ORDER_MANAGER_PORT="${port[ORDER_MANAGER]}" FLOWEX_RISK_MANAGER_PORT="${port[RISK_MANAGER]}" \
+  FLOWEX_WALLET_SERVICE_PORT="${port[WALLET_SERVICE]}" FLOWEX_REPORTING_SERVICE_PORT="${port[REPORTING_SERVICE]}" \
+  OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BLRP_SCHEDULE_DELAY=200 \
+  make -C "$src" up BUILD="$build" BUILD_TYPE="$build_type" SANITIZE="$sanitize" JOBS=1 \
+  >"$log" 2>&1 </dev/null &
+make_pid=$!
+set +m
+
+ready=0
+for _ in $(seq 1 3000); do   # ≤ 300 s: bootstrap check, no-op build, initdb, services, demo
+  grep -q "flowex is ready." "$log" 2>/dev/null && { ready=1; break; }
+  alive "$make_pid" || break
+  sleep 0.1
+done
+(( ready )) || fail "make up did not reach ready"
+pass "make up reached ready"
+
+grep -q "trace viewer *$viewer" "$log" || fail "the viewer URL is not printed"
+grep -q "public API *$gateway" "$log" || fail "the API URL is not printed"
+grep -q "OTLP receiver *http://127.0.0.1:${port[OTLP]}" "$log" || fail "the OTLP URL is not printed"
+pass "URLs printed"
+
+# The demo data: the market maker quotes every listed symbol.
+quotes="$(sed -n 's/.*demo data: demo_market_maker quotes \([0-9]*\) symbols.*/\1/p' "$log" | tail -1)"
+[[ -n "$quotes" && "$quotes" -ge 7 ]] || fail "the market maker did not quote every symbol (got '${quotes}')"
+for symbol in AAPL MSFT GOOGL AMZN TSLA NVDA META; do
+  book="$(curl -fsS "$gateway/v1/orderbook/$symbol")" || fail "GET /v1/orderbook/$symbol"
+  grep -q '"bids":\[{' <<<"$book" || fail "$symbol has no bid: $book"
+  grep -q '"asks":\[{' <<<"$book" || fail "$symbol has no ask: $book"
+done
+pass "the market maker quotes $quotes symbols, each book has a bid and an ask"
+
+# The demo's order trace is in the viewer's API with the brief's five services.
+order_trace="$(sed -n 's#.*The order: *http://[^ ]*/trace/\([0-9a-f]\{32\}\).*#\1#p' "$log" | tail -1)"
+[[ -n "$order_trace" ]] || fail "the demo printed no order trace"
+found=0
+for _ in $(seq 1 300); do   # the batch processors export within OTEL_BSP_SCHEDULE_DELAY
+  trace="$(curl -fsS "$viewer/api/traces/$order_trace" 2>/dev/null)" || trace=""
+  missing=0
+  for svc in client-gateway user-service order-manager risk-manager wallet-service; do
+    grep -q "\"serviceName\":\"$svc\"" <<<"$trace" || missing=1
+  done
+  (( missing == 0 )) && grep -q '"operationName":"POST /v1/order"' <<<"$trace" && { found=1; break; }
+  sleep 0.1
+done
+(( found )) || fail "the demo's order trace $order_trace is not complete in the viewer: ${trace:0:400}"
+errors="$(curl -fsS "$viewer/api/traces?service=client-gateway&tags=%7B%22error%22%3A%22true%22%7D&lookback=1h&limit=20")"
+grep -q '"traceID"' <<<"$errors" || fail "the demo's error is not found with error=true: ${errors:0:300}"
+pass "the demo's traces are in the viewer's API (order $order_trace; error=true finds the rejected order)"
+
+# --- Ctrl-C -------------------------------------------------------------------------------
+read -r -a tracked <<<"$(descendants "$make_pid")"
+[[ -f "$state/redis.pid" ]] && tracked+=("$(cat "$state/redis.pid")")
+pg="$(pg_pid)"; [[ -n "$pg" ]] && tracked+=("$pg")
+binaries=0
+for p in "${tracked[@]}"; do
+  exe="$(readlink "/proc/$p/exe" 2>/dev/null || true)"
+  [[ "$exe" == "$build/bin/"* ]] && binaries=$((binaries + 1))
+done
+(( binaries >= 7 )) || fail "expected the collector and six services running from $build/bin, found $binaries"
+[[ -n "$pg" ]] && alive "$pg" || fail "PostgreSQL is not running"
+echo "tracking ${#tracked[@]} processes (${binaries} flowex binaries, PostgreSQL $pg, Redis $(cat "$state/redis.pid" 2>/dev/null))"
+
+kill -INT -- "-$make_pid"
+for _ in $(seq 1 600); do alive "$make_pid" || break; sleep 0.1; done
+alive "$make_pid" && fail "make up did not exit within 60 s of Ctrl-C"
+wait "$make_pid" 2>/dev/null || true
+grep -q "stopped; nothing of ours is running" "$log" || fail "no clean-stop message"
+
+# PostgreSQL's and Redis's last children may take a moment to be reaped by init.
+left=()
+for _ in $(seq 1 100); do
+  left=()
+  for p in "${tracked[@]}" $(ours_by_cmdline); do alive "$p" && left+=("$p"); done
+  (( ${#left[@]} == 0 )) && break
+  sleep 0.1
+done
+if (( ${#left[@]} )); then
+  ps -o pid=,args= -p "$(IFS=,; echo "${left[*]}")" >&2 || true
+  fail "still running after Ctrl-C: ${left[*]}"
+fi
+pass "Ctrl-C stopped everything: none of the ${#tracked[@]} processes is left"
