@@ -229,5 +229,130 @@ TEST_F(ExchangeTraces, ARejectedOrderIsFoundWithErrorTrue) {
     EXPECT_TRUE(found) << "error=true search did not find " << trace_id;
 }
 
+/// Spans of `spans` on the parent chain below `ancestor` that satisfy `pred`.
+template <class Pred>
+std::vector<const Span*> Below(const std::vector<Span>& spans, const Span* ancestor, Pred pred) {
+    std::vector<const Span*> out;
+    for (const Span& s : spans) {
+        if (pred(s) && Descends(spans, &s, ancestor)) { out.push_back(&s); }
+    }
+    return out;
+}
+
+std::string Tag(const Span* s, const std::string& key) {
+    auto it = s->tags.find(key);
+    return it == s->tags.end() ? std::string("<absent>") : it->second;
+}
+
+std::string Names(const std::vector<Span>& spans) {
+    std::string out;
+    for (const Span& s : spans) { out += s.service + ":" + s.name + " "; }
+    return out;
+}
+
+TEST_F(ExchangeTraces, AddFundsIsOneTraceThroughUserAndWalletServiceToPostgres) {
+    auto token = stack_->NewUser(Unique("saver"));
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
+    auto r = Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": 1000})", auth);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 200) << r->body;
+    const std::string trace_id = r->Header("x-trace-id");
+    ASSERT_EQ(trace_id.size(), 32u);
+
+    auto spans = WaitForTrace(*stack_, trace_id,
+                              {{"client-gateway", "POST /wallet/add-funds"},
+                               {"client-gateway", "add_funds"}, {"user-service", "verify_token"},
+                               {"wallet-service", "GET /balance"},
+                               {"wallet-service", "POST /update-balance"},
+                               {"wallet-service", "INSERT transactions"}});
+    const Span* root = Find(spans, "client-gateway", "POST /wallet/add-funds");
+    const Span* add = Find(spans, "client-gateway", "add_funds");
+    const Span* verify = Find(spans, "user-service", "verify_token");
+    const Span* balance = Find(spans, "wallet-service", "GET /balance");
+    const Span* update = Find(spans, "wallet-service", "POST /update-balance");
+    const Span* ledger = Find(spans, "wallet-service", "INSERT transactions");
+    for (const Span* s : {root, add, verify, balance, update, ledger}) {
+        ASSERT_NE(s, nullptr) << "spans: " << Names(spans);
+    }
+    EXPECT_TRUE(root->parent.empty());
+    EXPECT_EQ(add->parent, root->id);
+    EXPECT_TRUE(Descends(spans, verify, add));
+    EXPECT_TRUE(Descends(spans, balance, add));
+    EXPECT_TRUE(Descends(spans, update, add));
+    EXPECT_TRUE(Descends(spans, ledger, update));
+    EXPECT_EQ(Tag(add, "user_id"), Tag(verify, "user_id"));
+    EXPECT_EQ(Tag(add, "amount"), "1000");
+    EXPECT_EQ(Tag(ledger, "service.peer.name"), "postgresql");
+    EXPECT_EQ(Tag(ledger, "db.collection.name"), "transactions");
+    // The wallet row is created on the first deposit and updated in the same transaction.
+    auto wallet_writes = Below(spans, update, [](const Span& s) {
+        return s.name == "INSERT wallets" || s.name == "UPDATE wallets";
+    });
+    EXPECT_FALSE(wallet_writes.empty()) << Names(spans);
+    EXPECT_EQ(Tag(root, "error"), "<absent>");
+
+    std::string logs;
+    for (int i = 0; i < 200 && logs.empty(); ++i) {
+        auto l = Http("GET", stack_->query_url() + "/api/traces/" + trace_id + "/logs");
+        if (l && l->status == 200 && l->body.find("Depositing $1000.00") != std::string::npos) {
+            logs = l->body;
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    EXPECT_NE(logs.find("Depositing $1000.00 for user"), std::string::npos)
+        << "the deposit's log line does not carry the trace id " << trace_id;
+}
+
+TEST_F(ExchangeTraces, PositionsMissQueriesPostgresAndCachesThenHitReadsRedisOnly) {
+    auto token = stack_->NewUser(Unique("holder"));
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
+    auto miss = Http("GET", stack_->gateway() + "/reports/positions", "", auth);
+    ASSERT_TRUE(miss.ok());
+    ASSERT_EQ(miss->status, 200) << miss->body;
+    auto hit = Http("GET", stack_->gateway() + "/reports/positions", "", auth);
+    ASSERT_TRUE(hit.ok());
+    ASSERT_EQ(hit->status, 200) << hit->body;
+    EXPECT_EQ(hit->body, miss->body);
+
+    auto spans = WaitForTrace(*stack_, miss->Header("x-trace-id"),
+                              {{"client-gateway", "GET /reports/positions"},
+                               {"user-service", "verify_token"},
+                               {"reporting-service", "get_positions"},
+                               {"reporting-service", "cache_result"}});
+    const Span* root = Find(spans, "client-gateway", "GET /reports/positions");
+    const Span* get = Find(spans, "reporting-service", "get_positions");
+    const Span* cache = Find(spans, "reporting-service", "cache_result");
+    for (const Span* s : {root, get, cache}) { ASSERT_NE(s, nullptr) << Names(spans); }
+    EXPECT_TRUE(Descends(spans, get, root));
+    EXPECT_EQ(Tag(get, "cache"), "miss");
+    auto selects = Below(spans, get, [](const Span& s) {
+        return s.tags.count("service.peer.name") && s.tags.at("service.peer.name") == "postgresql" &&
+               s.name.rfind("SELECT", 0) == 0;
+    });
+    EXPECT_EQ(selects.size(), 1u) << "one SQL query with joins on a miss: " << Names(spans);
+    auto stores = Below(spans, cache, [](const Span& s) {
+        return s.tags.count("db.system.name") && s.tags.at("db.system.name") == "redis";
+    });
+    EXPECT_EQ(stores.size(), 1u) << "cache_result writes Redis once: " << Names(spans);
+
+    auto hit_spans = WaitForTrace(*stack_, hit->Header("x-trace-id"),
+                                  {{"reporting-service", "get_positions"}});
+    const Span* get2 = Find(hit_spans, "reporting-service", "get_positions");
+    ASSERT_NE(get2, nullptr) << Names(hit_spans);
+    EXPECT_EQ(Tag(get2, "cache"), "hit");
+    auto redis_reads = Below(hit_spans, get2, [](const Span& s) {
+        return s.tags.count("db.system.name") && s.tags.at("db.system.name") == "redis";
+    });
+    auto sql = Below(hit_spans, get2, [](const Span& s) {
+        return s.tags.count("db.system.name") && s.tags.at("db.system.name") == "postgresql";
+    });
+    EXPECT_EQ(redis_reads.size(), 1u) << Names(hit_spans);
+    EXPECT_TRUE(sql.empty()) << "a cache hit must not query PostgreSQL: " << Names(hit_spans);
+    EXPECT_EQ(Find(hit_spans, "reporting-service", "cache_result"), nullptr);
+}
+
 }  // namespace
 }  // namespace flowex::itest
