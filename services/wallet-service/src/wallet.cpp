@@ -490,7 +490,8 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
         }
         auto sell_res = co_await tx.Query(inner, kConsumeSellReservation, *sell_order, *quantity);
         if (!sell_res) { co_return std::move(sell_res).error(); }
-        if (sell_res->empty() || sell_res->front().Int64(0) != *seller) {
+        if (sell_res->empty() || sell_res->front().Int64(0) != *seller ||
+            sell_res->front().Text(1) != *symbol) {
             co_return InvariantBreach("sell reservation " + *sell_order + " for trade " + *trade_id);
         }
         auto delivered = co_await tx.Query(inner, kSellerDeliversShares, *seller, *symbol, *quantity);
