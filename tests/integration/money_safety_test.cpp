@@ -1,7 +1,8 @@
 // Money safety (DESIGN §6, issue #7): many users place random orders through the gateway at
 // once (crossing and not, market orders, cancels, amend-by-cancel, duplicate
 // client_order_ids, one user racing itself from several connections), optionally while
-// order-manager and wallet-service are killed with SIGKILL and restarted. Afterwards:
+// order-manager and wallet-service are killed with SIGKILL and restarted, or while
+// PostgreSQL is down (the gateway must answer 503 meanwhile). Afterwards:
 //
 //   * every acknowledged order is still there, and every unknown outcome resolves by retrying
 //     with the same client_order_id;
@@ -18,6 +19,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -206,10 +208,26 @@ protected:
     }
 
     /// One placement; records what the reply proves.
+    void Count(const common::Result<HttpResult>& r) {
+        std::lock_guard lock(statuses_mu_);
+        ++statuses_[r.ok() ? r->status : 0];
+    }
+    std::string Statuses() {
+        std::lock_guard lock(statuses_mu_);
+        std::string out;
+        for (const auto& [status, n] : statuses_) {
+            out += (status == 0 ? std::string("no-reply") : std::to_string(status)) + "×" + std::to_string(n) + " ";
+        }
+        return out;
+    }
+
     void Place(const Trader& t, const std::string& body, const std::string& client_order_id) {
         auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(t));
+        Count(r);
         if (Transient(r)) {
             oracle_.Unknown({t.user, t.token, body, client_order_id});
+            // A real client backs off on an outage instead of spinning through its orders.
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
             return;
         }
         if (r->status == 200 || r->status == 201) {
@@ -229,6 +247,7 @@ protected:
 
     void Cancel(const Trader& t, const std::string& order_id) {
         auto r = Http("DELETE", stack_->gateway() + "/v1/order/" + order_id, "", Auth(t));
+        Count(r);
         if (Transient(r)) { return; }
         if (r->status == 200 || r->status == 409) { oracle_.Closed(order_id); }
         EXPECT_TRUE(r->status == 200 || r->status == 409 || r->status == 429)
@@ -469,6 +488,24 @@ protected:
         auto st = (*audit)->Wait(std::chrono::seconds(120));
         ASSERT_TRUE(st.ok()) << "flowex audit did not finish";
         EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << "flowex audit failed:\n" << (*audit)->Output();
+
+        // Outages answer 502/503/504, never a bare 500.
+        std::printf("statuses during the load: %s\n", Statuses().c_str());
+        std::lock_guard lock(statuses_mu_);
+        EXPECT_EQ(statuses_[500], 0) << "internal errors during the load";
+    }
+
+    /// Runs scripts/test-services `command` on the fixture's PostgreSQL (RUN_SERIAL: no other
+    /// test uses it meanwhile).
+    static void TestServices(const std::string& command) {
+        const char* env_file = std::getenv("FLOWEX_TEST_ENV_FILE");
+        ASSERT_NE(env_file, nullptr);
+        const std::string state = std::filesystem::path(env_file).parent_path().string();
+        auto p = testing::ChildProcess::Start(
+            {.argv = {std::string(FLOWEX_SOURCE_DIR) + "/scripts/test-services", command, state}});
+        ASSERT_TRUE(p.ok()) << p.error().message;
+        auto st = (*p)->Wait(std::chrono::seconds(60));
+        ASSERT_TRUE(st.ok() && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << (*p)->Output();
     }
 
     int users_ = 0;
@@ -478,6 +515,8 @@ protected:
     std::unique_ptr<ExchangeStack> stack_;
     Oracle oracle_;
     std::atomic<int> progress_{0};
+    std::mutex statuses_mu_;
+    std::map<int, int> statuses_;  // HTTP status (0: no reply) → count, for orders and cancels
 };
 
 TEST_F(MoneySafety, ConcurrentRandomOrdersKeepEveryInvariant) {
@@ -502,6 +541,53 @@ TEST_F(MoneySafety, KillNineOrderManagerThenWalletServiceMidLoad) {
         while (progress_.load() < second) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
         KillNine("wallet-service");
     });
+    SettleAndCheck();
+}
+
+TEST_F(MoneySafety, PostgresOutageMidLoadAnswers503AndRecoversByItself) {
+    auto traders = MakeTraders(users_);
+    ASSERT_EQ(static_cast<int>(traders.size()), users_);
+    const int total = total_ops(traders);
+    int probes_503 = 0;
+    int other = 0;
+    bool recovered = false;
+    RunLoad(traders, [&] {
+        while (progress_.load() < total / 3) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
+        std::printf("PostgreSQL stopped at %d ops\n", progress_.load());
+        TestServices("stop-pg");
+        // Meanwhile every order the gateway takes is answered 503 (nothing half-done stays).
+        for (int i = 0; i < 10; ++i) {
+            const std::string coid = "outage-probe-" + std::to_string(i);
+            const std::string body = R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":150,"client_order_id":")" + coid + R"("})";
+            auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
+            if (r.ok() && r->status == 503) {
+                ++probes_503;
+                EXPECT_NE(r->body.find("\"trace_id\""), std::string::npos) << r->body;
+            } else {
+                ++other;
+                ADD_FAILURE() << "during the outage: " << (r.ok() ? std::to_string(r->status) + " " + r->body : r.error().message);
+            }
+            oracle_.Unknown({traders[0].user, traders[0].token, body, coid});
+        }
+        TestServices("start-pg");
+        std::printf("PostgreSQL started at %d ops\n", progress_.load());
+        // The services reconnect by themselves: an order is accepted again (bounded wait).
+        for (int i = 0; i < 600 && !recovered; ++i) {
+            const std::string coid = "recovery-probe-" + std::to_string(i);
+            const std::string body = R"({"symbol":"MSFT","side":"SELL","quantity":1,"price":420,"client_order_id":")" + coid + R"("})";
+            auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
+            if (r.ok() && r->status == 201) {
+                recovered = true;
+                oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")), traders[0].user,
+                                     traders[0].token, coid);
+            } else {
+                oracle_.Unknown({traders[0].user, traders[0].token, body, coid});
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+        }
+    });
+    EXPECT_EQ(probes_503, 10) << other << " probes got something else than 503";
+    EXPECT_TRUE(recovered) << "no order was accepted within 60 s of PostgreSQL's return";
     SettleAndCheck();
 }
 
