@@ -36,11 +36,10 @@ CREATE TABLE IF NOT EXISTS traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, e
   duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
   span_count INTEGER, error_count INTEGER, services TEXT, refs BLOB, tb0 INTEGER, tb1 INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
-CREATE TABLE IF NOT EXISTS svc(trace_id BLOB, service TEXT, start_ns INTEGER,
-  min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT,
-  PRIMARY KEY(trace_id, service)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS svc_start ON svc(service, start_ns);
-CREATE INDEX IF NOT EXISTS svc_errors ON svc(service, start_ns) WHERE errors > 0;
+CREATE TABLE IF NOT EXISTS svcr(service TEXT, start_ns INTEGER, trace_id BLOB,
+  min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT);
+CREATE INDEX IF NOT EXISTS svcr_start ON svcr(service, start_ns);
+CREATE INDEX IF NOT EXISTS svcr_errors ON svcr(service, start_ns) WHERE errors > 0;
 CREATE TABLE IF NOT EXISTS tagb(block INTEGER, key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
   PRIMARY KEY(block, key, value, trace_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS operations(service TEXT, name TEXT, kind INTEGER,
@@ -816,6 +815,7 @@ private:
         if (Status st = d.Exec(kSchema); !st) { return st; }
         bool add = false;
         bool migrate = false;
+        bool migrate_svc = false;
         {
             // Statements scoped: an unfinished one would hold the schema against the changes below.
             auto has_refs =
@@ -826,6 +826,11 @@ private:
                 d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='tags'");
             if (!has_tags) { return has_tags.error(); }
             migrate = has_tags->Step() && has_tags->Int(0) > 0;
+            auto has_svc = d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='svc'");
+            if (!has_svc) {
+                return has_svc.error();
+            }
+            migrate_svc = has_svc->Step() && has_svc->Int(0) > 0;
         }
         if (add) {
             if (Status st = d.Exec("ALTER TABLE traces ADD COLUMN refs BLOB; ALTER TABLE traces "
@@ -839,6 +844,15 @@ private:
             if (Status st = d.Exec(
                     "BEGIN; INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) "
                     "SELECT 0, key, value, trace_id, start_ns FROM tags; DROP TABLE tags; COMMIT;");
+                !st) {
+                (void)d.Exec("ROLLBACK");
+                return st;
+            }
+        }
+        if (migrate_svc) {
+            if (Status st = d.Exec("BEGIN; INSERT INTO svcr(service, start_ns, trace_id, min_dur, max_dur, errors, ops) "
+                                   "SELECT service, start_ns, trace_id, min_dur, max_dur, errors, ops FROM svc; "
+                                   "DROP TABLE svc; COMMIT;");
                 !st) {
                 (void)d.Exec("ROLLBACK");
                 return st;
@@ -1344,11 +1358,12 @@ private:
         }
         for (const SvcDelta& o : g.svcs) {
             auto stmt = db.PrepareStatic(
-"INSERT INTO svc(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(trace_id, service) DO UPDATE SET "
-                "start_ns=min(start_ns, excluded.start_ns), min_dur=min(min_dur, excluded.min_dur), "
-                "max_dur=max(max_dur, excluded.max_dur), errors=errors+excluded.errors, "
-                "ops=CASE WHEN instr(ops, excluded.ops) > 0 THEN ops ELSE ops || substr(excluded.ops, 2) END");
+                // One row per (trace, service, batch), appended: keyed by trace id and merged in
+                // place, these rows were the last index written on random pages besides the
+                // trace summary. A search reads them by (service, start); a check for one trace
+                // scans its service's rows within the trace's time span.
+                "INSERT INTO svcr(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
             if (!stmt) {
                 return stmt.error();
             }
@@ -1658,8 +1673,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 "start_ns BETWEEN ?3 AND ?4";
         } else if (svc) {
             driver = Driver::kOps;
-            sql = want_error ? "SELECT trace_id FROM svc WHERE service=?1 "
-                             : "SELECT trace_id FROM svc WHERE service=?1 ";
+            sql = "SELECT trace_id FROM svcr WHERE service=?1 ";
             sql += "AND (?2 IS NULL OR instr(ops, ?2) > 0) AND start_ns BETWEEN ?3 AND ?4 AND max_dur >= ?5 AND min_dur <= ?6";
             if (want_error) {
                 sql += " AND errors > 0";
@@ -1728,9 +1742,16 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             bool ok = true;
             // Service / operation / duration / error through the ops index.
             if (ok && driver != Driver::kOps && svc) {
+                // The trace's service rows start within the trace's span of time.
+                auto span = db.PrepareStatic("SELECT start_ns, end_ns FROM traces WHERE trace_id=?1");
+                if (!span) {
+                    return std::move(span).error();
+                }
+                span->BindBlob(1, id);
+                ok = span->Step();
                 std::string vsql =
-                    "SELECT 1 FROM svc WHERE trace_id=?1 AND service=?2 AND (?3 IS NULL OR instr(ops, ?3) > 0) "
-                    "AND max_dur >= ?4 AND min_dur <= ?5";
+                    "SELECT 1 FROM svcr WHERE service=?2 AND start_ns BETWEEN ?6 AND ?7 AND trace_id=?1 "
+                    "AND (?3 IS NULL OR instr(ops, ?3) > 0) AND max_dur >= ?4 AND min_dur <= ?5";
                 if (want_error) {
                     vsql += " AND errors > 0";
                 }
@@ -1738,12 +1759,14 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 if (!v) {
                     return std::move(v).error();
                 }
-                v->BindBlob(1, id).BindText(2, q.service);
-                if (op) {
-                    v->BindText(3, op_pattern);
+                if (ok) {
+                    v->BindBlob(1, id).BindText(2, q.service);
+                    if (op) {
+                        v->BindText(3, op_pattern);
+                    }
+                    v->Bind(4, q.min_duration_ns).Bind(5, max_dur).Bind(6, span->Int(0)).Bind(7, span->Int(1));
+                    ok = v->Step();
                 }
-                v->Bind(4, q.min_duration_ns).Bind(5, max_dur);
-                ok = v->Step();
             }
             if (ok && driver == Driver::kTag && !svc &&
                 (want_error || q.min_duration_ns > 0 || q.max_duration_ns > 0)) {
