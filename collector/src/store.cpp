@@ -826,10 +826,9 @@ private:
                 d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='tags'");
             if (!has_tags) { return has_tags.error(); }
             migrate = has_tags->Step() && has_tags->Int(0) > 0;
-            auto has_svc = d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='svc'");
-            if (!has_svc) {
-                return has_svc.error();
-            }
+            auto has_svc =
+                d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='svc'");
+            if (!has_svc) { return has_svc.error(); }
             migrate_svc = has_svc->Step() && has_svc->Int(0) > 0;
         }
         if (add) {
@@ -850,9 +849,11 @@ private:
             }
         }
         if (migrate_svc) {
-            if (Status st = d.Exec("BEGIN; INSERT INTO svcr(service, start_ns, trace_id, min_dur, max_dur, errors, ops) "
-                                   "SELECT service, start_ns, trace_id, min_dur, max_dur, errors, ops FROM svc; "
-                                   "DROP TABLE svc; COMMIT;");
+            if (Status st = d.Exec(
+                    "BEGIN; INSERT INTO svcr(service, start_ns, trace_id, min_dur, max_dur, "
+                    "errors, ops) "
+                    "SELECT service, start_ns, trace_id, min_dur, max_dur, errors, ops FROM svc; "
+                    "DROP TABLE svc; COMMIT;");
                 !st) {
                 (void)d.Exec("ROLLBACK");
                 return st;
@@ -1743,14 +1744,14 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
             // Service / operation / duration / error through the ops index.
             if (ok && driver != Driver::kOps && svc) {
                 // The trace's service rows start within the trace's span of time.
-                auto span = db.PrepareStatic("SELECT start_ns, end_ns FROM traces WHERE trace_id=?1");
-                if (!span) {
-                    return std::move(span).error();
-                }
+                auto span =
+                    db.PrepareStatic("SELECT start_ns, end_ns FROM traces WHERE trace_id=?1");
+                if (!span) { return std::move(span).error(); }
                 span->BindBlob(1, id);
                 ok = span->Step();
                 std::string vsql =
-                    "SELECT 1 FROM svcr WHERE service=?2 AND start_ns BETWEEN ?6 AND ?7 AND trace_id=?1 "
+                    "SELECT 1 FROM svcr WHERE service=?2 AND start_ns BETWEEN ?6 AND ?7 AND "
+                    "trace_id=?1 "
                     "AND (?3 IS NULL OR instr(ops, ?3) > 0) AND max_dur >= ?4 AND min_dur <= ?5";
                 if (want_error) {
                     vsql += " AND errors > 0";
@@ -1761,10 +1762,11 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 }
                 if (ok) {
                     v->BindBlob(1, id).BindText(2, q.service);
-                    if (op) {
-                        v->BindText(3, op_pattern);
-                    }
-                    v->Bind(4, q.min_duration_ns).Bind(5, max_dur).Bind(6, span->Int(0)).Bind(7, span->Int(1));
+                    if (op) { v->BindText(3, op_pattern); }
+                    v->Bind(4, q.min_duration_ns)
+                        .Bind(5, max_dur)
+                        .Bind(6, span->Int(0))
+                        .Bind(7, span->Int(1));
                     ok = v->Step();
                 }
             }

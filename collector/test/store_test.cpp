@@ -171,6 +171,39 @@ void SearchByServiceOperationTagsDurationAndError(Store* s) {
     EXPECT_EQ(s->Search(window)->size(), 5u);
 }
 
+TEST_F(StoreTest, ServiceRowsOfOneTraceFromSeveralBatchesGiveOneResult) {
+    auto s = Open();
+    std::string id = TraceHex(60);
+    ExportTraceRequest full = OrderTrace(id, kT0, true, 10);
+    for (int i = 0; i < 3; ++i) {  // the gateway's spans arrive one per batch
+        ExportTraceRequest part;
+        auto* rs = part.add_resource_spans();
+        *rs->mutable_resource() = full.resource_spans(0).resource();
+        auto* ss = rs->add_scope_spans();
+        *ss->mutable_scope() = full.resource_spans(0).scope_spans(0).scope();
+        *ss->add_spans() = full.resource_spans(0).scope_spans(0).spans(i);
+        Put(*s, part);
+    }
+    SearchQuery q;
+    q.service = "client-gateway";
+    auto all = s->Search(q);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 1u);
+    EXPECT_EQ(all->front().span_count, 3);
+    q.operation = "POST";  // only in the third batch
+    EXPECT_EQ(s->Search(q)->size(), 1u);
+    q.operation = "place_order";
+    q.tags = {{"error", "true"}};  // an error span with that operation: the second batch
+    EXPECT_EQ(s->Search(q)->size(), 1u);
+    q.operation = "POST";  // not an error span
+    EXPECT_EQ(s->Search(q)->size(), 0u);
+    q.operation.clear();
+    q.tags = {{"user_id", "11"}};  // tag-driven; the service checked in its rows by time span
+    EXPECT_EQ(s->Search(q)->size(), 1u);
+    q.service = "order-manager";
+    EXPECT_EQ(s->Search(q)->size(), 0u);
+}
+
 TEST_F(StoreTest, SearchByServiceOperationTagsDurationAndError) {
     auto s = Open();
     SearchByServiceOperationTagsDurationAndError(s.get());

@@ -6,8 +6,9 @@
 /// (trace, batch): the trace's spans of that batch as a serialized OTLP `TracesData` (the
 /// request's wire bytes, sliced). Indexes are per trace, not per span: a summary row per trace
 /// (start, duration, root service/operation, span and error counts, services, and the offsets of
-/// its chunks), one row per (trace, service) with its time, operations, min/max span duration
-/// and error count, and a tag row per (trace, key, value) for a chosen set of keys
+/// its chunks), one row per (trace, service, batch) with its time, operations, min/max span
+/// duration and error count, appended and indexed by (service, time), and a tag row per
+/// (trace, key, value) for a chosen set of keys
 /// (`kDefaultIndexedTags` + `--index-tags`), keyed by tag *block* first so that one commit's tag
 /// rows land on a few pages; a tag search seeks each block. Other tags are found by reading
 /// candidate traces; when an operation is combined with a duration or error filter the
