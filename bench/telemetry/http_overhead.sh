@@ -39,7 +39,12 @@ PIDS+=($!)
 printf 'wrk.method = "POST"\nwrk.body = "{\\"symbol\\":\\"AAPL\\",\\"quantity\\":10}"\n' > "$TMP/post.lua"
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# run_case NAME ENV...: prints "rps p99_ms rss_before_kb rss_after_kb dropped"
+# utime + stime of the whole server process, in clock ticks.
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+# run_case NAME ENV...: prints "rps p99_ms rss_before_kb rss_after_kb dropped cpu_us_per_req"
+# (server CPU per request does not depend on how much CPU other load leaves the server, so it
+# is the steadier overhead measure on a shared machine).
 run_case() {
   local name=$1; shift
   env "$@" taskset -c 0 "$ECHO" "$PORT" >"$TMP/$name.log" 2>&1 &
@@ -47,15 +52,20 @@ run_case() {
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/metrics" >/dev/null && break; sleep 0.1; done
   taskset -c 1 wrk -t1 -c16 -d1s -s "$TMP/post.lua" "http://127.0.0.1:$PORT/echo" >/dev/null
   local before; before=$(rss_kb $pid)
+  local cpu0; cpu0=$(cpu_ticks $pid)
   taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" --latency -s "$TMP/post.lua" \
     "http://127.0.0.1:$PORT/echo" >"$TMP/$name.wrk"
   local after; after=$(rss_kb $pid)
+  local cpu1; cpu1=$(cpu_ticks $pid)
   local dropped; dropped=$(curl -fs "http://127.0.0.1:$PORT/metrics" |
     awk '/^otel_sdk_spans_dropped_total/ {print $2}')
   kill -TERM $pid; wait $pid 2>/dev/null || true
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.wrk")
   local p99; p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v/=1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v*=1000}; print v}' "$TMP/$name.wrk")
-  echo "$rps $p99 $before $after ${dropped:-0}"
+  local reqs; reqs=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
+  local cpu_us; cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" -v n="$reqs" \
+    'BEGIN {printf "%.1f", (n > 0) ? (b - a) * 1e6 / hz / n : 0}')
+  echo "$rps $p99 $before $after ${dropped:-0} $cpu_us"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -70,12 +80,14 @@ for i in $(seq "$RUNS"); do
       blackhole) r=$(run_case "$c-$i" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$HOLE_PORT) ;;
     esac
     RES[$c]+="$r"$'\n'
-    echo "run $i $c: rps p99_ms rss_before_kb rss_after_kb dropped = $r"
+    echo "run $i $c: rps p99_ms rss_before_kb rss_after_kb dropped cpu_us_per_req = $r"
   done
 done
 echo
-printf '%-10s %12s %10s %14s %14s %12s\n' case median_rps p99_ms rss_before_kb rss_after_kb dropped
+printf '%-10s %12s %10s %14s %14s %12s %14s\n' case median_rps p99_ms rss_before_kb rss_after_kb \
+  dropped cpu_us_per_req
 for c in untraced traced refused blackhole; do
   col() { printf '%s' "${RES[$c]}" | awk -v k="$1" 'NF {print $k}' | median; }
-  printf '%-10s %12s %10s %14s %14s %12s\n' "$c" "$(col 1)" "$(col 2)" "$(col 3)" "$(col 4)" "$(col 5)"
+  printf '%-10s %12s %10s %14s %14s %12s %14s\n' "$c" "$(col 1)" "$(col 2)" "$(col 3)" "$(col 4)" \
+    "$(col 5)" "$(col 6)"
 done
