@@ -1261,7 +1261,10 @@ private:
         if (peer != nullptr && !peer->empty() &&
             (span.kind() == otlp_trace::Span::SPAN_KIND_CLIENT ||
              span.kind() == otlp_trace::Span::SPAN_KIND_PRODUCER) &&
-            (db_span || service_ids_.count(*peer) == 0)) {
+            db_span) {
+            // Databases and caches are nodes by their peer name (DESIGN §5). Calls between
+            // services come from parent → child spans only, as in Jaeger: a peer.service that
+            // is itself instrumented would otherwise be counted twice.
             Edge(svc_id, Intern(*peer), minute, edges);
         }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "test_util.hpp"
 
@@ -264,6 +265,27 @@ TEST_F(StoreTest, ServicesOperationsAndDependencies) {
     }
     EXPECT_TRUE(gw_om);
     EXPECT_TRUE(om_pg);
+}
+
+TEST_F(StoreTest, APeerServiceThatIsAlsoInstrumentedIsCountedOnceOnTheMap) {
+    // The gateway's CLIENT span names its peer (peer.service) and the peer reports its own
+    // SERVER span: one call, one edge — also for the very first trace, before the peer's
+    // name is known as a service. Only database/cache peers are nodes by their peer name.
+    auto s = Open();
+    ExportTraceRequest req = OrderTrace(TraceHex(7), kT0, false, 10);
+    auto* client = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(2);
+    ASSERT_EQ(client->name(), "POST");
+    auto* kv = client->add_attributes();
+    kv->set_key("peer.service");
+    kv->mutable_value()->set_string_value("order-manager");
+    Put(*s, req);
+    auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
+    ASSERT_TRUE(deps.ok());
+    std::map<std::string, std::int64_t> calls;
+    for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+    EXPECT_EQ(calls["client-gateway -> order-manager"], 1);
+    EXPECT_EQ(calls["order-manager -> postgresql"], 1);
+    EXPECT_EQ(calls.size(), 2u);
 }
 
 TEST_F(StoreTest, LogsAreStoredPerTrace) {

@@ -270,9 +270,7 @@ test('service map: client-gateway → order-manager → wallet-service → postg
     const calls = await edge.locator('text').textContent();
     assert.match(calls, /^\d+$/, 'call count');
     if (model) assert.equal(Number(calls), expectedCalls(model, p, c), `calls ${p} → ${c}`);
-    // flowex-collector counts the first call of a service → service pair twice (a CLIENT span whose
-    // peer.service names a service not seen yet also adds a peer edge), so only a lower bound there
-    else if (expected) assert.ok(Number(calls) >= expectedCalls(expected, p, c), `calls ${p} → ${c}: ${calls} ≥ ${expectedCalls(expected, p, c)}`);
+    else if (expected) assert.equal(Number(calls), expectedCalls(expected, p, c), `calls ${p} → ${c}`);
   }
   const cg = await page.textContent('[data-testid=map-node][data-node="client-gateway"]');
   assert.match(cg, /P95 [\d.]+(µs|ms|s) · err [\d.<]+%/, `client-gateway shows P95 and error rate: ${cg}`);
