@@ -1,0 +1,114 @@
+// `flowex load` against the real exchange (issue #9): a short low-rate run on a fresh stack.
+// Every scheduled arrival is sent and completed, the counts add up, nothing fails, the
+// histogram file is written, and `flowex audit` passes on the database afterwards.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include "exchange_stack.hpp"
+#include "flowex/common/json.hpp"
+#include "flowex/testing/child_process.hpp"
+
+#ifndef FLOWEX_BIN_DIR
+#error "FLOWEX_BIN_DIR must name the directory of the binaries"
+#endif
+
+namespace flowex::itest {
+namespace {
+
+std::int64_t IntField(const common::JsonValue& doc, std::string_view key) {
+    const auto* v = doc.Find(key);
+    return v != nullptr ? v->ToInt64().value_or(-1) : -1;
+}
+
+TEST(FlowexLoad, ShortRunAgainstTheStackCompletesEveryArrivalWithoutErrorsAndAuditPasses) {
+    auto s = ExchangeStack::Start("load_short_run");
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    auto stack = std::move(s).value();
+    const std::string histogram =
+        ::testing::TempDir() + "/flowex_load_hist_" + std::to_string(::getpid()) + ".txt";
+
+    // 2 s at 40/s: 80 arrivals over 5 users, every kind of request.
+    auto load = testing::ChildProcess::Start(
+        {.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "load", "--gateway-url",
+                  stack->gateway(), "--wallet-url", stack->url("wallet-service"), "--rate", "40",
+                  "--duration", "2s", "--users", "5", "--connections", "4", "--mix",
+                  "limit=50,market=10,cancel=20,positions=10,balance=10", "--histogram",
+                  histogram, "--json", "--quiet"},
+         .env = {{"FLOWEX_INTERNAL_TOKEN", stack->internal_token()}},
+         .capture_stderr = false});
+    ASSERT_TRUE(load.ok()) << load.error().message;
+    auto status = (*load)->Wait(std::chrono::seconds(120));
+    ASSERT_TRUE(status.ok()) << "flowex load did not finish";
+    ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << (*load)->Output() << "\n" << stack->Output();
+
+    auto doc = common::ParseJson((*load)->Output());
+    ASSERT_TRUE(doc.ok()) << (*load)->Output();
+    EXPECT_EQ(IntField(*doc, "scheduled"), 80);
+    EXPECT_EQ(IntField(*doc, "sent"), 80);
+    EXPECT_EQ(IntField(*doc, "completed"), 80);
+    EXPECT_EQ(IntField(*doc, "errors"), 0) << (*load)->Output();
+    EXPECT_EQ(IntField(*doc, "ok") + IntField(*doc, "cancel_too_late") + IntField(*doc, "errors"),
+              80);
+    const auto* routes = doc->Find("routes");
+    ASSERT_NE(routes, nullptr);
+    std::int64_t per_route = 0;
+    for (const char* route : {"limit", "market", "cancel", "positions", "balance"}) {
+        const auto* r = routes->Find(route);
+        ASSERT_NE(r, nullptr) << route;
+        EXPECT_EQ(IntField(*r, "errors"), 0) << route;
+        per_route += IntField(*r, "count");
+    }
+    EXPECT_EQ(per_route, 80);
+    const auto* all = routes->Find("all");
+    ASSERT_NE(all, nullptr);
+    EXPECT_EQ(IntField(*all, "count"), 80);
+    const double p50 = all->Find("p50_ms")->ToDouble().value_or(-1);
+    const double p99 = all->Find("p99_ms")->ToDouble().value_or(-1);
+    const double max = all->Find("max_ms")->ToDouble().value_or(-1);
+    EXPECT_GT(p50, 0.0);
+    EXPECT_LE(p50, p99);
+    EXPECT_LE(p99, max);
+
+    std::ifstream in(histogram);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_NE(text.str().find("Value     Percentile TotalCount"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("Total count    =           80]"), std::string::npos) << text.str();
+    std::remove(histogram.c_str());
+
+    auto audit = testing::ChildProcess::Start(
+        {.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "audit", "--database-url",
+                  stack->db().url()}});
+    ASSERT_TRUE(audit.ok()) << audit.error().message;
+    auto audited = (*audit)->Wait(std::chrono::seconds(120));
+    ASSERT_TRUE(audited.ok()) << "flowex audit did not finish";
+    EXPECT_TRUE(WIFEXITED(*audited) && WEXITSTATUS(*audited) == 0)
+        << "flowex audit failed:\n" << (*audit)->Output();
+}
+
+TEST(FlowexLoad, UnreachableGatewayIsExitCodeTwoWithAMessage) {
+    // Port 1 on loopback: nothing listens there (connect is refused at once).
+    auto load = testing::ChildProcess::Start(
+        {.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "load", "--gateway-url",
+                  "http://127.0.0.1:1", "--internal-token", "x", "--duration", "1s",
+                  "--timeout", "2s"}});
+    ASSERT_TRUE(load.ok()) << load.error().message;
+    auto status = (*load)->Wait(std::chrono::seconds(30));
+    ASSERT_TRUE(status.ok());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << (*load)->Output();
+    EXPECT_NE((*load)->Output().find("cannot reach the gateway at http://127.0.0.1:1"),
+              std::string::npos)
+        << (*load)->Output();
+}
+
+}  // namespace
+}  // namespace flowex::itest
