@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# bench/e2e/run.sh — the end-to-end exchange benchmark (issue #9).
+#
+#   bench/e2e/run.sh [BUILD_DIR]        (default: build)
+#
+# For every run it starts the whole stack as `make up` does — scripts/up --no-demo: private
+# PostgreSQL (synchronous_commit on, its default), Redis, flowex-collector storing every
+# span, the six services with 100 % sampling — on its own ports and a fresh state directory,
+# drives it with `flowex load` (on the same machine), runs `flowex audit`, and stops it.
+# Traced runs (the default) alternate with OTEL_SDK_DISABLED=true runs at the rates in
+# UNTRACED_RATES, to measure what tracing costs. At the top traced rate it also records
+# `perf record -g` profiles of the busiest service and of PostgreSQL.
+# Writes OUT/summary.md (a markdown table and the profiles) plus every raw report.
+#
+# Environment (defaults in brackets): RATES ["250 500 1000 1500 2000"] traced rates,
+# UNTRACED_RATES ["1000 2000"], DURATION [20s] per point, LONG_RATE [1000] run for
+# LONG_DURATION [60s], USERS [20], CONNECTIONS [64], PORT_BASE [18300] (ten ports from
+# there), OUT [bench/e2e/results/<UTC time>], PROFILE [1], PROFILE_SECONDS [8].
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+build="$(cd "${1:-$repo/build}" && pwd)"
+bin="$build/bin"
+for b in flowex client-gateway user-service order-manager risk-manager wallet-service \
+         reporting-service flowex-collector; do
+  [[ -x "$bin/$b" ]] || { echo "e2e: $bin/$b is not built" >&2; exit 2; }
+done
+
+RATES="${RATES:-250 500 1000 1500 2000}"
+UNTRACED_RATES="${UNTRACED_RATES-1000 2000}"
+DURATION="${DURATION:-20s}"
+LONG_RATE="${LONG_RATE-1000}"
+LONG_DURATION="${LONG_DURATION:-60s}"
+USERS="${USERS:-20}"
+CONNECTIONS="${CONNECTIONS:-64}"
+PROFILE="${PROFILE:-1}"
+PROFILE_SECONDS="${PROFILE_SECONDS:-8}"
+base="${PORT_BASE:-18300}"
+out="${OUT:-$repo/bench/e2e/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+export FLOWEX_PG_PORT=$base FLOWEX_REDIS_PORT=$((base + 1)) FLOWEX_OTLP_PORT=$((base + 2)) \
+       FLOWEX_VIEWER_PORT=$((base + 3)) FLOWEX_GATEWAY_PORT=$((base + 4)) \
+       FLOWEX_USER_SERVICE_PORT=$((base + 5)) FLOWEX_ORDER_MANAGER_PORT=$((base + 6)) \
+       FLOWEX_RISK_MANAGER_PORT=$((base + 7)) FLOWEX_WALLET_SERVICE_PORT=$((base + 8)) \
+       FLOWEX_REPORTING_SERVICE_PORT=$((base + 9))
+# One internal token for every run (scripts/up uses it; flowex load grants shares with it).
+FLOWEX_INTERNAL_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export FLOWEX_INTERNAL_TOKEN
+gateway="http://127.0.0.1:$FLOWEX_GATEWAY_PORT"
+wallet="http://127.0.0.1:$FLOWEX_WALLET_SERVICE_PORT"
+database="postgresql://postgres@127.0.0.1:$FLOWEX_PG_PORT/stockexchange"
+services=(client-gateway user-service order-manager risk-manager wallet-service reporting-service
+          flowex-collector)
+
+up_pid=""
+stop_stack() {
+  [[ -n "$up_pid" ]] || return 0
+  # SIGTERM: a background job of a script ignores SIGINT, so scripts/up would never see it.
+  kill -TERM "$up_pid" 2>/dev/null || true
+  wait "$up_pid" 2>/dev/null || true
+  up_pid=""
+}
+trap stop_stack EXIT
+trap 'exit 130' INT TERM
+
+start_stack() {  # name, tracing (1/0)
+  local name="$1" tracing="$2" state="$out/state-$1"
+  rm -rf "$state"
+  mkdir -p "$state"
+  local env=(OTEL_TRACES_SAMPLER=always_on)
+  (( tracing )) || env+=(OTEL_SDK_DISABLED=true)
+  env "${env[@]}" "$repo/scripts/up" --build-dir "$build" --state-dir "$state" --no-demo \
+    > "$out/$name.up.log" 2>&1 &
+  up_pid=$!
+  for _ in $(seq 1 1200); do
+    grep -q 'flowex is ready' "$out/$name.up.log" 2>/dev/null && break
+    kill -0 "$up_pid" 2>/dev/null || { cat "$out/$name.up.log" >&2; echo "e2e: the stack did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q 'flowex is ready' "$out/$name.up.log" || { echo "e2e: the stack did not come up in 120 s" >&2; exit 1; }
+}
+
+# CPU ticks (user + system) of a pid, summed over its threads.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pid_of() { pgrep -f "^$bin/$1( |$)" | head -1; }
+pg_pids() {  # the postmaster on our port and its children
+  local master
+  master="$(ss -Hltnp "sport = :$FLOWEX_PG_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)"
+  [[ -n "$master" ]] && { echo "$master"; pgrep -P "$master"; }
+}
+
+profile() {  # name: during a running load, profile the busiest service and PostgreSQL
+  local name="$1" svc best="" best_ticks=0 pid
+  declare -A before
+  # Wait until the users are prepared and the load runs, then let it settle.
+  for _ in $(seq 1 600); do grep -q 'users ready' "$out/$name.progress" 2>/dev/null && break; sleep 0.5; done
+  sleep 3
+  for svc in "${services[@]}"; do pid="$(pid_of "$svc")"; [[ -n "$pid" ]] && before[$svc]="$pid $(ticks "$pid")"; done
+  local pg_before=0; for pid in $(pg_pids); do pg_before=$((pg_before + $(ticks "$pid"))); done
+  sleep 2
+  {
+    echo "CPU over 2 s at the top rate (ticks of 10 ms; 200 = one core):"
+    for svc in "${!before[@]}"; do
+      read -r pid t0 <<<"${before[$svc]}"
+      local d=$(( $(ticks "$pid") - t0 ))
+      printf '  %-18s %4d\n' "$svc" "$d"
+      (( d > best_ticks )) && { best_ticks=$d; best=$svc; }
+    done
+    local pg_after=0; for pid in $(pg_pids); do pg_after=$((pg_after + $(ticks "$pid"))); done
+    printf '  %-18s %4d (all backends; exited backends not counted)\n' postgresql $((pg_after - pg_before))
+  } > "$out/$name.cpu.txt"
+  [[ -n "$best" ]] || return 0
+  echo "$best" > "$out/$name.hottest"
+  local svc_pid; svc_pid="$(pid_of "$best")"
+  local pgs; pgs="$(pg_pids | paste -sd, -)"
+  perf record -q -g -F 499 -p "$svc_pid" -o "$out/$name.$best.perf.data" -- sleep "$PROFILE_SECONDS" \
+    > /dev/null 2>&1 &
+  local p1=$!
+  perf record -q -g -F 499 -p "$pgs" -o "$out/$name.postgres.perf.data" -- sleep "$PROFILE_SECONDS" \
+    > /dev/null 2>&1 &
+  local p2=$!
+  wait "$p1" "$p2" || true
+  for what in "$best" postgres; do
+    perf report -q --stdio --no-children --sort dso,symbol -g none --percent-limit 0.7 \
+      -i "$out/$name.$what.perf.data" 2>/dev/null | sed '/^$/d' | head -40 > "$out/$name.$what.perf.txt" || true
+  done
+}
+
+results=()
+run() {  # tracing rate duration
+  local tracing="$1" rate="$2" duration="$3" tag
+  tag=$([[ "$tracing" == 1 ]] && echo traced || echo untraced)
+  local name="$tag-$rate-$duration"
+  echo "e2e: $name (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  start_stack "$name" "$tracing"
+  cut -d' ' -f1-3 /proc/loadavg > "$out/$name.loadavg.before"
+  local prof=""
+  if [[ "$PROFILE" == 1 && "$tracing" == 1 && "$rate" == "$top" && "$duration" == "$DURATION" ]]; then
+    profile "$name" & prof=$!
+  fi
+  "$bin/flowex" load --gateway-url "$gateway" --wallet-url "$wallet" --rate "$rate" \
+    --duration "$duration" --users "$USERS" --connections "$CONNECTIONS" --json \
+    --histogram "$out/$name.hist" > "$out/$name.json" 2> "$out/$name.progress" || true
+  [[ -n "$prof" ]] && wait "$prof"
+  cut -d' ' -f1-3 /proc/loadavg > "$out/$name.loadavg.after"
+  if "$bin/flowex" audit --database-url "$database" > "$out/$name.audit" 2>&1; then
+    echo pass > "$out/$name.audit.result"
+  else
+    echo FAIL > "$out/$name.audit.result"
+  fi
+  stop_stack
+  rm -rf "$out/state-$name"
+  results+=("$name")
+}
+
+top="$(tr ' ' '\n' <<<"$RATES" | sort -n | tail -1)"
+# Alternate: each untraced run follows the traced run at the same rate.
+for rate in $RATES; do
+  run 1 "$rate" "$DURATION"
+  if tr ' ' '\n' <<<"$UNTRACED_RATES" | grep -qx "$rate"; then run 0 "$rate" "$DURATION"; fi
+done
+[[ -n "$LONG_RATE" ]] && run 1 "$LONG_RATE" "$LONG_DURATION"
+
+python3 - "$out" "${results[@]}" > "$out/summary.md" <<'PY'
+import json, os, sys
+out, names = sys.argv[1], sys.argv[2:]
+print("| run | tracing | rate/s | achieved/s | completed | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | audit | load avg before → after |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+for n in names:
+    try:
+        r = json.load(open(f"{out}/{n}.json"))
+    except Exception:
+        print(f"| {n} | | | | | | | | | | | no report | |"); continue
+    a = r["routes"]["all"]
+    audit = open(f"{out}/{n}.audit.result").read().strip()
+    la0 = open(f"{out}/{n}.loadavg.before").read().strip()
+    la1 = open(f"{out}/{n}.loadavg.after").read().strip()
+    tracing = "off" if n.startswith("untraced") else "100 %"
+    print(f"| {n} | {tracing} | {r['requested_rate']:.0f} | {r['achieved_rate']:.0f} | {r['completed']} | "
+          f"{r['errors']} ({100*r['error_rate']:.2f} %) | {a['p50_ms']:.2f} | {a['p90_ms']:.2f} | "
+          f"{a['p99_ms']:.2f} | {a['p999_ms']:.2f} | {a['max_ms']:.1f} | {audit} | {la0} → {la1} |")
+print()
+for n in names:
+    try:
+        r = json.load(open(f"{out}/{n}.json"))
+    except Exception:
+        continue
+    if r["errors_by_code"]:
+        print(f"- {n} errors: " + ", ".join(f"{k}: {v}" for k, v in r["errors_by_code"].items()))
+print()
+for n in names:
+    for f in sorted(os.listdir(out)):
+        if f.startswith(n + ".") and (f.endswith(".perf.txt") or f.endswith(".cpu.txt")):
+            print(f"### {f}\n\n```")
+            print(open(f"{out}/{f}").read().rstrip())
+            print("```\n")
+PY
+rm -f "$out"/*.perf.data
+echo "e2e: wrote $out/summary.md" >&2
+cat "$out/summary.md"
