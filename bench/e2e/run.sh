@@ -102,7 +102,7 @@ profile() {  # name: during a running load, profile the busiest service and Post
   local pg_before=0; for pid in $(pg_pids); do pg_before=$((pg_before + $(ticks "$pid"))); done
   sleep 2
   {
-    echo "CPU over 2 s at the top rate (ticks of 10 ms; 200 = one core):"
+    echo "CPU ticks (10 ms) per process over a nominal 2 s window at the top rate (compare rows only):"
     for svc in "${!before[@]}"; do
       read -r pid t0 <<<"${before[$svc]}"
       local d=$(( $(ticks "$pid") - t0 ))
@@ -125,7 +125,8 @@ profile() {  # name: during a running load, profile the busiest service and Post
   wait "$p1" "$p2" || true
   for what in "$best" postgres; do
     perf report -q --stdio --no-children --sort dso,symbol -g none --percent-limit 0.7 \
-      -i "$out/$name.$what.perf.data" 2>/dev/null | sed '/^$/d' | head -40 > "$out/$name.$what.perf.txt" || true
+      -i "$out/$name.$what.perf.data" 2>/dev/null | sed '/^$/d; s/ *- *- *$//; s/  */ /g' | head -40 \
+      > "$out/$name.$what.perf.txt" || true
   done
 }
 
@@ -146,6 +147,15 @@ run() {  # tracing rate duration
     --histogram "$out/$name.hist" > "$out/$name.json" 2> "$out/$name.progress" || true
   [[ -n "$prof" ]] && wait "$prof"
   cut -d' ' -f1-3 /proc/loadavg > "$out/$name.loadavg.after"
+  # Arrivals the generator gave up on (--timeout) may still be in the services: let the
+  # sagas finish (every trade settled) before auditing, for at most two minutes.
+  local waited=0 unsettled
+  while (( waited < 120 )); do
+    unsettled="$(psql "$database" -Atqc "SELECT count(*) FROM trades WHERE settled_at IS NULL" 2>/dev/null || echo '?')"
+    [[ "$unsettled" == 0 ]] && break
+    sleep 1; waited=$((waited + 1))
+  done
+  echo "$waited" > "$out/$name.settle.seconds"
   if "$bin/flowex" audit --database-url "$database" > "$out/$name.audit" 2>&1; then
     echo pass > "$out/$name.audit.result"
   else
@@ -167,21 +177,25 @@ done
 python3 - "$out" "${results[@]}" > "$out/summary.md" <<'PY'
 import json, os, sys
 out, names = sys.argv[1], sys.argv[2:]
-print("| run | tracing | rate/s | achieved/s | completed | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | audit | load avg before → after |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+print("| run | tracing | rate/s | completed/s | ok/s | completed | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | settle s | audit | load avg before → after |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
 for n in names:
     try:
         r = json.load(open(f"{out}/{n}.json"))
     except Exception:
-        print(f"| {n} | | | | | | | | | | | no report | |"); continue
+        print(f"| {n} | | | | | | | | | | | | | no report | |"); continue
     a = r["routes"]["all"]
     audit = open(f"{out}/{n}.audit.result").read().strip()
+    try:
+        settle = open(f"{out}/{n}.settle.seconds").read().strip()
+    except OSError:
+        settle = "-"
     la0 = open(f"{out}/{n}.loadavg.before").read().strip()
     la1 = open(f"{out}/{n}.loadavg.after").read().strip()
     tracing = "off" if n.startswith("untraced") else "100 %"
-    print(f"| {n} | {tracing} | {r['requested_rate']:.0f} | {r['achieved_rate']:.0f} | {r['completed']} | "
+    print(f"| {n} | {tracing} | {r['requested_rate']:.0f} | {r['achieved_rate']:.0f} | {r['ok'] / r['elapsed_s']:.0f} | {r['completed']} | "
           f"{r['errors']} ({100*r['error_rate']:.2f} %) | {a['p50_ms']:.2f} | {a['p90_ms']:.2f} | "
-          f"{a['p99_ms']:.2f} | {a['p999_ms']:.2f} | {a['max_ms']:.1f} | {audit} | {la0} → {la1} |")
+          f"{a['p99_ms']:.2f} | {a['p999_ms']:.2f} | {a['max_ms']:.1f} | {settle} | {audit} | {la0} → {la1} |")
 print()
 for n in names:
     try:
