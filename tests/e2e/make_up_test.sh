@@ -15,7 +15,16 @@ build="$(cd "$2" && pwd)"
 build_type="${3:-RelWithDebInfo}"
 sanitize="${4:-}"
 
-fail() { echo "FAIL: $*" >&2; [[ -f "${log:-}" ]] && { echo "--- make up output (last 80 lines) ---" >&2; tail -150 "$log" >&2; }; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  if [[ -f "${log:-}" ]]; then
+    echo "--- make up output, without the services' own lines ---" >&2
+    grep -v -E '^(\x1b\[[0-9;]*m)?[a-z-]+ +\|' "$log" >&2 || true
+    echo "--- make up output (last 100 lines) ---" >&2
+    tail -100 "$log" >&2
+  fi
+  exit 1
+}
 pass() { echo "ok: $*"; }
 
 state="$(mktemp -d /tmp/flowex-make-up-test.XXXXXX)"
