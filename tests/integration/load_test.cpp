@@ -58,6 +58,7 @@ TEST(FlowexLoad, ShortRunAgainstTheStackCompletesEveryArrivalWithoutErrorsAndAud
     EXPECT_EQ(IntField(*doc, "errors"), 0) << (*load)->Output();
     EXPECT_EQ(IntField(*doc, "ok") + IntField(*doc, "cancel_too_late") + IntField(*doc, "errors"),
               80);
+    EXPECT_GT(doc->Find("ok_rate")->ToDouble().value_or(0), 0.0);
     const auto* routes = doc->Find("routes");
     ASSERT_NE(routes, nullptr);
     std::int64_t per_route = 0;

@@ -584,6 +584,8 @@ void LoadRun::Report() {
         1e-9, std::chrono::duration<double>(last_completion_ - start_).count());
     const double duration = std::chrono::duration<double>(options_.duration).count();
     const double achieved = static_cast<double>(completed_) / elapsed;
+    const std::uint64_t ok = completed_ - errors_ - cancel_too_late_;
+    const double ok_rate = static_cast<double>(ok) / elapsed;
     const double error_rate =
         completed_ == 0 ? 0.0 : static_cast<double>(errors_) / static_cast<double>(completed_);
     struct Row {
@@ -612,7 +614,7 @@ void LoadRun::Report() {
             .Field("scheduled", scheduled_)
             .Field("sent", sent_)
             .Field("completed", completed_)
-            .Field("ok", completed_ - errors_ - cancel_too_late_)
+            .Field("ok", ok)
             .Field("errors", errors_)
             .Field("error_rate", error_rate)
             .Field("cancel_too_late", cancel_too_late_)
@@ -620,6 +622,7 @@ void LoadRun::Report() {
             .Field("limits_to_cancels", limits_to_cancels_)
             .Field("elapsed_s", elapsed)
             .Field("achieved_rate", achieved)
+            .Field("ok_rate", ok_rate)
             .Field("max_queue_delay_ms", Ms(max_queue_delay_us_));
         w.Key("errors_by_code").BeginObject();
         for (const auto& [code, n] : errors_by_code_) { w.Field(code, n); }
@@ -645,9 +648,9 @@ void LoadRun::Report() {
                     options_.gateway_url.c_str(), static_cast<long long>(options_.rate), duration,
                     static_cast<long long>(options_.users),
                     static_cast<long long>(options_.connections), mix_.ToString().c_str());
-        std::printf("  requested %.1f/s, achieved %.1f/s (%llu completed in %.2fs)\n",
+        std::printf("  requested %.1f/s, achieved %.1f/s (%llu completed in %.2fs), %.1f/s answered 2xx\n",
                     static_cast<double>(options_.rate), achieved,
-                    static_cast<unsigned long long>(completed_), elapsed);
+                    static_cast<unsigned long long>(completed_), elapsed, ok_rate);
         std::printf("  sent %llu of %llu scheduled, errors %llu (%.3f %%), cancels too late %llu, "
                     "max queueing delay %.2f ms\n",
                     static_cast<unsigned long long>(sent_),
