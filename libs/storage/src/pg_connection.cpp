@@ -338,6 +338,165 @@ Task<ExecOutcome> PgConnection::Exec(CallKind kind, std::string_view name, std::
     co_return co_await Collect(deadline);
 }
 
+Task<PGresult*> PgConnection::NextResult(SteadyTime deadline, ExecOutcome& failure) {
+    for (;;) {
+        if (PQconsumeInput(conn_) == 0) {
+            failure = ConnectionFailure("receive failed");
+            co_return nullptr;
+        }
+        if (PQisBusy(conn_) == 0) {
+            co_return PQgetResult(conn_);
+        }
+        auto w = co_await Wait(stream_descriptor::wait_read, deadline);
+        if (w != WaitResult::kReady) {
+            failure = w == WaitResult::kTimeout ? Timeout() : ConnectionFailure("socket wait failed");
+            co_return nullptr;
+        }
+    }
+}
+
+Task<std::vector<ExecOutcome>> PgConnection::ExecPipeline(const std::vector<PipelineCommand>& commands,
+                                                          SteadyTime deadline) {
+    std::vector<ExecOutcome> outs(commands.size());
+    auto fail_all = [&outs](const ExecOutcome& o) {
+        for (auto& x : outs) {
+            PQclear(x.result);
+            x = o;
+        }
+        return std::move(outs);
+    };
+    if (broken_ || PQstatus(conn_) != CONNECTION_OK) {
+        co_return fail_all(ConnectionFailure("connection is broken"));
+    }
+    if (PQenterPipelineMode(conn_) == 0) {
+        co_return fail_all(ConnectionFailure("cannot enter pipeline mode"));
+    }
+    // Send: a Parse for each statement new to this connection (once per name), then its
+    // Bind/Execute; then one Sync. libpq copies everything into its output buffer.
+    std::vector<int> prepares;  // command index per Parse sent, in order
+    std::set<std::string, std::less<>> preparing;
+    std::vector<const char*> values;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        const PipelineCommand& c = commands[i];
+        const std::string name_z(c.name);
+        values.clear();
+        for (const auto& p : *c.params) {
+            values.push_back(p.is_null() ? nullptr : p.text().c_str());
+        }
+        const int n = static_cast<int>(values.size());
+        bool ok = true;
+        if (prepared_.find(c.name) == prepared_.end() && preparing.find(c.name) == preparing.end()) {
+            const std::string sql_z(c.sql);
+            ok = PQsendPrepare(conn_, name_z.c_str(), sql_z.c_str(), n, nullptr) != 0;
+            preparing.insert(name_z);
+            prepares.push_back(static_cast<int>(i));
+        }
+        ok = ok && PQsendQueryPrepared(conn_, name_z.c_str(), n, values.data(), nullptr, nullptr, 0) != 0;
+        if (!ok) {
+            co_return fail_all(ConnectionFailure("send failed"));
+        }
+    }
+    if (PQpipelineSync(conn_) == 0) {
+        co_return fail_all(ConnectionFailure("send failed"));
+    }
+    if (auto f = co_await Flush(deadline); f.failed) {
+        co_return fail_all(f);
+    }
+
+    // Collect, in the order sent: each Parse's and each statement's results end with a null;
+    // the Sync's result ends the pipeline.
+    ExecOutcome failure;
+    std::size_t next_prepare = 0;
+    bool first_error_seen = false;
+    auto absorb = [&](PGresult* res, ExecOutcome& out) {
+        const auto st = PQresultStatus(res);
+        if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+            if (!out.failed) {
+                ExecOutcome e = ClassifyFailure(res, conn_);
+                if (!first_error_seen) {
+                    last_sqlstate_ = e.sqlstate;
+                    last_error_detail_ = Trim(PQresultErrorMessage(res));
+                    first_error_seen = true;
+                }
+                PQclear(out.result);
+                out = std::move(e);
+            }
+            PQclear(res);
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+            if (!out.failed) {
+                PQclear(out.result);
+                out = ExecOutcome{};
+                out.failed = true;
+                out.code = ErrorCode::kInternal;
+                out.message = "not run: an earlier statement of the batch failed";
+                out.error_type = "pipeline_aborted";
+            }
+            PQclear(res);
+        } else if (!out.failed) {
+            PQclear(out.result);
+            out.result = res;
+        } else {
+            PQclear(res);
+        }
+    };
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        for (int pass = 0; pass < 2; ++pass) {
+            const bool parse = pass == 0;
+            if (parse && (next_prepare >= prepares.size() || prepares[next_prepare] != static_cast<int>(i))) {
+                continue;
+            }
+            ExecOutcome parsed;
+            ExecOutcome& out = parse ? parsed : outs[i];
+            for (;;) {
+                PGresult* res = co_await NextResult(deadline, failure);
+                if (failure.failed) {
+                    PQclear(parsed.result);
+                    co_return fail_all(failure);
+                }
+                if (res == nullptr) {
+                    break;
+                }
+                absorb(res, out);
+            }
+            if (parse) {
+                ++next_prepare;
+                if (parsed.failed) {
+                    outs[i] = std::move(parsed);  // the statement itself reports the failure
+                } else {
+                    PQclear(parsed.result);
+                    prepared_.insert(std::string(commands[i].name));
+                }
+            }
+        }
+    }
+    for (int stray_nulls = 0;;) {
+        PGresult* res = co_await NextResult(deadline, failure);
+        if (failure.failed) {
+            co_return fail_all(failure);
+        }
+        if (res == nullptr) {
+            if (++stray_nulls > 2) {
+                co_return fail_all(ConnectionFailure("pipeline out of step"));
+            }
+            continue;
+        }
+        const bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (sync) {
+            break;
+        }
+    }
+    if (PQexitPipelineMode(conn_) == 0) {
+        broken_ = true;  // not reusable; the outcomes are still right
+    }
+    for (auto& o : outs) {
+        if (!o.failed && o.result == nullptr) {
+            o.result = PQmakeEmptyPGresult(conn_, PGRES_COMMAND_OK);
+        }
+    }
+    co_return outs;
+}
+
 bool PgConnection::ReusableAsIdle() const {
     return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
 }

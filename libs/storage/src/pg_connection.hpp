@@ -47,6 +47,19 @@ public:
     Task<ExecOutcome> Exec(CallKind kind, std::string_view name, std::string_view sql,
                            const PgParams& params, SteadyTime deadline);
 
+    /// One statement of ExecPipeline: a prepared statement (prepared first when new).
+    struct PipelineCommand {
+        std::string_view name;
+        std::string_view sql;
+        const PgParams* params = nullptr;
+    };
+    /// Sends every command and one Sync in a single write (libpq pipeline mode) and collects
+    /// one outcome per command. The server runs them in one implicit transaction committed at
+    /// the Sync: when one fails, the ones before it are rolled back and the ones after it are
+    /// not run (their outcome is failed with error_type "pipeline_aborted").
+    Task<std::vector<ExecOutcome>> ExecPipeline(const std::vector<PipelineCommand>& commands,
+                                                SteadyTime deadline);
+
     /// False when the connection broke, timed out, or is not idle outside a transaction.
     bool ReusableAsIdle() const;
     /// An idle connection the server has closed (restart, pg_terminate_backend) has become
@@ -72,6 +85,9 @@ private:
     Task<WaitResult> Wait(boost::asio::posix::stream_descriptor::wait_type type, SteadyTime deadline);
     Task<ExecOutcome> Flush(SteadyTime deadline);
     Task<ExecOutcome> Collect(SteadyTime deadline);
+    /// The next result of a pipeline (nullptr ends one command's results); `failure` is set
+    /// when the connection failed or the deadline passed.
+    Task<PGresult*> NextResult(SteadyTime deadline, ExecOutcome& failure);
     ExecOutcome ConnectionFailure(std::string_view what);
     ExecOutcome Timeout();
 

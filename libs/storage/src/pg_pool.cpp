@@ -341,6 +341,96 @@ Task<common::Status> PgPool::Transaction(const common::TraceContext& parent, TxB
     }
 }
 
+Task<common::Result<std::vector<PgRows>>> PgPool::Batch(const common::TraceContext& parent,
+                                                         PgBatch batch,
+                                                         std::optional<std::chrono::milliseconds> timeout) {
+    std::vector<PgRows> rows;
+    if (batch.items_.empty()) {
+        co_return rows;
+    }
+    std::vector<PgConnection::PipelineCommand> commands;
+    commands.reserve(batch.items_.size());
+    for (const auto& item : batch.items_) {
+        commands.push_back({item.stmt->name, item.stmt->sql, &item.params});
+    }
+    std::minstd_rand jitter(static_cast<unsigned>(SteadyClock::now().time_since_epoch().count()));
+    for (int attempt = 1;; ++attempt) {
+        auto lease = co_await Acquire();
+        if (!lease) {
+            co_return lease.error();
+        }
+        std::vector<std::unique_ptr<DbCallScope>> scopes(batch.items_.size());
+        if (observer_) {
+            for (std::size_t i = 0; i < batch.items_.size(); ++i) {
+                const PgStatement& stmt = *batch.items_[i].stmt;
+                SqlSummary summary = DescribeSql(stmt.sql);
+                DbCallInfo info;
+                info.system = "postgresql";
+                info.operation = summary.operation;
+                info.collection = stmt.table.empty() ? std::string_view(summary.table) : stmt.table;
+                info.query_text = stmt.sql;
+                info.statement_name = stmt.name;
+                info.db_name = db_name_;
+                info.server_address = host_;
+                info.server_port = port_;
+                info.parent = &parent;
+                scopes[i] = observer_->OnStart(info);
+            }
+        }
+        const auto deadline = SteadyClock::now() + timeout.value_or(options_.statement_timeout);
+        auto outs = co_await lease->conn_->ExecPipeline(commands, deadline);
+        const detail::ExecOutcome* first = nullptr;
+        rows.clear();
+        for (std::size_t i = 0; i < outs.size(); ++i) {
+            auto& out = outs[i];
+            if (out.failed) {
+                if (first == nullptr || (first->error_type == "pipeline_aborted" &&
+                                         out.error_type != "pipeline_aborted")) {
+                    first = &out;
+                }
+                if (scopes[i]) {
+                    DbOutcome o;
+                    o.ok = false;
+                    o.code = out.code;
+                    o.error_type = out.error_type;
+                    o.message = out.message;
+                    scopes[i]->End(o);
+                }
+                continue;
+            }
+            PgRows r(out.result);
+            out.result = nullptr;
+            if (scopes[i]) {
+                DbOutcome o;
+                o.rows = r.columns() > 0 ? r.size() : r.affected();
+                scopes[i]->End(o);
+            }
+            rows.push_back(std::move(r));
+        }
+        if (first == nullptr) {
+            co_return std::move(rows);
+        }
+        if (first->code == ErrorCode::kInternal || first->code == ErrorCode::kUpstreamUnavailable) {
+            spdlog::warn("postgresql: batch statement {} failed [{}]: {}",
+                         batch.items_[static_cast<std::size_t>(first - outs.data())].stmt->name,
+                         first->sqlstate, lease->LastErrorDetail());
+        }
+        if (!Retryable(first->sqlstate) || attempt >= options_.max_transaction_attempts) {
+            if (Retryable(first->sqlstate)) {
+                co_return common::Error::Make(ErrorCode::kConflict,
+                                              "concurrent update conflict (retries exhausted)");
+            }
+            co_return common::Error::Make(first->code, first->message);
+        }
+        {
+            PgConn released = std::move(lease.value());
+        }
+        asio::steady_timer backoff(executor_, std::chrono::microseconds(
+                                                  200 + jitter() % (1000 * static_cast<unsigned>(attempt))));
+        co_await backoff.async_wait(as_tuple(use_awaitable));
+    }
+}
+
 // ---- lease ----------------------------------------------------------------------------------
 
 PgConn::PgConn(PgPool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}

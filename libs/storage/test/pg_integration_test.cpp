@@ -382,6 +382,79 @@ TEST_F(PgTest, PgObserverSeesOperationTableAndOutcomeButNoValues) {
     EXPECT_EQ(observer->calls[1]->error_type, "23505");
 }
 
+constexpr PgStatement kBatchInsert{
+    "test_batch_insert", "INSERT INTO ledger (ref, amount) VALUES ($1, $2) RETURNING id"};
+constexpr PgStatement kBatchAdd{
+    "test_batch_add", "UPDATE totals SET total = total + $1 WHERE name = 'all'"};
+constexpr PgStatement kBatchTotal{"test_batch_total", "SELECT total FROM totals"};
+
+TEST_F(PgTest, PgBatchCommitsAllInOneRoundTripOrNothing) {
+    Sql("CREATE TABLE ledger (id serial PRIMARY KEY, ref text UNIQUE NOT NULL, amount bigint NOT NULL)");
+    Sql("CREATE TABLE totals (name text PRIMARY KEY, total bigint NOT NULL CHECK (total >= 0))");
+    Sql("INSERT INTO totals VALUES ('all', 0)");
+    auto& pool = Pool({.size = 1});
+    auto observer = std::make_shared<RecordingObserver>();
+    pool.SetObserver(observer);
+
+    // Twice, so the second batch runs on statements prepared by the first.
+    for (int round = 0; round < 2; ++round) {
+        PgBatch batch;
+        const std::string a = "a" + std::to_string(round);
+        const std::string b = "b" + std::to_string(round);
+        batch.Add(kBatchInsert, a, 30).Add(kBatchAdd, 30).Add(kBatchInsert, b, 12).Add(kBatchAdd, 12);
+        batch.Add(kBatchTotal);
+        auto rows = RunTask(io_, pool.Batch(kParent, std::move(batch)));
+        ASSERT_TRUE(rows.ok()) << rows.error().message;
+        ASSERT_EQ(rows->size(), 5u);
+        EXPECT_GT((*rows)[0].front().Int64(0), 0);
+        EXPECT_EQ((*rows)[1].affected(), 1);
+        EXPECT_EQ((*rows)[4].front().Int64(0), 42 * (round + 1));  // sees the batch's own writes
+    }
+    EXPECT_EQ(Value("SELECT total FROM totals"), "84");
+    EXPECT_EQ(Value("SELECT count(*) FROM ledger"), "4");
+    EXPECT_EQ(observer->calls.size(), 10u);
+    EXPECT_EQ(observer->calls[1]->operation, "UPDATE");
+    EXPECT_EQ(observer->calls[1]->collection, "totals");
+
+    // A failing statement in the middle: the one before it is rolled back, the ones after are
+    // not run, and the error is the failing statement's (a unique violation here).
+    observer->calls.clear();
+    PgBatch dup;
+    dup.Add(kBatchInsert, "c", 5).Add(kBatchAdd, 5).Add(kBatchInsert, "a0", 1).Add(kBatchAdd, 1);
+    auto failed = RunTask(io_, pool.Batch(kParent, std::move(dup)));
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(UniqueViolationConstraint(failed.error()), "ledger_ref_key");
+    EXPECT_EQ(Value("SELECT total FROM totals"), "84");
+    EXPECT_EQ(Value("SELECT count(*) FROM ledger WHERE ref = 'c'"), "0");
+    ASSERT_EQ(observer->calls.size(), 4u);
+    EXPECT_TRUE(observer->calls[0]->ok);
+    EXPECT_TRUE(observer->calls[1]->ok);
+    EXPECT_EQ(observer->calls[2]->error_type, "23505");
+    EXPECT_EQ(observer->calls[3]->error_type, "pipeline_aborted");
+
+    // A check constraint as the guard of a batch; and a statement new to the connection
+    // after the failure point is prepared next time all the same.
+    constexpr PgStatement kBatchTake{
+        "test_batch_take", "UPDATE totals SET total = total - $1 WHERE name = 'all'"};
+    PgBatch over;
+    over.Add(kBatchInsert, "d", -100).Add(kBatchTake, 100).Add(kBatchTotal);
+    auto refused = RunTask(io_, pool.Batch(kParent, std::move(over)));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kInternal);
+    EXPECT_EQ(Value("SELECT count(*) FROM ledger WHERE ref = 'd'"), "0");
+    PgBatch fine;
+    fine.Add(kBatchInsert, "d", -80).Add(kBatchTake, 80).Add(kBatchTotal);
+    auto taken = RunTask(io_, pool.Batch(kParent, std::move(fine)));
+    ASSERT_TRUE(taken.ok()) << taken.error().message;
+    EXPECT_EQ((*taken)[2].front().Int64(0), 4);
+    // The connection is back out of pipeline mode and reusable for plain queries.
+    auto plain = RunTask(io_, pool.Query(kParent, kBatchTotal));
+    ASSERT_TRUE(plain.ok()) << plain.error().message;
+    EXPECT_EQ(plain->front().Int64(0), 4);
+    EXPECT_EQ(pool.Stats().open, 1u);
+}
+
 }  // namespace
 }  // namespace flowex::storage
 

@@ -221,6 +221,30 @@ struct PgPoolStats {
 
 class PgPool;
 
+/// Statements for PgPool::Batch, in order: `batch.Add(kInsertTrade, id, price, qty)`.
+/// The statements are referenced, not copied: pass constants (`constexpr PgStatement`).
+class PgBatch {
+public:
+    template <class... Args>
+    PgBatch& Add(const PgStatement& stmt, Args&&... args) {
+        return AddWith(stmt, PgParams{PgParam(std::forward<Args>(args))...});
+    }
+    PgBatch& AddWith(const PgStatement& stmt, PgParams params) {
+        items_.push_back(Item{&stmt, std::move(params)});
+        return *this;
+    }
+    std::size_t size() const { return items_.size(); }
+    bool empty() const { return items_.empty(); }
+
+private:
+    friend class PgPool;
+    struct Item {
+        const PgStatement* stmt;
+        PgParams params;
+    };
+    std::vector<Item> items_;
+};
+
 /// A connection leased from the pool; returned on destruction (closed instead when it broke
 /// or was left inside a transaction). Move-only.
 class PgConn {
@@ -358,6 +382,17 @@ public:
     /// the last it returns kConflict. The body's own error is returned as is.
     Task<common::Status> Transaction(const common::TraceContext& parent, TxBody body,
                                      TxOptions options = {});
+
+    /// The batch's statements as one transaction in one round trip (libpq pipeline mode):
+    /// sent together with a single Sync, committed together, or — when one fails — none of
+    /// them (the later ones are not run). For work whose statements do not need an earlier
+    /// one's result as a parameter; guard conditions belong in the SQL (WHERE EXISTS ...).
+    /// Results in statement order. The error is the first failing statement's; serialization
+    /// failures and deadlocks are retried as in Transaction. Each statement is observed (a
+    /// span each), the skipped ones as failed with error_type "pipeline_aborted".
+    Task<common::Result<std::vector<PgRows>>> Batch(
+        const common::TraceContext& parent, PgBatch batch,
+        std::optional<std::chrono::milliseconds> timeout = {});
 
     PgPoolStats Stats() const;
     const PgPoolOptions& options() const { return options_; }
