@@ -204,7 +204,8 @@ void PgPool::Discard(std::unique_ptr<PgConnection> conn) noexcept {
 
 Task<common::Result<PgRows>> PgPool::Run(PgConn& lease, const common::TraceContext& parent, int kind,
                                          std::string_view name, std::string_view sql,
-                                         std::string_view table, PgParams params,
+                                         std::string_view table, std::string_view operation,
+                                         PgParams params,
                                          std::optional<std::chrono::milliseconds> timeout) {
     if (!lease.conn_) {
         co_return common::Error::Make(ErrorCode::kInternal, "database error");
@@ -214,7 +215,7 @@ Task<common::Result<PgRows>> PgPool::Run(PgConn& lease, const common::TraceConte
         SqlSummary summary = DescribeSql(sql);
         DbCallInfo info;
         info.system = "postgresql";
-        info.operation = summary.operation;
+        info.operation = operation.empty() ? std::string_view(summary.operation) : operation;
         info.collection = table.empty() ? std::string_view(summary.table) : table;
         info.query_text = sql;
         info.statement_name = name;
@@ -366,7 +367,8 @@ Task<common::Result<std::vector<PgRows>>> PgPool::Batch(const common::TraceConte
                 SqlSummary summary = DescribeSql(stmt.sql);
                 DbCallInfo info;
                 info.system = "postgresql";
-                info.operation = summary.operation;
+                info.operation = stmt.operation.empty() ? std::string_view(summary.operation)
+                                                        : stmt.operation;
                 info.collection = stmt.table.empty() ? std::string_view(summary.table) : stmt.table;
                 info.query_text = stmt.sql;
                 info.statement_name = stmt.name;
@@ -461,19 +463,19 @@ Task<common::Result<PgRows>> PgConn::QueryWith(const common::TraceContext& paren
                                                PgParams params,
                                            std::optional<std::chrono::milliseconds> timeout) {
     co_return co_await pool_->Run(*this, parent, static_cast<int>(CallKind::kPrepared), stmt.name,
-                                  stmt.sql, stmt.table, std::move(params), timeout);
+                                  stmt.sql, stmt.table, stmt.operation, std::move(params), timeout);
 }
 
 Task<common::Result<PgRows>> PgConn::QuerySqlWith(const common::TraceContext& parent,
                                                  std::string_view sql, PgParams params,
                                                  std::optional<std::chrono::milliseconds> timeout) {
-    co_return co_await pool_->Run(*this, parent, static_cast<int>(CallKind::kParams), {}, sql, {},
+    co_return co_await pool_->Run(*this, parent, static_cast<int>(CallKind::kParams), {}, sql, {}, {},
                                   std::move(params), timeout);
 }
 
 Task<common::Status> PgConn::ExecScript(const common::TraceContext& parent, std::string_view sql,
                                         std::optional<std::chrono::milliseconds> timeout) {
-    auto r = co_await pool_->Run(*this, parent, static_cast<int>(CallKind::kScript), {}, sql, {}, {},
+    auto r = co_await pool_->Run(*this, parent, static_cast<int>(CallKind::kScript), {}, sql, {}, {}, {},
                                  timeout);
     if (!r) {
         co_return r.error();

@@ -4,6 +4,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
+#include "flowex/common/clock.hpp"
 #include "flowex/common/json.hpp"
 #include "flowex/common/money.hpp"
 #include "flowex/service/internal_auth.hpp"
@@ -65,18 +68,28 @@ constexpr PgStatement kInsertOrder{
 constexpr PgStatement kInsertTrade{
     "om_insert_trade",
     "INSERT INTO trades (trade_id, symbol, price_cents, quantity, buy_order_id, sell_order_id, "
-    "buyer_id, seller_id, aggressor_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-    "RETURNING " FLOWEX_RFC3339("executed_at")};
-// The durable insert of an accepted order, only while its reservation still holds: the
-// sweeper releases an order-less reservation after the orphan grace, and an order must never
-// become open without the cash or shares it needs (both run under the symbol's mutex).
-constexpr PgStatement kInsertReservedOrder{
-    "om_insert_reserved_order",
-    "INSERT INTO orders (order_id, user_id, client_order_id, symbol, side, type, time_in_force, "
-    "price_cents, quantity, status, reject_reason) "
-    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM "
-    "reservations WHERE order_id = $1::uuid AND NOT released) RETURNING seq, " FLOWEX_RFC3339(
+    "buyer_id, seller_id, aggressor_side, executed_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"};
+// Sequence numbers for new orders, taken ahead in blocks (the book's time priority is the
+// order of seq within a symbol, and they are drawn in increasing order under its mutex).
+constexpr PgStatement kNextSeqs{
+    "om_next_seqs",
+    "SELECT nextval(pg_get_serial_sequence('orders', 'seq')) FROM generate_series(1, $1)",
+    "orders"};
+// The durable insert of an accepted, already matched order, only while its reservation still
+// holds: the sweeper releases an order-less reservation after the orphan grace, and an order
+// must never exist without the cash or shares it needs (both run under the symbol's mutex).
+// Without the reservation the status is NULL, which fails the NOT NULL constraint and so
+// the whole batch: nothing of the order is written.
+constexpr PgStatement kInsertMatchedOrder{
+    "om_insert_matched_order",
+    "INSERT INTO orders (order_id, seq, user_id, client_order_id, symbol, side, type, "
+    "time_in_force, price_cents, quantity, filled_quantity, filled_notional_cents, status) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT $13::text FROM "
+    "reservations WHERE order_id = $1::uuid AND NOT released)) RETURNING " FLOWEX_RFC3339(
         "created_at")};
+constexpr PgStatement kReservationReleased{
+    "om_reservation_released", "SELECT released FROM reservations WHERE order_id = $1"};
 constexpr PgStatement kFillMaker{
     "om_fill_maker",
     "UPDATE orders SET filled_quantity = filled_quantity + $2, "
@@ -103,12 +116,13 @@ constexpr PgStatement kSelectUnpublished{
     "SELECT event_id, channel, payload FROM outbox WHERE published_at IS NULL "
     "ORDER BY event_id LIMIT 500"};
 constexpr PgStatement kMarkSettled{
-    "om_trade_settled",
-    "UPDATE trades SET settled_at = now() WHERE trade_id = $1 AND settled_at IS NULL"};
+    "om_trades_settled",
+    "UPDATE trades SET settled_at = now() WHERE trade_id = ANY ($1::uuid[]) AND settled_at IS NULL"};
+// Trades older than $2 seconds: younger ones are being settled by the request that made them.
 constexpr PgStatement kSelectUnsettled{
     "om_unsettled",
     "SELECT " FLOWEX_TRADE_COLUMNS " FROM trades WHERE symbol = $1 AND settled_at IS NULL "
-    "ORDER BY seq"};
+    "AND executed_at < now() - make_interval(secs => $2) ORDER BY seq"};
 constexpr PgStatement kSelectReleasable{
     "om_releasable",
     "SELECT r.order_id FROM reservations r LEFT JOIN orders o ON o.order_id = r.order_id "
@@ -293,7 +307,8 @@ http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
     }
     sym.dirty = false;
     for (OrderRecord& o : pending) {
-        auto outcome = co_await MatchAndPersist(sym, o, parent);
+        // Left NEW by an older order-manager that inserted before matching.
+        auto outcome = co_await MatchAndPersist(sym, o, /*insert=*/false, parent);
         if (!outcome) { co_return std::move(outcome).error(); }
         co_await SettleAndRelease(o, *outcome, parent);
         co_await Publish(std::move(outcome->events), std::move(outcome->outbox_ids), parent);
@@ -302,14 +317,15 @@ http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
 }
 
 http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
-                                                          const common::TraceContext& parent) {
-    auto unsettled = co_await pg_.Query(parent, kSelectUnsettled, sym.instrument.symbol);
+                                                          const common::TraceContext& parent,
+                                                          std::chrono::seconds settle_grace) {
+    auto unsettled = co_await pg_.Query(parent, kSelectUnsettled, sym.instrument.symbol,
+                                        static_cast<std::int64_t>(settle_grace.count()));
     if (!unsettled) { co_return std::move(unsettled).error(); }
-    for (auto row : *unsettled) {
-        TradeRecord t = ReadTrade(row);
-        if (!co_await Settle(t, parent)) {
-            co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"};
-        }
+    std::vector<TradeRecord> trades;
+    for (auto row : *unsettled) { trades.push_back(ReadTrade(row)); }
+    if (co_await SettleTrades(trades, parent) != trades.size()) {
+        co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"};
     }
     auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol, static_cast<std::int64_t>(options_.orphan_grace.count()));
     if (!releasable) { co_return std::move(releasable).error(); }
@@ -344,7 +360,7 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
             if (!st) { break; }
             auto guard = co_await sym->mutex.Lock();
             st = co_await RebuildSymbol(*sym, trace);
-            if (st) { st = co_await SweepSymbol(*sym, trace); }
+            if (st) { st = co_await SweepSymbol(*sym, trace, std::chrono::seconds(0)); }
         }
         if (st) {
             co_await PublishPending(trace);
@@ -370,7 +386,7 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
             if (stopping_) { break; }
             auto guard = co_await sym->mutex.Lock();
             if (sym->dirty) { (void)co_await RebuildSymbol(*sym, common::TraceContext{}); }
-            (void)co_await SweepSymbol(*sym, common::TraceContext{});
+            (void)co_await SweepSymbol(*sym, common::TraceContext{}, kSettleGrace);
         }
         co_await PublishPending(common::TraceContext{});
     }
@@ -378,13 +394,24 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
 
 // ---- the saga steps -----------------------------------------------------------------------
 
-http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchAndPersist(
-    SymbolState& sym, OrderRecord& order, const common::TraceContext& parent) {
-    telemetry::Span span = service::StartChild(tracer_, "match_order", parent);
-    const common::TraceContext inner = service::ToPlain(span.GetContext());
-    span.SetAttribute("order_id", order.order_id);
-    span.SetAttribute("symbol", order.symbol);
+http::awaitable<std::int64_t> OrderManager::NextSeq(const common::TraceContext& parent) {
+    if (next_seqs_.empty()) {
+        auto guard = co_await seq_mutex_.Lock();
+        if (next_seqs_.empty()) {
+            auto rows = co_await pg_.Query(parent, kNextSeqs, kSeqBlock);
+            if (!rows) { co_return 0; }
+            for (auto row : *rows) { next_seqs_.push_back(row.Int64(0)); }
+            std::sort(next_seqs_.begin(), next_seqs_.end());
+        }
+    }
+    if (next_seqs_.empty()) { co_return 0; }
+    const std::int64_t seq = next_seqs_.front();
+    next_seqs_.pop_front();
+    co_return seq;
+}
 
+common::Result<OrderManager::MatchOutcome> OrderManager::Match(SymbolState& sym, OrderRecord& order,
+                                                               telemetry::Span& span) {
     matching::NewOrder n{
         .id = static_cast<matching::OrderId>(order.seq),
         .user = static_cast<matching::UserId>(order.user_id),
@@ -397,14 +424,9 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
         .quantity = order.quantity - order.filled_quantity};
 
     MatchOutcome out;
-    struct MakerFill {
-        std::string order_id;
-        std::int64_t quantity;
-        std::int64_t notional;
-    };
-    std::vector<MakerFill> maker_fills;
     bool rests = true;
     bool self_trade = false;
+    const std::string executed_at = common::FormatRfc3339(common::SystemClock().UnixNanos());
     // Copy the events out: the span the book returns is only valid until its next call.
     std::vector<matching::Event> events;
     {
@@ -422,7 +444,7 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
             auto maker_it = sym.live.find(static_cast<std::int64_t>(e.maker_order_id));
             if (maker_it == sym.live.end()) {
                 sym.dirty = true;
-                co_return Error{ErrorCode::kInternal, "book and database disagree"};
+                return Error{ErrorCode::kInternal, "book and database disagree"};
             }
             TradeRecord t;
             t.trade_id = ids_.NewUuid();
@@ -435,7 +457,8 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
             t.sell_order_id = taker_buys ? maker_it->second.order_id : order.order_id;
             t.buyer_id = taker_buys ? order.user_id : maker_it->second.user_id;
             t.seller_id = taker_buys ? maker_it->second.user_id : order.user_id;
-            maker_fills.push_back({maker_it->second.order_id, e.quantity, e.price * e.quantity});
+            t.executed_at = executed_at;
+            out.maker_fills.push_back({maker_it->second.order_id, e.quantity, e.price * e.quantity});
             order.filled_quantity += e.quantity;
             order.filled_notional_cents += e.price * e.quantity;
             if (e.maker_leaves == 0) { sym.live.erase(maker_it); }
@@ -468,78 +491,103 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
         span.AddEvent("order_matched", {{"trades", static_cast<std::int64_t>(out.trades.size())},
                                         {"filled_quantity", order.filled_quantity}});
     }
-
-    // One transaction: trades, fills, the taker's outcome, the last price, the outbox.
-    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
-    // lambda there twice.
-    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
-        out.events.clear();
-        out.outbox_ids.clear();
-        for (std::size_t i = 0; i < out.trades.size(); ++i) {
-            TradeRecord& t = out.trades[i];
-            auto ins = co_await tx.Query(inner, kInsertTrade, t.trade_id, t.symbol, t.price_cents, t.quantity,
-                                          t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id,
-                                          exchange::ToString(t.aggressor_side));
-            if (!ins) { co_return std::move(ins).error(); }
-            t.executed_at = ins->front().String(0);
-            const MakerFill& m = maker_fills[i];
-            if (auto f = co_await tx.Query(inner, kFillMaker, m.order_id, m.quantity, m.notional); !f) {
-                co_return std::move(f).error();
-            }
-            out.events.emplace_back(options_.channel_prefix + std::string(kTradesChannel),
-                                    TradeEvent(t));
-        }
-        auto taker = co_await tx.Query(inner, kSetTakerOutcome, order.order_id, order.filled_quantity,
-                                        order.filled_notional_cents, exchange::ToString(order.status));
-        if (!taker) { co_return std::move(taker).error(); }
-        if (!out.trades.empty()) {
-            auto lp = co_await tx.Query(inner, kSetLastPrice, order.symbol, out.trades.back().price_cents);
-            if (!lp) { co_return std::move(lp).error(); }
-        }
-        out.events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel),
-                                OrderEvent(order));
-        for (const auto& [channel, payload] : out.events) {
-            auto ob = co_await tx.Query(inner, kInsertOutbox, channel, payload);
-            if (!ob) { co_return std::move(ob).error(); }
-            out.outbox_ids.push_back(ob->front().Int64(0));
-        }
-        co_return common::Ok();
-    };
-    auto st = co_await pg_.Transaction(inner, std::move(st_body));
-    if (!st) {
-        // The book moved but the database did not: rebuild this book before its next use
-        // (the order is still NEW there and will be matched again).
-        sym.dirty = true;
-        service::MarkError(span, st.error());
-        co_return std::move(st).error();
-    }
-    if (!out.trades.empty()) { sym.instrument.last_price_cents = out.trades.back().price_cents; }
-    co_return out;
+    return out;
 }
 
-http::awaitable<bool> OrderManager::Settle(TradeRecord& trade, const common::TraceContext& parent) {
-    common::JsonWriter w;
-    w.BeginObject()
-        .Field("trade_id", trade.trade_id)
-        .Field("buy_order_id", trade.buy_order_id)
-        .Field("sell_order_id", trade.sell_order_id)
-        .Field("buyer_id", trade.buyer_id)
-        .Field("seller_id", trade.seller_id)
-        .Field("symbol", trade.symbol)
-        .Field("price_cents", trade.price_cents)
-        .Field("quantity", trade.quantity)
-        .EndObject();
-    auto r = co_await wallet_->Call(Method::kPost, "/settle", w.Take(), parent);
-    if (!r || r->status != 200) {
-        service::LogWarn(parent, "Settlement of trade {} deferred: {}", trade.trade_id,
-                         r ? "wallet-service answered " + std::to_string(r->status)
-                           : r.error().message);
-        co_return false;
+http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchAndPersist(
+    SymbolState& sym, OrderRecord& order, bool insert, const common::TraceContext& parent) {
+    telemetry::Span span = service::StartChild(tracer_, "match_order", parent);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    span.SetAttribute("order_id", order.order_id);
+    span.SetAttribute("symbol", order.symbol);
+    auto matched = Match(sym, order, span);
+    if (!matched) {
+        service::MarkError(span, matched.error());
+        co_return std::move(matched).error();
     }
-    auto marked = co_await pg_.Query(parent, kMarkSettled, trade.trade_id);
-    if (!marked) { co_return false; }  // settled in the wallet; marked again by the sweeper
-    trade.settled = true;
-    co_return true;
+    MatchOutcome& out = *matched;
+
+    // One batch — one round trip, one commit —: the order (inserted, or updated from NEW),
+    // the trades, the makers' fills, the last price and the outbox events.
+    for (const TradeRecord& t : out.trades) {
+        out.events.emplace_back(options_.channel_prefix + std::string(kTradesChannel), TradeEvent(t));
+    }
+    out.events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel), OrderEvent(order));
+    storage::PgBatch batch;
+    if (insert) {
+        batch.Add(kInsertMatchedOrder, order.order_id, order.seq, order.user_id, order.client_order_id,
+                  order.symbol, exchange::ToString(order.side), exchange::ToString(order.type),
+                  exchange::ToString(order.time_in_force), order.price_cents, order.quantity,
+                  order.filled_quantity, order.filled_notional_cents, exchange::ToString(order.status));
+    } else {
+        batch.Add(kSetTakerOutcome, order.order_id, order.filled_quantity, order.filled_notional_cents,
+                  exchange::ToString(order.status));
+    }
+    for (std::size_t i = 0; i < out.trades.size(); ++i) {
+        const TradeRecord& t = out.trades[i];
+        const MakerFill& m = out.maker_fills[i];
+        batch.Add(kInsertTrade, t.trade_id, t.symbol, t.price_cents, t.quantity, t.buy_order_id,
+                  t.sell_order_id, t.buyer_id, t.seller_id, exchange::ToString(t.aggressor_side),
+                  t.executed_at);
+        batch.Add(kFillMaker, m.order_id, m.quantity, m.notional);
+    }
+    if (!out.trades.empty()) { batch.Add(kSetLastPrice, order.symbol, out.trades.back().price_cents); }
+    const std::size_t first_event = batch.size();
+    for (const auto& [channel, payload] : out.events) { batch.Add(kInsertOutbox, channel, payload); }
+    auto rows = co_await pg_.Batch(inner, std::move(batch));
+    if (!rows) {
+        // The book moved but the database did not: rebuild this book before its next use.
+        sym.dirty = true;
+        service::MarkError(span, rows.error());
+        co_return std::move(rows).error();
+    }
+    if (insert) { order.created_at = (*rows)[0].front().String(0); }
+    for (std::size_t i = first_event; i < rows->size(); ++i) {
+        out.outbox_ids.push_back((*rows)[i].front().Int64(0));
+    }
+    if (!out.trades.empty()) { sym.instrument.last_price_cents = out.trades.back().price_cents; }
+    co_return std::move(out);
+}
+
+http::awaitable<std::size_t> OrderManager::SettleTrades(std::vector<TradeRecord>& trades,
+                                                        const common::TraceContext& parent) {
+    // In trade order, stopping at the first failure: the sweeper settles the rest in order.
+    std::string ids = "{";
+    std::size_t settled = 0;
+    for (TradeRecord& trade : trades) {
+        if (trade.settled) {
+            ++settled;
+            continue;
+        }
+        common::JsonWriter w;
+        w.BeginObject()
+            .Field("trade_id", trade.trade_id)
+            .Field("buy_order_id", trade.buy_order_id)
+            .Field("sell_order_id", trade.sell_order_id)
+            .Field("buyer_id", trade.buyer_id)
+            .Field("seller_id", trade.seller_id)
+            .Field("symbol", trade.symbol)
+            .Field("price_cents", trade.price_cents)
+            .Field("quantity", trade.quantity)
+            .EndObject();
+        auto r = co_await wallet_->Call(Method::kPost, "/settle", w.Take(), parent);
+        if (!r || r->status != 200) {
+            service::LogWarn(parent, "Settlement of trade {} deferred: {}", trade.trade_id,
+                             r ? "wallet-service answered " + std::to_string(r->status)
+                               : r.error().message);
+            break;
+        }
+        ids += (ids.size() > 1 ? "," : "") + trade.trade_id;
+        trade.settled = true;
+        ++settled;
+    }
+    if (ids.size() > 1) {
+        ids += "}";
+        // Settled in the wallet either way; if this mark is lost the sweeper settles again
+        // (idempotent on the trade id) and marks it then.
+        (void)co_await pg_.Query(parent, kMarkSettled, ids);
+    }
+    co_return settled;
 }
 
 http::awaitable<bool> OrderManager::Release(const std::string& order_id,
@@ -552,13 +600,7 @@ http::awaitable<bool> OrderManager::Release(const std::string& order_id,
 
 http::awaitable<void> OrderManager::SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
                                                      const common::TraceContext& parent) {
-    bool all_settled = true;
-    for (TradeRecord& t : outcome.trades) {
-        if (!co_await Settle(t, parent)) {
-            all_settled = false;
-            break;  // keep order: the sweeper settles the rest in sequence
-        }
-    }
+    const bool all_settled = co_await SettleTrades(outcome.trades, parent) == outcome.trades.size();
     // A finished order may still hold cash (a BUY filled below its limit, the unfilled rest
     // of an IOC or market order): release it once every trade of the order is settled.
     if (outcome.taker_done && all_settled) { (void)co_await Release(order.order_id, parent); }
@@ -849,8 +891,7 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         co_return service::PassThrough(*blocked);
     }
 
-    // 3. the durable insert, matching, settlement: serialized per symbol
-    std::vector<TradeRecord> trades;
+    // 3. matching and the durable record of the order with its trades: serialized per symbol
     MatchOutcome outcome;
     {
         auto guard = co_await sym->mutex.Lock();
@@ -860,37 +901,42 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
                 co_return fail(st.error());
             }
         }
-        auto ins = co_await pg_.Query(inner, kInsertReservedOrder, order.order_id, order.user_id, order.client_order_id, order.symbol,
-             exchange::ToString(order.side), exchange::ToString(order.type),
-             exchange::ToString(order.time_in_force), order.price_cents, order.quantity, "NEW",
-             std::nullopt);
-        if (ins && ins->empty()) {
-            // The sweeper released the reservation as an orphan while this order waited:
-            // nothing is blocked and nothing was recorded, so the client may simply retry.
-            co_return fail(Error{ErrorCode::kUpstreamTimeout,
-                                 "the order waited too long to be recorded; nothing was blocked, retry it"});
-        }
-        if (!ins) {
+        order.seq = co_await NextSeq(inner);
+        if (order.seq == 0) {
             (void)co_await Release(order.order_id, inner);
-            if (ins.error().code == ErrorCode::kConflict && order.client_order_id.has_value()) {
+            co_return fail(Error{ErrorCode::kUpstreamUnavailable, "database unavailable"});
+        }
+        auto matched = co_await MatchAndPersist(*sym, order, /*insert=*/true, inner);
+        if (!matched) {
+            // Nothing of the order was written (the book is rebuilt before its next use).
+            Error e = matched.error();
+            if (e.code == ErrorCode::kConflict && order.client_order_id.has_value()) {
                 // The same client_order_id raced in on another connection and won.
+                (void)co_await Release(order.order_id, inner);
                 auto existing = co_await LoadByClientId(inner, order.user_id, *order.client_order_id);
                 if (existing && existing->has_value()) {
                     co_return co_await Replay(ctx, **existing, inner);
                 }
+                co_return fail(e);
             }
-            co_return fail(ins.error());
-        }
-        order.seq = ins->front().Int64(0);
-        order.created_at = ins->front().String(1);
-        auto matched = co_await MatchAndPersist(*sym, order, inner);
-        if (!matched) {
-            // The order is durable (NEW); the rebuild of the dirty book will match it.
-            co_return fail(matched.error());
+            if (e.code == ErrorCode::kInternal) {
+                auto released = co_await pg_.Query(inner, kReservationReleased, order.order_id);
+                if (released && !released->empty() && released->front().Bool(0)) {
+                    // The sweeper released the reservation as an orphan while this order
+                    // waited: nothing is blocked and nothing recorded; the client may retry.
+                    co_return fail(Error{ErrorCode::kUpstreamTimeout,
+                                         "the order waited too long to be recorded; nothing was blocked, retry it"});
+                }
+            }
+            (void)co_await Release(order.order_id, inner);
+            co_return fail(e);
         }
         outcome = std::move(matched).value();
-        co_await SettleAndRelease(order, outcome, inner);
     }
+    // Settlement runs outside the symbol's mutex: the trades are durable and each settlement
+    // is idempotent on its trade id. A cancel never releases an order with unsettled trades
+    // (the sweeper does, once they are settled), so nothing here races a release.
+    co_await SettleAndRelease(order, outcome, inner);
     span.SetAttribute("status", exchange::ToString(order.status));
     span.SetAttribute("filled_quantity", order.filled_quantity);
     service::LogInfo(inner, "Order {} {}: {} of {} filled in {} trade(s)", order.order_id,

@@ -2,23 +2,26 @@
 /// order-manager: the order saga (DESIGN §5, §6).
 ///
 ///   validate (risk-manager) → block cash or shares (wallet-service, keyed by order id)
-///   → durable INSERT of the order → match (libs/matching) → persist trades, fills and
-///   outbox events in one transaction → settle each trade (wallet-service, keyed by trade
-///   id) → release what the order no longer needs → publish events (Redis)
+///   → match (libs/matching, in memory) → persist the order, its trades, the makers' fills
+///   and the outbox events in one transaction → settle each trade (wallet-service, keyed by
+///   trade id) → release what the order no longer needs → publish events (Redis)
 ///
 /// Crash safety: every step is idempotent on its key and leaves a record (reservation,
 /// order row, trade row with settled_at, outbox row with published_at), so a restarted
 /// order-manager finishes or undoes half-done work: it rebuilds each book from the open
-/// orders in sequence order (re-matching an order that was inserted but not yet matched),
+/// orders in sequence order (re-matching an order left NEW by an older version),
 /// settles unsettled trades, releases reservations of finished orders and of orders that
 /// were never inserted, and publishes unpublished events. A background sweeper does the
 /// same while running, so work interrupted by a wallet-service outage completes by itself.
 ///
 /// Concurrency: one io thread. Each symbol's book is driven under that symbol's AsyncMutex
-/// from the INSERT until the order's trades are settled and released, so a cancel can never
-/// release funds that an unsettled trade still needs. Risk checks and blocking run outside
-/// the lock, concurrently.
+/// from matching until the order and its trades are durable (one batch: one round trip, one
+/// commit). Risk checks, blocking and settlement run outside the lock, concurrently; a cancel
+/// never releases funds while one of the order's trades is unsettled (the sweeper releases
+/// them once it is), so settlement outside the lock cannot race a release.
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -121,8 +124,14 @@ private:
         std::unordered_map<std::int64_t, LiveOrder> live;  // resting orders by seq
         bool dirty = false;  // the book may disagree with the database: rebuild before use
     };
+    struct MakerFill {
+        std::string order_id;
+        std::int64_t quantity = 0;
+        std::int64_t notional = 0;
+    };
     struct MatchOutcome {
         std::vector<TradeRecord> trades;
+        std::vector<MakerFill> maker_fills;  // one per trade
         std::vector<std::pair<std::string, std::string>> events;  // (channel, payload)
         std::vector<std::int64_t> outbox_ids;
         bool taker_done = false;
@@ -132,19 +141,34 @@ private:
     http::awaitable<common::Status> LoadInstruments(const common::TraceContext& parent);
     /// Rebuilds one book from the database (under its lock) and matches NEW orders.
     http::awaitable<common::Status> RebuildSymbol(SymbolState& sym, const common::TraceContext& parent);
-    /// Settles unsettled trades, releases finished/orphaned reservations (under the lock).
-    http::awaitable<common::Status> SweepSymbol(SymbolState& sym, const common::TraceContext& parent);
+    /// Settles unsettled trades older than `settle_grace` (younger ones are being settled by
+    /// the requests that made them), releases finished/orphaned reservations (under the lock).
+    http::awaitable<common::Status> SweepSymbol(SymbolState& sym, const common::TraceContext& parent,
+                                                std::chrono::seconds settle_grace);
     http::awaitable<void> PublishPending(const common::TraceContext& parent);
 
-    /// Matches an inserted (NEW) order and persists the outcome. Caller holds the lock.
+    /// The next order sequence number (from a block taken ahead); 0 when the database is
+    /// unavailable. Numbers are handed out in increasing order.
+    http::awaitable<std::int64_t> NextSeq(const common::TraceContext& parent);
+    /// Matches `order` (its seq set) against the book in memory: trades, makers' fills, the
+    /// order's status. Fails (marking the book dirty) when book and database disagree.
+    common::Result<MatchOutcome> Match(SymbolState& sym, OrderRecord& order, telemetry::Span& span);
+    /// Match, then persist the outcome in one batch (one round trip, one commit): the order —
+    /// inserted with its outcome when `insert` (only while its reservation holds), else updated
+    /// from NEW —, the trades, the makers' fills, the last price and the outbox events. On
+    /// failure nothing is written and the book is marked dirty. Caller holds the lock.
     http::awaitable<common::Result<MatchOutcome>> MatchAndPersist(SymbolState& sym, OrderRecord& order,
+                                                                  bool insert,
                                                                   const common::TraceContext& parent);
-    /// Settles `trades` (marking each settled) and releases the taker's reservation when it
-    /// is done and all its trades are settled. Caller holds the lock. Never fails: what
-    /// cannot be done now is left to the sweeper.
+    /// Settles the outcome's trades and releases the taker's reservation when it is done and
+    /// all its trades are settled. Needs no lock. Never fails: what cannot be done now is
+    /// left to the sweeper.
     http::awaitable<void> SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
                                            const common::TraceContext& parent);
-    http::awaitable<bool> Settle(TradeRecord& trade, const common::TraceContext& parent);
+    /// Settles the unsettled ones of `trades` in order through wallet-service, stopping at the
+    /// first failure, and marks them settled (one UPDATE). Returns how many are settled.
+    http::awaitable<std::size_t> SettleTrades(std::vector<TradeRecord>& trades,
+                                              const common::TraceContext& parent);
     http::awaitable<bool> Release(const std::string& order_id, const common::TraceContext& parent);
     http::awaitable<void> Publish(std::vector<std::pair<std::string, std::string>> events,
                                   std::vector<std::int64_t> outbox_ids,
@@ -174,6 +198,10 @@ private:
     common::IdGenerator& ids_;
     matching::MatchingEngine engine_;
     std::map<std::string, std::unique_ptr<SymbolState>, std::less<>> symbols_;
+    static constexpr std::int64_t kSeqBlock = 64;
+    static constexpr std::chrono::seconds kSettleGrace{2};
+    std::deque<std::int64_t> next_seqs_;
+    AsyncMutex seq_mutex_;
     bool ready_ = false;
     bool stopping_ = false;
 };

@@ -33,34 +33,56 @@ constexpr PgStatement kAddCash{
     "wallet_add_cash",
     "UPDATE wallets SET balance_cents = balance_cents + $2, updated_at = now() "
     "WHERE user_id = $1 AND balance_cents - blocked_cents + $2 >= 0"};
-constexpr PgStatement kInsertReservation{
-    "reservation_insert",
-    "INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, remaining_cents, "
-    "remaining_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-    "ON CONFLICT (order_id) DO NOTHING RETURNING order_id"};
-constexpr PgStatement kBlockCash{
-    "wallet_block_cash",
-    "UPDATE wallets SET blocked_cents = blocked_cents + $2, updated_at = now() "
-    "WHERE user_id = $1 AND balance_cents - blocked_cents >= $2"};
-constexpr PgStatement kBlockShares{
-    "holdings_block_shares",
-    "UPDATE holdings SET blocked_quantity = blocked_quantity + $3 "
-    "WHERE user_id = $1 AND symbol = $2 AND quantity - blocked_quantity >= $3"};
-constexpr PgStatement kReleaseReservation{
-    "reservation_release",
+// Blocking is one statement (one round trip, one commit): block the cash or shares if they
+// are available, record the reservation and its ledger row. No row back: not available (or
+// a replay, which the caller tells apart). A replay while the cash is still available fails
+// on the reservation's primary key and changes nothing.
+constexpr PgStatement kBlockCashReserve{
+    "wallet_block_cash_reserve",
+    "WITH w AS (UPDATE wallets SET blocked_cents = blocked_cents + $5, updated_at = now() "
+    "WHERE user_id = $2 AND balance_cents - blocked_cents >= $5 RETURNING user_id), "
+    "r AS (INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, "
+    "remaining_cents, remaining_quantity) SELECT $1, $2, 'BUY', $3, $4, $5, $6 FROM w "
+    "RETURNING order_id) "
+    "INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, blocked_delta_cents, "
+    "quantity_delta, blocked_quantity_delta) SELECT $2, 'block', $7, $3, 0, $5, 0, 0 FROM r "
+    "RETURNING transaction_id",
+    "wallets", "UPDATE"};
+constexpr PgStatement kBlockSharesReserve{
+    "holdings_block_shares_reserve",
+    "WITH h AS (UPDATE holdings SET blocked_quantity = blocked_quantity + $4 "
+    "WHERE user_id = $2 AND symbol = $3 AND quantity - blocked_quantity >= $4 RETURNING user_id), "
+    "r AS (INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, "
+    "remaining_cents, remaining_quantity) SELECT $1, $2, 'SELL', $3, NULL, 0, $4 FROM h "
+    "RETURNING order_id) "
+    "INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, blocked_delta_cents, "
+    "quantity_delta, blocked_quantity_delta) SELECT $2, 'block', $5, $3, 0, 0, 0, $4 FROM r "
+    "RETURNING transaction_id",
+    "holdings", "UPDATE"};
+constexpr PgStatement kReservationExists{
+    "reservation_exists", "SELECT 1 FROM reservations WHERE order_id = $1"};
+// Releasing is one statement too: mark the reservation released, unblock what it still held,
+// write the ledger row; it returns what was released (no row: unknown or already released).
+constexpr PgStatement kReleaseAll{
+    "reservation_release_all",
     "WITH old AS (SELECT order_id, user_id, side, symbol, remaining_cents, remaining_quantity "
-    "FROM reservations WHERE order_id = $1 AND NOT released FOR UPDATE) "
-    "UPDATE reservations r SET released = true, remaining_cents = 0, remaining_quantity = 0 "
-    "FROM old WHERE r.order_id = old.order_id "
-    "RETURNING old.user_id, old.side, old.symbol, old.remaining_cents, old.remaining_quantity",
-    "reservations"};
-constexpr PgStatement kUnblockCash{
-    "wallet_unblock_cash",
-    "UPDATE wallets SET blocked_cents = blocked_cents - $2, updated_at = now() WHERE user_id = $1"};
-constexpr PgStatement kUnblockShares{
-    "holdings_unblock_shares",
-    "UPDATE holdings SET blocked_quantity = blocked_quantity - $3 "
-    "WHERE user_id = $1 AND symbol = $2"};
+    "FROM reservations WHERE order_id = $1 AND NOT released FOR UPDATE), "
+    "rel AS (UPDATE reservations r SET released = true, remaining_cents = 0, "
+    "remaining_quantity = 0 FROM old WHERE r.order_id = old.order_id "
+    "RETURNING old.user_id, old.side, old.symbol, old.remaining_cents, "
+    "CASE WHEN old.side = 'SELL' THEN old.remaining_quantity ELSE 0 END AS remaining_quantity), "
+    "cash AS (UPDATE wallets w SET blocked_cents = w.blocked_cents - rel.remaining_cents, "
+    "updated_at = now() FROM rel WHERE rel.side = 'BUY' AND rel.remaining_cents > 0 "
+    "AND w.user_id = rel.user_id RETURNING 1), "
+    "shares AS (UPDATE holdings h SET blocked_quantity = h.blocked_quantity - rel.remaining_quantity "
+    "FROM rel WHERE rel.side = 'SELL' AND rel.remaining_quantity > 0 AND h.user_id = rel.user_id "
+    "AND h.symbol = rel.symbol RETURNING 1), "
+    "ledger AS (INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
+    "blocked_delta_cents, quantity_delta, blocked_quantity_delta) SELECT rel.user_id, 'release', "
+    "$2, rel.symbol, 0, -rel.remaining_cents, 0, -rel.remaining_quantity FROM rel "
+    "ON CONFLICT (kind, ref, user_id) DO NOTHING RETURNING 1) "
+    "SELECT user_id, side, symbol, remaining_cents, remaining_quantity FROM rel",
+    "reservations", "UPDATE"};
 constexpr PgStatement kConsumeBuyReservation{
     "reservation_consume_buy",
     "UPDATE reservations SET remaining_cents = remaining_cents - price_cents * $2, "
@@ -295,50 +317,38 @@ http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
                          *symbol, uid);
     }
 
-    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
-
-    // lambda there twice.
-
-    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
-        // No temporaries in the co_await expression (GCC 12 destroys some of them twice).
-        const std::optional<std::int64_t> blocked_price =
-            *side == exchange::Side::kBuy ? *price : std::nullopt;
-        auto ins = co_await tx.Query(inner, kInsertReservation, *order_id, uid,
-                                     exchange::ToString(*side), *symbol, blocked_price,
-                                     reservation->cents, *quantity);
-        if (!ins) { co_return std::move(ins).error(); }
-        if (ins->empty()) { co_return Replay(); }
-        if (*side == exchange::Side::kBuy) {
-            auto upd = co_await tx.Query(inner, kBlockCash, uid, reservation->cents);
-            if (!upd) { co_return std::move(upd).error(); }
-            if (upd->affected() == 0) {
-                co_return Error{ErrorCode::kInsufficientFunds,
-                                "not enough available cash: this order needs " +
-                                    common::FormatDollars(reservation->cents)};
-            }
-        } else {
-            auto upd = co_await tx.Query(inner, kBlockShares, uid, *symbol, *quantity);
-            if (!upd) { co_return std::move(upd).error(); }
-            if (upd->affected() == 0) {
-                co_return Error{ErrorCode::kInsufficientShares,
-                                "not enough available " + *symbol + " shares to sell"};
-            }
+    const bool buy = *side == exchange::Side::kBuy;
+    // One co_await per statement, its parameters named first (GCC 12 destroys temporaries
+    // of a conditional co_await expression twice).
+    storage::PgParams params;
+    if (buy) {
+        params = {*order_id, uid, *symbol, price->value_or(0), reservation->cents, *quantity, *order_id};
+    } else {
+        params = {*order_id, uid, *symbol, *quantity, *order_id};
+    }
+    const storage::PgStatement& stmt = buy ? kBlockCashReserve : kBlockSharesReserve;
+    auto blocked = co_await pg_.QueryWith(inner, stmt, std::move(params));
+    bool replayed = false;
+    if (!blocked) {
+        // The reservation exists already: a replay of a block that succeeded.
+        if (storage::UniqueViolationConstraint(blocked.error()) != "reservations_pkey") {
+            co_return fail(blocked.error());
         }
-        Ledger l{uid, "block", *order_id, *symbol};
-        l.blocked_cash = reservation->cents;
-        l.blocked_quantity = reservation->quantity;
-        auto led = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(l));
-        if (!led) { co_return std::move(led).error(); }
-        co_return common::Ok();
-    };
-
-    auto st = co_await pg_.Transaction(inner, std::move(st_body));
-    if (!st && !IsReplay(st.error())) {
-        if (st.error().code == ErrorCode::kInsufficientFunds ||
-            st.error().code == ErrorCode::kInsufficientShares) {
-            service::LogInfo(inner, "Rejected: {} for user {}", st.error().message, uid);
+        replayed = true;
+    } else if (blocked->empty()) {
+        // Not available — unless this is a replay of a block that took it.
+        auto exists = co_await pg_.Query(inner, kReservationExists, *order_id);
+        if (!exists) { co_return fail(exists.error()); }
+        if (exists->empty()) {
+            Error e = buy ? Error{ErrorCode::kInsufficientFunds,
+                                  "not enough available cash: this order needs " +
+                                      common::FormatDollars(reservation->cents)}
+                          : Error{ErrorCode::kInsufficientShares,
+                                  "not enough available " + *symbol + " shares to sell"};
+            service::LogInfo(inner, "Rejected: {} for user {}", e.message, uid);
+            co_return fail(e);
         }
-        co_return fail(st.error());
+        replayed = true;
     }
     span.AddEvent("funds_blocked", {{"order_id", std::string_view(*order_id)},
                                     {"amount_cents", reservation->cents},
@@ -348,7 +358,7 @@ http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
         .Field("order_id", *order_id)
         .Field("blocked_cents", reservation->cents)
         .Field("blocked_quantity", reservation->quantity)
-        .Field("replayed", !st.ok())
+        .Field("replayed", replayed)
         .EndObject();
     co_return http::JsonResponse(200, w.Take());
 }
@@ -366,38 +376,14 @@ http::awaitable<Response> WalletService::ReleaseFunds(RequestContext& ctx) {
     span.SetAttribute("order_id", *order_id);
     std::int64_t released_cents = 0;
     std::int64_t released_quantity = 0;
-    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
-    // lambda there twice.
-    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
-        released_cents = 0;
-        released_quantity = 0;
-        auto rel = co_await tx.Query(inner, kReleaseReservation, *order_id);
-        if (!rel) { co_return std::move(rel).error(); }
-        if (rel->empty()) { co_return common::Ok(); }  // unknown or already released
-        auto row = rel->front();
-        const std::int64_t uid = row.Int64(0);
-        const bool buy = row.Text(1) == "BUY";
-        const std::string symbol = row.String(2);
-        released_cents = row.Int64(3);
-        released_quantity = buy ? 0 : row.Int64(4);
-        if (buy && released_cents > 0) {
-            auto upd = co_await tx.Query(inner, kUnblockCash, uid, released_cents);
-            if (!upd) { co_return std::move(upd).error(); }
-        } else if (!buy && released_quantity > 0) {
-            auto upd = co_await tx.Query(inner, kUnblockShares, uid, symbol, released_quantity);
-            if (!upd) { co_return std::move(upd).error(); }
-        }
-        Ledger l{uid, "release", *order_id, symbol};
-        l.blocked_cash = -released_cents;
-        l.blocked_quantity = -released_quantity;
-        auto led = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(l));
-        if (!led) { co_return std::move(led).error(); }
-        co_return common::Ok();
-    };
-    auto st = co_await pg_.Transaction(inner, std::move(st_body));
-    if (!st) {
-        service::MarkError(span, st.error());
-        co_return ctx.Error(st.error());
+    auto rel = co_await pg_.Query(inner, kReleaseAll, *order_id, *order_id);
+    if (!rel) {
+        service::MarkError(span, rel.error());
+        co_return ctx.Error(rel.error());
+    }
+    if (!rel->empty()) {  // else unknown or already released
+        released_cents = rel->front().Int64(3);
+        released_quantity = rel->front().Int64(4);
     }
     span.SetAttribute("released_cents", released_cents);
     span.SetAttribute("released_quantity", released_quantity);

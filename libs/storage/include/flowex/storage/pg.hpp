@@ -60,11 +60,14 @@ class PgConnection;
 
 /// A named SQL statement, prepared once per connection on first use. Declare as constants:
 /// `constexpr PgStatement kFindUser{"find_user", "SELECT id FROM users WHERE username = $1"};`
-/// `table` overrides the table parsed from the SQL for the observer (db.collection.name).
+/// `table` and `operation` override what is parsed from the SQL for the observer
+/// (db.collection.name, db.operation.name and so the span name): a data-modifying WITH whose
+/// point is "UPDATE wallets" is named so, not after its final INSERT.
 struct PgStatement {
     std::string_view name;
     std::string_view sql;
     std::string_view table = {};
+    std::string_view operation = {};
 };
 
 /// Operation and main table of a SQL text, for span names: "SELECT ... FROM orders o JOIN ..."
@@ -409,7 +412,8 @@ private:
     void Discard(std::unique_ptr<detail::PgConnection> conn) noexcept;
     Task<common::Result<PgRows>> Run(PgConn& conn, const common::TraceContext& parent, int kind,
                                      std::string_view name, std::string_view sql,
-                                     std::string_view table, PgParams params,
+                                     std::string_view table, std::string_view operation,
+                                     PgParams params,
                                      std::optional<std::chrono::milliseconds> timeout);
 
     boost::asio::any_io_executor executor_;
