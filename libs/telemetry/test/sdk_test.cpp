@@ -364,7 +364,7 @@ TEST(TelemetryBatchProcessor, ManyThreadsNoLossWhenQueueIsLargeEnough) {
 }
 
 // The benchmark's situation: one thread ends spans as fast as it can against the default
-// options while the worker paces itself. Whatever the scheduling, every span is exported or
+// options while the worker polls for them. Whatever the scheduling, every span is exported or
 // counted as dropped, and the exporter saw exactly the exported ones.
 TEST(TelemetryBatchProcessor, TightLoopEveryEndedSpanIsExportedOrCounted) {
     auto exporter = std::make_unique<exporters::NullSpanExporter>();
@@ -386,6 +386,44 @@ TEST(TelemetryBatchProcessor, TightLoopEveryEndedSpanIsExportedOrCounted) {
     EXPECT_EQ(stats.processor.exported + stats.processor.dropped, kN);
     EXPECT_EQ(null_exporter->Count(), stats.processor.exported);
     EXPECT_EQ(stats.processor.queue_size, 0u);
+}
+
+// A stream fast enough for the worker to poll, then silence (it goes back to sleep), then one
+// more batch: with an hour-long delay only a caller's wake-up of the sleeping worker can
+// export that batch. (The queue holds the whole stream, so nothing is dropped and every batch
+// is full whatever the scheduling.)
+TEST(TelemetryBatchProcessor, AfterAStreamTheSleepingWorkerIsWokenByTheNextFullBatch) {
+    auto exporter = std::make_unique<exporters::NullSpanExporter>();
+    const exporters::NullSpanExporter* null_exporter = exporter.get();
+    sdk::TracerProviderOptions o;
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::move(exporter), sdk::BatchOptions{.max_queue_size = 1 << 17,
+                                               .schedule_delay = std::chrono::hours(1),
+                                               .max_export_batch_size = 512});
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("t");
+    constexpr std::uint64_t kStream = 100 * 512;
+    for (std::uint64_t i = 0; i < kStream; ++i) {
+        tracer.StartSpan("op").End();
+    }
+    const auto exported = [&] { return provider.Stats().processor.exported; };
+    for (int i = 0; i < 2000 && exported() < kStream; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(exported(), kStream);  // whole batches: nothing waits for the timer
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the worker stops polling
+    for (int i = 0; i < 512; ++i) {
+        tracer.StartSpan("op").End();
+    }
+    for (int i = 0; i < 2000 && exported() < kStream + 512; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    const auto stats = provider.Stats().processor;
+    EXPECT_EQ(stats.exported, kStream + 512);
+    EXPECT_EQ(stats.dropped, 0u);
+    EXPECT_EQ(null_exporter->Count(), stats.exported);
+    EXPECT_EQ(stats.queue_size, 0u);
 }
 
 // A trickle far below a batch with an hour-long delay: nothing is exported early (the worker

@@ -7,10 +7,14 @@
 /// exports full batches of `max_export_batch_size` as they fill, what is left every
 /// `schedule_delay`, everything on ForceFlush, and on Shutdown (which drains the queue).
 ///
-/// While spans arrive steadily the worker paces itself: it sleeps about as long as half a
-/// batch takes to arrive at the rate it last saw, so a busy caller normally ends spans
-/// without any system call. A caller wakes the worker only when a full batch is waiting and
-/// the worker is idle (sleeping towards `schedule_delay`), or when the queue is half full.
+/// The worker empties the queue as it goes, collecting spans into the next batch. While spans
+/// stream in faster than a batch per millisecond it waits for them by polling the queue
+/// instead of sleeping (a sleeping thread's wake-up can take longer than a 2048-span queue
+/// lasts at millions of spans per second); otherwise it sleeps, and a caller wakes it only
+/// when the worker is asleep and a full batch is waiting — one wake-up per batch at most, none
+/// while the worker polls. Polling stops 1 ms after the stream does, and never happens when
+/// the process may use only one CPU. In a SCHED_FIFO/SCHED_RR process the worker runs one
+/// priority above the thread that created the processor.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -102,34 +106,40 @@ private:
         RecordHome* home;
     };
     bool TryPush(SpanRecord* span) noexcept;
-    /// Worker only: pops up to `max` spans queued before `end` into batch_/homes_.
-    void PopBatch(std::size_t end, std::size_t max) noexcept;
     void Run() noexcept;
+    /// Worker only: moves every span stored in the queue into batch_, exporting each batch
+    /// that fills; true if it took any.
+    bool Drain() noexcept;
     /// Worker only: exports batch_ and hands the records back to their pools.
     void ExportBatch() noexcept;
+    /// Worker only: polls until `count` more spans are stored, a flush or shutdown is asked
+    /// for, or `limit` passes; false on the latter.
+    bool PollFor(std::size_t count, std::chrono::nanoseconds limit) noexcept;
     void WakeWorker() noexcept;
 
     // Cache-line layout: what callers write (enqueue_pos_, dropped_), what the worker writes
-    // and callers only read (head_, wake_threshold_) and what only the worker touches each
-    // sit on their own lines, so a span end does not pull a line the worker just wrote.
+    // and callers read on every span (wake_pos_, written only when the worker goes to sleep
+    // or wakes) and what only the worker touches each sit on their own lines, so a span end
+    // does not pull a line the worker just wrote.
     std::unique_ptr<SpanExporter> exporter_;
     BatchOptions options_;
     std::size_t mask_;
-    std::size_t busy_threshold_;  // wake threshold while the worker polls (half the queue)
     std::unique_ptr<Cell[]> cells_;
     alignas(64) std::atomic<std::size_t> enqueue_pos_{0};
-    alignas(64) std::atomic<std::size_t> head_{0};  // published by the worker per batch
-    std::atomic<std::size_t> wake_threshold_;       // queue size at which a caller wakes it
+    alignas(64) std::atomic<std::size_t> wake_pos_;  // a caller reaching it wakes the worker
     std::atomic<bool> shutdown_{false};
     alignas(64) std::atomic<bool> wake_pending_{false};
+    std::atomic<bool> attention_{false};  // a flush or shutdown is waiting for the worker
     alignas(64) std::atomic<std::uint64_t> dropped_{0};
-    alignas(64) std::size_t dequeue_pos_ = 0;  // worker only
-    std::vector<SpanRecord*> batch_;            // worker only
-    std::vector<RecordHome*> homes_;            // worker only: batch_[i]->home
-    std::vector<const SpanData*> view_;         // worker only: the batch as exporters see it
+    alignas(64) std::atomic<std::size_t> head_{0};  // first span not yet exported (Stats)
     std::atomic<std::uint64_t> exported_{0};
     std::atomic<std::uint64_t> failed_{0};
     std::atomic<std::uint64_t> failures_{0};
+    alignas(64) std::size_t dequeue_pos_ = 0;  // worker only
+    std::uint64_t export_calls_ = 0;           // worker only
+    std::vector<SpanRecord*> batch_;            // worker only
+    std::vector<RecordHome*> homes_;            // worker only: batch_[i]->home
+    std::vector<const SpanData*> view_;         // worker only: the batch as exporters see it
 
     std::mutex mutex_;
     std::condition_variable worker_cv_;
