@@ -14,7 +14,9 @@
 #include <benchmark/benchmark.h>
 #include <time.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "flowex/telemetry/api/propagation.hpp"
 #include "flowex/telemetry/api/trace.hpp"
@@ -27,6 +29,8 @@
 namespace {
 
 using namespace flowex::telemetry;
+
+constexpr std::chrono::milliseconds kPauseBeforeRun{100};
 
 double ProcessCpuNanos() {
     timespec ts{};
@@ -50,6 +54,12 @@ void SpanLoop(benchmark::State& state, std::shared_ptr<sdk::Sampler> sampler) {
     const exporters::NullSpanExporter* exporter = nullptr;
     auto provider = MakeProvider(std::move(sampler), exporter);
     Tracer tracer = provider->GetTracer("flowex.bench", "0.1.0");
+    // Run under `chrt -f 50` on a shared machine, the caller and the batch worker keep both
+    // CPUs from ordinary threads; Linux (the fair server, 6.12+) then takes each CPU from them
+    // for up to 50 ms about once a second, at moments that differ by some milliseconds between
+    // the CPUs, and a worker stopped while the caller runs drops ~0.3 ms worth of spans per ms.
+    // Pausing before each run lets that work run between runs instead (docs/benchmarks.md).
+    std::this_thread::sleep_for(kPauseBeforeRun);
     const auto before = provider->Stats();
     const double cpu0 = ProcessCpuNanos();
     for (auto _ : state) {
