@@ -145,6 +145,55 @@ TEST_F(ExchangeFlows, CrossingOrdersTradeAndSettleBothSides) {
     EXPECT_EQ(Count("SELECT count(*) FROM trades WHERE settled_at IS NULL"), "0");
 }
 
+// wallet-service's settlement is one statement guarded in SQL: a replay changes nothing,
+// and a settlement the reservations do not cover is refused whole.
+TEST_F(ExchangeFlows, SettlementIsIdempotentAndRefusedWhenTheReservationsDoNotCoverIt) {
+    std::string seller = NewUser("settle_seller");
+    std::string buyer = NewUser("settle_buyer");
+    const std::int64_t seller_id = *stack_->UserId(seller);
+    const std::int64_t buyer_id = *stack_->UserId(buyer);
+    Grant(seller_id, "NVDA", 4);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 1000})").status, 200);
+    auto sell = Call("POST", "/v1/order", seller, R"({"symbol":"NVDA","side":"SELL","quantity":4,"price":120})");
+    ASSERT_EQ(sell.status, 201) << sell.body;
+    auto buy = Call("POST", "/v1/order", buyer, R"({"symbol":"NVDA","side":"BUY","quantity":3,"price":120})");
+    ASSERT_EQ(buy.status, 201) << buy.body;
+    const JsonValue order = buy.Json();
+    ASSERT_EQ(order.Find("trades")->as_array().size(), 1u);
+    const std::string trade_id = Field(order.Find("trades")->as_array()[0], "trade_id");
+    const std::string buy_order = Field(order, "order_id");
+    const std::string sell_order = Field(sell.Json(), "order_id");
+    const std::string snapshot_sql =
+        "SELECT string_agg(w.user_id || ':' || w.balance_cents || '/' || w.blocked_cents || ':' || "
+        "COALESCE(h.quantity, 0) || '/' || COALESCE(h.blocked_quantity, 0), ',' ORDER BY w.user_id) "
+        "FROM wallets w LEFT JOIN holdings h ON h.user_id = w.user_id AND h.symbol = 'NVDA' "
+        "WHERE w.user_id IN (" + std::to_string(buyer_id) + "," + std::to_string(seller_id) + ")";
+    const std::string before = Count(snapshot_sql);
+    const std::string ledger_before = Count("SELECT count(*) FROM transactions");
+    auto settle = [&](const std::string& trade, int quantity) {
+        auto r = Http("POST", stack_->url("wallet-service") + "/settle",
+                      R"({"trade_id":")" + trade + R"(","buy_order_id":")" + buy_order +
+                          R"(","sell_order_id":")" + sell_order + R"(","buyer_id":)" +
+                          std::to_string(buyer_id) + R"(,"seller_id":)" + std::to_string(seller_id) +
+                          R"(,"symbol":"NVDA","price_cents":12000,"quantity":)" +
+                          std::to_string(quantity) + "}",
+                      {{"X-Internal-Token", stack_->internal_token()}});
+        EXPECT_TRUE(r.ok());
+        return r.ok() ? *r : HttpResult{};
+    };
+    // The same trade again: answered as a replay, nothing moves.
+    auto replay = settle(trade_id, 3);
+    EXPECT_EQ(replay.status, 200) << replay.body;
+    EXPECT_EQ(Field(replay.Json(), "replayed"), "true");
+    // A new trade on the same orders: the BUY reservation has nothing left (3 of 3 used).
+    auto uncovered = settle("6f1c2a4e-0000-4000-8000-00000000abcd", 1);
+    EXPECT_EQ(uncovered.status, 500) << uncovered.body;
+    EXPECT_NE(uncovered.body.find("settlement refused"), std::string::npos) << uncovered.body;
+    EXPECT_EQ(Count(snapshot_sql), before);
+    EXPECT_EQ(Count("SELECT count(*) FROM transactions"), ledger_before);
+    EXPECT_EQ(Count("SELECT count(*) FROM transactions WHERE ref = '6f1c2a4e-0000-4000-8000-00000000abcd'"), "0");
+}
+
 TEST_F(ExchangeFlows, FillBelowTheLimitReleasesTheDifference) {
     std::string seller = NewUser("cheap_seller");
     std::string buyer = NewUser("eager_buyer");

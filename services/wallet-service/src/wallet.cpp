@@ -83,36 +83,50 @@ constexpr PgStatement kReleaseAll{
     "ON CONFLICT (kind, ref, user_id) DO NOTHING RETURNING 1) "
     "SELECT user_id, side, symbol, remaining_cents, remaining_quantity FROM rel",
     "reservations", "UPDATE"};
-constexpr PgStatement kConsumeBuyReservation{
-    "reservation_consume_buy",
-    "UPDATE reservations SET remaining_cents = remaining_cents - price_cents * $2, "
-    "remaining_quantity = remaining_quantity - $2 "
-    "WHERE order_id = $1 AND side = 'BUY' AND NOT released AND remaining_quantity >= $2 "
-    "RETURNING price_cents, user_id, symbol"};
-constexpr PgStatement kConsumeSellReservation{
-    "reservation_consume_sell",
-    "UPDATE reservations SET remaining_quantity = remaining_quantity - $2 "
-    "WHERE order_id = $1 AND side = 'SELL' AND NOT released AND remaining_quantity >= $2 "
-    "RETURNING user_id, symbol"};
-constexpr PgStatement kBuyerPays{
-    "wallet_buyer_pays",
-    "UPDATE wallets SET balance_cents = balance_cents - $2, blocked_cents = blocked_cents - $3, "
-    "updated_at = now() WHERE user_id = $1"};
-constexpr PgStatement kBuyerReceivesShares{
-    "holdings_buyer_receives",
-    "INSERT INTO holdings (user_id, symbol, quantity, cost_basis_cents) VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT (user_id, symbol) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity, "
-    "cost_basis_cents = holdings.cost_basis_cents + EXCLUDED.cost_basis_cents"};
-constexpr PgStatement kSellerDeliversShares{
-    "holdings_seller_delivers",
-    "UPDATE holdings SET cost_basis_cents = cost_basis_cents - cost_basis_cents * $3 / quantity, "
-    "quantity = quantity - $3, blocked_quantity = blocked_quantity - $3 "
-    "WHERE user_id = $1 AND symbol = $2 AND blocked_quantity >= $3"};
-constexpr PgStatement kSellerReceivesCash{
-    "wallet_seller_receives",
-    "INSERT INTO wallets (user_id, balance_cents) VALUES ($1, $2) ON CONFLICT (user_id) "
-    "DO UPDATE SET balance_cents = wallets.balance_cents + EXCLUDED.balance_cents, "
-    "updated_at = now()"};
+// Settling a trade is one statement (one round trip, one commit). The seller's ledger row is
+// the "settled once" guard: a replay fails on its unique key and changes nothing. The
+// buyer's and the seller's reservations must cover the trade (same user and symbol, the BUY
+// blocked at no less than the price, enough quantity left), the seller's shares be blocked:
+// otherwise a step finds no row, and the final division by the product of the steps' row
+// counts (or a NULL into a NOT NULL column, or a CHECK) fails the whole statement.
+// $1 trade_id, $2 buy order, $3 sell order, $4 buyer, $5 seller, $6 symbol, $7 price,
+// $8 quantity, $9 cost (= price × quantity).
+constexpr PgStatement kSettleTrade{
+    "wallet_settle_trade",
+    "WITH guard AS (INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
+    "blocked_delta_cents, quantity_delta, blocked_quantity_delta) VALUES ($5::bigint, "
+    "'trade_sell', $1::text, $6::text, $9::bigint, 0, -$8::bigint, -$8::bigint) RETURNING 1), "
+    "b AS (UPDATE reservations SET remaining_cents = remaining_cents - price_cents * $8::bigint, "
+    "remaining_quantity = remaining_quantity - $8::bigint WHERE order_id = $2::uuid "
+    "AND side = 'BUY' AND NOT released AND remaining_quantity >= $8::bigint "
+    "AND user_id = $4::bigint AND symbol = $6::text AND price_cents >= $7::bigint "
+    "RETURNING price_cents * $8::bigint AS unblock), "
+    "pay AS (UPDATE wallets SET balance_cents = balance_cents - $9::bigint, "
+    "blocked_cents = blocked_cents - (SELECT unblock FROM b), updated_at = now() "
+    "WHERE user_id = $4::bigint RETURNING 1), "
+    "receive AS (INSERT INTO holdings (user_id, symbol, quantity, cost_basis_cents) "
+    "SELECT $4::bigint, $6::text, $8::bigint, $9::bigint FROM b ON CONFLICT (user_id, symbol) "
+    "DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity, "
+    "cost_basis_cents = holdings.cost_basis_cents + EXCLUDED.cost_basis_cents RETURNING 1), "
+    "buy_ledger AS (INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
+    "blocked_delta_cents, quantity_delta, blocked_quantity_delta) SELECT $4::bigint, "
+    "'trade_buy', $1::text, $6::text, -$9::bigint, -b.unblock, $8::bigint, 0 FROM b RETURNING 1), "
+    "s AS (UPDATE reservations SET remaining_quantity = remaining_quantity - $8::bigint "
+    "WHERE order_id = $3::uuid AND side = 'SELL' AND NOT released "
+    "AND remaining_quantity >= $8::bigint AND user_id = $5::bigint AND symbol = $6::text "
+    "RETURNING 1), "
+    "deliver AS (UPDATE holdings SET cost_basis_cents = cost_basis_cents - "
+    "cost_basis_cents * $8::bigint / quantity, quantity = quantity - $8::bigint, "
+    "blocked_quantity = blocked_quantity - $8::bigint WHERE user_id = $5::bigint "
+    "AND symbol = $6::text AND blocked_quantity >= $8::bigint AND EXISTS (SELECT 1 FROM s) "
+    "RETURNING 1), "
+    "credit AS (INSERT INTO wallets (user_id, balance_cents) SELECT $5::bigint, $9::bigint "
+    "FROM deliver ON CONFLICT (user_id) DO UPDATE SET balance_cents = wallets.balance_cents + "
+    "EXCLUDED.balance_cents, updated_at = now() RETURNING 1) "
+    "SELECT 1 / ((SELECT count(*) FROM guard) * (SELECT count(*) FROM pay) * "
+    "(SELECT count(*) FROM receive) * (SELECT count(*) FROM buy_ledger) * "
+    "(SELECT count(*) FROM credit))::int AS settled",
+    "wallets", "UPDATE"};
 constexpr PgStatement kGrantShares{
     "holdings_grant",
     "INSERT INTO holdings (user_id, symbol, quantity) VALUES ($1, $2, $3) "
@@ -434,64 +448,24 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
     span.SetAttribute("buyer_id", *buyer);
     span.SetAttribute("seller_id", *seller);
     bool replayed = false;
-    // Named, not a temporary in the co_await expression: GCC 12 destroys a capturing
-    // lambda there twice.
-    storage::TxBody st_body = [&](storage::PgTx& tx) -> storage::Task<common::Status> {
-        replayed = false;
-        // The seller's ledger row doubles as the "settled once" guard for the whole trade.
-        Ledger sell{*seller, "trade_sell", *trade_id, *symbol};
-        sell.cash = cost;
-        sell.quantity = -*quantity;
-        sell.blocked_quantity = -*quantity;
-        auto guard = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(sell));
-        if (!guard) { co_return std::move(guard).error(); }
-        if (guard->empty()) {
-            replayed = true;
-            co_return Replay();
+    // As a batch of one: a deadlock with a concurrent settlement of the same two users in the
+    // other roles is retried (Batch retries 40P01/40001 like Transaction).
+    storage::PgBatch batch;
+    batch.Add(kSettleTrade, *trade_id, *buy_order, *sell_order, *buyer, *seller, *symbol, *price,
+              *quantity, cost);
+    auto settled = co_await pg_.Batch(inner, std::move(batch));
+    if (!settled) {
+        if (storage::UniqueViolationConstraint(settled.error()) ==
+            "transactions_kind_ref_user_id_key") {
+            replayed = true;  // the seller's ledger row exists: settled before
+        } else if (settled.error().code == ErrorCode::kInternal) {
+            co_return fail(InvariantBreach("trade " + *trade_id + " (buy order " + *buy_order +
+                                           ", sell order " + *sell_order +
+                                           ") is not covered by the reservations and holdings"));
+        } else {
+            co_return fail(settled.error());
         }
-        auto buy_res = co_await tx.Query(inner, kConsumeBuyReservation, *buy_order, *quantity);
-        if (!buy_res) { co_return std::move(buy_res).error(); }
-        if (buy_res->empty() || buy_res->front().Int64(1) != *buyer ||
-            buy_res->front().Text(2) != *symbol) {
-            co_return InvariantBreach("buy reservation " + *buy_order + " for trade " + *trade_id);
-        }
-        const std::int64_t blocked_price = buy_res->front().Int64(0);
-        if (blocked_price < *price) {
-            co_return InvariantBreach("trade " + *trade_id + " above the buyer's blocked price");
-        }
-        const std::int64_t unblock = blocked_price * *quantity;
-        if (auto q = co_await tx.Query(inner, kBuyerPays, *buyer, cost, unblock); !q) {
-            co_return std::move(q).error();
-        }
-        if (auto q = co_await tx.Query(inner, kBuyerReceivesShares, *buyer, *symbol, *quantity, cost);
-            !q) {
-            co_return std::move(q).error();
-        }
-        Ledger buy{*buyer, "trade_buy", *trade_id, *symbol};
-        buy.cash = -cost;
-        buy.blocked_cash = -unblock;
-        buy.quantity = *quantity;
-        if (auto q = co_await tx.QueryWith(inner, kInsertLedger, LedgerParams(buy)); !q) {
-            co_return std::move(q).error();
-        }
-        auto sell_res = co_await tx.Query(inner, kConsumeSellReservation, *sell_order, *quantity);
-        if (!sell_res) { co_return std::move(sell_res).error(); }
-        if (sell_res->empty() || sell_res->front().Int64(0) != *seller ||
-            sell_res->front().Text(1) != *symbol) {
-            co_return InvariantBreach("sell reservation " + *sell_order + " for trade " + *trade_id);
-        }
-        auto delivered = co_await tx.Query(inner, kSellerDeliversShares, *seller, *symbol, *quantity);
-        if (!delivered) { co_return std::move(delivered).error(); }
-        if (delivered->affected() != 1) {
-            co_return InvariantBreach("seller " + std::to_string(*seller) + " lacks blocked shares");
-        }
-        if (auto q = co_await tx.Query(inner, kSellerReceivesCash, *seller, cost); !q) {
-            co_return std::move(q).error();
-        }
-        co_return common::Ok();
-    };
-    auto st = co_await pg_.Transaction(inner, std::move(st_body));
-    if (!st && !IsReplay(st.error())) { co_return fail(st.error()); }
+    }
     span.SetAttribute("replayed", replayed);
     service::LogInfo(inner, "Settled trade {}: {} {} @ {} (buyer {}, seller {}){}", *trade_id,
                      *quantity, *symbol, common::FormatDollars(*price), *buyer, *seller,
