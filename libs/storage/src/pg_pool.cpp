@@ -43,8 +43,20 @@ std::string Conninfo(const PgPoolOptions& o) {
         // A statement abandoned at its deadline is cancelled (PQcancel), but a cancel that
         // overtakes its query is ignored: let the server also notice the closed connection
         // and stop the orphaned query within a second.
-        add("options", uri ? "-c%20client_connection_check_interval%3D1000"
-                           : "-c client_connection_check_interval=1000");
+        std::string opts = "-c client_connection_check_interval=1000";
+        if (!o.synchronous_commit) {
+            opts += " -c synchronous_commit=off";
+        }
+        if (uri) {
+            std::string encoded;
+            for (char c : opts) {
+                encoded += c == ' ' ? std::string("%20") : c == '=' ? std::string("%3D") : std::string(1, c);
+            }
+            opts = std::move(encoded);
+        }
+        add("options", opts);
+    } else if (!o.synchronous_commit) {
+        spdlog::warn("postgresql: the database URL sets options; synchronous_commit=off not added");
     }
     if (ci.find("connect_timeout") == std::string::npos) {
         auto secs = std::max<long long>(2, std::chrono::ceil<std::chrono::seconds>(o.connect_timeout).count());

@@ -382,6 +382,19 @@ TEST_F(PgTest, PgObserverSeesOperationTableAndOutcomeButNoValues) {
     EXPECT_EQ(observer->calls[1]->error_type, "23505");
 }
 
+TEST_F(PgTest, PgRelaxedPoolCommitsWithoutWaitingForTheDisk) {
+    auto& strict = Pool();
+    auto& relaxed = Pool({.synchronous_commit = false});
+    // (The test server itself runs with synchronous_commit off: look at where it comes from.)
+    const std::string sql =
+        "SELECT setting || ' from ' || source FROM pg_settings WHERE name = 'synchronous_commit'";
+    auto a = RunTask(io_, strict.QuerySql(kParent, sql));
+    auto b = RunTask(io_, relaxed.QuerySql(kParent, sql));
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(b->front().String(0), "off from client");
+    EXPECT_EQ(a->front().String(0).find("from client"), std::string::npos) << a->front().String(0);
+}
+
 constexpr PgStatement kBatchInsert{
     "test_batch_insert", "INSERT INTO ledger (ref, amount) VALUES ($1, $2) RETURNING id"};
 constexpr PgStatement kBatchAdd{

@@ -31,7 +31,10 @@ int main(int argc, char** argv) {
         flowex::service::ExitWithError("order-manager", st.error().message);
     }
     runtime.ConnectRedis();
-    flowex::orders::OrderManager orders(runtime.pg(), runtime.redis(), runtime.tracer(),
+    // Marking events published and trades settled: lost in a crash, they are redone by the
+    // sweeper (both idempotent), so those commits need not wait for the disk.
+    auto relaxed_pg = runtime.MakeRelaxedPgPool(2);
+    flowex::orders::OrderManager orders(runtime.pg(), *relaxed_pg, runtime.redis(), runtime.tracer(),
                                         runtime.MakeUpstream(risk_url, "risk-manager"),
                                         runtime.MakeUpstream(wallet_url, "wallet-service"),
                                         {.orphan_grace = std::chrono::duration_cast<std::chrono::seconds>(orphan_grace),

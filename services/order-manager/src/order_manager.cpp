@@ -223,11 +223,13 @@ Error NotReady() {
 
 }  // namespace
 
-OrderManager::OrderManager(storage::PgPool& pg, storage::RedisClient& redis,
-                           telemetry::Tracer tracer, std::unique_ptr<service::Upstream> risk,
+OrderManager::OrderManager(storage::PgPool& pg, storage::PgPool& relaxed_pg,
+                           storage::RedisClient& redis, telemetry::Tracer tracer,
+                           std::unique_ptr<service::Upstream> risk,
                            std::unique_ptr<service::Upstream> wallet, OrderManagerOptions options,
                            common::IdGenerator& ids)
     : pg_(pg),
+      relaxed_pg_(relaxed_pg),
       redis_(redis),
       tracer_(tracer),
       risk_(std::move(risk)),
@@ -585,7 +587,7 @@ http::awaitable<std::size_t> OrderManager::SettleTrades(std::vector<TradeRecord>
         ids += "}";
         // Settled in the wallet either way; if this mark is lost the sweeper settles again
         // (idempotent on the trade id) and marks it then.
-        (void)co_await pg_.Query(parent, kMarkSettled, ids);
+        (void)co_await relaxed_pg_.Query(parent, kMarkSettled, ids);
     }
     co_return settled;
 }
@@ -636,7 +638,7 @@ http::awaitable<void> OrderManager::Publish(std::vector<std::pair<std::string, s
         ids += (i ? "," : "") + std::to_string(outbox_ids[i]);
     }
     ids += "}";
-    (void)co_await pg_.Query(inner, kMarkPublished, ids);
+    (void)co_await relaxed_pg_.Query(inner, kMarkPublished, ids);
 }
 
 // ---- loading and answering ----------------------------------------------------------------

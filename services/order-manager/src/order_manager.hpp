@@ -90,7 +90,10 @@ struct OrderManagerOptions {
 
 class OrderManager {
 public:
-    OrderManager(storage::PgPool& pg, storage::RedisClient& redis, telemetry::Tracer tracer,
+    /// `relaxed_pg` (commits not waiting for the disk) takes only the marks a sweeper
+    /// redoes after a crash: events published, trades settled.
+    OrderManager(storage::PgPool& pg, storage::PgPool& relaxed_pg, storage::RedisClient& redis,
+                 telemetry::Tracer tracer,
                  std::unique_ptr<service::Upstream> risk, std::unique_ptr<service::Upstream> wallet,
                  OrderManagerOptions options = {},
                  common::IdGenerator& ids = common::DefaultIdGenerator());
@@ -190,6 +193,7 @@ private:
                                            const common::TraceContext& parent);
 
     storage::PgPool& pg_;
+    storage::PgPool& relaxed_pg_;
     storage::RedisClient& redis_;
     telemetry::Tracer tracer_;
     std::unique_ptr<service::Upstream> risk_;

@@ -181,6 +181,16 @@ common::Status Runtime::ConnectPostgres(std::chrono::seconds wait) {
     return outcome;
 }
 
+std::unique_ptr<storage::PgPool> Runtime::MakeRelaxedPgPool(std::size_t size) {
+    auto pool = std::make_unique<storage::PgPool>(
+        server_->executor(), storage::PgPoolOptions{.url = settings_.database_url,
+                                                    .size = size,
+                                                    .application_name = name_ + "-relaxed",
+                                                    .synchronous_commit = false});
+    pool->SetObserver(MakeDbTracer(tracer_));
+    return pool;
+}
+
 void Runtime::ConnectRedis() {
     redis_ = std::make_unique<storage::RedisClient>(
         server_->executor(), storage::RedisOptions{.url = settings_.redis_url});

@@ -205,6 +205,10 @@ struct PgPoolOptions {
     int max_transaction_attempts = 5;
     /// Sent as application_name (visible in pg_stat_activity).
     std::string application_name = "flowex";
+    /// false: this pool's commits do not wait for their WAL flush (synchronous_commit=off),
+    /// so a crash may lose the last few. Only for writes that are safe to lose — bookkeeping
+    /// a sweeper re-derives (an event marked published, a trade marked settled); never money.
+    bool synchronous_commit = true;
 };
 
 enum class IsolationLevel { kReadCommitted, kRepeatableRead, kSerializable };

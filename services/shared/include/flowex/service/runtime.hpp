@@ -74,6 +74,10 @@ public:
     /// and creates the pool on the server's executor. Blocking: call before Run().
     common::Status ConnectPostgres(std::chrono::seconds wait = std::chrono::seconds(60));
     storage::PgPool& pg() noexcept { return *pg_; }
+    /// A second, small pool whose commits do not wait for the WAL flush (after
+    /// ConnectPostgres): for bookkeeping that is safe to lose in a crash because a sweeper
+    /// re-derives it. Never for money. Traced like pg().
+    std::unique_ptr<storage::PgPool> MakeRelaxedPgPool(std::size_t size);
 
     /// Creates the Redis client on the server's executor (it connects and reconnects by
     /// itself; commands fail fast with upstream_unavailable while Redis is down).
