@@ -62,15 +62,18 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     span.SetAttribute("side", *side_text);
     span.SetAttribute("quantity", *quantity);
 
-    auto inst = co_await pg_.Query(inner, kSelectInstrument, *symbol);
-    if (!inst) { co_return fail(inst.error()); }
-    if (inst->empty()) {
+    // Both reads in one round trip.
+    storage::PgBatch reads;
+    reads.Add(kSelectInstrument, *symbol).Add(kCountOpenOrders, *user);
+    auto results = co_await pg_.Batch(inner, std::move(reads));
+    if (!results) { co_return fail(results.error()); }
+    const storage::PgRows& inst = (*results)[0];
+    const storage::PgRows& open = (*results)[1];
+    if (inst.empty()) {
         co_return fail(Error{ErrorCode::kUnknownSymbol, "symbol " + *symbol + " is not listed"});
     }
-    auto open = co_await pg_.Query(inner, kCountOpenOrders, *user);
-    if (!open) { co_return fail(open.error()); }
 
-    auto row = inst->front();
+    auto row = inst.front();
     exchange::Instrument instrument;
     instrument.symbol = row.String(0);
     instrument.tick_size_cents = row.Int64(1);
@@ -81,7 +84,7 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     instrument.max_order_notional_cents = row.Int64(6);
 
     exchange::RiskDecision d = exchange::Validate(
-        instrument, exchange::RiskCheck{*side, *type, *price, *quantity}, open->front().Int64(0),
+        instrument, exchange::RiskCheck{*side, *type, *price, *quantity}, open.front().Int64(0),
         limits_);
 
     span.SetAttribute("result", d.approved ? "approved" : "rejected");
