@@ -148,10 +148,11 @@ run() {  # tracing rate duration
   [[ -n "$prof" ]] && wait "$prof"
   cut -d' ' -f1-3 /proc/loadavg > "$out/$name.loadavg.after"
   # Arrivals the generator gave up on (--timeout) may still be in the services: let the
-  # sagas finish (every trade settled) before auditing, for at most two minutes.
+  # sagas finish (every trade settled, every finished order's reservation released — the
+  # sweeper does what a request could not) before auditing, for at most two minutes.
   local waited=0 unsettled
   while (( waited < 120 )); do
-    unsettled="$(psql "$database" -Atqc "SELECT count(*) FROM trades WHERE settled_at IS NULL" 2>/dev/null || echo '?')"
+    unsettled="$(psql "$database" -Atqc "SELECT (SELECT count(*) FROM trades WHERE settled_at IS NULL) + (SELECT count(*) FROM reservations r JOIN orders o ON o.order_id = r.order_id WHERE NOT r.released AND o.status IN ('FILLED', 'CANCELLED', 'REJECTED'))" 2>/dev/null || echo '?')"
     [[ "$unsettled" == 0 ]] && break
     sleep 1; waited=$((waited + 1))
   done

@@ -985,11 +985,15 @@ http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
         (void)engine_.Cancel(sym->book, static_cast<matching::OrderId>(order.seq));
         sym->live.erase(order.seq);
         order.status = OrderStatus::kCancelled;
-        // Release only once every trade of the order is settled; otherwise the sweeper does.
-        auto unsettled = co_await LoadTrades(inner, order_id);
-        bool all_settled = unsettled.ok();
-        if (unsettled) {
-            for (const auto& t : *unsettled) { all_settled = all_settled && t.settled; }
+        // Release only once every trade of the order is settled. A trade of it may still be
+        // settling in the request that made it (settlement runs outside this lock): settle
+        // it here too (idempotent on the trade id), so the release is not left to the
+        // sweeper. If the wallet cannot settle now, the sweeper releases later.
+        auto trades = co_await LoadTrades(inner, order_id);
+        bool all_settled = false;
+        if (trades) {
+            const std::size_t settled = co_await SettleTrades(*trades, inner);
+            all_settled = settled == trades->size();
         }
         if (all_settled) { (void)co_await Release(order_id, inner); }
     }
