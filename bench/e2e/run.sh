@@ -15,7 +15,8 @@
 # Environment (defaults in brackets): RATES ["250 500 1000 1500 2000"] traced rates,
 # UNTRACED_RATES ["1000 2000"], DURATION [20s] per point, LONG_RATE [1000] run for
 # LONG_DURATION [60s], USERS [20], CONNECTIONS [64], PORT_BASE [18300] (ten ports from
-# there), OUT [bench/e2e/results/<UTC time>], PROFILE [1], PROFILE_SECONDS [8].
+# there), OUT [bench/e2e/results/<UTC time>], PROFILE [1], PROFILE_SECONDS [8], WARMUP [5s]
+# of load at the run's rate before each measured run (0 for none).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,6 +37,7 @@ USERS="${USERS:-20}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PROFILE="${PROFILE:-1}"
 PROFILE_SECONDS="${PROFILE_SECONDS:-8}"
+WARMUP="${WARMUP:-5s}"
 base="${PORT_BASE:-18300}"
 out="${OUT:-$repo/bench/e2e/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
@@ -141,6 +143,13 @@ run() {  # tracing rate duration
   local prof=""
   if [[ "$PROFILE" == 1 && "$tracing" == 1 && "$rate" == "$top" && "$duration" == "$DURATION" ]]; then
     profile "$name" & prof=$!
+  fi
+  if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
+    # A fresh stack opens its connections and PostgreSQL backends load their catalogs on
+    # first use: warm it at the same rate (its own users; its report is kept, not tabled).
+    "$bin/flowex" load --gateway-url "$gateway" --wallet-url "$wallet" --rate "$rate" \
+      --duration "$WARMUP" --users "$USERS" --connections "$CONNECTIONS" --json --quiet \
+      > "$out/$name.warmup.json" 2>&1 || true
   fi
   "$bin/flowex" load --gateway-url "$gateway" --wallet-url "$wallet" --rate "$rate" \
     --duration "$duration" --users "$USERS" --connections "$CONNECTIONS" --json \
