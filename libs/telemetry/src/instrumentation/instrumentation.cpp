@@ -33,7 +33,9 @@ std::string_view KnownMethod(std::string_view m) {
 ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
                            const TextMapPropagator& propagator) noexcept {
     ServerSpan out;
-    out.started = std::chrono::steady_clock::now();
+    // One clock read for the span's start and the duration metric (reading the clock costs
+    // ~30 ns on a VM with kvm-clock).
+    out.start_time = std::chrono::system_clock::now();
     try {
         out.method = std::string(KnownMethod(r.method));
         out.route = std::string(r.route);
@@ -46,7 +48,8 @@ ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
             name += ' ';
             name += r.route;
         }
-        out.span = tracer.StartSpan(name, {.kind = SpanKind::kServer, .parent = &parent});
+        out.span = tracer.StartSpan(
+            name, {.kind = SpanKind::kServer, .parent = &parent, .start_time = out.start_time});
         Span& s = out.span;
         if (s.IsRecording()) {
             s.SetAttribute("http.request.method", out.method);
@@ -90,11 +93,12 @@ void EndServerSpan(ServerSpan& server, int status_code,
             server.span.SetAttribute("error.type", StatusText(status_code));
             server.span.SetStatus(StatusCode::kError);
         }
-        server.span.End();
+        const Timestamp end_time = std::chrono::system_clock::now();
+        server.span.End(end_time);
         if (duration != nullptr) {
-            const double seconds = std::chrono::duration<double>(
-                                       std::chrono::steady_clock::now() - server.started)
-                                       .count();
+            // The wall clock may step backwards (NTP): never a negative duration.
+            const double seconds = std::max(
+                0.0, std::chrono::duration<double>(end_time - server.start_time).count());
             duration
                 ->WithLabels({server.method, server.route.empty() ? "unmatched" : server.route,
                               StatusText(status_code)})

@@ -64,7 +64,7 @@ struct HttpServerRequest {
 struct ServerSpan {
     Span span;
     Context context;
-    std::chrono::steady_clock::time_point started;
+    Timestamp start_time;  // the span's start; also the start of the duration metric
     std::string method;
     std::string route;
 };
