@@ -22,6 +22,7 @@
 #include "flowex/telemetry/api/trace.hpp"
 #include "flowex/telemetry/exporters/in_memory.hpp"
 #include "flowex/telemetry/exporters/otlp_encode.hpp"
+#include "flowex/telemetry/instrumentation/instrumentation.hpp"
 #include "flowex/telemetry/sdk/processor.hpp"
 #include "flowex/telemetry/sdk/resource.hpp"
 #include "flowex/telemetry/sdk/tracer_provider.hpp"
@@ -57,7 +58,8 @@ void SpanLoop(benchmark::State& state, std::shared_ptr<sdk::Sampler> sampler) {
     // Run under `chrt -f 50` on a shared machine, the caller and the batch worker keep both
     // CPUs from ordinary threads; Linux (the fair server, 6.12+) then takes each CPU from them
     // for up to 50 ms about once a second, at moments that differ by some milliseconds between
-    // the CPUs, and a worker stopped while the caller runs drops ~0.3 ms worth of spans per ms.
+    // the CPUs; while the worker is stopped and the caller runs, every span is dropped once the
+    // queue (~0.3 ms of spans) is full.
     // Pausing before each run lets that work run between runs instead (docs/benchmarks.md).
     std::this_thread::sleep_for(kPauseBeforeRun);
     const auto before = provider->Stats();
@@ -110,6 +112,43 @@ void BM_SpanNoopTracer(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_SpanNoopTracer);
+
+// What the HTTP server middleware adds per request when tracing (http_overhead.sh measures
+// the whole server): extract (no incoming traceparent), the SERVER span with its attributes,
+// End, the queue push; the batch worker exports to an exporter that discards. No histogram
+// (the untraced server records it too).
+class NoHeaders final : public TextMapCarrier {
+public:
+    std::string_view Get(std::string_view) const noexcept override { return {}; }
+    void Set(std::string_view, std::string_view) noexcept override {}
+};
+
+void BM_HttpServerSpan(benchmark::State& state) {
+    const exporters::NullSpanExporter* exporter = nullptr;
+    auto provider = MakeProvider(sdk::ParentBasedSampler(sdk::AlwaysOnSampler()), exporter);
+    Tracer tracer = provider->GetTracer("bench-echo", "0.1.0");
+    const NoHeaders headers;
+    const TraceContextPropagator propagator;
+    std::this_thread::sleep_for(kPauseBeforeRun);
+    for (auto _ : state) {
+        instrumentation::ServerSpan server = instrumentation::StartServerSpan(
+            tracer,
+            {.method = "POST",
+             .route = "/echo",
+             .path = "/echo",
+             .server_address = "127.0.0.1",
+             .server_port = 18080,
+             .client_address = "127.0.0.1",
+             .client_port = 41234,
+             .user_agent = "",
+             .headers = &headers},
+            propagator);
+        instrumentation::EndServerSpan(server, 200, nullptr);
+    }
+    provider->ForceFlush(std::chrono::seconds(30));
+    state.counters["dropped"] = static_cast<double>(provider->Stats().processor.dropped);
+}
+BENCHMARK(BM_HttpServerSpan);
 
 class FixedCarrier final : public TextMapCarrier {
 public:
@@ -193,6 +232,45 @@ void BM_OtlpProtobufEncode(benchmark::State& state) {
         static_cast<double>(out.size()) / static_cast<double>(batch.ptrs.size());
 }
 BENCHMARK(BM_OtlpProtobufEncode);
+
+// 512 SERVER spans as the HTTP middleware records them for the echo server (http_overhead.sh):
+// what the batch worker encodes there.
+void BM_OtlpProtobufEncodeServerSpans(benchmark::State& state) {
+    auto storage = std::make_shared<exporters::InMemorySpanStorage>();
+    sdk::TracerProviderOptions o;
+    o.resource = sdk::ResourceFromEnv(MapEnv({}), {"bench-echo", "0.1.0"});
+    o.sampler = sdk::AlwaysOnSampler();
+    o.processor = std::make_unique<sdk::SimpleSpanProcessor>(
+        std::make_unique<exporters::InMemorySpanExporter>(storage));
+    sdk::TracerProvider provider(std::move(o));
+    Tracer tracer = provider.GetTracer("bench-echo");
+    const NoHeaders headers;
+    const TraceContextPropagator propagator;
+    for (int i = 0; i < 512; ++i) {
+        instrumentation::ServerSpan server = instrumentation::StartServerSpan(
+            tracer,
+            {.method = "POST", .route = "/echo", .path = "/echo",
+             .server_address = "127.0.0.1", .server_port = 18080,
+             .client_address = "127.0.0.1", .client_port = 41234 + i, .headers = &headers},
+            propagator);
+        instrumentation::EndServerSpan(server, 200, nullptr);
+    }
+    const std::vector<sdk::SpanData> spans = storage->Take();
+    std::vector<const sdk::SpanData*> ptrs;
+    for (const auto& sd : spans) {
+        ptrs.push_back(&sd);
+    }
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        exporters::EncodeTracesProtobuf(ptrs, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(ptrs.size()));
+    state.counters["bytes_per_span"] =
+        static_cast<double>(out.size()) / static_cast<double>(ptrs.size());
+}
+BENCHMARK(BM_OtlpProtobufEncodeServerSpans);
 
 void BM_OtlpJsonEncode(benchmark::State& state) {
     SampleBatch batch;
