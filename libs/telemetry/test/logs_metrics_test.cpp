@@ -305,6 +305,7 @@ TEST(TelemetryInstrumentation, ServerSpanContinuesIncomingTraceAndFollowsSemconv
     EXPECT_EQ(std::get<std::string>(*s.attributes.Find("url.scheme")), "http");
     EXPECT_EQ(std::get<std::int64_t>(*s.attributes.Find("server.port")), 8347);
     EXPECT_EQ(std::get<std::string>(*s.attributes.Find("client.address")), "127.0.0.1");
+    EXPECT_EQ(s.attributes.Find("client.port"), nullptr);  // Opt-In in the semconv
     EXPECT_EQ(std::get<std::string>(*s.attributes.Find("network.protocol.version")), "1.1");
     EXPECT_EQ(std::get<std::string>(*s.attributes.Find("user_agent.original")), "curl/7.88.1");
     EXPECT_EQ(std::get<std::int64_t>(*s.attributes.Find("http.response.status_code")), 422);

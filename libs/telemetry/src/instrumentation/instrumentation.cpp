@@ -70,9 +70,6 @@ ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
             if (!r.client_address.empty()) {
                 s.SetAttribute("client.address", r.client_address);
             }
-            if (r.client_port > 0) {
-                s.SetAttribute("client.port", r.client_port);
-            }
             s.SetAttribute("network.protocol.version", r.protocol_version);
             if (!r.user_agent.empty()) {
                 s.SetAttribute("user_agent.original", r.user_agent);

@@ -53,7 +53,7 @@ struct HttpServerRequest {
     std::string_view server_address;    // Host header name / local address
     int server_port = 0;
     std::string_view client_address;    // peer IP
-    int client_port = 0;
+    int client_port = 0;                // not recorded: client.port is Opt-In in the semconv
     std::string_view protocol_version = "1.1";
     std::string_view user_agent;
     const TextMapCarrier* headers = nullptr;  // request headers (for extraction)
