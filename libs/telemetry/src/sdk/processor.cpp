@@ -77,7 +77,7 @@ namespace {
 // While spans arrive faster than one batch per this interval the worker polls for them rather
 // than sleeping. On the 2-vCPU VM of docs/benchmarks.md (a PREEMPT_NONE kernel shared with
 // compilers) a 38 us sleep overshoots by 20-100 us typically and by 270 us to over 1 ms about
-// once in 1,500-10,000 sleeps, while at 6.7 M spans/s the whole 2048-span queue lasts 300 us.
+// once in 1,500-5,400 sleeps, while at 6.7 M spans/s the whole 2048-span queue lasts 300 us.
 // At 512 k spans/s, the slowest rate that polls, it lasts 4 ms.
 constexpr std::chrono::nanoseconds kStreamingBatchInterval = std::chrono::milliseconds(1);
 // A polling worker goes back to sleep once no batch has arrived for this long (long enough to
