@@ -250,17 +250,28 @@ void BatchSpanProcessor::Run() noexcept {
     CPU_ZERO(&cpus);
     may_poll = sched_getaffinity(0, sizeof(cpus), &cpus) != 0 || CPU_COUNT(&cpus) > 1;
     // In a real-time process the worker inherits the policy and priority of the thread that
-    // created the processor; it runs one level above it. At equal SCHED_FIFO priority a worker
-    // woken on a CPU held by a caller would wait until that caller blocks (there is no time
-    // slicing between them), and with a caller on every CPU it would never export.
+    // created the processor. Woken to export, it runs one level above it: at equal SCHED_FIFO
+    // priority a worker woken on a CPU held by a caller would wait until that caller blocks
+    // (there is no time slicing between them). While it polls it drops back to the creator's
+    // level, where its sched_yield lets a caller sharing its CPU run: a polling worker one
+    // level up would keep such a caller off its CPU for as long as the stream lasts.
     int policy = 0;
-    sched_param param{};
-    if (pthread_getschedparam(pthread_self(), &policy, &param) == 0 &&
-        (policy == SCHED_FIFO || policy == SCHED_RR) &&
-        param.sched_priority < sched_get_priority_max(policy)) {
-        ++param.sched_priority;
-        pthread_setschedparam(pthread_self(), policy, &param);
+    sched_param base{};
+    const bool real_time = pthread_getschedparam(pthread_self(), &policy, &base) == 0 &&
+                           (policy == SCHED_FIFO || policy == SCHED_RR) &&
+                           base.sched_priority < sched_get_priority_max(policy);
+    sched_param boosted = base;
+    if (real_time) {
+        ++boosted.sched_priority;
+        pthread_setschedparam(pthread_self(), policy, &boosted);
     }
+    bool at_base = false;
+    const auto set_rt_priority = [&](bool polling) noexcept {
+        if (real_time && polling != at_base) {
+            pthread_setschedparam(pthread_self(), policy, polling ? &base : &boosted);
+            at_base = polling;
+        }
+    };
 #endif
     using Clock = std::chrono::steady_clock;
     const std::size_t batch_size = options_.max_export_batch_size;
@@ -336,10 +347,18 @@ void BatchSpanProcessor::Run() noexcept {
 
         // Spans to wait for: a chunk when polling, the rest of a batch when sleeping.
         const std::size_t missing = batch_size - batch_.size();
-        if (streaming && may_poll && PollFor(std::min(chunk, missing), kPollLimit)) {
-            continue;
+        if (streaming && may_poll) {
+#ifdef __linux__
+            set_rt_priority(true);
+#endif
+            if (PollFor(std::min(chunk, missing), kPollLimit)) {
+                continue;
+            }
         }
         streaming = false;
+#ifdef __linux__
+        set_rt_priority(false);
+#endif
         // Sleep until the timer, a flush or shutdown, or a caller that completes a batch.
         const std::size_t wake_pos = dequeue_pos_ + missing;
         wake_pos_.store(wake_pos, std::memory_order_seq_cst);
