@@ -13,8 +13,8 @@
 /// lasts at millions of spans per second); otherwise it sleeps, and a caller wakes it only
 /// when the worker is asleep and a full batch is waiting — one wake-up per batch at most, none
 /// while the worker polls. Polling stops 1 ms after the stream does, and never happens when
-/// the process may use only one CPU. In a SCHED_FIFO/SCHED_RR process the worker runs one
-/// priority above the thread that created the processor.
+/// the process may use only one CPU. In a SCHED_FIFO/SCHED_RR process the worker sleeps and
+/// exports one priority above the thread that created the processor, and polls at its level.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
