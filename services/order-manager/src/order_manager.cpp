@@ -128,8 +128,9 @@ constexpr PgStatement kSelectReleasable{
     "SELECT r.order_id FROM reservations r LEFT JOIN orders o ON o.order_id = r.order_id "
     "WHERE NOT r.released AND r.symbol = $1 AND ("
     "(o.order_id IS NULL AND r.created_at < now() - make_interval(secs => $2)) OR "
-    "(o.status IN ('FILLED', 'CANCELLED', 'REJECTED') AND NOT EXISTS (SELECT 1 FROM trades t "
-    "WHERE t.settled_at IS NULL AND (t.buy_order_id = r.order_id OR t.sell_order_id = r.order_id))))",
+    "(o.status IN ('FILLED', 'CANCELLED', 'REJECTED') "
+    "AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.buy_order_id = r.order_id AND t.settled_at IS NULL) "
+    "AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.sell_order_id = r.order_id AND t.settled_at IS NULL)))",
     "reservations"};
 
 #undef FLOWEX_TRADE_COLUMNS
