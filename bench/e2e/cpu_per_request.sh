@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench/e2e/cpu_per_request.sh — CPU time per completed request, per process, of a whole stack.
+#
+#   bench/e2e/cpu_per_request.sh [REPO [BUILD_DIR]]   (default: this repository and its build/)
+#
+# Starts the stack of REPO as `make up` does (REPO/scripts/up --no-demo, 100 % sampling, a
+# fresh state directory, ports from PORT_BASE [18400]), drives it with this repository's
+# `flowex load` at RATE [100]/s for DURATION [20s] with USERS [20], and prints, for every
+# service, the collector, Redis and PostgreSQL (all backends), the CPU time (user + system,
+# from /proc) spent between "users ready" and the last answer, divided by the completed
+# requests. To compare two commits, check the older one out with `git worktree add`, build it,
+# and alternate: `bench/e2e/cpu_per_request.sh /path/to/worktree; bench/e2e/cpu_per_request.sh`.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+repo="$(cd "${1:-$here}" && pwd)"
+build="$(cd "${2:-$repo/build}" && pwd)"
+load_bin="$here/build/bin/flowex"
+[[ -x "$load_bin" ]] || { echo "cpu_per_request: $load_bin is not built" >&2; exit 2; }
+RATE="${RATE:-100}"
+DURATION="${DURATION:-20s}"
+USERS="${USERS:-20}"
+base="${PORT_BASE:-18400}"
+
+export FLOWEX_PG_PORT=$base FLOWEX_REDIS_PORT=$((base + 1)) FLOWEX_OTLP_PORT=$((base + 2)) \
+       FLOWEX_VIEWER_PORT=$((base + 3)) FLOWEX_GATEWAY_PORT=$((base + 4)) \
+       FLOWEX_USER_SERVICE_PORT=$((base + 5)) FLOWEX_ORDER_MANAGER_PORT=$((base + 6)) \
+       FLOWEX_RISK_MANAGER_PORT=$((base + 7)) FLOWEX_WALLET_SERVICE_PORT=$((base + 8)) \
+       FLOWEX_REPORTING_SERVICE_PORT=$((base + 9))
+FLOWEX_INTERNAL_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export FLOWEX_INTERNAL_TOKEN
+work="$(mktemp -d /tmp/flowex-cpu.XXXXXX)"
+up_pid=""
+cleanup() {
+  if [[ -n "$up_pid" ]]; then
+    kill -TERM "$up_pid" 2>/dev/null || true
+    wait "$up_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$work/state"
+OTEL_TRACES_SAMPLER=always_on "$repo/scripts/up" --build-dir "$build" --state-dir "$work/state" \
+  --no-demo > "$work/up.log" 2>&1 &
+up_pid=$!
+for _ in $(seq 1 1200); do
+  grep -q 'flowex is ready' "$work/up.log" 2>/dev/null && break
+  kill -0 "$up_pid" 2>/dev/null || { cat "$work/up.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q 'flowex is ready' "$work/up.log" || { echo "cpu_per_request: the stack did not start" >&2; exit 1; }
+
+processes=(client-gateway user-service order-manager risk-manager wallet-service reporting-service
+           flowex-collector redis-server)
+snapshot() {  # one "name ticks" line per process group; PostgreSQL: the postmaster and children
+  local s t p master
+  for s in "${processes[@]}"; do
+    t=0
+    for p in $(pgrep -f "$s"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+    echo "$s $t"
+  done
+  master="$(ss -Hltnp "sport = :$FLOWEX_PG_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)"
+  t=0
+  for p in $master $(pgrep -P "$master"); do
+    t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "postgresql $t"
+}
+
+"$load_bin" load --gateway-url "http://127.0.0.1:$FLOWEX_GATEWAY_PORT" \
+  --wallet-url "http://127.0.0.1:$FLOWEX_WALLET_SERVICE_PORT" --rate "$RATE" \
+  --duration "$DURATION" --users "$USERS" --json > "$work/load.json" 2> "$work/load.progress" &
+load_pid=$!
+until grep -q 'users ready' "$work/load.progress" 2>/dev/null; do
+  kill -0 "$load_pid" 2>/dev/null || { cat "$work/load.progress" >&2; exit 1; }
+  sleep 0.05
+done
+snapshot > "$work/before"
+wait "$load_pid" || true
+snapshot > "$work/after"
+
+echo "stack: $repo (commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+before = dict(l.split() for l in open(f"{work}/before"))
+after = dict(l.split() for l in open(f"{work}/after"))
+report = json.load(open(f"{work}/load.json"))
+n = max(1, report["completed"])
+tick_ms = 10.0  # USER_HZ = 100
+total = 0.0
+for name in before:
+    ms = (int(after[name]) - int(before[name])) * tick_ms / n
+    total += ms
+    print(f"  {name:<18} {ms:6.2f} ms CPU per request")
+print(f"  {'total':<18} {total:6.2f} ms CPU per request")
+a = report["routes"]["all"]
+print(f"  {report['completed']} completed at {report['achieved_rate']:.1f}/s, {report['errors']} errors, "
+      f"p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms")
+PY
