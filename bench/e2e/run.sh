@@ -43,14 +43,9 @@ out="${OUT:-$repo/bench/e2e/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
-export FLOWEX_PG_PORT=$base FLOWEX_REDIS_PORT=$((base + 1)) FLOWEX_OTLP_PORT=$((base + 2)) \
-       FLOWEX_VIEWER_PORT=$((base + 3)) FLOWEX_GATEWAY_PORT=$((base + 4)) \
-       FLOWEX_USER_SERVICE_PORT=$((base + 5)) FLOWEX_ORDER_MANAGER_PORT=$((base + 6)) \
-       FLOWEX_RISK_MANAGER_PORT=$((base + 7)) FLOWEX_WALLET_SERVICE_PORT=$((base + 8)) \
-       FLOWEX_REPORTING_SERVICE_PORT=$((base + 9))
-# One internal token for every run (scripts/up uses it; flowex load grants shares with it).
-FLOWEX_INTERNAL_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export FLOWEX_INTERNAL_TOKEN
+# shellcheck source=stack_env.sh
+source "$repo/bench/e2e/stack_env.sh"
+flowex_stack_env "$base"  # one internal token for every run
 gateway="http://127.0.0.1:$FLOWEX_GATEWAY_PORT"
 wallet="http://127.0.0.1:$FLOWEX_WALLET_SERVICE_PORT"
 database="postgresql://postgres@127.0.0.1:$FLOWEX_PG_PORT/stockexchange"
