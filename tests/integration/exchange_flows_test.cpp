@@ -170,28 +170,60 @@ TEST_F(ExchangeFlows, SettlementIsIdempotentAndRefusedWhenTheReservationsDoNotCo
         "WHERE w.user_id IN (" + std::to_string(buyer_id) + "," + std::to_string(seller_id) + ")";
     const std::string before = Count(snapshot_sql);
     const std::string ledger_before = Count("SELECT count(*) FROM transactions");
-    auto settle = [&](const std::string& trade, int quantity) {
-        auto r = Http("POST", stack_->url("wallet-service") + "/settle",
-                      R"({"trade_id":")" + trade + R"(","buy_order_id":")" + buy_order +
-                          R"(","sell_order_id":")" + sell_order + R"(","buyer_id":)" +
-                          std::to_string(buyer_id) + R"(,"seller_id":)" + std::to_string(seller_id) +
-                          R"(,"symbol":"NVDA","price_cents":12000,"quantity":)" +
-                          std::to_string(quantity) + "}",
+    auto trade_json = [&](const std::string& trade, int quantity) {
+        return R"({"trade_id":")" + trade + R"(","buy_order_id":")" + buy_order +
+               R"(","sell_order_id":")" + sell_order + R"(","buyer_id":)" +
+               std::to_string(buyer_id) + R"(,"seller_id":)" + std::to_string(seller_id) +
+               R"(,"symbol":"NVDA","price_cents":12000,"quantity":)" + std::to_string(quantity) +
+               "}";
+    };
+    auto post = [&](const std::string& body) {
+        auto r = Http("POST", stack_->url("wallet-service") + "/settle", body,
                       {{"X-Internal-Token", stack_->internal_token()}});
         EXPECT_TRUE(r.ok());
         return r.ok() ? *r : HttpResult{};
     };
+    const std::string uncovered_id = "6f1c2a4e-0000-4000-8000-00000000abcd";
+    const std::string sell_released =
+        "SELECT released::text FROM reservations WHERE order_id = '" + sell_order + "'";
     // The same trade again: answered as a replay, nothing moves.
-    auto replay = settle(trade_id, 3);
+    auto replay = post(trade_json(trade_id, 3));
     EXPECT_EQ(replay.status, 200) << replay.body;
     EXPECT_EQ(Field(replay.Json(), "replayed"), "true");
     // A new trade on the same orders: the BUY reservation has nothing left (3 of 3 used).
-    auto uncovered = settle("6f1c2a4e-0000-4000-8000-00000000abcd", 1);
+    auto uncovered = post(trade_json(uncovered_id, 1));
     EXPECT_EQ(uncovered.status, 500) << uncovered.body;
     EXPECT_NE(uncovered.body.find("settlement refused"), std::string::npos) << uncovered.body;
     EXPECT_EQ(Count(snapshot_sql), before);
     EXPECT_EQ(Count("SELECT count(*) FROM transactions"), ledger_before);
-    EXPECT_EQ(Count("SELECT count(*) FROM transactions WHERE ref = '6f1c2a4e-0000-4000-8000-00000000abcd'"), "0");
+    EXPECT_EQ(Count("SELECT count(*) FROM transactions WHERE ref = '" + uncovered_id + "'"), "0");
+
+    // Several trades and a release are one commit: a replay among them does not stop the
+    // rest, an uncovered one refuses all of it, the release included.
+    auto mixed = post(R"({"trades":[)" + trade_json(trade_id, 3) + "," + trade_json(uncovered_id, 1) +
+                      R"(],"release_order_id":")" + sell_order + R"("})");
+    EXPECT_EQ(mixed.status, 500) << mixed.body;
+    EXPECT_EQ(Count(snapshot_sql), before);
+    EXPECT_EQ(Count("SELECT count(*) FROM transactions"), ledger_before);
+    EXPECT_EQ(Count(sell_released), "false");
+    auto released = post(R"({"trades":[)" + trade_json(trade_id, 3) + R"(],"release_order_id":")" +
+                         sell_order + R"("})");
+    ASSERT_EQ(released.status, 200) << released.body;
+    const JsonValue answer = released.Json();
+    ASSERT_TRUE(answer.Find("trades") != nullptr && answer.Find("trades")->is_array());
+    EXPECT_EQ(Field(answer.Find("trades")->as_array()[0], "replayed"), "true");
+    EXPECT_EQ(Field(*answer.Find("released"), "released_quantity"), "1");
+    EXPECT_EQ(Count(sell_released), "true");
+    EXPECT_EQ(Count("SELECT blocked_quantity FROM holdings WHERE symbol = 'NVDA' AND user_id = " +
+                    std::to_string(seller_id)),
+              "0");
+    // Malformed batches are refused before anything runs (DESIGN §4: a wrong JSON type is
+    // 400 invalid_json, a bad value 422 validation_error).
+    EXPECT_EQ(post(R"({"trades":{}})").status, 400);
+    EXPECT_EQ(post(R"({"trades":[]})").status, 422);
+    EXPECT_EQ(post(R"({"trades":[)" + trade_json(trade_id, 3) + R"(],"release_order_id":"x"})").status, 422);
+    // The exchange's view agrees again once the (now unreserved) sell order is cancelled.
+    EXPECT_EQ(Call("DELETE", "/v1/order/" + sell_order, seller).status, 200);
 }
 
 TEST_F(ExchangeFlows, FillBelowTheLimitReleasesTheDifference) {
@@ -222,6 +254,26 @@ TEST_F(ExchangeFlows, CancelReleasesTheBlockAndASecondCancelIs409) {
     auto again = Call("DELETE", "/v1/order/" + id, token);
     EXPECT_EQ(again.status, 409);
     EXPECT_EQ(Field(*again.Json().Find("error"), "code"), "order_not_cancellable");
+}
+
+TEST_F(ExchangeFlows, CancelAfterAPartialFillReleasesTheRest) {
+    std::string seller = NewUser("part_seller");
+    std::string buyer = NewUser("part_buyer");
+    Grant(*stack_->UserId(seller), "MSFT", 2);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 5000})").status, 200);
+    ASSERT_EQ(Call("POST", "/v1/order", seller, R"({"symbol":"MSFT","side":"SELL","quantity":2,"price":400})").status, 201);
+    auto buy = Call("POST", "/v1/order", buyer, R"({"symbol":"MSFT","side":"BUY","quantity":5,"price":400})");
+    ASSERT_EQ(buy.status, 201) << buy.body;
+    EXPECT_EQ(Field(buy.Json(), "status"), "PARTIALLY_FILLED");
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", buyer).Json(), "blocked_balance"), "1200.00");
+    auto cancel = Call("DELETE", "/v1/order/" + Field(buy.Json(), "order_id"), buyer);
+    ASSERT_EQ(cancel.status, 200) << cancel.body;
+    EXPECT_EQ(Field(cancel.Json(), "status"), "CANCELLED");
+    EXPECT_EQ(Field(cancel.Json(), "filled_quantity"), "2");
+    EXPECT_EQ(cancel.Json().Find("trades")->as_array().size(), 1u);
+    auto bb = Call("GET", "/wallet/balance", buyer).Json();
+    EXPECT_EQ(Field(bb, "balance"), "4200.00");
+    EXPECT_EQ(Field(bb, "blocked_balance"), "0.00");
 }
 
 TEST_F(ExchangeFlows, SameClientOrderIdReturnsTheFirstResult) {

@@ -387,7 +387,8 @@ Task<common::Result<std::vector<PgRows>>> PgPool::Batch(const common::TraceConte
                 info.db_name = db_name_;
                 info.server_address = host_;
                 info.server_port = port_;
-                info.parent = &parent;
+                const auto& own = batch.items_[i].parent;
+                info.parent = own.has_value() ? &*own : &parent;
                 scopes[i] = observer_->OnStart(info);
             }
         }

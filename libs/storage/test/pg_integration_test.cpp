@@ -328,6 +328,7 @@ struct Recorded {
     bool ok = false;
     std::int64_t rows = -1;
     std::string error_type;
+    std::string parent_span;  ///< hex span id of the span's parent
 };
 
 class RecordingObserver : public DbObserver {
@@ -350,6 +351,7 @@ public:
             std::string(i.operation), std::string(i.collection), std::string(i.query_text),
             std::string(i.statement_name), std::string(i.db_name), std::string(i.server_address),
             i.server_port}));
+        calls.back()->parent_span = i.parent != nullptr ? i.parent->SpanIdHex() : "";
         return std::make_unique<Scope>(calls.back().get());
     }
     std::vector<std::unique_ptr<Recorded>> calls;
@@ -428,6 +430,20 @@ TEST_F(PgTest, PgBatchCommitsAllInOneRoundTripOrNothing) {
     EXPECT_EQ(observer->calls.size(), 10u);
     EXPECT_EQ(observer->calls[1]->operation, "UPDATE");
     EXPECT_EQ(observer->calls[1]->collection, "totals");
+
+    // A statement may name its own parent span (one business span per statement); the
+    // others are under the batch's parent.
+    observer->calls.clear();
+    common::TraceContext own;
+    own.trace_id[0] = 1;
+    own.span_id[7] = 0x2a;
+    PgBatch parented;
+    parented.Add(kBatchTotal).AddUnder(own, kBatchTotal, {});
+    ASSERT_TRUE(RunTask(io_, pool.Batch(kParent, std::move(parented))).ok());
+    ASSERT_EQ(observer->calls.size(), 2u);
+    EXPECT_EQ(observer->calls[0]->parent_span, kParent.SpanIdHex());
+    EXPECT_EQ(observer->calls[1]->parent_span, "000000000000002a");
+    observer->calls.clear();
 
     // A failing statement in the middle: the one before it is rolled back, the ones after are
     // not run, and the error is the failing statement's (a unique violation here).

@@ -103,7 +103,7 @@ constexpr PgStatement kSetTakerOutcome{
 constexpr PgStatement kCancelOrder{
     "om_cancel_order",
     "UPDATE orders SET status = 'CANCELLED', updated_at = now() WHERE order_id = $1 "
-    "AND status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED')"};
+    "AND status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED') RETURNING " FLOWEX_ORDER_COLUMNS};
 constexpr PgStatement kSetLastPrice{
     "om_last_price", "UPDATE instruments SET last_price_cents = $2 WHERE symbol = $1"};
 constexpr PgStatement kInsertOutbox{
@@ -313,8 +313,10 @@ http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
         // Left NEW by an older order-manager that inserted before matching.
         auto outcome = co_await MatchAndPersist(sym, o, /*insert=*/false, parent);
         if (!outcome) { co_return std::move(outcome).error(); }
-        co_await SettleAndRelease(o, *outcome, parent);
-        co_await Publish(std::move(outcome->events), std::move(outcome->outbox_ids), parent);
+        Marks marks;
+        co_await SettleAndRelease(o, *outcome, marks, parent);
+        co_await Publish(std::move(outcome->events), std::move(outcome->outbox_ids), marks, parent);
+        co_await WriteMarks(marks, parent);
     }
     co_return common::Ok();
 }
@@ -327,9 +329,11 @@ http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
     if (!unsettled) { co_return std::move(unsettled).error(); }
     std::vector<TradeRecord> trades;
     for (auto row : *unsettled) { trades.push_back(ReadTrade(row)); }
-    if (co_await SettleTrades(trades, parent) != trades.size()) {
-        co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"};
-    }
+    Marks marks;
+    const bool settled = co_await SettleTrades(trades, std::string_view(), marks, parent);
+    // Before looking for releasable reservations: they wait for their trades' marks.
+    co_await WriteMarks(marks, parent);
+    if (!settled) { co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"}; }
     auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol, static_cast<std::int64_t>(options_.orphan_grace.count()));
     if (!releasable) { co_return std::move(releasable).error(); }
     for (auto row : *releasable) {
@@ -350,7 +354,9 @@ http::awaitable<void> OrderManager::PublishPending(const common::TraceContext& p
         ids.push_back(row.Int64(0));
         events.emplace_back(row.String(1), row.String(2));
     }
-    co_await Publish(std::move(events), std::move(ids), parent);
+    Marks marks;
+    co_await Publish(std::move(events), std::move(ids), marks, parent);
+    co_await WriteMarks(marks, parent);
 }
 
 http::awaitable<void> OrderManager::RecoverAndSweep() {
@@ -552,45 +558,55 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
     co_return std::move(out);
 }
 
-http::awaitable<std::size_t> OrderManager::SettleTrades(std::vector<TradeRecord>& trades,
-                                                        const common::TraceContext& parent) {
-    // In trade order, stopping at the first failure: the sweeper settles the rest in order.
-    std::string ids = "{";
-    std::size_t settled = 0;
+http::awaitable<bool> OrderManager::SettleTrades(std::vector<TradeRecord>& trades,
+                                                 std::string_view release_order_id, Marks& marks,
+                                                 const common::TraceContext& parent) {
+    std::vector<TradeRecord*> pending;
     for (TradeRecord& trade : trades) {
-        if (trade.settled) {
-            ++settled;
-            continue;
-        }
+        if (!trade.settled) { pending.push_back(&trade); }
+    }
+    if (pending.empty()) {
+        if (release_order_id.empty()) { co_return true; }
+        const bool released = co_await Release(std::string(release_order_id), parent);
+        co_return released;
+    }
+    // In trade order, part by part, stopping at the first failure: the sweeper settles the
+    // rest in order. Each part is one wallet commit: all of its trades or none.
+    for (std::size_t first = 0; first < pending.size(); first += kSettleBatch) {
+        const std::size_t end = std::min(first + kSettleBatch, pending.size());
         common::JsonWriter w;
-        w.BeginObject()
-            .Field("trade_id", trade.trade_id)
-            .Field("buy_order_id", trade.buy_order_id)
-            .Field("sell_order_id", trade.sell_order_id)
-            .Field("buyer_id", trade.buyer_id)
-            .Field("seller_id", trade.seller_id)
-            .Field("symbol", trade.symbol)
-            .Field("price_cents", trade.price_cents)
-            .Field("quantity", trade.quantity)
-            .EndObject();
+        w.BeginObject().Key("trades").BeginArray();
+        for (std::size_t i = first; i < end; ++i) {
+            const TradeRecord& trade = *pending[i];
+            w.BeginObject()
+                .Field("trade_id", trade.trade_id)
+                .Field("buy_order_id", trade.buy_order_id)
+                .Field("sell_order_id", trade.sell_order_id)
+                .Field("buyer_id", trade.buyer_id)
+                .Field("seller_id", trade.seller_id)
+                .Field("symbol", trade.symbol)
+                .Field("price_cents", trade.price_cents)
+                .Field("quantity", trade.quantity)
+                .EndObject();
+        }
+        w.EndArray();
+        if (end == pending.size() && !release_order_id.empty()) {
+            w.Field("release_order_id", release_order_id);
+        }
+        w.EndObject();
         auto r = co_await wallet_->Call(Method::kPost, "/settle", w.Take(), parent);
         if (!r || r->status != 200) {
-            service::LogWarn(parent, "Settlement of trade {} deferred: {}", trade.trade_id,
+            service::LogWarn(parent, "Settlement of trade {} deferred: {}", pending[first]->trade_id,
                              r ? "wallet-service answered " + std::to_string(r->status)
                                : r.error().message);
-            break;
+            co_return false;
         }
-        ids += (ids.size() > 1 ? "," : "") + trade.trade_id;
-        trade.settled = true;
-        ++settled;
+        for (std::size_t i = first; i < end; ++i) {
+            pending[i]->settled = true;
+            marks.settled_trades.push_back(pending[i]->trade_id);
+        }
     }
-    if (ids.size() > 1) {
-        ids += "}";
-        // Settled in the wallet either way; if this mark is lost the sweeper settles again
-        // (idempotent on the trade id) and marks it then.
-        (void)co_await relaxed_pg_.Query(parent, kMarkSettled, ids);
-    }
-    co_return settled;
+    co_return true;
 }
 
 http::awaitable<bool> OrderManager::Release(const std::string& order_id,
@@ -602,15 +618,17 @@ http::awaitable<bool> OrderManager::Release(const std::string& order_id,
 }
 
 http::awaitable<void> OrderManager::SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
+                                                     Marks& marks,
                                                      const common::TraceContext& parent) {
-    const bool all_settled = co_await SettleTrades(outcome.trades, parent) == outcome.trades.size();
     // A finished order may still hold cash (a BUY filled below its limit, the unfilled rest
-    // of an IOC or market order): release it once every trade of the order is settled.
-    if (outcome.taker_done && all_settled) { (void)co_await Release(order.order_id, parent); }
+    // of an IOC or market order): released with its last trades, in the same commit.
+    const std::string_view release = outcome.taker_done ? std::string_view(order.order_id)
+                                                        : std::string_view();
+    (void)co_await SettleTrades(outcome.trades, release, marks, parent);
 }
 
 http::awaitable<void> OrderManager::Publish(std::vector<std::pair<std::string, std::string>> events,
-                                            std::vector<std::int64_t> outbox_ids,
+                                            std::vector<std::int64_t> outbox_ids, Marks& marks,
                                             const common::TraceContext& parent) {
     if (events.empty()) { co_return; }
     telemetry::Span span = service::StartChild(tracer_, "publish_event", parent,
@@ -634,12 +652,29 @@ http::awaitable<void> OrderManager::Publish(std::vector<std::pair<std::string, s
         service::MarkError(span, r.error());
         co_return;
     }
-    std::string ids = "{";
-    for (std::size_t i = 0; i < outbox_ids.size(); ++i) {
-        ids += (i ? "," : "") + std::to_string(outbox_ids[i]);
+    marks.published_events.insert(marks.published_events.end(), outbox_ids.begin(),
+                                  outbox_ids.end());
+}
+
+http::awaitable<void> OrderManager::WriteMarks(Marks& marks, const common::TraceContext& parent) {
+    storage::PgBatch batch;
+    if (!marks.settled_trades.empty()) {
+        std::string ids = "{";
+        for (const std::string& id : marks.settled_trades) {
+            ids += (ids.size() > 1 ? "," : "") + id;
+        }
+        batch.Add(kMarkSettled, ids + "}");
     }
-    ids += "}";
-    (void)co_await relaxed_pg_.Query(inner, kMarkPublished, ids);
+    if (!marks.published_events.empty()) {
+        std::string ids = "{";
+        for (std::int64_t id : marks.published_events) {
+            ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+        }
+        batch.Add(kMarkPublished, ids + "}");
+    }
+    marks = Marks{};
+    // Lost marks only make the sweeper settle (idempotently) or publish again.
+    if (!batch.empty()) { (void)co_await relaxed_pg_.Batch(parent, std::move(batch)); }
 }
 
 // ---- loading and answering ----------------------------------------------------------------
@@ -939,13 +974,15 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
     // Settlement runs outside the symbol's mutex: the trades are durable and each settlement
     // is idempotent on its trade id. A cancel never releases an order with unsettled trades
     // (the sweeper does, once they are settled), so nothing here races a release.
-    co_await SettleAndRelease(order, outcome, inner);
+    Marks marks;
+    co_await SettleAndRelease(order, outcome, marks, inner);
     span.SetAttribute("status", exchange::ToString(order.status));
     span.SetAttribute("filled_quantity", order.filled_quantity);
     service::LogInfo(inner, "Order {} {}: {} of {} filled in {} trade(s)", order.order_id,
                      exchange::ToString(order.status), order.filled_quantity, order.quantity,
                      outcome.trades.size());
-    co_await Publish(std::move(outcome.events), std::move(outcome.outbox_ids), inner);
+    co_await Publish(std::move(outcome.events), std::move(outcome.outbox_ids), marks, inner);
+    co_await WriteMarks(marks, inner);
     co_return OrderResponse(201, order, outcome.trades);
 }
 
@@ -972,38 +1009,39 @@ http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
     if (sym == nullptr) { co_return fail(Error{ErrorCode::kNotFound, "no such order"}); }
 
     OrderRecord order;
+    std::vector<TradeRecord> trades;
+    Marks marks;
     {
         auto guard = co_await sym->mutex.Lock();
-        auto current = co_await LoadOrder(inner, order_id);  // under the lock: the truth
-        if (!current) { co_return fail(current.error()); }
-        order = **current;
-        if (!exchange::IsOpen(order.status)) {
-            co_return fail(Error{ErrorCode::kOrderNotCancellable,
-                                 "order is " + std::string(exchange::ToString(order.status))});
-        }
+        // Under the lock the database is the truth: cancel only if still open.
         auto upd = co_await pg_.Query(inner, kCancelOrder, order_id);
         if (!upd) { co_return fail(upd.error()); }
+        if (upd->empty()) {
+            auto current = co_await LoadOrder(inner, order_id);
+            if (!current) { co_return fail(current.error()); }
+            const OrderStatus status = current->has_value() ? (*current)->status : OrderStatus::kCancelled;
+            co_return fail(Error{ErrorCode::kOrderNotCancellable,
+                                 "order is " + std::string(exchange::ToString(status))});
+        }
+        order = ReadOrder(upd->front());
         (void)engine_.Cancel(sym->book, static_cast<matching::OrderId>(order.seq));
         sym->live.erase(order.seq);
-        order.status = OrderStatus::kCancelled;
-        // Release only once every trade of the order is settled. A trade of it may still be
-        // settling in the request that made it (settlement runs outside this lock): settle
-        // it here too (idempotent on the trade id), so the release is not left to the
-        // sweeper. If the wallet cannot settle now, the sweeper releases later.
-        auto trades = co_await LoadTrades(inner, order_id);
-        bool all_settled = false;
-        if (trades) {
-            const std::size_t settled = co_await SettleTrades(*trades, inner);
-            all_settled = settled == trades->size();
+        // The release waits until every trade of the order is settled. A trade of it may
+        // still be settling in the request that made it (settlement runs outside this lock):
+        // settle it here too (idempotent on the trade id) with the release in the same
+        // wallet commit. If the wallet cannot do it now, the sweeper does it later.
+        auto loaded = co_await LoadTrades(inner, order_id);
+        if (loaded) {
+            trades = std::move(loaded).value();
+            (void)co_await SettleTrades(trades, order_id, marks, inner);
         }
-        if (all_settled) { (void)co_await Release(order_id, inner); }
     }
     service::LogInfo(inner, "Cancelled order {} for user {}", order_id, *user);
     std::vector<std::pair<std::string, std::string>> events;
     events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel), OrderEvent(order));
-    co_await Publish(std::move(events), std::vector<std::int64_t>{}, inner);
-    auto trades = co_await LoadTrades(inner, order_id);
-    co_return OrderResponse(200, order, trades.ok() ? *trades : std::vector<TradeRecord>{});
+    co_await Publish(std::move(events), std::vector<std::int64_t>{}, marks, inner);
+    co_await WriteMarks(marks, inner);
+    co_return OrderResponse(200, order, trades);
 }
 
 http::awaitable<Response> OrderManager::GetOrder(RequestContext& ctx) {

@@ -163,19 +163,31 @@ private:
     http::awaitable<common::Result<MatchOutcome>> MatchAndPersist(SymbolState& sym, OrderRecord& order,
                                                                   bool insert,
                                                                   const common::TraceContext& parent);
-    /// Settles the outcome's trades and releases the taker's reservation when it is done and
-    /// all its trades are settled. Needs no lock. Never fails: what cannot be done now is
-    /// left to the sweeper.
+    /// Bookkeeping that a crash may lose (the sweeper then redoes idempotent work): trades
+    /// settled in the wallet, outbox events published. Collected along a request and written
+    /// in one round trip through the relaxed pool by WriteMarks.
+    struct Marks {
+        std::vector<std::string> settled_trades;
+        std::vector<std::int64_t> published_events;
+    };
+    /// Settles the outcome's trades and, when the taker is done, releases its reservation in
+    /// the same wallet commit. Needs no lock. Never fails: what cannot be done now is left
+    /// to the sweeper.
     http::awaitable<void> SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
-                                           const common::TraceContext& parent);
-    /// Settles the unsettled ones of `trades` in order through wallet-service, stopping at the
-    /// first failure, and marks them settled (one UPDATE). Returns how many are settled.
-    http::awaitable<std::size_t> SettleTrades(std::vector<TradeRecord>& trades,
-                                              const common::TraceContext& parent);
+                                           Marks& marks, const common::TraceContext& parent);
+    /// Settles the unsettled ones of `trades` in order through wallet-service — one POST
+    /// /settle (one commit) per kSettleBatch trades — and, with the last part, releases
+    /// `release_order_id`'s reservation (none when empty). Stops at the first failure.
+    /// Returns whether everything was done; the settled trades are added to `marks`.
+    http::awaitable<bool> SettleTrades(std::vector<TradeRecord>& trades,
+                                       std::string_view release_order_id, Marks& marks,
+                                       const common::TraceContext& parent);
     http::awaitable<bool> Release(const std::string& order_id, const common::TraceContext& parent);
+    /// Publishes the events to Redis; the outbox ids of the published ones go to `marks`.
     http::awaitable<void> Publish(std::vector<std::pair<std::string, std::string>> events,
-                                  std::vector<std::int64_t> outbox_ids,
+                                  std::vector<std::int64_t> outbox_ids, Marks& marks,
                                   const common::TraceContext& parent);
+    http::awaitable<void> WriteMarks(Marks& marks, const common::TraceContext& parent);
 
     http::awaitable<common::Result<std::optional<OrderRecord>>> LoadOrder(
         const common::TraceContext& parent, std::string_view order_id);
@@ -204,6 +216,7 @@ private:
     std::map<std::string, std::unique_ptr<SymbolState>, std::less<>> symbols_;
     static constexpr std::int64_t kSeqBlock = 64;
     static constexpr std::chrono::seconds kSettleGrace{2};
+    static constexpr std::size_t kSettleBatch = 64;  // wallet-service's most per POST /settle
     std::deque<std::int64_t> next_seqs_;
     AsyncMutex seq_mutex_;
     bool ready_ = false;

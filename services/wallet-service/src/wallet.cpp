@@ -83,27 +83,31 @@ constexpr PgStatement kReleaseAll{
     "ON CONFLICT (kind, ref, user_id) DO NOTHING RETURNING 1) "
     "SELECT user_id, side, symbol, remaining_cents, remaining_quantity FROM rel",
     "reservations", "UPDATE"};
-// Settling a trade is one statement (one round trip, one commit). The seller's ledger row is
-// the "settled once" guard: a replay fails on its unique key and changes nothing. The
-// buyer's and the seller's reservations must cover the trade (same user and symbol, the BUY
-// blocked at no less than the price, enough quantity left), the seller's shares be blocked:
-// otherwise a step finds no row, and the final division by the product of the steps' row
-// counts (or a NULL into a NOT NULL column, or a CHECK) fails the whole statement.
+// Settling a trade is one statement. The seller's ledger row is the "settled once" guard:
+// on a replay its INSERT finds the row (ON CONFLICT DO NOTHING, after waiting for a
+// concurrent settlement of the same trade to commit), every other step is conditioned on
+// it and the statement answers settled = 0 having changed nothing — no error, so a replay
+// inside a batch does not abort the others. Otherwise the buyer's and the seller's
+// reservations must cover the trade (same user and symbol, the BUY blocked at no less than
+// the price, enough quantity left) and the seller's shares be blocked: else a step finds no
+// row, and the final division by the product of the steps' row counts (or a NULL into a
+// NOT NULL column, or a CHECK) fails the whole statement — and the batch it is in.
 // $1 trade_id, $2 buy order, $3 sell order, $4 buyer, $5 seller, $6 symbol, $7 price,
 // $8 quantity, $9 cost (= price × quantity).
 constexpr PgStatement kSettleTrade{
     "wallet_settle_trade",
     "WITH guard AS (INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
     "blocked_delta_cents, quantity_delta, blocked_quantity_delta) VALUES ($5::bigint, "
-    "'trade_sell', $1::text, $6::text, $9::bigint, 0, -$8::bigint, -$8::bigint) RETURNING 1), "
+    "'trade_sell', $1::text, $6::text, $9::bigint, 0, -$8::bigint, -$8::bigint) "
+    "ON CONFLICT (kind, ref, user_id) DO NOTHING RETURNING 1), "
     "b AS (UPDATE reservations SET remaining_cents = remaining_cents - price_cents * $8::bigint, "
     "remaining_quantity = remaining_quantity - $8::bigint WHERE order_id = $2::uuid "
     "AND side = 'BUY' AND NOT released AND remaining_quantity >= $8::bigint "
     "AND user_id = $4::bigint AND symbol = $6::text AND price_cents >= $7::bigint "
-    "RETURNING price_cents * $8::bigint AS unblock), "
+    "AND EXISTS (SELECT 1 FROM guard) RETURNING price_cents * $8::bigint AS unblock), "
     "pay AS (UPDATE wallets SET balance_cents = balance_cents - $9::bigint, "
     "blocked_cents = blocked_cents - (SELECT unblock FROM b), updated_at = now() "
-    "WHERE user_id = $4::bigint RETURNING 1), "
+    "WHERE user_id = $4::bigint AND EXISTS (SELECT 1 FROM guard) RETURNING 1), "
     "receive AS (INSERT INTO holdings (user_id, symbol, quantity, cost_basis_cents) "
     "SELECT $4::bigint, $6::text, $8::bigint, $9::bigint FROM b ON CONFLICT (user_id, symbol) "
     "DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity, "
@@ -114,7 +118,7 @@ constexpr PgStatement kSettleTrade{
     "s AS (UPDATE reservations SET remaining_quantity = remaining_quantity - $8::bigint "
     "WHERE order_id = $3::uuid AND side = 'SELL' AND NOT released "
     "AND remaining_quantity >= $8::bigint AND user_id = $5::bigint AND symbol = $6::text "
-    "RETURNING 1), "
+    "AND EXISTS (SELECT 1 FROM guard) RETURNING 1), "
     "deliver AS (UPDATE holdings SET cost_basis_cents = cost_basis_cents - "
     "cost_basis_cents * $8::bigint / quantity, quantity = quantity - $8::bigint, "
     "blocked_quantity = blocked_quantity - $8::bigint WHERE user_id = $5::bigint "
@@ -123,10 +127,12 @@ constexpr PgStatement kSettleTrade{
     "credit AS (INSERT INTO wallets (user_id, balance_cents) SELECT $5::bigint, $9::bigint "
     "FROM deliver ON CONFLICT (user_id) DO UPDATE SET balance_cents = wallets.balance_cents + "
     "EXCLUDED.balance_cents, updated_at = now() RETURNING 1) "
-    "SELECT 1 / ((SELECT count(*) FROM guard) * (SELECT count(*) FROM pay) * "
-    "(SELECT count(*) FROM receive) * (SELECT count(*) FROM buy_ledger) * "
-    "(SELECT count(*) FROM credit))::int AS settled",
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM guard) THEN 0 ELSE 1 / ("
+    "(SELECT count(*) FROM pay) * (SELECT count(*) FROM receive) * "
+    "(SELECT count(*) FROM buy_ledger) * (SELECT count(*) FROM credit))::int END AS settled",
     "wallets", "UPDATE"};
+// One POST /settle settles at most this many trades (order-manager sends more in parts).
+constexpr std::size_t kMaxSettleBatch = 64;
 constexpr PgStatement kGrantShares{
     "holdings_grant",
     "INSERT INTO holdings (user_id, symbol, quantity) VALUES ($1, $2, $3) "
@@ -410,16 +416,15 @@ http::awaitable<Response> WalletService::ReleaseFunds(RequestContext& ctx) {
     co_return http::JsonResponse(200, w.Take());
 }
 
-http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
-    telemetry::Span span = service::StartChild(tracer_, "settle_trade", ctx.trace);
-    const common::TraceContext inner = service::ToPlain(span.GetContext());
-    auto fail = [&](const Error& e) {
-        service::MarkError(span, e);
-        return ctx.Error(e);
-    };
-    auto body = ctx.JsonBody();
-    if (!body) { co_return fail(body.error()); }
-    common::JsonObjectReader r(*body);
+namespace {
+
+struct Settlement {
+    std::string trade_id, buy_order_id, sell_order_id, symbol;
+    std::int64_t buyer_id = 0, seller_id = 0, price_cents = 0, quantity = 0;
+};
+
+common::Result<Settlement> ReadSettlement(const common::JsonValue& value) {
+    common::JsonObjectReader r(value);
     auto trade_id = r.String("trade_id");
     auto buy_order = r.String("buy_order_id");
     auto sell_order = r.String("sell_order_id");
@@ -433,45 +438,116 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
           sell_order.ok() ? nullptr : &sell_order.error(), buyer.ok() ? nullptr : &buyer.error(),
           seller.ok() ? nullptr : &seller.error(), symbol.ok() ? nullptr : &symbol.error(),
           price.ok() ? nullptr : &price.error(), quantity.ok() ? nullptr : &quantity.error()}) {
-        if (e != nullptr) { co_return fail(*e); }
+        if (e != nullptr) { return *e; }
     }
     if (!common::IsUuid(*trade_id) || !common::IsUuid(*buy_order) ||
         !common::IsUuid(*sell_order) || *buyer == *seller ||
         *price > common::kMaxCents / *quantity) {
-        co_return fail(Error{ErrorCode::kValidation, "malformed settlement"});
+        return Error{ErrorCode::kValidation, "malformed settlement"};
     }
-    const std::int64_t cost = *price * *quantity;
-    span.SetAttribute("trade_id", *trade_id);
-    span.SetAttribute("symbol", *symbol);
-    span.SetAttribute("quantity", *quantity);
-    span.SetAttribute("price", static_cast<double>(*price) / 100.0);
-    span.SetAttribute("buyer_id", *buyer);
-    span.SetAttribute("seller_id", *seller);
-    bool replayed = false;
-    // As a batch of one: a deadlock with a concurrent settlement of the same two users in the
-    // other roles is retried (Batch retries 40P01/40001 like Transaction).
-    storage::PgBatch batch;
-    batch.Add(kSettleTrade, *trade_id, *buy_order, *sell_order, *buyer, *seller, *symbol, *price,
-              *quantity, cost);
-    auto settled = co_await pg_.Batch(inner, std::move(batch));
-    if (!settled) {
-        if (storage::UniqueViolationConstraint(settled.error()) ==
-            "transactions_kind_ref_user_id_key") {
-            replayed = true;  // the seller's ledger row exists: settled before
-        } else if (settled.error().code == ErrorCode::kInternal) {
-            co_return fail(InvariantBreach("trade " + *trade_id + " (buy order " + *buy_order +
-                                           ", sell order " + *sell_order +
-                                           ") is not covered by the reservations and holdings"));
-        } else {
-            co_return fail(settled.error());
+    return Settlement{*trade_id, *buy_order, *sell_order, *symbol, *buyer, *seller, *price,
+                      *quantity};
+}
+
+}  // namespace
+
+http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
+    // One trade {trade_id, …}, or several with the order whose reservation to release once
+    // they are settled: {"trades": [{trade_id, …}, …], "release_order_id": "…"}. Either
+    // way one batch, one commit: all of it happens or none.
+    auto body = ctx.JsonBody();
+    if (!body) { co_return ctx.Error(body.error()); }
+    std::vector<Settlement> trades;
+    std::optional<std::string> release;
+    const common::JsonValue* list = body->Find("trades");
+    if (list == nullptr) {
+        auto one = ReadSettlement(*body);
+        if (!one) { co_return ctx.Error(one.error()); }
+        trades.push_back(std::move(one).value());
+    } else {
+        if (!list->is_array()) { co_return ctx.Error(ErrorCode::kInvalidJson, "trades must be an array"); }
+        if (list->as_array().empty() || list->as_array().size() > kMaxSettleBatch) {
+            co_return ctx.Error(ErrorCode::kValidation, "trades must hold 1 to " +
+                                                            std::to_string(kMaxSettleBatch) + " trades");
         }
+        for (const common::JsonValue& item : list->as_array()) {
+            auto one = ReadSettlement(item);
+            if (!one) { co_return ctx.Error(one.error()); }
+            trades.push_back(std::move(one).value());
+        }
+        auto order_id = common::JsonObjectReader(*body).OptString("release_order_id");
+        if (!order_id) { co_return ctx.Error(order_id.error()); }
+        if (order_id->has_value() && !common::IsUuid(**order_id)) {
+            co_return ctx.Error(ErrorCode::kValidation, "release_order_id must be a UUID");
+        }
+        release = std::move(*order_id);
     }
-    span.SetAttribute("replayed", replayed);
-    service::LogInfo(inner, "Settled trade {}: {} {} @ {} (buyer {}, seller {}){}", *trade_id,
-                     *quantity, *symbol, common::FormatDollars(*price), *buyer, *seller,
-                     replayed ? " [already settled]" : "");
+
+    // A settle_trade span per trade (and release_funds for the release), each the parent of
+    // its statement's span.
+    std::vector<telemetry::Span> spans;
+    spans.reserve(trades.size() + 1);
+    storage::PgBatch batch;
+    for (const Settlement& t : trades) {
+        telemetry::Span& span = spans.emplace_back(service::StartChild(tracer_, "settle_trade", ctx.trace));
+        span.SetAttribute("trade_id", t.trade_id);
+        span.SetAttribute("symbol", t.symbol);
+        span.SetAttribute("quantity", t.quantity);
+        span.SetAttribute("price", static_cast<double>(t.price_cents) / 100.0);
+        span.SetAttribute("buyer_id", t.buyer_id);
+        span.SetAttribute("seller_id", t.seller_id);
+        batch.AddUnder(service::ToPlain(span.GetContext()), kSettleTrade,
+                       {t.trade_id, t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id,
+                        t.symbol, t.price_cents, t.quantity, t.price_cents * t.quantity});
+    }
+    if (release.has_value()) {
+        telemetry::Span& span = spans.emplace_back(service::StartChild(tracer_, "release_funds", ctx.trace));
+        span.SetAttribute("order_id", *release);
+        batch.AddUnder(service::ToPlain(span.GetContext()), kReleaseAll, {*release, *release});
+    }
+    // A deadlock with a concurrent settlement of the same users in the other roles is
+    // retried (Batch retries 40P01/40001 like Transaction).
+    auto rows = co_await pg_.Batch(ctx.trace, std::move(batch));
+    if (!rows) {
+        Error e = rows.error();
+        if (e.code == ErrorCode::kInternal) {
+            std::string which;
+            for (const Settlement& t : trades) { which += (which.empty() ? "" : ", ") + t.trade_id; }
+            e = InvariantBreach("trade(s) " + which + " not covered by the reservations and holdings");
+        }
+        for (telemetry::Span& span : spans) { service::MarkError(span, e); }
+        co_return ctx.Error(e);
+    }
     common::JsonWriter w;
-    w.BeginObject().Field("trade_id", *trade_id).Field("replayed", replayed).EndObject();
+    w.BeginObject();
+    if (list != nullptr) { w.Key("trades").BeginArray(); }
+    for (std::size_t i = 0; i < trades.size(); ++i) {
+        const Settlement& t = trades[i];
+        const bool replayed = (*rows)[i].empty() || (*rows)[i].front().Int64(0) == 0;
+        spans[i].SetAttribute("replayed", replayed);
+        service::LogInfo(service::ToPlain(spans[i].GetContext()),
+                         "Settled trade {}: {} {} @ {} (buyer {}, seller {}){}", t.trade_id,
+                         t.quantity, t.symbol, common::FormatDollars(t.price_cents), t.buyer_id,
+                         t.seller_id, replayed ? " [already settled]" : "");
+        if (list != nullptr) { w.BeginObject(); }
+        w.Field("trade_id", t.trade_id).Field("replayed", replayed);
+        if (list != nullptr) { w.EndObject(); }
+    }
+    if (list != nullptr) { w.EndArray(); }
+    if (release.has_value()) {
+        const storage::PgRows& rel = rows->back();
+        const std::int64_t cents = rel.empty() ? 0 : rel.front().Int64(3);
+        const std::int64_t quantity = rel.empty() ? 0 : rel.front().Int64(4);
+        spans.back().SetAttribute("released_cents", cents);
+        spans.back().SetAttribute("released_quantity", quantity);
+        w.Key("released")
+            .BeginObject()
+            .Field("order_id", *release)
+            .Field("released_cents", cents)
+            .Field("released_quantity", quantity)
+            .EndObject();
+    }
+    w.EndObject();
     co_return http::JsonResponse(200, w.Take());
 }
 

@@ -237,7 +237,14 @@ public:
         return AddWith(stmt, PgParams{PgParam(std::forward<Args>(args))...});
     }
     PgBatch& AddWith(const PgStatement& stmt, PgParams params) {
-        items_.push_back(Item{&stmt, std::move(params)});
+        items_.push_back(Item{&stmt, std::move(params), std::nullopt});
+        return *this;
+    }
+    /// The same with the statement's span under `parent` instead of the batch's parent (a
+    /// batch that does the work of several business spans, one statement each).
+    PgBatch& AddUnder(const common::TraceContext& parent, const PgStatement& stmt,
+                      PgParams params) {
+        items_.push_back(Item{&stmt, std::move(params), parent});
         return *this;
     }
     std::size_t size() const { return items_.size(); }
@@ -248,6 +255,7 @@ private:
     struct Item {
         const PgStatement* stmt;
         PgParams params;
+        std::optional<common::TraceContext> parent;
     };
     std::vector<Item> items_;
 };
