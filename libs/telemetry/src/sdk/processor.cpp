@@ -156,7 +156,12 @@ bool BatchSpanProcessor::TryPush(SpanRecord* span) noexcept {
 void BatchSpanProcessor::WakeWorker() noexcept {
     if (!wake_pending_.load(std::memory_order_relaxed) &&
         !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
-        std::lock_guard lock(mutex_);
+        // Notify after unlocking: a real-time worker woken on this CPU runs at once, and woken
+        // while the caller still held the mutex it would block on it straight away (two more
+        // context switches per batch). Taking the mutex once between setting wake_pending_
+        // and notifying is what prevents a lost wake-up: the worker either has not checked
+        // its predicate yet (and sees wake_pending_) or already waits (and gets the notify).
+        { std::lock_guard lock(mutex_); }
         worker_cv_.notify_one();
     }
 }
