@@ -11,17 +11,28 @@
 //   cpu_ns_per_span  process CPU time (all threads: caller + batch worker) per span
 // The run fails unless exported + dropped == spans started: every span reached the exporter
 // or was counted as dropped.
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "flowex/telemetry/api/propagation.hpp"
 #include "flowex/telemetry/api/trace.hpp"
 #include "flowex/telemetry/exporters/in_memory.hpp"
 #include "flowex/telemetry/exporters/otlp_encode.hpp"
+#include "flowex/telemetry/exporters/otlp_http.hpp"
 #include "flowex/telemetry/instrumentation/instrumentation.hpp"
 #include "flowex/telemetry/sdk/processor.hpp"
 #include "flowex/telemetry/sdk/resource.hpp"
@@ -233,33 +244,44 @@ void BM_OtlpProtobufEncode(benchmark::State& state) {
 }
 BENCHMARK(BM_OtlpProtobufEncode);
 
-// 512 SERVER spans as the HTTP middleware records them for the echo server (http_overhead.sh):
-// what the batch worker encodes there.
-void BM_OtlpProtobufEncodeServerSpans(benchmark::State& state) {
-    auto storage = std::make_shared<exporters::InMemorySpanStorage>();
-    sdk::TracerProviderOptions o;
-    o.resource = sdk::ResourceFromEnv(MapEnv({}), {"bench-echo", "0.1.0"});
-    o.sampler = sdk::AlwaysOnSampler();
-    o.processor = std::make_unique<sdk::SimpleSpanProcessor>(
-        std::make_unique<exporters::InMemorySpanExporter>(storage));
-    sdk::TracerProvider provider(std::move(o));
-    Tracer tracer = provider.GetTracer("bench-echo");
-    const NoHeaders headers;
-    const TraceContextPropagator propagator;
-    for (int i = 0; i < 512; ++i) {
-        instrumentation::ServerSpan server = instrumentation::StartServerSpan(
-            tracer,
-            {.method = "POST", .route = "/echo", .path = "/echo",
-             .server_address = "127.0.0.1", .server_port = 18080,
-             .client_address = "127.0.0.1", .client_port = 41234 + i, .headers = &headers},
-            propagator);
-        instrumentation::EndServerSpan(server, 200, nullptr);
-    }
-    const std::vector<sdk::SpanData> spans = storage->Take();
+// 512 SERVER spans as the HTTP middleware records them for the echo server (http_overhead.sh).
+// The spans point into the provider (resource, scope): it lives as long as they do.
+struct EchoServerSpans {
+    std::unique_ptr<sdk::TracerProvider> provider;
+    std::vector<sdk::SpanData> spans;
     std::vector<const sdk::SpanData*> ptrs;
-    for (const auto& sd : spans) {
-        ptrs.push_back(&sd);
+
+    EchoServerSpans() {
+        auto storage = std::make_shared<exporters::InMemorySpanStorage>();
+        sdk::TracerProviderOptions o;
+        o.resource = sdk::ResourceFromEnv(MapEnv({}), {"bench-echo", "0.1.0"});
+        o.sampler = sdk::AlwaysOnSampler();
+        o.processor = std::make_unique<sdk::SimpleSpanProcessor>(
+            std::make_unique<exporters::InMemorySpanExporter>(storage));
+        provider = std::make_unique<sdk::TracerProvider>(std::move(o));
+        Tracer tracer = provider->GetTracer("bench-echo");
+        const NoHeaders headers;
+        const TraceContextPropagator propagator;
+        for (int i = 0; i < 512; ++i) {
+            instrumentation::ServerSpan server = instrumentation::StartServerSpan(
+                tracer,
+                {.method = "POST", .route = "/echo", .path = "/echo",
+                 .server_address = "127.0.0.1", .server_port = 18080,
+                 .client_address = "127.0.0.1", .client_port = 41234 + i, .headers = &headers},
+                propagator);
+            instrumentation::EndServerSpan(server, 200, nullptr);
+        }
+        spans = storage->Take();
+        for (const auto& sd : spans) {
+            ptrs.push_back(&sd);
+        }
     }
+};
+
+// What the batch worker encodes there.
+void BM_OtlpProtobufEncodeServerSpans(benchmark::State& state) {
+    const EchoServerSpans echo;
+    const auto& ptrs = echo.ptrs;
     std::string out;
     for (auto _ : state) {
         out.clear();
@@ -271,6 +293,119 @@ void BM_OtlpProtobufEncodeServerSpans(benchmark::State& state) {
         static_cast<double>(out.size()) / static_cast<double>(ptrs.size());
 }
 BENCHMARK(BM_OtlpProtobufEncodeServerSpans);
+
+double ThreadCpuNanos() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+// A minimal OTLP/HTTP sink on loopback, on its own thread: one connection at a time, answers
+// every request 200 with an empty body (what http_overhead.sh's python sink does).
+class LoopbackSink {
+public:
+    LoopbackSink() {
+        listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(addr);
+        if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+            listen(listen_fd_, 4) != 0 ||
+            getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            std::abort();
+        }
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] { Serve(); });
+    }
+    ~LoopbackSink() {
+        shutdown(listen_fd_, SHUT_RDWR);
+        close(listen_fd_);
+        thread_.join();
+    }
+    int Port() const { return port_; }
+
+private:
+    void Serve() {
+        if (const char* cpu = std::getenv("FLOWEX_BENCH_SINK_CPU")) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(std::atoi(cpu), &set);
+            pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+        }
+        std::vector<char> buf(1 << 20);
+        for (;;) {
+            const int fd = accept(listen_fd_, nullptr, nullptr);
+            if (fd < 0) {
+                return;
+            }
+            std::string head;
+            std::size_t have = 0;  // bytes of buf in use
+            for (;;) {
+                const ssize_t n = recv(fd, buf.data() + have, buf.size() - have, 0);
+                if (n <= 0) {
+                    break;
+                }
+                have += static_cast<std::size_t>(n);
+                // Complete requests at the start of buf: answer each.
+                for (;;) {
+                    const std::string_view data(buf.data(), have);
+                    const auto end = data.find("\r\n\r\n");
+                    if (end == std::string_view::npos) {
+                        break;
+                    }
+                    std::size_t body = 0;
+                    const auto cl = data.substr(0, end).find("Content-Length: ");
+                    if (cl != std::string_view::npos) {
+                        body = std::strtoul(buf.data() + cl + 16, nullptr, 10);
+                    }
+                    const std::size_t total = end + 4 + body;
+                    if (have < total) {
+                        break;
+                    }
+                    constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                    if (send(fd, kOk.data(), kOk.size(), MSG_NOSIGNAL) < 0) {
+                        break;
+                    }
+                    std::memmove(buf.data(), buf.data() + total, have - total);
+                    have -= total;
+                }
+            }
+            close(fd);
+        }
+    }
+
+    int listen_fd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+};
+
+// The batch worker's share of http_overhead.sh: 512 echo-server spans encoded and sent to a
+// loopback sink as one OTLP/HTTP request, answer read. cpu_ns_per_span: the exporting thread's
+// CPU time per span (on loopback the kernel's receive path for the sink runs there too).
+// FLOWEX_BENCH_SINK_CPU=N pins the sink's thread to CPU N; http_overhead.sh keeps its sink off
+// the server's CPU, and on the 2-vCPU VM of docs/benchmarks.md waking a sink on the other CPU
+// and being woken by its answer roughly doubles this figure.
+void BM_OtlpHttpExportServerSpans(benchmark::State& state) {
+    const EchoServerSpans echo;
+    const auto& ptrs = echo.ptrs;
+    LoopbackSink sink;
+    exporters::OtlpHttpSpanExporter exporter(
+        {.endpoint = "http://127.0.0.1:" + std::to_string(sink.Port()) + "/v1/traces"});
+    double failures = 0;
+    const double cpu0 = ThreadCpuNanos();
+    for (auto _ : state) {
+        if (exporter.Export(ptrs) != sdk::ExportResult::kSuccess) {
+            ++failures;
+        }
+    }
+    const double cpu1 = ThreadCpuNanos();
+    const double n = static_cast<double>(state.iterations()) * static_cast<double>(ptrs.size());
+    state.SetItemsProcessed(static_cast<std::int64_t>(n));
+    state.counters["cpu_ns_per_span"] = (cpu1 - cpu0) / n;
+    state.counters["failures"] = failures;
+}
+BENCHMARK(BM_OtlpHttpExportServerSpans)->UseRealTime();
 
 void BM_OtlpJsonEncode(benchmark::State& state) {
     SampleBatch batch;
