@@ -106,6 +106,37 @@ TEST(TelemetryLogs, JsonLinesCarryTraceIdsAndBusinessFieldsAndRedactSecrets) {
     std::remove(path.c_str());
 }
 
+// The default (async) logger defers console and file lines to its writer thread — no
+// wake-up per line — but writes an error at once, in order after what was pending, and
+// everything on Flush and on destruction.
+TEST(TelemetryLogs, DeferredLinesAreWrittenInOrderOnErrorFlushAndDestruction) {
+    const std::string path = TempPath("flowex-deferred.jsonl");
+    std::remove(path.c_str());
+    {
+        logs::Logger logger({.service_name = "wallet-service",
+                             .console = false,
+                             .json_file = path,
+                             .write_interval = std::chrono::hours(1)});  // never by itself here
+        logger.Info(Context(), "first");
+        logger.Warn(Context(), "second");
+        EXPECT_TRUE(ReadLines(path).empty());
+        logger.Error(Context(), "third");
+        auto lines = ReadLines(path);
+        ASSERT_EQ(lines.size(), 3u);
+        EXPECT_EQ(json::parse(lines[0]).at("message").as_string(), "first");
+        EXPECT_EQ(json::parse(lines[2]).at("level").as_string(), "ERROR");
+        logger.Info(Context(), "fourth");
+        logger.Flush();
+        EXPECT_EQ(ReadLines(path).size(), 4u);
+        logger.Info(Context(), "fifth");
+        EXPECT_EQ(logger.DroppedLines(), 0u);
+    }
+    const auto lines = ReadLines(path);
+    ASSERT_EQ(lines.size(), 5u);
+    EXPECT_EQ(json::parse(lines[4]).at("message").as_string(), "fifth");
+    std::remove(path.c_str());
+}
+
 TEST(TelemetryLogs, AccessLineFormat) {
     EXPECT_EQ(logs::FormatAccessLine("127.0.0.1", 54321, "POST", "/v1/order", "1.1", 201),
               "127.0.0.1:54321 - \"POST /v1/order HTTP/1.1\" 201 Created");

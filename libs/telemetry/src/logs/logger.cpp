@@ -1,18 +1,84 @@
 #include "flowex/telemetry/logs/logger.hpp"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <charconv>
 #include <cmath>
-#include <spdlog/async.h>
-#include <spdlog/async_logger.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace flowex::telemetry::logs {
+
+/// An spdlog sink that only appends the formatted line to a buffer: the logger's writer
+/// thread writes the buffer out every LoggerOptions::write_interval, so logging a line costs
+/// the caller a mutex and a copy — no wake-up of another thread, no system call. (spdlog's
+/// async logger signalled its worker for every line: three futex calls and a context switch
+/// per line per output, the largest share of a service's system calls per request.) A
+/// flush (the logger flushes at once for errors) writes on the calling thread. When more
+/// than kMaxPending bytes wait, new lines are dropped and counted rather than block.
+class DeferredFdSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    DeferredFdSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
+    ~DeferredFdSink() override {
+        WriteOut();
+        if (owned_ && fd_ >= 0) { ::close(fd_); }
+    }
+
+    /// Writes what is buffered (from the writer thread, or a flush).
+    void WriteOut() noexcept {
+        std::lock_guard write_lock(write_mutex_);  // one writer at a time, lines in order
+        {
+            std::lock_guard lock(mutex_);
+            out_.swap(pending_);
+        }
+        std::size_t done = 0;
+        while (done < out_.size()) {
+            const ssize_t n = ::write(fd_, out_.data() + done, out_.size() - done);
+            if (n < 0 && errno == EINTR) { continue; }
+            if (n <= 0) { break; }  // a closed console or a full disk: the lines are lost
+            done += static_cast<std::size_t>(n);
+        }
+        out_.clear();
+    }
+    std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(msg, formatted);
+        if (pending_.size() + formatted.size() > kMaxPending) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        pending_.append(formatted.data(), formatted.size());
+    }
+    void flush_() override {
+        // Called with mutex_ held; WriteOut takes write_mutex_ before mutex_ (lines stay in
+        // order whoever writes them).
+        mutex_.unlock();
+        WriteOut();
+        mutex_.lock();
+    }
+
+private:
+    static constexpr std::size_t kMaxPending = 8u << 20;
+    int fd_;
+    bool owned_;
+    std::string pending_;  // guarded by mutex_ (base_sink's)
+    std::string out_;      // guarded by write_mutex_
+    std::mutex write_mutex_;
+    std::atomic<std::uint64_t> dropped_{0};
+};
+
 namespace {
 
 std::uint64_t NowNanos() noexcept {
@@ -307,31 +373,38 @@ LogProcessorStats BatchLogProcessor::Stats() const noexcept {
 // ---- logger ---------------------------------------------------------------------------------
 
 Logger::Logger(LoggerOptions options) : options_(std::move(options)), level_(options_.level) {
-    std::shared_ptr<spdlog::details::thread_pool> pool;
-    if (options_.async) {
-        pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
-        thread_pool_ = pool;
-    }
-    const auto make = [&](std::string name, spdlog::sink_ptr sink) -> std::shared_ptr<spdlog::logger> {
+    const auto make = [&](std::string name, spdlog::sink_ptr sink) {
         sink->set_pattern("%v");
-        if (pool) {
-            // overrun_oldest: a full buffer drops old lines instead of blocking the caller.
-            return std::make_shared<spdlog::async_logger>(std::move(name), std::move(sink), pool,
-                                                          spdlog::async_overflow_policy::overrun_oldest);
-        }
         return std::make_shared<spdlog::logger>(std::move(name), std::move(sink));
     };
-    try {
-        if (options_.console) {
+    if (options_.console) {
+        if (options_.async) {
+            deferred_.push_back(std::make_shared<DeferredFdSink>(STDOUT_FILENO, false));
+            console_ = make("flowex-console", deferred_.back());
+        } else {
             console_ = make("flowex-console", std::make_shared<spdlog::sinks::stdout_sink_mt>());
         }
-        if (!options_.json_file.empty()) {
-            file_ = make("flowex-json",
-                         std::make_shared<spdlog::sinks::basic_file_sink_mt>(options_.json_file));
+    }
+    if (!options_.json_file.empty()) {
+        if (options_.async) {
+            const int fd = ::open(options_.json_file.c_str(),
+                                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                deferred_.push_back(std::make_shared<DeferredFdSink>(fd, true));
+                file_ = make("flowex-json", deferred_.back());
+            } else {
+                std::fprintf(stderr, "telemetry: cannot open log file %s: %s\n",
+                             options_.json_file.c_str(), std::strerror(errno));
+            }
+        } else {
+            try {
+                file_ = make("flowex-json",
+                             std::make_shared<spdlog::sinks::basic_file_sink_mt>(options_.json_file));
+            } catch (const spdlog::spdlog_ex& e) {
+                std::fprintf(stderr, "telemetry: cannot open log file %s: %s\n",
+                             options_.json_file.c_str(), e.what());
+            }
         }
-    } catch (const spdlog::spdlog_ex& e) {
-        std::fprintf(stderr, "telemetry: cannot open log file %s: %s\n", options_.json_file.c_str(),
-                     e.what());
     }
     for (auto* l : {&console_, &file_}) {
         if (*l) {
@@ -339,9 +412,36 @@ Logger::Logger(LoggerOptions options) : options_(std::move(options)), level_(opt
             (*l)->flush_on(spdlog::level::err);
         }
     }
+    if (!deferred_.empty()) {
+        writer_ = std::thread([this] {
+            std::unique_lock lock(writer_mutex_);
+            while (!writer_stop_) {
+                writer_cv_.wait_for(lock, options_.write_interval, [this] { return writer_stop_; });
+                lock.unlock();
+                for (const auto& sink : deferred_) { sink->WriteOut(); }
+                lock.lock();
+            }
+        });
+    }
 }
 
-Logger::~Logger() { Flush(); }
+Logger::~Logger() {
+    if (writer_.joinable()) {
+        {
+            std::lock_guard lock(writer_mutex_);
+            writer_stop_ = true;
+        }
+        writer_cv_.notify_one();
+        writer_.join();
+    }
+    Flush();
+}
+
+std::uint64_t Logger::DroppedLines() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& sink : deferred_) { n += sink->dropped(); }
+    return n;
+}
 
 void Logger::Log(Severity severity, const Context& ctx, std::string_view message,
                  std::span<const Field> fields) noexcept {
@@ -351,8 +451,12 @@ void Logger::Log(Severity severity, const Context& ctx, std::string_view message
     try {
         const std::uint64_t now = NowNanos();
         const SpanContext& span = ctx.GetSpanContext();
+        // Errors are written at once (flush_on err); the rest by the writer thread.
+        const spdlog::level::level_enum line_level =
+            static_cast<int>(severity) >= static_cast<int>(Severity::kError) ? spdlog::level::err
+                                                                              : spdlog::level::info;
         if (console_) {
-            console_->log(spdlog::level::info, "{}: {}", ConsoleLevel(severity), message);
+            console_->log(line_level, "{}: {}", ConsoleLevel(severity), message);
         }
         if (file_) {
             std::string line;
@@ -380,7 +484,7 @@ void Logger::Log(Severity severity, const Context& ctx, std::string_view message
                 }
             }
             line.push_back('}');
-            file_->log(spdlog::level::info, "{}", line);
+            file_->log(line_level, "{}", line);
         }
         if (options_.otlp) {
             LogRecordData r;

@@ -1,5 +1,5 @@
 #pragma once
-/// The flowex logger: spdlog underneath (async by default), three outputs:
+/// The flowex logger: spdlog underneath (deferred writes by default), three outputs:
 ///   console  human lines:   `INFO: Validating order for user 11, symbol AAPL`
 ///   file     JSON lines:    {"timestamp":…,"level":"INFO","service":…,"message":…,
 ///                            "trace_id":…,"span_id":…, <business fields>}
@@ -9,8 +9,10 @@
 ///
 /// Secrets: fields whose key names a credential (password, token, secret, authorization,
 /// api_key, cookie, …) are written as "[REDACTED]"; never put secrets in the message text.
-/// Threading: every method is callable from any thread; nothing blocks on I/O (the file and
-/// console are written by spdlog's worker when async; OTLP export runs on its own worker).
+/// Threading: every method is callable from any thread; nothing blocks on I/O: when async
+/// (the default) a line is appended to a buffer that the logger's writer thread writes out
+/// every `write_interval` (errors are written at once, on the caller's thread); OTLP export
+/// runs on its own worker.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -97,7 +100,8 @@ struct LoggerOptions {
     Severity level = Severity::kInfo;
     bool console = true;
     std::string json_file;  // "" = no file output
-    bool async = true;      // spdlog async logger (own thread pool)
+    bool async = true;      // console and file written by a writer thread (else per line)
+    std::chrono::milliseconds write_interval{50};  // how often the writer thread writes
     std::shared_ptr<BatchLogProcessor> otlp;         // null = no OTLP logs
     std::shared_ptr<const sdk::Resource> resource;   // for OTLP records
 };
@@ -112,6 +116,8 @@ std::string FormatAccessLine(std::string_view client_address, unsigned client_po
 
 /// True for field keys that name a credential (they are redacted).
 bool IsSecretKey(std::string_view key) noexcept;
+
+class DeferredFdSink;
 
 class Logger {
 public:
@@ -153,13 +159,19 @@ public:
     FLOWEX_TELEMETRY_LOG_LEVEL(Error, Severity::kError)
 #undef FLOWEX_TELEMETRY_LOG_LEVEL
 
-    /// Writes everything buffered (spdlog and OTLP); waits up to `timeout` for OTLP.
+    /// Writes everything buffered (console, file and OTLP); waits up to `timeout` for OTLP.
     void Flush(std::chrono::milliseconds timeout = std::chrono::seconds(5)) noexcept;
+    /// Console and file lines dropped because the writer fell more than 8 MiB behind.
+    std::uint64_t DroppedLines() const noexcept;
 
 private:
     LoggerOptions options_;
     std::atomic<Severity> level_;
-    std::shared_ptr<void> thread_pool_;  // spdlog::details::thread_pool when async
+    std::vector<std::shared_ptr<DeferredFdSink>> deferred_;  // when async
+    std::mutex writer_mutex_;
+    std::condition_variable writer_cv_;
+    bool writer_stop_ = false;
+    std::thread writer_;
     std::shared_ptr<spdlog::logger> console_;
     std::shared_ptr<spdlog::logger> file_;
     sdk::InstrumentationScope scope_{"flowex.logs", ""};
