@@ -222,12 +222,8 @@ Task<ExecOutcome> PgConnection::Flush(SteadyTime deadline) {
 Task<ExecOutcome> PgConnection::Collect(SteadyTime deadline) {
     PGresult* keep = nullptr;
     PGresult* error = nullptr;
+    // Buffered results first; read only once the socket is readable (see NextResult).
     for (;;) {
-        if (PQconsumeInput(conn_) == 0) {
-            PQclear(keep);
-            PQclear(error);
-            co_return ConnectionFailure("receive failed");
-        }
         bool done = false;
         while (PQisBusy(conn_) == 0) {
             PGresult* res = PQgetResult(conn_);
@@ -261,6 +257,11 @@ Task<ExecOutcome> PgConnection::Collect(SteadyTime deadline) {
             PQclear(keep);
             PQclear(error);
             co_return w == WaitResult::kTimeout ? Timeout() : ConnectionFailure("socket wait failed");
+        }
+        if (PQconsumeInput(conn_) == 0) {
+            PQclear(keep);
+            PQclear(error);
+            co_return ConnectionFailure("receive failed");
         }
     }
     if (error != nullptr) {
@@ -339,17 +340,19 @@ Task<ExecOutcome> PgConnection::Exec(CallKind kind, std::string_view name, std::
 }
 
 Task<PGresult*> PgConnection::NextResult(SteadyTime deadline, ExecOutcome& failure) {
+    // What libpq has buffered first, then wait for the socket before reading: reading
+    // before the answer can have arrived only costs a recv that fails with EAGAIN.
     for (;;) {
-        if (PQconsumeInput(conn_) == 0) {
-            failure = ConnectionFailure("receive failed");
-            co_return nullptr;
-        }
         if (PQisBusy(conn_) == 0) {
             co_return PQgetResult(conn_);
         }
         auto w = co_await Wait(stream_descriptor::wait_read, deadline);
         if (w != WaitResult::kReady) {
             failure = w == WaitResult::kTimeout ? Timeout() : ConnectionFailure("socket wait failed");
+            co_return nullptr;
+        }
+        if (PQconsumeInput(conn_) == 0) {
+            failure = ConnectionFailure("receive failed");
             co_return nullptr;
         }
     }
