@@ -10,6 +10,8 @@
 # from /proc) spent between "users ready" and the last answer, divided by the completed
 # requests. To compare two commits, check the older one out with `git worktree add`, build it,
 # and alternate: `bench/e2e/cpu_per_request.sh /path/to/worktree; bench/e2e/cpu_per_request.sh`.
+# SYSCALLS=1 also counts each service's system calls per request (strace -c on the running
+# processes; strace slows them, so the CPU figures of such a run are not comparable).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -75,8 +77,18 @@ until grep -q 'users ready' "$work/load.progress" 2>/dev/null; do
   sleep 0.05
 done
 snapshot > "$work/before"
+tracers=()
+if [[ "${SYSCALLS:-0}" == 1 ]]; then
+  command -v strace >/dev/null || { echo "cpu_per_request: SYSCALLS=1 needs strace" >&2; exit 2; }
+  for s in "${processes[@]:0:6}"; do
+    pid="$(pgrep -f "bin/$s" | head -1)"
+    [[ -n "$pid" ]] || continue
+    strace -c -f -q -o "$work/strace.$s" -p "$pid" & tracers+=($!)
+  done
+fi
 wait "$load_pid" || true
 snapshot > "$work/after"
+for t in "${tracers[@]}"; do kill -INT "$t" 2>/dev/null || true; wait "$t" 2>/dev/null || true; done
 
 echo "stack: $repo (commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$work" <<'PY'
@@ -96,4 +108,16 @@ print(f"  {'total':<18} {total:6.2f} ms CPU per request")
 a = report["routes"]["all"]
 print(f"  {report['completed']} completed at {report['achieved_rate']:.1f}/s, {report['errors']} errors, "
       f"p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms")
+import glob, os
+for path in sorted(glob.glob(f"{work}/strace.*")):
+    calls = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] not in ("total",):
+            calls[f[-1]] = int(f[3])
+    if not calls:
+        continue
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:6]
+    print(f"  {os.path.basename(path)[7:]:<18} {sum(calls.values()) / n:6.1f} syscalls per request: " +
+          ", ".join(f"{k} {v / n:.1f}" for k, v in top))
 PY
