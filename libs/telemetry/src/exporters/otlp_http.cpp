@@ -77,6 +77,11 @@ bool IsRetryableStatus(int status) {
 }
 
 // At most one line per period; counts the ones it swallowed.
+// It holds on to spdlog's default logger: an export can outlast main (TracerProvider::Shutdown
+// returns at its timeout while an export to a dead endpoint is still retrying, and the global
+// provider is destroyed among the exit handlers), and logging through spdlog's registry after
+// the exit handlers had destroyed it crashed the process (exit status 139, found with
+// http_overhead.sh's refused and black-holed cases).
 class RateLimitedLog {
 public:
     void Warn(const std::string& message) {
@@ -88,15 +93,16 @@ public:
         }
         last_ = now;
         if (suppressed_ > 0) {
-            spdlog::warn("telemetry: {} ({} similar messages suppressed)", message, suppressed_);
+            logger_->warn("telemetry: {} ({} similar messages suppressed)", message, suppressed_);
         } else {
-            spdlog::warn("telemetry: {}", message);
+            logger_->warn("telemetry: {}", message);
         }
         suppressed_ = 0;
     }
 
 private:
     static constexpr std::chrono::seconds kPeriod{10};
+    const std::shared_ptr<spdlog::logger> logger_ = spdlog::default_logger();
     std::mutex mutex_;
     std::chrono::steady_clock::time_point last_{};
     std::uint64_t suppressed_ = 0;
