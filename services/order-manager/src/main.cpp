@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     std::string wallet_url = "http://127.0.0.1:8104";
     std::chrono::nanoseconds orphan_grace = std::chrono::seconds(30);
     std::chrono::nanoseconds sweep_interval = std::chrono::seconds(1);
+    std::int64_t full_sweep_every = 10;
     flowex::common::Config config(
         "order-manager",
         "The order saga: risk check, funds block, durable order, matching, settlement, events.");
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
                     "release a reservation whose order was never inserted after this long");
     config.Duration("sweep-interval", "FLOWEX_SWEEP_INTERVAL", &sweep_interval,
                     "how often the sweeper finishes half-done work (settlements, releases, events)");
+    config.Int("full-sweep-every", "FLOWEX_FULL_SWEEP_EVERY", &full_sweep_every,
+               "look at every open order's reservation and trades every Nth sweep (and after a "
+               "request left work behind)",
+               1, 3600);
     config.ParseOrExit(argc, argv);
 
     flowex::service::Runtime runtime("order-manager", settings, /*internal=*/true);
@@ -39,6 +44,7 @@ int main(int argc, char** argv) {
                                         runtime.MakeUpstream(wallet_url, "wallet-service"),
                                         {.orphan_grace = std::chrono::duration_cast<std::chrono::seconds>(orphan_grace),
                                          .sweep_interval = std::chrono::duration_cast<std::chrono::milliseconds>(sweep_interval),
+                                         .full_sweep_every = static_cast<int>(full_sweep_every),
                                          .channel_prefix = settings.redis_prefix});
     orders.Register(runtime.server().router());
     runtime.AddHealthCheck("books", [&orders]() -> boost::asio::awaitable<bool> {

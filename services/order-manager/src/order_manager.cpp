@@ -389,16 +389,28 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
         co_await SleepFor(std::chrono::milliseconds(500));
     }
     // The sweeper: finishes work that a dependency outage interrupted.
-    while (!stopping_) {
+    const int full_every = std::max(1, options_.full_sweep_every);
+    for (std::int64_t round = 1; !stopping_; ++round) {
         co_await SleepFor(options_.sweep_interval);
+        const bool full = full_sweeps_wanted_ > 0 || round % full_every == 0;
+        if (full_sweeps_wanted_ > 0) { --full_sweeps_wanted_; }
         for (auto& [name, sym] : symbols_) {
             if (stopping_) { break; }
+            if (!full && !sym->dirty) { continue; }
             auto guard = co_await sym->mutex.Lock();
             if (sym->dirty) { (void)co_await RebuildSymbol(*sym, common::TraceContext{}); }
-            (void)co_await SweepSymbol(*sym, common::TraceContext{}, kSettleGrace);
+            if (!full) { continue; }
+            const common::Status swept = co_await SweepSymbol(*sym, common::TraceContext{}, kSettleGrace);
+            if (!swept) { WantSweep(); }  // still failing: again next time
         }
         co_await PublishPending(common::TraceContext{});
     }
+}
+
+void OrderManager::WantSweep() noexcept {
+    const auto interval = std::max<std::int64_t>(1, options_.sweep_interval.count());
+    const auto rounds = std::chrono::duration_cast<std::chrono::milliseconds>(kSettleGrace).count() / interval + 2;
+    full_sweeps_wanted_ = static_cast<int>(std::min<std::int64_t>(rounds, 1000));
 }
 
 // ---- the saga steps -----------------------------------------------------------------------
@@ -596,6 +608,7 @@ http::awaitable<bool> OrderManager::SettleTrades(std::vector<TradeRecord>& trade
         w.EndObject();
         auto r = co_await wallet_->Call(Method::kPost, "/settle", w.Take(), parent);
         if (!r || r->status != 200) {
+            WantSweep();
             service::LogWarn(parent, "Settlement of trade {} deferred: {}", pending[first]->trade_id,
                              r ? "wallet-service answered " + std::to_string(r->status)
                                : r.error().message);
@@ -614,7 +627,9 @@ http::awaitable<bool> OrderManager::Release(const std::string& order_id,
     common::JsonWriter w;
     w.BeginObject().Field("order_id", order_id).EndObject();
     auto r = co_await wallet_->Call(Method::kPost, "/release-funds", w.Take(), parent);
-    co_return r.ok() && r->status == 200;
+    const bool released = r.ok() && r->status == 200;
+    if (!released) { WantSweep(); }
+    co_return released;
 }
 
 http::awaitable<void> OrderManager::SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
@@ -674,7 +689,9 @@ http::awaitable<void> OrderManager::WriteMarks(Marks& marks, const common::Trace
     }
     marks = Marks{};
     // Lost marks only make the sweeper settle (idempotently) or publish again.
-    if (!batch.empty()) { (void)co_await relaxed_pg_.Batch(parent, std::move(batch)); }
+    if (batch.empty()) { co_return; }
+    auto written = co_await relaxed_pg_.Batch(parent, std::move(batch));
+    if (!written) { WantSweep(); }
 }
 
 // ---- loading and answering ----------------------------------------------------------------

@@ -84,6 +84,12 @@ struct OrderManagerOptions {
     /// block succeeded but whose INSERT never happened).
     std::chrono::seconds orphan_grace{30};
     std::chrono::milliseconds sweep_interval{1000};
+    /// Every sweep_interval the sweeper publishes pending events; it looks for unsettled
+    /// trades and releasable reservations (queries that read every open order of a symbol)
+    /// only after a request left such work behind (a settlement, release or mark failed)
+    /// and every `full_sweep_every`-th time (reservations of makers filled by others, and
+    /// of orders never inserted, are released then).
+    int full_sweep_every = 10;
     /// Prepended to the Redis channel names (FLOWEX_REDIS_PREFIX).
     std::string channel_prefix;
 };
@@ -221,6 +227,10 @@ private:
     AsyncMutex seq_mutex_;
     bool ready_ = false;
     bool stopping_ = false;
+    /// A request left work behind: sweep every symbol fully for this many more rounds (long
+    /// enough for its trades to pass kSettleGrace).
+    int full_sweeps_wanted_ = 0;
+    void WantSweep() noexcept;
 };
 
 }  // namespace flowex::orders
