@@ -1,5 +1,7 @@
 #include "order_manager.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -694,6 +696,13 @@ http::awaitable<void> OrderManager::WriteMarks(Marks& marks, const common::Trace
     if (!written) { WantSweep(); }
 }
 
+http::awaitable<void> OrderManager::PublishAndMark(
+    std::vector<std::pair<std::string, std::string>> events, std::vector<std::int64_t> outbox_ids,
+    Marks marks, common::TraceContext parent) {
+    co_await Publish(std::move(events), std::move(outbox_ids), marks, parent);
+    co_await WriteMarks(marks, parent);
+}
+
 // ---- loading and answering ----------------------------------------------------------------
 
 http::awaitable<common::Result<std::optional<OrderRecord>>> OrderManager::LoadOrder(
@@ -989,8 +998,8 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         outcome = std::move(matched).value();
     }
     // Settlement runs outside the symbol's mutex: the trades are durable and each settlement
-    // is idempotent on its trade id. A cancel never releases an order with unsettled trades
-    // (the sweeper does, once they are settled), so nothing here races a release.
+    // is idempotent on its trade id. A cancel of an order settles the order's trades itself
+    // before it releases (in one wallet commit), so nothing here races a release.
     Marks marks;
     co_await SettleAndRelease(order, outcome, marks, inner);
     span.SetAttribute("status", exchange::ToString(order.status));
@@ -998,8 +1007,13 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
     service::LogInfo(inner, "Order {} {}: {} of {} filled in {} trade(s)", order.order_id,
                      exchange::ToString(order.status), order.filled_quantity, order.quantity,
                      outcome.trades.size());
-    co_await Publish(std::move(outcome.events), std::move(outcome.outbox_ids), marks, inner);
-    co_await WriteMarks(marks, inner);
+    // The order and its trades are durable and settled: answer now; the events and the
+    // marks follow (the outbox and the sweeper finish them if this process dies first).
+    const auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(executor,
+                          PublishAndMark(std::move(outcome.events), std::move(outcome.outbox_ids),
+                                         std::move(marks), inner),
+                          boost::asio::detached);
     co_return OrderResponse(201, order, outcome.trades);
 }
 
@@ -1056,8 +1070,11 @@ http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
     service::LogInfo(inner, "Cancelled order {} for user {}", order_id, *user);
     std::vector<std::pair<std::string, std::string>> events;
     events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel), OrderEvent(order));
-    co_await Publish(std::move(events), std::vector<std::int64_t>{}, marks, inner);
-    co_await WriteMarks(marks, inner);
+    const auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(executor,
+                          PublishAndMark(std::move(events), std::vector<std::int64_t>{},
+                                         std::move(marks), inner),
+                          boost::asio::detached);
     co_return OrderResponse(200, order, trades);
 }
 

@@ -194,6 +194,12 @@ private:
                                   std::vector<std::int64_t> outbox_ids, Marks& marks,
                                   const common::TraceContext& parent);
     http::awaitable<void> WriteMarks(Marks& marks, const common::TraceContext& parent);
+    /// Publish, then WriteMarks — started after a request's answer (co_spawn, detached): the
+    /// client need not wait for Redis or for bookkeeping the outbox and the sweeper redo
+    /// after a crash. Parameters by value: the coroutine outlives the request.
+    http::awaitable<void> PublishAndMark(std::vector<std::pair<std::string, std::string>> events,
+                                         std::vector<std::int64_t> outbox_ids, Marks marks,
+                                         common::TraceContext parent);
 
     http::awaitable<common::Result<std::optional<OrderRecord>>> LoadOrder(
         const common::TraceContext& parent, std::string_view order_id);
