@@ -586,8 +586,9 @@ http::awaitable<bool> OrderManager::SettleTrades(std::vector<TradeRecord>& trade
     }
     // In trade order, part by part, stopping at the first failure: the sweeper settles the
     // rest in order. Each part is one wallet commit: all of its trades or none.
-    for (std::size_t first = 0; first < pending.size(); first += kSettleBatch) {
-        const std::size_t end = std::min(first + kSettleBatch, pending.size());
+    std::size_t part = kSettleBatch;
+    for (std::size_t first = 0; first < pending.size();) {
+        const std::size_t end = std::min(first + part, pending.size());
         common::JsonWriter w;
         w.BeginObject().Key("trades").BeginArray();
         for (std::size_t i = first; i < end; ++i) {
@@ -609,6 +610,12 @@ http::awaitable<bool> OrderManager::SettleTrades(std::vector<TradeRecord>& trade
         }
         w.EndObject();
         auto r = co_await wallet_->Call(Method::kPost, "/settle", w.Take(), parent);
+        if (r && r->status == 500 && end - first > 1) {
+            // One trade that the reservations do not cover refuses its whole part: settle
+            // the others one at a time, in order, up to that one.
+            part = 1;
+            continue;
+        }
         if (!r || r->status != 200) {
             WantSweep();
             service::LogWarn(parent, "Settlement of trade {} deferred: {}", pending[first]->trade_id,
@@ -620,6 +627,7 @@ http::awaitable<bool> OrderManager::SettleTrades(std::vector<TradeRecord>& trade
             pending[i]->settled = true;
             marks.settled_trades.push_back(pending[i]->trade_id);
         }
+        first = end;
     }
     co_return true;
 }

@@ -183,7 +183,9 @@ private:
                                            Marks& marks, const common::TraceContext& parent);
     /// Settles the unsettled ones of `trades` in order through wallet-service — one POST
     /// /settle (one commit) per kSettleBatch trades — and, with the last part, releases
-    /// `release_order_id`'s reservation (none when empty). Stops at the first failure.
+    /// `release_order_id`'s reservation (none when empty). A part refused as not covered
+    /// (500) is retried one trade at a time, so one bad trade holds back only those after
+    /// it. Stops at the first failure.
     /// Returns whether everything was done; the settled trades are added to `marks`.
     http::awaitable<bool> SettleTrades(std::vector<TradeRecord>& trades,
                                        std::string_view release_order_id, Marks& marks,
