@@ -10,6 +10,8 @@
 # from /proc) spent between "users ready" and the last answer, divided by the completed
 # requests. To compare two commits, check the older one out with `git worktree add`, build it,
 # and alternate: `bench/e2e/cpu_per_request.sh /path/to/worktree; bench/e2e/cpu_per_request.sh`.
+# TRACING=off starts the services with OTEL_SDK_DISABLED=true (at saturation the CPU is the
+# limit, so traced/untraced CPU per request is what tracing costs in throughput).
 # SYSCALLS=1 also counts each service's system calls per request (strace -c on the running
 # processes; strace slows them, so the CPU figures of such a run are not comparable).
 set -euo pipefail
@@ -41,7 +43,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$work/state"
-OTEL_TRACES_SAMPLER=always_on "$repo/scripts/up" --build-dir "$build" --state-dir "$work/state" \
+tracing_env=(OTEL_TRACES_SAMPLER=always_on)
+[[ "${TRACING:-on}" == off ]] && tracing_env+=(OTEL_SDK_DISABLED=true)
+env "${tracing_env[@]}" "$repo/scripts/up" --build-dir "$build" --state-dir "$work/state" \
   --no-demo > "$work/up.log" 2>&1 &
 up_pid=$!
 for _ in $(seq 1 1200); do
@@ -90,7 +94,7 @@ wait "$load_pid" || true
 snapshot > "$work/after"
 for t in "${tracers[@]}"; do kill -INT "$t" 2>/dev/null || true; wait "$t" 2>/dev/null || true; done
 
-echo "stack: $repo (commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "stack: $repo (commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')), tracing ${TRACING:-on}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
