@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <boost/json.hpp>
@@ -302,6 +306,41 @@ TEST(TelemetryOtlpHttp, ConnectionRefusedIsRetriedThenFails) {
     EXPECT_EQ(exporter.Export(Ptrs(spans)), sdk::ExportResult::kFailure);
     EXPECT_EQ(exporter.Stats().attempts, 2u);
     EXPECT_EQ(exporter.Stats().last_status, 0);
+}
+
+// An endpoint that accepts connections and never answers (a listening socket nobody
+// accepts on: the kernel completes the handshake). With an hour-long OTLP timeout the final
+// export at shutdown would wait an hour; a processor's Shutdown that times out shuts the
+// exporter down, which ends the export, so the worker stops and the process can exit.
+TEST(TelemetryOtlpHttp, ShutdownEndsAnExportToAnEndpointThatNeverAnswers) {
+    const int hole = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(hole, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(hole, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::listen(hole, 16), 0);
+    socklen_t len = sizeof(addr);
+    ASSERT_EQ(::getsockname(hole, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+    exporters::OtlpHttpOptions o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/v1/traces";
+    o.timeout = std::chrono::hours(1);
+    o.retry.max_attempts = 3;
+    auto exporter = std::make_unique<exporters::OtlpHttpSpanExporter>(o);
+    const exporters::OtlpHttpSpanExporter* otlp = exporter.get();
+    sdk::TracerProviderOptions po;
+    po.sampler = sdk::AlwaysOnSampler();
+    po.processor = std::make_unique<sdk::BatchSpanProcessor>(std::move(exporter));
+    sdk::TracerProvider provider(std::move(po));
+    { Span span = provider.GetTracer("t").StartSpan("op"); }
+    // The final export is waiting for an answer that never comes: not done in time...
+    EXPECT_FALSE(provider.Shutdown(std::chrono::milliseconds(50)));
+    // ...but ended by it: the worker stops (without the abort this waits the full 30 s).
+    EXPECT_TRUE(provider.Shutdown(std::chrono::seconds(30)));
+    EXPECT_EQ(otlp->Stats().successes, 0u);
+    EXPECT_GE(otlp->Stats().failures, 1u);
+    ::close(hole);
 }
 
 TEST(TelemetryOtlpHttp, JsonGzipHeadersAndKeepAlive) {

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,16 +118,21 @@ struct AttemptResult {
 
 using Clock = std::chrono::steady_clock;
 
-// Waits until `fd` is ready for `events` or `deadline` passes.
-beast::error_code WaitReady(int fd, short events, Clock::time_point deadline) {
+// Waits until `fd` is ready for `events` or `deadline` passes, or until `abort_fd` (an
+// eventfd, -1 for none) becomes readable: the sender's Shutdown ends an export in flight.
+beast::error_code WaitReady(int fd, short events, Clock::time_point deadline, int abort_fd) {
     for (;;) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {
             return asio::error::timed_out;
         }
-        pollfd p{fd, events, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60000)));
+        std::array<pollfd, 2> p{pollfd{fd, events, 0}, pollfd{abort_fd, POLLIN, 0}};
+        const int r = ::poll(p.data(), abort_fd >= 0 ? 2 : 1,
+                             static_cast<int>(std::min<std::int64_t>(left.count(), 60000)));
         if (r > 0) {
+            if ((p[1].revents & POLLIN) != 0) {
+                return asio::error::operation_aborted;
+            }
             return {};  // ready, or an error the next call reports
         }
         if (r < 0 && errno != EINTR) {
@@ -142,7 +148,7 @@ beast::error_code WaitReady(int fd, short events, Clock::time_point deadline) {
 // the VM of docs/benchmarks.md.
 class DeadlineSocket {
 public:
-    explicit DeadlineSocket(int fd) noexcept : fd_(fd) {}
+    DeadlineSocket(int fd, int abort_fd) noexcept : fd_(fd), abort_fd_(abort_fd) {}
     DeadlineSocket(const DeadlineSocket&) = delete;
     DeadlineSocket& operator=(const DeadlineSocket&) = delete;
     ~DeadlineSocket() { ::close(fd_); }
@@ -178,7 +184,7 @@ public:
                 return 0;
             }
             if (errno != EINTR) {
-                ec = WaitReady(fd_, POLLOUT, deadline_);
+                ec = WaitReady(fd_, POLLOUT, deadline_, abort_fd_);
                 if (ec) {
                     return 0;
                 }
@@ -203,7 +209,7 @@ public:
         if (answer_pending_) {
             // Right after a request the answer cannot be there yet: wait before reading.
             answer_pending_ = false;
-            ec = WaitReady(fd_, POLLIN, deadline_);
+            ec = WaitReady(fd_, POLLIN, deadline_, abort_fd_);
             if (ec) {
                 return 0;
             }
@@ -222,7 +228,7 @@ public:
                 return 0;
             }
             if (errno != EINTR) {
-                ec = WaitReady(fd_, POLLIN, deadline_);
+                ec = WaitReady(fd_, POLLIN, deadline_, abort_fd_);
                 if (ec) {
                     return 0;
                 }
@@ -252,13 +258,14 @@ public:
 
 private:
     int fd_;
+    int abort_fd_;
     Clock::time_point deadline_{};
     bool answer_pending_ = false;
 };
 
 // A non-blocking TCP connection to `url` by `deadline`: the descriptor in `fd` (-1 on
 // failure) and the error of the last address tried.
-std::string Connect(const Url& url, Clock::time_point deadline, int& fd) {
+std::string Connect(const Url& url, Clock::time_point deadline, int abort_fd, int& fd) {
     fd = -1;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -280,7 +287,7 @@ std::string Connect(const Url& url, Clock::time_point deadline, int& fd) {
             if (errno != EINPROGRESS) {
                 ec = {errno, boost::system::system_category()};
             } else {
-                ec = WaitReady(s, POLLOUT, deadline);
+                ec = WaitReady(s, POLLOUT, deadline, abort_fd);
                 int so_error = 0;
                 socklen_t len = sizeof(so_error);
                 if (!ec && ::getsockopt(s, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 &&
@@ -397,6 +404,14 @@ struct OtlpHttpSender::Impl {
     std::condition_variable cv;
     bool shutdown = false;
     OtlpExportStats stats;
+    // Readable once Shutdown ran: ends the waits of an attempt in flight (a black-holed
+    // endpoint would otherwise hold a process's exit for the whole OTLP timeout).
+    const int abort_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+    ~Impl() {
+        socket.reset();
+        if (abort_fd >= 0) { ::close(abort_fd); }
+    }
 
     void Close() {
         socket.reset();
@@ -409,11 +424,11 @@ struct OtlpHttpSender::Impl {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         if (!socket) {
             int fd = -1;
-            result.error = Connect(*url, deadline, fd);
+            result.error = Connect(*url, deadline, abort_fd, fd);
             if (fd < 0) {
                 return result;
             }
-            socket.emplace(fd);
+            socket.emplace(fd, abort_fd);
         }
         socket->SetDeadline(deadline);
         beast::error_code ec;
@@ -550,6 +565,7 @@ void OtlpHttpSender::Shutdown() noexcept {
     std::lock_guard lock(impl_->mutex);
     impl_->shutdown = true;
     impl_->cv.notify_all();
+    if (impl_->abort_fd >= 0) { (void)::eventfd_write(impl_->abort_fd, 1); }
 }
 
 OtlpExportStats OtlpHttpSender::Stats() const noexcept {

@@ -363,7 +363,14 @@ bool BatchLogProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept {
     std::unique_lock lock(mutex_);
     stop_ = true;
     cv_.notify_one();
-    return done_cv_.wait_for(lock, timeout, [&] { return stopped_; });
+    if (done_cv_.wait_for(lock, timeout, [&] { return stopped_; })) {
+        return true;
+    }
+    // The final export is still running: shutting the exporter down ends it (see
+    // BatchSpanProcessor::Shutdown).
+    lock.unlock();
+    exporter_->Shutdown(std::chrono::milliseconds(0));
+    return false;
 }
 
 LogProcessorStats BatchLogProcessor::Stats() const noexcept {

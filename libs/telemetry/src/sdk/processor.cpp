@@ -397,7 +397,14 @@ bool BatchSpanProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept {
     stop_ = true;
     attention_.store(true, std::memory_order_release);
     worker_cv_.notify_one();
-    return flush_cv_.wait_for(lock, timeout, [&] { return stopped_; });
+    if (flush_cv_.wait_for(lock, timeout, [&] { return stopped_; })) {
+        return true;
+    }
+    // The final export is still running (an endpoint that does not answer, retries): shut
+    // the exporter down now, which ends it, so the worker — and the process — can stop.
+    lock.unlock();
+    exporter_->Shutdown(std::chrono::milliseconds(0));
+    return false;
 }
 
 ProcessorStats BatchSpanProcessor::Stats() const noexcept {
