@@ -283,6 +283,44 @@ TEST_F(ExchangeFlows, CancelAfterAPartialFillReleasesTheRest) {
     EXPECT_EQ(Field(bb, "blocked_balance"), "0.00");
 }
 
+// The sweeper releases many reservations in one wallet call and one commit.
+TEST_F(ExchangeFlows, ReleaseFundsTakesManyOrdersInOneCommit) {
+    std::string token = NewUser("many_releases");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 1000})").status, 200);
+    auto a = Call("POST", "/v1/order", token, R"({"symbol":"GOOGL","side":"BUY","quantity":1,"price":160})");
+    auto b = Call("POST", "/v1/order", token, R"({"symbol":"GOOGL","side":"BUY","quantity":2,"price":161})");
+    ASSERT_EQ(a.status, 201) << a.body;
+    ASSERT_EQ(b.status, 201) << b.body;
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "482.00");
+    const std::string ida = Field(a.Json(), "order_id");
+    const std::string idb = Field(b.Json(), "order_id");
+    auto post = [&](const std::string& body) {
+        auto r = Http("POST", stack_->url("wallet-service") + "/release-funds", body,
+                      {{"X-Internal-Token", stack_->internal_token()}});
+        EXPECT_TRUE(r.ok());
+        return r.ok() ? *r : HttpResult{};
+    };
+    EXPECT_EQ(post(R"({"order_ids":{}})").status, 400);
+    EXPECT_EQ(post(R"({"order_ids":[]})").status, 422);
+    EXPECT_EQ(post(R"({"order_ids":["not-a-uuid"]})").status, 422);
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "482.00");
+    auto released = post(R"({"order_ids":[")" + ida + R"(",")" + idb + R"("]})");
+    ASSERT_EQ(released.status, 200) << released.body;
+    const JsonValue list = *released.Json().Find("released");
+    ASSERT_EQ(list.as_array().size(), 2u);
+    EXPECT_EQ(Field(list.as_array()[0], "released_cents"), "16000");
+    EXPECT_EQ(Field(list.as_array()[1], "released_cents"), "32200");
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "0.00");
+    // Released already: a second time changes nothing.
+    auto again = post(R"({"order_ids":[")" + ida + R"("]})");
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(Field(again.Json().Find("released")->as_array()[0], "released_cents"), "0");
+    // The exchange's view agrees again once the (now unreserved) orders are cancelled.
+    EXPECT_EQ(Call("DELETE", "/v1/order/" + ida, token).status, 200);
+    EXPECT_EQ(Call("DELETE", "/v1/order/" + idb, token).status, 200);
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "balance"), "1000.00");
+}
+
 TEST_F(ExchangeFlows, SameClientOrderIdReturnsTheFirstResult) {
     std::string token = NewUser("idem");
     ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 1000})").status, 200);

@@ -338,9 +338,19 @@ http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
     if (!settled) { co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"}; }
     auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol, static_cast<std::int64_t>(options_.orphan_grace.count()));
     if (!releasable) { co_return std::move(releasable).error(); }
-    for (auto row : *releasable) {
-        const std::string order_id = row.String(0);
-        if (!co_await Release(order_id, parent)) {
+    // Many at a time (makers filled since the last full sweep): one wallet commit per part,
+    // so the symbol's lock is held for a few round trips, not one per order.
+    std::vector<std::string> ids;
+    for (auto row : *releasable) { ids.push_back(row.String(0)); }
+    for (std::size_t first = 0; first < ids.size(); first += kReleaseBatch) {
+        common::JsonWriter w;
+        w.BeginObject().Key("order_ids").BeginArray();
+        for (std::size_t i = first; i < std::min(first + kReleaseBatch, ids.size()); ++i) {
+            w.String(ids[i]);
+        }
+        w.EndArray().EndObject();
+        auto r = co_await wallet_->Call(Method::kPost, "/release-funds", w.Take(), parent);
+        if (!r || r->status != 200) {
             co_return Error{ErrorCode::kUpstreamUnavailable, "release still failing"};
         }
     }

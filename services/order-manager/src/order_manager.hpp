@@ -231,6 +231,7 @@ private:
     static constexpr std::int64_t kSeqBlock = 64;
     static constexpr std::chrono::seconds kSettleGrace{2};
     static constexpr std::size_t kSettleBatch = 64;  // wallet-service's most per POST /settle
+    static constexpr std::size_t kReleaseBatch = 256;  // … per POST /release-funds {order_ids}
     std::deque<std::int64_t> next_seqs_;
     AsyncMutex seq_mutex_;
     bool ready_ = false;

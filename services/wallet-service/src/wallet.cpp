@@ -133,6 +133,8 @@ constexpr PgStatement kSettleTrade{
     "wallets", "UPDATE"};
 // One POST /settle settles at most this many trades (order-manager sends more in parts).
 constexpr std::size_t kMaxSettleBatch = 64;
+// One POST /release-funds {order_ids} releases at most this many reservations.
+constexpr std::size_t kMaxReleaseBatch = 256;
 constexpr PgStatement kGrantShares{
     "holdings_grant",
     "INSERT INTO holdings (user_id, symbol, quantity) VALUES ($1, $2, $3) "
@@ -383,11 +385,50 @@ http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
     co_return http::JsonResponse(200, w.Take());
 }
 
+http::awaitable<Response> WalletService::ReleaseMany(RequestContext& ctx, telemetry::Span& span,
+                                                    const common::JsonValue& list) {
+    // {"order_ids": [...]}: the sweeper's releases of finished orders, in one commit.
+    if (!list.is_array()) { co_return ctx.Error(ErrorCode::kInvalidJson, "order_ids must be an array"); }
+    const auto& ids = list.as_array();
+    if (ids.empty() || ids.size() > kMaxReleaseBatch) {
+        co_return ctx.Error(ErrorCode::kValidation,
+                            "order_ids must hold 1 to " + std::to_string(kMaxReleaseBatch) + " ids");
+    }
+    storage::PgBatch batch;
+    for (const common::JsonValue& id : ids) {
+        if (!id.is_string() || !common::IsUuid(id.as_string())) {
+            co_return ctx.Error(ErrorCode::kValidation, "order_ids must be UUIDs");
+        }
+        batch.Add(kReleaseAll, id.as_string(), id.as_string());
+    }
+    span.SetAttribute("orders", static_cast<std::int64_t>(ids.size()));
+    auto rows = co_await pg_.Batch(service::ToPlain(span.GetContext()), std::move(batch));
+    if (!rows) {
+        service::MarkError(span, rows.error());
+        co_return ctx.Error(rows.error());
+    }
+    common::JsonWriter w;
+    w.BeginObject().Key("released").BeginArray();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const storage::PgRows& rel = (*rows)[i];
+        w.BeginObject()
+            .Field("order_id", ids[i].as_string())
+            .Field("released_cents", rel.empty() ? 0 : rel.front().Int64(3))
+            .Field("released_quantity", rel.empty() ? 0 : rel.front().Int64(4))
+            .EndObject();
+    }
+    w.EndArray().EndObject();
+    co_return http::JsonResponse(200, w.Take());
+}
+
 http::awaitable<Response> WalletService::ReleaseFunds(RequestContext& ctx) {
     telemetry::Span span = service::StartChild(tracer_, "release_funds", ctx.trace);
     const common::TraceContext inner = service::ToPlain(span.GetContext());
     auto body = ctx.JsonBody();
     if (!body) { co_return ctx.Error(body.error()); }
+    if (const common::JsonValue* list = body->Find("order_ids"); list != nullptr) {
+        co_return co_await ReleaseMany(ctx, span, *list);
+    }
     auto order_id = common::JsonObjectReader(*body).String("order_id");
     if (!order_id) { co_return ctx.Error(order_id.error()); }
     if (!common::IsUuid(*order_id)) {

@@ -8,6 +8,7 @@
 /// Each route runs in one PostgreSQL transaction: it happens whole or not at all.
 #include <cstdint>
 
+#include "flowex/common/json.hpp"
 #include "flowex/http/context.hpp"
 #include "flowex/http/router.hpp"
 #include "flowex/storage/pg.hpp"
@@ -34,6 +35,9 @@ private:
     http::awaitable<http::Response> BalanceOf(http::RequestContext& ctx,
                                               const common::TraceContext& parent,
                                               std::int64_t user_id, int status);
+
+    http::awaitable<http::Response> ReleaseMany(http::RequestContext& ctx, telemetry::Span& span,
+                                                const common::JsonValue& list);
 
     storage::PgPool& pg_;
     telemetry::Tracer tracer_;
