@@ -1,5 +1,7 @@
 #include "wallet.hpp"
 
+#include <set>
+
 #include "flowex/common/ids.hpp"
 #include "flowex/common/json.hpp"
 #include "flowex/common/money.hpp"
@@ -131,6 +133,19 @@ constexpr PgStatement kSettleTrade{
     "(SELECT count(*) FROM pay) * (SELECT count(*) FROM receive) * "
     "(SELECT count(*) FROM buy_ledger) * (SELECT count(*) FROM credit))::int END AS settled",
     "wallets", "UPDATE"};
+// A settlement batch first locks every wallet and holding row it will touch, in key order:
+// two batches settling trades between the same users in opposite roles would otherwise
+// lock the two wallets in opposite orders and deadlock (PostgreSQL breaks that only after
+// deadlock_timeout, 1 s, while everyone else waiting on those hot rows queues behind).
+constexpr PgStatement kLockWallets{
+    "wallet_lock_wallets",
+    "SELECT user_id FROM wallets WHERE user_id = ANY ($1::bigint[]) ORDER BY user_id FOR UPDATE",
+    "wallets", "SELECT"};
+constexpr PgStatement kLockHoldings{
+    "wallet_lock_holdings",
+    "SELECT user_id FROM holdings WHERE user_id = ANY ($1::bigint[]) AND symbol = ANY ($2::text[]) "
+    "ORDER BY user_id, symbol FOR UPDATE",
+    "holdings", "SELECT"};
 // One POST /settle settles at most this many trades (order-manager sends more in parts).
 constexpr std::size_t kMaxSettleBatch = 64;
 // One POST /release-funds {order_ids} releases at most this many reservations.
@@ -529,6 +544,24 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
     std::vector<telemetry::Span> spans;
     spans.reserve(trades.size() + 1);
     storage::PgBatch batch;
+    std::set<std::int64_t> users;
+    std::set<std::string> symbols;
+    for (const Settlement& t : trades) {
+        users.insert(t.buyer_id);
+        users.insert(t.seller_id);
+        symbols.insert(t.symbol);
+    }
+    std::string user_list = "{";
+    for (std::int64_t u : users) { user_list += (user_list.size() > 1 ? "," : "") + std::to_string(u); }
+    user_list += "}";
+    std::string symbol_list = "{";
+    for (const std::string& sym : symbols) {
+        if (!exchange::NormalizeSymbol(sym)) { co_return ctx.Error(ErrorCode::kValidation, "malformed settlement"); }
+        symbol_list += (symbol_list.size() > 1 ? "," : "") + sym;
+    }
+    symbol_list += "}";
+    batch.Add(kLockWallets, user_list).Add(kLockHoldings, user_list, symbol_list);
+    constexpr std::size_t kLocks = 2;  // the statements before the settlements
     for (const Settlement& t : trades) {
         telemetry::Span& span = spans.emplace_back(service::StartChild(tracer_, "settle_trade", ctx.trace));
         span.SetAttribute("trade_id", t.trade_id);
@@ -564,7 +597,8 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
     if (list != nullptr) { w.Key("trades").BeginArray(); }
     for (std::size_t i = 0; i < trades.size(); ++i) {
         const Settlement& t = trades[i];
-        const bool replayed = (*rows)[i].empty() || (*rows)[i].front().Int64(0) == 0;
+        const storage::PgRows& settled = (*rows)[kLocks + i];
+        const bool replayed = settled.empty() || settled.front().Int64(0) == 0;
         spans[i].SetAttribute("replayed", replayed);
         service::LogInfo(service::ToPlain(spans[i].GetContext()),
                          "Settled trade {}: {} {} @ {} (buyer {}, seller {}){}", t.trade_id,
