@@ -539,8 +539,8 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
         release = std::move(*order_id);
     }
 
-    // A settle_trade span per trade (and release_funds for the release), each the parent of
-    // its statement's span.
+    // First the row locks in key order (kLockWallets), then a settle_trade span per trade
+    // (and release_funds for the release), each the parent of its statement's span.
     std::vector<telemetry::Span> spans;
     spans.reserve(trades.size() + 1);
     storage::PgBatch batch;
