@@ -1,11 +1,21 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "flowex/storage/pg.hpp"
+#include "flowex/storage/pg_array.hpp"
 
 namespace flowex::storage {
 namespace {
+
+TEST(StoragePgArray, LiteralOfNumbersAndOfStrings) {
+    EXPECT_EQ(PgArrayLiteral(std::vector<std::int64_t>{}), "{}");
+    EXPECT_EQ(PgArrayLiteral(std::vector<std::int64_t>{7, -1, 42}), "{7,-1,42}");
+    EXPECT_EQ(PgArrayLiteral(std::set<std::string>{"MSFT", "AAPL"}), "{AAPL,MSFT}");
+}
 
 TEST(StoragePgParam, EncodesValuesAsTextAndNull) {
     EXPECT_EQ(PgParam(std::int64_t{-42}).text(), "-42");

@@ -14,6 +14,7 @@
 #include "flowex/service/internal_auth.hpp"
 #include "flowex/service/log.hpp"
 #include "flowex/service/trace_bridge.hpp"
+#include "flowex/storage/pg_array.hpp"
 
 namespace flowex::orders {
 
@@ -694,18 +695,10 @@ http::awaitable<void> OrderManager::Publish(std::vector<std::pair<std::string, s
 http::awaitable<void> OrderManager::WriteMarks(Marks& marks, const common::TraceContext& parent) {
     storage::PgBatch batch;
     if (!marks.settled_trades.empty()) {
-        std::string ids = "{";
-        for (const std::string& id : marks.settled_trades) {
-            ids += (ids.size() > 1 ? "," : "") + id;
-        }
-        batch.Add(kMarkSettled, ids + "}");
+        batch.Add(kMarkSettled, storage::PgArrayLiteral(marks.settled_trades));
     }
     if (!marks.published_events.empty()) {
-        std::string ids = "{";
-        for (std::int64_t id : marks.published_events) {
-            ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
-        }
-        batch.Add(kMarkPublished, ids + "}");
+        batch.Add(kMarkPublished, storage::PgArrayLiteral(marks.published_events));
     }
     marks = Marks{};
     // Lost marks only make the sweeper settle (idempotently) or publish again.

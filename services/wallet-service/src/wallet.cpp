@@ -10,6 +10,7 @@
 #include "flowex/service/internal_auth.hpp"
 #include "flowex/service/log.hpp"
 #include "flowex/service/trace_bridge.hpp"
+#include "flowex/storage/pg_array.hpp"
 
 namespace flowex::wallet {
 
@@ -551,16 +552,11 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
         users.insert(t.seller_id);
         symbols.insert(t.symbol);
     }
-    std::string user_list = "{";
-    for (std::int64_t u : users) { user_list += (user_list.size() > 1 ? "," : "") + std::to_string(u); }
-    user_list += "}";
-    std::string symbol_list = "{";
     for (const std::string& sym : symbols) {
         if (!exchange::NormalizeSymbol(sym)) { co_return ctx.Error(ErrorCode::kValidation, "malformed settlement"); }
-        symbol_list += (symbol_list.size() > 1 ? "," : "") + sym;
     }
-    symbol_list += "}";
-    batch.Add(kLockWallets, user_list).Add(kLockHoldings, user_list, symbol_list);
+    const std::string user_list = storage::PgArrayLiteral(users);
+    batch.Add(kLockWallets, user_list).Add(kLockHoldings, user_list, storage::PgArrayLiteral(symbols));
     constexpr std::size_t kLocks = 2;  // the statements before the settlements
     for (const Settlement& t : trades) {
         telemetry::Span& span = spans.emplace_back(service::StartChild(tracer_, "settle_trade", ctx.trace));
