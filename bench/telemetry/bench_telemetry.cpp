@@ -37,10 +37,12 @@
 #include "flowex/telemetry/sdk/processor.hpp"
 #include "flowex/telemetry/sdk/resource.hpp"
 #include "flowex/telemetry/sdk/tracer_provider.hpp"
+#include "loopback_sink.hpp"
 
 namespace {
 
 using namespace flowex::telemetry;
+namespace bench = flowex::bench;
 
 constexpr std::chrono::milliseconds kPauseBeforeRun{100};
 
@@ -300,86 +302,6 @@ double ThreadCpuNanos() {
     return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-// A minimal OTLP/HTTP sink on loopback, on its own thread: one connection at a time, answers
-// every request 200 with an empty body (what http_overhead.sh's python sink does).
-class LoopbackSink {
-public:
-    LoopbackSink() {
-        listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof(addr);
-        if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-            listen(listen_fd_, 4) != 0 ||
-            getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            std::abort();
-        }
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] { Serve(); });
-    }
-    ~LoopbackSink() {
-        shutdown(listen_fd_, SHUT_RDWR);
-        close(listen_fd_);
-        thread_.join();
-    }
-    int Port() const { return port_; }
-
-private:
-    void Serve() {
-        if (const char* cpu = std::getenv("FLOWEX_BENCH_SINK_CPU")) {
-            cpu_set_t set;
-            CPU_ZERO(&set);
-            CPU_SET(std::atoi(cpu), &set);
-            pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-        }
-        std::vector<char> buf(1 << 20);
-        for (;;) {
-            const int fd = accept(listen_fd_, nullptr, nullptr);
-            if (fd < 0) {
-                return;
-            }
-            std::string head;
-            std::size_t have = 0;  // bytes of buf in use
-            for (;;) {
-                const ssize_t n = recv(fd, buf.data() + have, buf.size() - have, 0);
-                if (n <= 0) {
-                    break;
-                }
-                have += static_cast<std::size_t>(n);
-                // Complete requests at the start of buf: answer each.
-                for (;;) {
-                    const std::string_view data(buf.data(), have);
-                    const auto end = data.find("\r\n\r\n");
-                    if (end == std::string_view::npos) {
-                        break;
-                    }
-                    std::size_t body = 0;
-                    const auto cl = data.substr(0, end).find("Content-Length: ");
-                    if (cl != std::string_view::npos) {
-                        body = std::strtoul(buf.data() + cl + 16, nullptr, 10);
-                    }
-                    const std::size_t total = end + 4 + body;
-                    if (have < total) {
-                        break;
-                    }
-                    constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-                    if (send(fd, kOk.data(), kOk.size(), MSG_NOSIGNAL) < 0) {
-                        break;
-                    }
-                    std::memmove(buf.data(), buf.data() + total, have - total);
-                    have -= total;
-                }
-            }
-            close(fd);
-        }
-    }
-
-    int listen_fd_ = -1;
-    int port_ = 0;
-    std::thread thread_;
-};
-
 // The batch worker's share of http_overhead.sh: 512 echo-server spans encoded and sent to a
 // loopback sink as one OTLP/HTTP request, answer read. cpu_ns_per_span: the exporting thread's
 // CPU time per span (on loopback the kernel's receive path for the sink runs there too).
@@ -389,7 +311,7 @@ private:
 void BM_OtlpHttpExportServerSpans(benchmark::State& state) {
     const EchoServerSpans echo;
     const auto& ptrs = echo.ptrs;
-    LoopbackSink sink;
+    bench::LoopbackSink sink;
     exporters::OtlpHttpSpanExporter exporter(
         {.endpoint = "http://127.0.0.1:" + std::to_string(sink.Port()) + "/v1/traces"});
     double failures = 0;

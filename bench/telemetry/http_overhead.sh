@@ -5,24 +5,35 @@
 # runs on CPU 0, the load generator (wrk, one thread, keep-alive, no pipelining) on CPU 1, both
 # SCHED_FIFO so that other work on the machine cannot take their CPUs (the server's batch
 # worker runs one priority above it on the same CPU, so its OTLP export is counted in the
-# server's CPU). wrk keeps the server saturated: its median CPU use is reported (~0.95 of a CPU;
-# the rest is what Linux's fair server reserves for ordinary threads). Four cases alternate in
-# every round, in reverse order every other round: untraced (OTEL_SDK_DISABLED=true), traced at
-# 100 % sampling exporting OTLP/HTTP to a local sink, traced with the endpoint refused (nothing
-# listening), traced with a black-holed endpoint (accepts, never answers; export timeout 1 s).
-# Per case: medians of RUNS runs of requests/s, p99, resident memory before and after the
-# measured run, the dropped-span counter, and the server's CPU time per request (utime + stime
-# of the whole server process over the measured run / requests), which does not depend on how
-# much CPU the machine leaves the server. This VM has slow periods (everything ~40 % slower for
-# tens of seconds, including CPU time per request), so the ratios are also taken per round,
-# between the adjacent runs of that round, and the median of those is reported too.
-#   usage: bench/telemetry/http_overhead.sh [BUILD_DIR] (default build) ; RUNS=5 DURATION=5
-#   CONNECTIONS=16
+# server's CPU). The OTLP endpoint is `flowex-bench-telemetry-echo --sink` (reads each export,
+# answers 200: it stands for a collector elsewhere and takes little of wrk's CPU), real-time on
+# CPU 1 above wrk so that exports are answered promptly. Four cases alternate in every round,
+# in reverse order every other round: untraced (OTEL_SDK_DISABLED=true), traced at 100 %
+# sampling exporting OTLP/HTTP to the sink, traced with the endpoint refused (nothing
+# listening), traced with a black-holed endpoint (`--black-hole`: accepts, never reads or
+# answers; a fresh one for every run; export timeout 1 s).
+#
+# Each run has two parts after a 1 s warm-up:
+# - saturated: wrk -cCONNECTIONS as fast as the server answers, DURATION s. Gives requests/s,
+#   the server's CPU time per request (utime + stime of the whole server process over the part
+#   / requests; independent of how much CPU the machine leaves the server) and its share of a
+#   CPU; `io` is the busiest thread (the io thread), the rest is the batch worker's export.
+# - paced: the same connections, each waiting PACE_MS after every answer before its next
+#   request (a fixed offered load far below saturation: ~16 k requests/s), DURATION s. Gives
+#   the p99 latency, which at saturation only measures the queue wrk builds.
+# Plus resident memory before and after the saturated part and the dropped-span counter.
+# This VM has slow periods (everything ~20-40 % slower for tens of seconds, CPU time per
+# request included), so the ratios are also taken per round, between the adjacent runs of
+# that round, and the median of those is reported too; more and shorter rounds keep the runs
+# of a pair closer in time.
+#   usage: bench/telemetry/http_overhead.sh [BUILD_DIR] (default build) ; RUNS=11 DURATION=3
+#   CONNECTIONS=16 PACE_MS=1
 set -euo pipefail
 BUILD=${1:-build}
-RUNS=${RUNS:-5}
-DURATION=${DURATION:-5}
+RUNS=${RUNS:-11}
+DURATION=${DURATION:-3}
 CONNECTIONS=${CONNECTIONS:-16}
+PACE_MS=${PACE_MS:-1}
 ECHO="$BUILD/bin/flowex-bench-telemetry-echo"
 PORT=18080
 SINK_PORT=18318
@@ -40,23 +51,11 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-# An OTLP sink that accepts every export (HTTP 200), and a black hole that accepts TCP
-# connections but never reads or answers. On wrk's CPU (not the server's), real-time above wrk
-# so that exports are answered promptly (it handles a few hundred requests a second).
-chrt -f 60 taskset -c 1 python3 - "$SINK_PORT" "$HOLE_PORT" >/dev/null 2>&1 <<'PY' &
-import http.server, socket, sys, threading
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
-    def log_message(self, *a): pass
-hole = socket.socket(); hole.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-hole.bind(("127.0.0.1", int(sys.argv[2]))); hole.listen(1024)
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
+# The OTLP sink, on wrk's CPU (not the server's), real-time above wrk.
+chrt -f 60 taskset -c 1 "$ECHO" --sink "$SINK_PORT" &
 PIDS+=($!)
 printf 'wrk.method = "POST"\nwrk.body = "{\\"symbol\\":\\"AAPL\\",\\"quantity\\":10}"\n' > "$TMP/post.lua"
+{ cat "$TMP/post.lua"; printf 'function delay()\n  return %s\nend\n' "$PACE_MS"; } > "$TMP/paced.lua"
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # utime + stime of the whole server process, in clock ticks.
@@ -65,10 +64,14 @@ cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 thread_ticks() { for t in /proc/$1/task/*; do awk -v t="${t##*/}" '{sub(/.*\) /, ""); print t, $12 + $13}' "$t/stat"; done; }
 HZ=$(getconf CLK_TCK)
 now_ns() { date +%s%N; }
-# run_case NAME ENV...: prints
-# "rps p99_ms rss_before_kb rss_after_kb dropped cpu_us_per_req server_cpu_share io_us_per_req"
-# (io_us_per_req: the busiest thread, the server's io thread; the rest is the batch worker's
-# export and other SDK threads)
+# wrk's 99th percentile in milliseconds, from its --latency report.
+wrk_p99() {
+  awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v/=1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v*=1000}; print v}' "$1"
+}
+# run_case NAME ENV...: prints "rps p99_ms rss_before_kb rss_after_kb dropped cpu_us_per_req
+# server_cpu_share io_us_per_req paced_rps" (rps, CPU and RSS from the saturated part, p99 and
+# paced_rps from the paced part; io_us_per_req: the busiest thread, the server's io thread; the
+# rest is the batch worker's export and other SDK threads)
 run_case() {
   local name=$1; shift
   env "$@" chrt -f 50 taskset -c 0 "$ECHO" "$PORT" >"$TMP/$name.log" 2>&1 &
@@ -86,11 +89,14 @@ run_case() {
   local cpu1; cpu1=$(cpu_ticks $pid)
   thread_ticks $pid >"$TMP/$name.threads1"
   local after; after=$(rss_kb $pid)
+  chrt -f 50 taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/paced.lua" \
+    "http://127.0.0.1:$PORT/echo" >"$TMP/$name.paced"
   local dropped; dropped=$(curl -fs "http://127.0.0.1:$PORT/metrics" |
     awk '/^otel_sdk_spans_dropped_total/ {print $2}')
   kill -TERM $pid; wait $pid 2>/dev/null || true
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.wrk")
-  local p99; p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v/=1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v*=1000}; print v}' "$TMP/$name.wrk")
+  local p99; p99=$(wrk_p99 "$TMP/$name.paced")
+  local paced_rps; paced_rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$name.paced")
   local reqs; reqs=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
   local cpu_us; cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" -v n="$reqs" \
     'BEGIN {printf "%.2f", (n > 0) ? (b - a) * 1e6 / hz / n : 0}')
@@ -100,7 +106,7 @@ run_case() {
     END {print m + 0}' "$TMP/$name.threads0" "$TMP/$name.threads1")
   local io_us; io_us=$(awk -v d="$io_ticks" -v hz="$HZ" -v n="$reqs" \
     'BEGIN {printf "%.2f", (n > 0) ? d * 1e6 / hz / n : 0}')
-  echo "$rps $p99 $before $after ${dropped:-0} $cpu_us $share $io_us"
+  echo "$rps $p99 $before $after ${dropped:-0} $cpu_us $share $io_us $paced_rps"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -117,21 +123,29 @@ for i in $(seq "$RUNS"); do
       untraced) r=$(run_case "$c-$i" OTEL_SDK_DISABLED=true) ;;
       traced) r=$(run_case "$c-$i" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT) ;;
       refused) r=$(run_case "$c-$i" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1) ;;
-      blackhole) r=$(run_case "$c-$i" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$HOLE_PORT) ;;
+      blackhole)
+        # A fresh black hole per run: the connections earlier runs left in a hole's accept
+        # queue (each with an unread export) are not part of this run's condition.
+        hole_port=$((HOLE_PORT + i))
+        "$ECHO" --black-hole "$hole_port" & hole=$!
+        for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$hole_port") 2>/dev/null && break; sleep 0.1; done
+        r=$(run_case "$c-$i" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$hole_port)
+        kill "$hole"; wait "$hole" 2>/dev/null || true ;;
     esac
     RES[$c]+="$r"$'\n'
     ROUND["$c $i"]=$r
-    echo "run $i $c: rps p99_ms rss_before_kb rss_after_kb dropped cpu_us_per_req server_cpu io_us_per_req = $r"
+    echo "run $i $c: rps p99_ms rss_before_kb rss_after_kb dropped cpu_us_per_req server_cpu io_us_per_req paced_rps = $r"
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 col() { printf '%s' "${RES[$1]}" | awk -v k="$2" 'NF {print $k}' | median; }
-printf '%-10s %11s %8s %14s %13s %10s %15s %11s %14s\n' case median_rps p99_ms rss_before_kb \
-  rss_after_kb dropped cpu_us_per_req server_cpu io_us_per_req
+printf '%-10s %11s %8s %14s %13s %10s %15s %11s %14s %10s\n' case median_rps p99_ms \
+  rss_before_kb rss_after_kb dropped cpu_us_per_req server_cpu io_us_per_req paced_rps
 for c in "${CASES[@]}"; do
-  printf '%-10s %11s %8s %14s %13s %10s %15s %11s %14s\n' "$c" "$(col "$c" 1)" "$(col "$c" 2)" \
-    "$(col "$c" 3)" "$(col "$c" 4)" "$(col "$c" 5)" "$(col "$c" 6)" "$(col "$c" 7)" "$(col "$c" 8)"
+  printf '%-10s %11s %8s %14s %13s %10s %15s %11s %14s %10s\n' "$c" "$(col "$c" 1)" \
+    "$(col "$c" 2)" "$(col "$c" 3)" "$(col "$c" 4)" "$(col "$c" 5)" "$(col "$c" 6)" \
+    "$(col "$c" 7)" "$(col "$c" 8)" "$(col "$c" 9)"
 done
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f %%", (b > 0) ? 100 * a / b : 0}'; }
