@@ -90,13 +90,18 @@ bool IsUuid(std::string_view s) noexcept {
     return true;
 }
 
-std::string ToHex(const std::uint8_t* data, std::size_t n) {
+void AppendHex(std::string& out, const std::uint8_t* data, std::size_t n) {
     static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(n * 2, '0');
     for (std::size_t i = 0; i < n; ++i) {
-        out[2 * i] = kHex[data[i] >> 4];
-        out[2 * i + 1] = kHex[data[i] & 0xF];
+        out.push_back(kHex[data[i] >> 4]);
+        out.push_back(kHex[data[i] & 0xF]);
     }
+}
+
+std::string ToHex(const std::uint8_t* data, std::size_t n) {
+    std::string out;
+    out.reserve(n * 2);
+    AppendHex(out, data, n);
     return out;
 }
 

@@ -451,7 +451,7 @@ awaitable<bool> Session::Write(Response& response, bool keep_alive) {
     }
     if (ctx.trace.valid() && !response.headers.Has("X-Trace-Id")) {
         head += "X-Trace-Id: ";
-        head += ctx.trace.TraceIdHex();
+        common::AppendHex(head, ctx.trace.trace_id.data(), ctx.trace.trace_id.size());
         head += "\r\n";
     }
     bool no_body = response.status == 204 || response.status == 304 ||

@@ -96,7 +96,7 @@ http::Middleware HttpServerMiddleware(HttpServerMiddlewareOptions options) {
                                           http::Next next) -> http::awaitable<http::Response> {
         const RequestHeadersCarrier carrier(ctx.request.headers);
         const std::string_view host = ctx.request.headers.Get("host").value_or("");
-        const std::string version = ctx.request.version == 10 ? "1.0" : "1.1";
+        const std::string_view version = ctx.request.version == 10 ? "1.0" : "1.1";
         instrumentation::ServerSpan server = instrumentation::StartServerSpan(
             options.tracer,
             {.method = ctx.request.method_text.empty() ? http::ToString(ctx.request.method)
@@ -113,7 +113,12 @@ http::Middleware HttpServerMiddleware(HttpServerMiddlewareOptions options) {
              .headers = &carrier},
             options.propagator != nullptr ? *options.propagator : GlobalPropagator());
         ctx.trace = ToTraceContext(server.context.GetSpanContext());
-        ctx.extensions.Emplace<Context>(server.context);
+        // ctx.trace alone rebuilds this context (RequestTelemetryContext) unless it carries a
+        // tracestate or baggage: only then is it stored, which costs an allocation.
+        if (!server.context.GetSpanContext().GetTraceState().empty() ||
+            !server.context.GetBaggage().Empty()) {
+            ctx.extensions.Emplace<Context>(server.context);
+        }
         http::Response response = co_await next();
         instrumentation::EndServerSpan(server, response.status, options.duration);
         co_return response;
@@ -122,7 +127,7 @@ http::Middleware HttpServerMiddleware(HttpServerMiddlewareOptions options) {
 
 Context RequestTelemetryContext(const http::RequestContext& ctx) {
     if (const Context* c = ctx.extensions.Get<Context>()) {
-        return *c;
+        return *c;  // with tracestate or baggage
     }
     return Context(FromTraceContext(ctx.trace));
 }

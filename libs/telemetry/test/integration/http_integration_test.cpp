@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 
 #include "flowex/http/client.hpp"
 #include "flowex/http/server.hpp"
@@ -24,6 +25,13 @@ struct Fixture {
     metrics::Registry registry;
     http::Server server{{.listen = {"127.0.0.1", 0}, .print_listening = false}};
     std::unique_ptr<http::Client> loopback;
+    std::mutex seen_mutex;
+    Context seen;  // what GET /ctx's handler got from RequestTelemetryContext
+
+    Context Seen() {
+        std::lock_guard lock(seen_mutex);
+        return seen;
+    }
 
     Fixture() {
         server.Use(HttpServerMiddleware(
@@ -39,6 +47,11 @@ struct Fixture {
         });
         server.router().Get("/boom", http::Sync([](http::RequestContext&) {
             return http::JsonResponse(503, "{}");
+        }));
+        server.router().Get("/ctx", http::Sync([this](http::RequestContext& ctx) {
+            std::lock_guard lock(seen_mutex);
+            seen = RequestTelemetryContext(ctx);
+            return http::JsonResponse(200, "{}");
         }));
         EXPECT_TRUE(server.Start().ok());
         loopback = std::make_unique<http::Client>(
@@ -122,6 +135,35 @@ TEST(TelemetryHttpIntegration, Server5xxIsErrorAndUnmatchedRoutesAreNamedByMetho
     EXPECT_EQ(boom->status_code, StatusCode::kError);
     EXPECT_EQ(nope->status_code, StatusCode::kUnset);
     EXPECT_EQ(nope->kind, SpanKind::kServer);
+}
+
+// Handlers get the server span's context, with the incoming tracestate and baggage.
+TEST(TelemetryHttpIntegration, HandlersSeeTheServerSpanContextWithTracestateAndBaggage) {
+    Fixture f;
+    EXPECT_EQ(f.Call(http::Method::kGet, "/ctx"), 200);
+    const Context plain = f.Seen();
+    http::Headers headers;
+    headers.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    headers.Set("tracestate", "vendor=abc");
+    headers.Set("baggage", "user.tier=gold");
+    EXPECT_EQ(f.Call(http::Method::kGet, "/ctx", headers), 200);
+    const Context full = f.Seen();
+    f.server.Stop();
+    f.server.Wait();
+    const auto spans = f.tp.storage->Spans();
+    ASSERT_EQ(spans.size(), 2u);
+    EXPECT_EQ(plain.GetSpanContext().GetTraceId(), spans[0].trace_id);
+    EXPECT_EQ(plain.GetSpanContext().GetSpanId(), spans[0].span_id);
+    EXPECT_TRUE(plain.GetSpanContext().IsSampled());
+    EXPECT_FALSE(plain.GetSpanContext().IsRemote());
+    EXPECT_TRUE(plain.GetSpanContext().GetTraceState().empty());
+    EXPECT_TRUE(plain.GetBaggage().Empty());
+    EXPECT_EQ(full.GetSpanContext().GetTraceId().Hex(), "0af7651916cd43dd8448eb211c80319c");
+    EXPECT_EQ(full.GetSpanContext().GetSpanId(), spans[1].span_id);
+    EXPECT_EQ(full.GetSpanContext().GetTraceState(), "vendor=abc");
+    const std::string* tier = full.GetBaggage().Get("user.tier");
+    ASSERT_NE(tier, nullptr);
+    EXPECT_EQ(*tier, "gold");
 }
 
 // A traceparent injected by the official JS SDK (@opentelemetry/core's W3C propagator around

@@ -38,5 +38,7 @@ std::uint64_t RandomU64() noexcept;
 
 /// Lowercase hex of raw bytes.
 std::string ToHex(const std::uint8_t* data, std::size_t n);
+/// The same, appended to `out` (no temporary string).
+void AppendHex(std::string& out, const std::uint8_t* data, std::size_t n);
 
 }  // namespace flowex::common

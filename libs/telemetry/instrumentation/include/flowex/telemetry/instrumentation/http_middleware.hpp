@@ -8,8 +8,8 @@
 ///
 /// The middleware extracts the incoming `traceparent`/`tracestate`/`baggage`, starts the
 /// SERVER span `{METHOD} {route}`, and sets `RequestContext::trace` (what handlers pass to
-/// clients and storage) plus a full `telemetry::Context` in `RequestContext::extensions`
-/// (with baggage: `RequestTelemetryContext(ctx)`). After the chain answers it records the
+/// clients and storage); the full `telemetry::Context`, with tracestate and baggage, is
+/// `RequestTelemetryContext(ctx)`. After the chain answers it records the
 /// status (5xx → ERROR, 4xx unset) and `http_server_request_duration_seconds`.
 #include <memory>
 #include <string>
@@ -35,8 +35,8 @@ struct HttpServerMiddlewareOptions {
 
 http::Middleware HttpServerMiddleware(HttpServerMiddlewareOptions options);
 
-/// The request's telemetry Context (span + baggage) set by the middleware; without the
-/// middleware, one built from `ctx.trace`.
+/// The request's telemetry Context (span, tracestate, baggage) as the middleware set it;
+/// without the middleware, one built from `ctx.trace`.
 Context RequestTelemetryContext(const http::RequestContext& ctx);
 
 /// CLIENT spans `{METHOD}` for every call of an http::Client, with context injection.
