@@ -53,14 +53,8 @@ void BlockSignals() {
 }
 
 int BlackHole(int port) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
+    const int fd = flowex::bench::ListenLoopback(port, 1024);
+    if (fd < 0) {
         std::perror("black hole: bind/listen");
         return 1;
     }

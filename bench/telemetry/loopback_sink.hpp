@@ -20,26 +20,35 @@
 
 namespace flowex::bench {
 
+/// A TCP listener on 127.0.0.1:`port` (0: a free port, written back to `port`); -1 on failure.
+inline int ListenLoopback(int& port, int backlog) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    socklen_t len = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, backlog) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    port = ntohs(addr.sin_port);
+    return fd;
+}
+
 /// A minimal OTLP/HTTP sink on 127.0.0.1, on its own thread: one connection at a time, answers
 /// every request 200 with an empty body. `port` 0 picks a free port.
 class LoopbackSink {
 public:
-    explicit LoopbackSink(int port = 0) {
-        listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        const int one = 1;
-        setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<std::uint16_t>(port));
-        socklen_t len = sizeof(addr);
-        if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-            listen(listen_fd_, 4) != 0 ||
-            getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    explicit LoopbackSink(int port = 0) : port_(port) {
+        listen_fd_ = ListenLoopback(port_, 4);
+        if (listen_fd_ < 0) {
             std::perror("loopback sink: bind/listen");
             std::abort();
         }
-        port_ = ntohs(addr.sin_port);
         thread_ = std::thread([this] { Serve(); });
     }
     ~LoopbackSink() {
