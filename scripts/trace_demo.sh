@@ -32,14 +32,16 @@ call() {
   [[ -n "$data" ]] && args+=(-d "$data")   # no Content-Type, exactly as the brief's curl lines
   local headers
   headers="$(curl "${args[@]}" "$url")" || { echo "  $label: could not reach $url" >&2; exit 1; }
-  status="$(printf '%s' "$headers" | head -1 | awk '{print $2}')"
+  # awk reads all of its input: `head -1` would exit after the first line, and bash's printf,
+  # which writes line by line, could then die of SIGPIPE and (pipefail, set -e) end the demo.
+  status="$(printf '%s' "$headers" | awk 'NR == 1 {print $2}')"
   trace="$(printf '%s' "$headers" | tr -d '\r' | sed -n 's/^[Xx]-[Tt]race-[Ii]d: *//p' | tail -1)"
   body="$(cat "$tmp/body")"
   printf '  %-44s %s  trace %s\n' "$label" "$status" "${trace:--}"
   [[ -n "$trace" ]] && traces+=("$label|$trace")
   return 0
 }
-json_field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" <<<"$body" | head -1; }
+json_field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" <<<"$body" | awk 'NR == 1'; }
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
