@@ -8,9 +8,9 @@
 # server's CPU). The OTLP endpoint is `flowex-bench-telemetry-echo --sink` (reads each export,
 # answers 200: it stands for a collector elsewhere and takes little of wrk's CPU), real-time on
 # CPU 1 above wrk so that exports are answered promptly. Four cases alternate in every round,
-# in reverse order every other round: untraced (OTEL_SDK_DISABLED=true), traced at 100 %
-# sampling exporting OTLP/HTTP to the sink, traced with the endpoint refused (nothing
-# listening), traced with a black-holed endpoint (`--black-hole`: accepts, never reads or
+# in an order that changes from round to round (ORDERS): untraced (OTEL_SDK_DISABLED=true),
+# traced at 100 % sampling exporting OTLP/HTTP to the sink, traced with the endpoint refused
+# (nothing listening), traced with a black-holed endpoint (`--black-hole`: accepts, never reads or
 # answers; a fresh one for every run; export timeout 1 s).
 #
 # Each run has two parts after a 1 s warm-up:
@@ -48,7 +48,11 @@ if [[ -n $others ]]; then
 fi
 TMP=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+hole=""  # the black hole of the running case, if any
+cleanup() {
+  for p in "${PIDS[@]}" $hole; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 
 # The OTLP sink, on wrk's CPU (not the server's), real-time above wrk.
@@ -115,9 +119,13 @@ CASES=(untraced traced refused blackhole)
 declare -A RES
 declare -A ROUND  # "$c $i" -> result of case c in round i
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The order of the cases in round i: every case takes every position once in four rounds,
+# untraced and traced are always next to each other, and no case ends one round and starts
+# the next (a slow period of the VM then hits two runs of one case less often).
+ORDERS=("untraced traced refused blackhole" "refused blackhole traced untraced"
+        "traced untraced blackhole refused" "blackhole refused untraced traced")
 for i in $(seq "$RUNS"); do
-  order=("${CASES[@]}")
-  if (( i % 2 == 0 )); then order=(blackhole refused traced untraced); fi
+  read -r -a order <<<"${ORDERS[$(( (i - 1) % 4 ))]}"
   for c in "${order[@]}"; do
     case $c in
       untraced) r=$(run_case "$c-$i" OTEL_SDK_DISABLED=true) ;;
@@ -130,7 +138,7 @@ for i in $(seq "$RUNS"); do
         "$ECHO" --black-hole "$hole_port" & hole=$!
         for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$hole_port") 2>/dev/null && break; sleep 0.1; done
         r=$(run_case "$c-$i" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$hole_port)
-        kill "$hole"; wait "$hole" 2>/dev/null || true ;;
+        kill "$hole"; wait "$hole" 2>/dev/null || true; hole="" ;;
     esac
     RES[$c]+="$r"$'\n'
     ROUND["$c $i"]=$r
