@@ -26,11 +26,11 @@
 # request included), so the ratios are also taken per round, between the adjacent runs of
 # that round, and the median of those is reported too; more and shorter rounds keep the runs
 # of a pair closer in time.
-#   usage: bench/telemetry/http_overhead.sh [BUILD_DIR] (default build) ; RUNS=11 DURATION=3
+#   usage: bench/telemetry/http_overhead.sh [BUILD_DIR] (default build) ; RUNS=12 DURATION=3
 #   CONNECTIONS=16 PACE_MS=1
 set -euo pipefail
 BUILD=${1:-build}
-RUNS=${RUNS:-11}
+RUNS=${RUNS:-12}
 DURATION=${DURATION:-3}
 CONNECTIONS=${CONNECTIONS:-16}
 PACE_MS=${PACE_MS:-1}
