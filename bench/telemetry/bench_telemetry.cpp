@@ -11,18 +11,10 @@
 //   cpu_ns_per_span  process CPU time (all threads: caller + batch worker) per span
 // The run fails unless exported + dropped == spans started: every span reached the exporter
 // or was counted as dropped.
-#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sched.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>

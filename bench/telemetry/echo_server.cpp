@@ -14,8 +14,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <string>
 #include <string_view>
 
 #include "flowex/http/server.hpp"
