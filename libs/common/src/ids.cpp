@@ -92,9 +92,12 @@ bool IsUuid(std::string_view s) noexcept {
 
 void AppendHex(std::string& out, const std::uint8_t* data, std::size_t n) {
     static constexpr char kHex[] = "0123456789abcdef";
+    const std::size_t at = out.size();
+    out.resize(at + 2 * n);  // one capacity check, not one per character
+    char* p = out.data() + at;
     for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(kHex[data[i] >> 4]);
-        out.push_back(kHex[data[i] & 0xF]);
+        p[2 * i] = kHex[data[i] >> 4];
+        p[2 * i + 1] = kHex[data[i] & 0xF];
     }
 }
 
