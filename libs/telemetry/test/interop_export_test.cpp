@@ -52,7 +52,7 @@ json::value ValueJson(const sdk::OwnedValue& v) {
 json::object AttrsJson(const sdk::AttributeList& list) {
     json::object o;
     for (const auto& a : list) {
-        o[a.key] = ValueJson(a.value);
+        o[std::string(a.key.view())] = ValueJson(a.value);
     }
     return o;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <thread>
 
 #include "flowex/telemetry/api/trace.hpp"
@@ -128,6 +129,84 @@ TEST(TelemetryTracer, SpanLimitsDropAndCount) {
     EXPECT_EQ(std::get<std::string>(*spans[0].attributes.Find("a")), "1234");
     EXPECT_EQ(spans[0].events.size(), 1u);
     EXPECT_EQ(spans[0].dropped_events_count, 1u);
+}
+
+constexpr std::size_t kNoLimit = 128;
+
+std::int64_t IntOf(const sdk::AttributeList& list, std::string_view key) {
+    const sdk::OwnedValue* v = list.Find(key);
+    return v != nullptr ? std::get<std::int64_t>(*v) : -1;
+}
+
+TEST(TelemetryAttributeList, EqualKeysFromDifferentBuffersAreOneAttribute) {
+    sdk::AttributeList list;
+    std::string first = "http.request.method";
+    std::string second = first;  // same text, another buffer
+    list.Set(first, AttributeValue(std::int64_t{1}), kNoLimit, 0);
+    list.Set(second, AttributeValue(std::int64_t{2}), kNoLimit, 0);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(IntOf(list, "http.request.method"), 2);
+    // Interned: both texts map to one copy, which outlives the callers' buffers.
+    EXPECT_EQ(sdk::AttributeKey::Intern(first), sdk::AttributeKey::Intern(second));
+    first.assign(first.size(), 'x');
+    EXPECT_EQ(list[0].key.view(), "http.request.method");
+}
+
+TEST(TelemetryAttributeList, NewTextAtAReusedAddressIsANewKey) {
+    sdk::AttributeList list;
+    char buffer[] = "key.one";
+    list.Set(buffer, AttributeValue(std::int64_t{1}), kNoLimit, 0);
+    std::memcpy(buffer, "key.two", sizeof(buffer));  // same address and length, other text
+    list.Set(buffer, AttributeValue(std::int64_t{2}), kNoLimit, 0);
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(IntOf(list, "key.one"), 1);
+    EXPECT_EQ(IntOf(list, "key.two"), 2);
+}
+
+TEST(TelemetryAttributeList, KeysTooLongToInternAreOwnedCopies) {
+    const std::string long_key(sdk::AttributeKey::kMaxInternedKeySize + 1, 'k');
+    EXPECT_EQ(sdk::AttributeKey::Intern(long_key), nullptr);
+    sdk::AttributeList copy;
+    {
+        sdk::AttributeList list;
+        std::string text = long_key;
+        list.Set(text, AttributeValue(std::int64_t{1}), kNoLimit, 0);
+        list.Set(std::string(long_key), AttributeValue(std::int64_t{2}), kNoLimit, 0);
+        list.Set("short", AttributeValue(std::int64_t{3}), kNoLimit, 0);
+        ASSERT_EQ(list.size(), 2u);
+        text.assign(text.size(), 'x');
+        copy = list;
+    }  // the list and its owned key are gone; the copy has its own
+    ASSERT_EQ(copy.size(), 2u);
+    EXPECT_EQ(IntOf(copy, long_key), 2);
+    EXPECT_EQ(IntOf(copy, "short"), 3);
+    sdk::AttributeList moved = std::move(copy);
+    EXPECT_EQ(IntOf(moved, long_key), 2);
+}
+
+// Filling the intern table is for good, so it runs in a child process (a death test that
+// exits normally).
+TEST(TelemetryAttributeListDeathTest, KeysStayCorrectOnceTheInternTableIsFull) {
+    EXPECT_EXIT(
+        {
+            sdk::AttributeList list;
+            for (std::size_t i = 0; i <= sdk::AttributeKey::kMaxInternedKeys; ++i) {
+                list.Clear();
+                list.Set("filler." + std::to_string(i), AttributeValue(true), kNoLimit, 0);
+            }
+            const std::string fresh = "never.seen.before";
+            if (sdk::AttributeKey::Intern(fresh) != nullptr) {
+                std::exit(1);  // the table should have refused it
+            }
+            list.Clear();
+            list.Set(fresh, AttributeValue(std::int64_t{1}), kNoLimit, 0);
+            list.Set(std::string(fresh), AttributeValue(std::int64_t{2}), kNoLimit, 0);
+            list.Set("filler.7", AttributeValue(std::int64_t{3}), kNoLimit, 0);  // interned
+            const bool ok = list.size() == 2 && IntOf(list, fresh) == 2 &&
+                            IntOf(list, "filler.7") == 3;
+            std::exit(ok ? 0 : 2);
+        },
+        ::testing::ExitedWithCode(0), "");
 }
 
 TEST(TelemetryTracer, DisabledSdkIsNoopButPropagatesParent) {

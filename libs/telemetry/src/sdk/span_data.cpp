@@ -1,17 +1,51 @@
 #include "flowex/telemetry/sdk/span_data.hpp"
 
+#include <cstdint>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "span_record.hpp"
 
 namespace flowex::telemetry::sdk {
 
-// Pooled records see the same names, keys and values over and over: skip the copy when the
-// slot already holds the text, and copy in place when the length matches, instead of
-// std::string::assign's general (aliasing-safe) replace.
+namespace {
+
+// Copies 1-16 bytes with a few fixed-size moves (two overlapping ones), inline.
+inline void CopyShort(char* out, const char* in, std::size_t n) noexcept {
+    if (n >= 8) {
+        std::uint64_t head;
+        std::uint64_t tail;
+        std::memcpy(&head, in, 8);
+        std::memcpy(&tail, in + n - 8, 8);
+        std::memcpy(out, &head, 8);
+        std::memcpy(out + n - 8, &tail, 8);
+    } else if (n >= 4) {
+        std::uint32_t head;
+        std::uint32_t tail;
+        std::memcpy(&head, in, 4);
+        std::memcpy(&tail, in + n - 4, 4);
+        std::memcpy(out, &head, 4);
+        std::memcpy(out + n - 4, &tail, 4);
+    } else if (n > 0) {
+        out[0] = in[0];
+        out[n / 2] = in[n / 2];
+        out[n - 1] = in[n - 1];
+    }
+}
+
+}  // namespace
+
+// Pooled records see the same names and values over and over: when the length matches, copy
+// in place instead of std::string::assign's general (aliasing-safe) replace. A short text is
+// just copied (inline, as cheap as comparing it); a long one, in its own heap buffer, is first
+// compared, so that an unchanged buffer is not written.
 void AssignReusing(std::string& out, std::string_view s) noexcept {
     if (out.size() == s.size()) {
-        if (!s.empty() && std::memcmp(out.data(), s.data(), s.size()) != 0) {
+        if (s.size() <= 16) {
+            CopyShort(out.data(), s.data(), s.size());
+        } else if (std::memcmp(out.data(), s.data(), s.size()) != 0) {
             std::memcpy(out.data(), s.data(), s.size());
         }
         return;
@@ -20,6 +54,76 @@ void AssignReusing(std::string& out, std::string_view s) noexcept {
 }
 
 namespace {
+
+// The intern table: append-only, never freed (keys are referenced from any record, on any
+// thread, at any time). Texts live in chunks that never move.
+struct InternTable {
+    static constexpr std::size_t kChunkSize = 16 * 1024;
+    std::mutex mutex;
+    std::unordered_set<std::string_view> keys;
+    std::vector<std::unique_ptr<char[]>> chunks;
+    std::size_t chunk_used = kChunkSize;
+};
+
+InternTable& Table() {
+    static auto* table = new InternTable();  // leaked on purpose: outlives every thread
+    return *table;
+}
+
+// Each thread remembers recent keys by the address of the caller's text (a string literal at a
+// call site, usually), so the common case is one compare against text already in cache. Two
+// ways per set: keys whose addresses collide would otherwise evict each other on every span.
+struct InternCacheEntry {
+    const char* text = nullptr;
+    std::size_t size = 0;
+    const char* interned = nullptr;
+
+    bool Holds(std::string_view t) const noexcept {
+        // The text at an address may have changed since (a reused buffer): compare it.
+        return text == t.data() && size == t.size() && interned != nullptr &&
+               std::memcmp(interned, t.data(), t.size()) == 0;
+    }
+};
+constexpr int kInternCacheSetBits = 7;
+using InternCacheSet = InternCacheEntry[2];  // [0] the most recently used
+thread_local InternCacheSet t_intern_cache[1 << kInternCacheSetBits];  // trivial: no TLS guard
+
+InternCacheSet& CacheSetFor(std::string_view text) noexcept {
+    const auto address = reinterpret_cast<std::uintptr_t>(text.data()) ^ text.size();
+    return t_intern_cache[(address * 0x9E3779B97F4A7C15ULL) >> (64 - kInternCacheSetBits)];
+}
+
+[[gnu::noinline]] const char* InternSlow(std::string_view text, InternCacheSet& set) noexcept {
+    if (text.size() > AttributeKey::kMaxInternedKeySize) {
+        return nullptr;
+    }
+    const char* interned = nullptr;
+    try {
+        auto& table = Table();
+        std::lock_guard lock(table.mutex);
+        if (const auto it = table.keys.find(text); it != table.keys.end()) {
+            interned = it->data();
+        } else if (table.keys.size() < AttributeKey::kMaxInternedKeys) {
+            if (table.chunk_used + text.size() + 1 > InternTable::kChunkSize) {
+                table.chunks.push_back(std::make_unique<char[]>(InternTable::kChunkSize));
+                table.chunk_used = 0;
+            }
+            char* copy = table.chunks.back().get() + table.chunk_used;
+            std::memcpy(copy, text.data(), text.size());
+            copy[text.size()] = '\0';
+            table.chunk_used += text.size() + 1;
+            table.keys.emplace(copy, text.size());
+            interned = copy;
+        }
+    } catch (...) {
+        return nullptr;  // out of memory: the key owns a copy instead
+    }
+    if (interned != nullptr) {
+        set[1] = set[0];
+        set[0] = {text.data(), text.size(), interned};
+    }
+    return interned;
+}
 
 std::string_view Truncate(std::string_view s, std::size_t max_length) noexcept {
     if (max_length == 0 || s.size() <= max_length) {
@@ -82,10 +186,39 @@ void AssignValue(OwnedValue& out, const AttributeValue& value, std::size_t max_l
     }
 }
 
+const char* AttributeKey::Intern(std::string_view text) noexcept {
+    InternCacheSet& set = CacheSetFor(text);
+    if (set[0].Holds(text)) {
+        return set[0].interned;
+    }
+    if (set[1].Holds(text)) {
+        std::swap(set[0], set[1]);
+        return set[0].interned;
+    }
+    return InternSlow(text, set);
+}
+
+void AttributeKey::Assign(std::string_view text, const char* interned) {
+    if (interned != nullptr) {
+        Release();
+        data_ = interned;
+        size_ = static_cast<std::uint32_t>(text.size());
+        owned_ = false;
+        return;
+    }
+    auto copy = std::make_unique<char[]>(text.size() + 1);
+    std::memcpy(copy.get(), text.data(), text.size());
+    Release();
+    data_ = copy.release();
+    size_ = static_cast<std::uint32_t>(text.size());
+    owned_ = true;
+}
+
 bool AttributeList::Set(std::string_view key, const AttributeValue& value,
                         std::size_t count_limit, std::size_t value_length_limit) noexcept {
+    const char* interned = AttributeKey::Intern(key);
     for (std::size_t i = 0; i < size_; ++i) {
-        if (items_[i].key == key) {
+        if (items_[i].key.SameAs(key, interned)) {
             AssignValue(items_[i].value, value, value_length_limit);
             return true;
         }
@@ -97,7 +230,11 @@ bool AttributeList::Set(std::string_view key, const AttributeValue& value,
         items_.emplace_back();
     }
     OwnedAttribute& slot = items_[size_];
-    AssignReusing(slot.key, key);
+    try {
+        slot.key.Assign(key, interned);
+    } catch (...) {
+        return false;  // out of memory for an uninterned key: dropped like one over the limit
+    }
     AssignValue(slot.value, value, value_length_limit);
     ++size_;
     return true;

@@ -42,8 +42,8 @@ void ReleaseSpanRecord(SpanRecord* record) noexcept;
 void ReleaseSpanRecords(std::span<SpanRecord* const> records,
                         std::span<RecordHome* const> homes) noexcept;
 
-/// `out = s`, without touching `out` when it already holds `s` (pooled records see the same
-/// names, keys and values over and over). Keeps `out`'s capacity.
+/// `out = s`, in place when the length matches (pooled records see the same names and values
+/// over and over); a long `out` that already holds `s` is not written. Keeps `out`'s capacity.
 void AssignReusing(std::string& out, std::string_view s) noexcept;
 
 /// Nanoseconds since the Unix epoch, now.

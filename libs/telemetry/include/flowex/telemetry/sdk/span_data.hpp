@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -18,8 +19,89 @@ using OwnedValue = std::variant<bool, std::int64_t, double, std::string, std::ve
                                 std::vector<std::int64_t>, std::vector<double>,
                                 std::vector<std::string>>;
 
+/// An attribute's key. Keys come from a small set (the semantic-convention names in the code),
+/// so they are interned: a key points at the process's one copy of its text, kept for the
+/// process's lifetime. A pooled span record then stores a pointer instead of copying the text
+/// into a heap buffer of its own (a cache line to fetch per long key, for the span and for the
+/// exporter), and equal interned keys have equal pointers. The table is bounded
+/// (kMaxInternedKeys keys of at most kMaxInternedKeySize bytes); a key beyond it owns a copy.
+/// Whether a text is interned never changes once decided, so two keys are equal exactly when
+/// `SameAs` says so.
+class AttributeKey {
+public:
+    static constexpr std::size_t kMaxInternedKeys = 4096;
+    static constexpr std::size_t kMaxInternedKeySize = 256;
+
+    AttributeKey() noexcept = default;
+    explicit AttributeKey(std::string_view text) { Assign(text); }
+    AttributeKey(const AttributeKey& other) { CopyFrom(other); }
+    AttributeKey& operator=(const AttributeKey& other) {
+        if (this != &other) {
+            Release();
+            CopyFrom(other);
+        }
+        return *this;
+    }
+    AttributeKey(AttributeKey&& other) noexcept
+        : data_(std::exchange(other.data_, "")), size_(std::exchange(other.size_, 0)),
+          owned_(std::exchange(other.owned_, false)) {}
+    AttributeKey& operator=(AttributeKey&& other) noexcept {
+        if (this != &other) {
+            Release();
+            data_ = std::exchange(other.data_, "");
+            size_ = std::exchange(other.size_, 0);
+            owned_ = std::exchange(other.owned_, false);
+        }
+        return *this;
+    }
+    ~AttributeKey() { Release(); }
+
+    /// The interned copy of `text`, or null when the table has no room for it.
+    static const char* Intern(std::string_view text) noexcept;
+
+    /// Sets the key to `text`, whose interned copy is `interned` (from Intern, may be null).
+    void Assign(std::string_view text, const char* interned);
+    void Assign(std::string_view text) { Assign(text, Intern(text)); }
+
+    /// Equal text (by pointer when interned).
+    bool SameAs(std::string_view text, const char* interned) const noexcept {
+        return interned != nullptr ? data_ == interned : owned_ && view() == text;
+    }
+
+    std::string_view view() const noexcept { return {data_, size_}; }
+    operator std::string_view() const noexcept { return view(); }  // NOLINT: reads as text
+    const char* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    friend bool operator==(const AttributeKey& a, std::string_view b) noexcept {
+        return a.view() == b;
+    }
+
+private:
+    void Release() noexcept {
+        if (owned_) {
+            delete[] data_;
+        }
+    }
+    void CopyFrom(const AttributeKey& other) {
+        owned_ = false;
+        data_ = "";
+        size_ = 0;
+        if (other.owned_) {
+            Assign(other.view(), nullptr);
+        } else {
+            data_ = other.data_;
+            size_ = other.size_;
+        }
+    }
+
+    const char* data_ = "";  // interned text, or a new[] copy when owned_
+    std::uint32_t size_ = 0;
+    bool owned_ = false;
+};
+
 struct OwnedAttribute {
-    std::string key;
+    AttributeKey key;
     OwnedValue value;
 };
 
