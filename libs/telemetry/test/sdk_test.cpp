@@ -163,6 +163,23 @@ TEST(TelemetryAttributeList, NewTextAtAReusedAddressIsANewKey) {
     EXPECT_EQ(IntOf(list, "key.two"), 2);
 }
 
+TEST(TelemetryAttributeList, ReusedBufferDiffersFromTheCachedTextAtAnyByte) {
+    // The per-thread cache compares the caller's text with the interned one (inline up to 32
+    // bytes): a change at the first, middle or last byte, at every length, is a new key.
+    for (std::size_t n = 1; n <= 40; ++n) {
+        for (const std::size_t pos : {std::size_t{0}, n / 2, n - 1}) {
+            std::string buffer(n, 'a');
+            buffer[0] = static_cast<char>('A' + n % 26);  // a fresh text for every length
+            const char* before = sdk::AttributeKey::Intern(buffer);
+            buffer[pos] = '#';
+            const char* after = sdk::AttributeKey::Intern(buffer);
+            ASSERT_NE(after, nullptr);
+            EXPECT_NE(after, before) << "length " << n << ", byte " << pos;
+            EXPECT_EQ(std::string_view(after, n), buffer);
+        }
+    }
+}
+
 TEST(TelemetryAttributeList, KeysTooLongToInternAreOwnedCopies) {
     const std::string long_key(sdk::AttributeKey::kMaxInternedKeySize + 1, 'k');
     EXPECT_EQ(sdk::AttributeKey::Intern(long_key), nullptr);

@@ -35,6 +35,39 @@ inline void CopyShort(char* out, const char* in, std::size_t n) noexcept {
     }
 }
 
+template <class Word>
+inline Word Load(const char* p) noexcept {
+    Word w;
+    std::memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+// a[0, n) == b[0, n), inline for up to 32 bytes (attribute keys): a few overlapping loads.
+inline bool SameBytes(const char* a, const char* b, std::size_t n) noexcept {
+    using U64 = std::uint64_t;
+    using U32 = std::uint32_t;
+    if (n >= 8) {
+        if (n > 32) {
+            return std::memcmp(a, b, n) == 0;
+        }
+        U64 diff = (Load<U64>(a) ^ Load<U64>(b)) | (Load<U64>(a + n - 8) ^ Load<U64>(b + n - 8));
+        if (n > 16) {
+            diff |= (Load<U64>(a + 8) ^ Load<U64>(b + 8)) |
+                    (Load<U64>(a + n - 16) ^ Load<U64>(b + n - 16));
+        }
+        return diff == 0;
+    }
+    if (n >= 4) {
+        return ((Load<U32>(a) ^ Load<U32>(b)) | (Load<U32>(a + n - 4) ^ Load<U32>(b + n - 4))) == 0;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 // Pooled records see the same names and values over and over: when the length matches, copy
@@ -81,7 +114,7 @@ struct InternCacheEntry {
     bool Holds(std::string_view t) const noexcept {
         // The text at an address may have changed since (a reused buffer): compare it.
         return text == t.data() && size == t.size() && interned != nullptr &&
-               std::memcmp(interned, t.data(), t.size()) == 0;
+               SameBytes(interned, t.data(), t.size());
     }
 };
 constexpr int kInternCacheSetBits = 7;
