@@ -180,6 +180,23 @@ TEST(TelemetryAttributeList, ReusedBufferDiffersFromTheCachedTextAtAnyByte) {
     }
 }
 
+TEST(TelemetryAttributeList, AReusedSlotTakesANewValueOfTheSameLength) {
+    // A cleared list keeps its slots; a string value of the slot's length is copied in place.
+    sdk::AttributeList list;
+    for (std::size_t n = 1; n <= 40; ++n) {
+        list.Clear();
+        list.Set("v", AttributeValue(std::string(n, 'a')), kNoLimit, 0);
+        std::string next(n, 'b');
+        for (std::size_t i = 0; i < n; ++i) {
+            next[i] = static_cast<char>('b' + i % 20);
+        }
+        list.Clear();
+        list.Set("v", AttributeValue(next), kNoLimit, 0);
+        ASSERT_EQ(list.size(), 1u);
+        EXPECT_EQ(std::get<std::string>(*list.Find("v")), next) << "length " << n;
+    }
+}
+
 TEST(TelemetryAttributeList, KeysTooLongToInternAreOwnedCopies) {
     const std::string long_key(sdk::AttributeKey::kMaxInternedKeySize + 1, 'k');
     EXPECT_EQ(sdk::AttributeKey::Intern(long_key), nullptr);

@@ -12,34 +12,34 @@ namespace flowex::telemetry::sdk {
 
 namespace {
 
-// Copies 1-16 bytes with a few fixed-size moves (two overlapping ones), inline.
-inline void CopyShort(char* out, const char* in, std::size_t n) noexcept {
-    if (n >= 8) {
-        std::uint64_t head;
-        std::uint64_t tail;
-        std::memcpy(&head, in, 8);
-        std::memcpy(&tail, in + n - 8, 8);
-        std::memcpy(out, &head, 8);
-        std::memcpy(out + n - 8, &tail, 8);
-    } else if (n >= 4) {
-        std::uint32_t head;
-        std::uint32_t tail;
-        std::memcpy(&head, in, 4);
-        std::memcpy(&tail, in + n - 4, 4);
-        std::memcpy(out, &head, 4);
-        std::memcpy(out + n - 4, &tail, 4);
-    } else if (n > 0) {
-        out[0] = in[0];
-        out[n / 2] = in[n / 2];
-        out[n - 1] = in[n - 1];
-    }
-}
-
 template <class Word>
 inline Word Load(const char* p) noexcept {
     Word w;
     std::memcpy(&w, p, sizeof(w));
     return w;
+}
+
+// Copies n bytes, sizeof(Word) <= n <= 2 * sizeof(Word): the first and the last word (they may
+// overlap).
+template <class Word>
+inline void CopyEnds(char* out, const char* in, std::size_t n) noexcept {
+    const Word head = Load<Word>(in);
+    const Word tail = Load<Word>(in + n - sizeof(Word));
+    std::memcpy(out, &head, sizeof(Word));
+    std::memcpy(out + n - sizeof(Word), &tail, sizeof(Word));
+}
+
+// Copies 0-16 bytes with a few fixed-size moves, inline.
+inline void CopyShort(char* out, const char* in, std::size_t n) noexcept {
+    if (n >= 8) {
+        CopyEnds<std::uint64_t>(out, in, n);
+    } else if (n >= 4) {
+        CopyEnds<std::uint32_t>(out, in, n);
+    } else if (n > 0) {
+        out[0] = in[0];
+        out[n / 2] = in[n / 2];
+        out[n - 1] = in[n - 1];
+    }
 }
 
 // a[0, n) == b[0, n), inline for up to 32 bytes (attribute keys): a few overlapping loads.
