@@ -33,7 +33,6 @@ public:
     static constexpr std::size_t kMaxInternedKeySize = 256;
 
     AttributeKey() noexcept = default;
-    explicit AttributeKey(std::string_view text) { Assign(text); }
     AttributeKey(const AttributeKey& other) { CopyFrom(other); }
     AttributeKey& operator=(const AttributeKey& other) {
         if (this != &other) {
@@ -59,9 +58,9 @@ public:
     /// The interned copy of `text`, or null when the table has no room for it.
     static const char* Intern(std::string_view text) noexcept;
 
-    /// Sets the key to `text`, whose interned copy is `interned` (from Intern, may be null).
+    /// Sets the key to `text`, whose interned copy is `interned` (from Intern; null: an owned
+    /// copy).
     void Assign(std::string_view text, const char* interned);
-    void Assign(std::string_view text) { Assign(text, Intern(text)); }
 
     /// Equal text (by pointer when interned).
     bool SameAs(std::string_view text, const char* interned) const noexcept {
