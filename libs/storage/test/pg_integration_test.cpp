@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -499,8 +500,13 @@ TEST(PgRestart, PgPoolReconnectsAfterServerRestart) {
     ASSERT_EQ(std::system((script + " start " + state + " >/dev/null").c_str()), 0);
     struct StopGuard {
         std::string cmd;
-        ~StopGuard() { (void)std::system(cmd.c_str()); }
-    } guard{script + " stop " + state + " >/dev/null"};
+        std::string state;
+        ~StopGuard() {
+            (void)std::system(cmd.c_str());
+            std::error_code ec;
+            std::filesystem::remove(state, ec);  // the directory `start` made, empty after `stop`
+        }
+    } guard{script + " stop " + state + " >/dev/null", state};
     std::string url;
     {
         std::ifstream in(state + "/env");
