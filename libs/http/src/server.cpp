@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "parsers.hpp"
+#include "session_registry.hpp"
 
 namespace flowex::http {
 
@@ -110,8 +111,7 @@ struct Server::Impl {
     // by the io_context's destructor still unregister their sessions.
     ServerOptions options;
     std::shared_ptr<spdlog::logger> logger;
-    mutable std::mutex mu;  // guards sessions
-    std::list<Session*> sessions;
+    detail::SessionRegistry<Session> sessions;
     std::atomic<std::size_t> session_count{0};
     std::atomic<std::uint16_t> port{0};
     std::atomic<bool> started{false};
@@ -182,7 +182,7 @@ struct Session : std::enable_shared_from_this<Session> {
     std::string head;  // serialized response head, reused
     std::atomic<State> state{State::kIdle};
     std::atomic<std::int64_t> deadline{kNoDeadline};
-    std::list<Session*>::iterator pos;
+    detail::SessionRegistry<Session>::Position pos;
 };
 
 namespace {
@@ -213,34 +213,26 @@ private:
 }  // namespace
 
 void Server::Impl::Register(Session* s) {
-    std::lock_guard<std::mutex> lock(mu);
-    s->pos = sessions.insert(sessions.end(), s);
+    s->pos = sessions.Add(s);
     session_count.fetch_add(1);
 }
 
 void Server::Impl::Unregister(Session* s) {
-    {
-        std::lock_guard<std::mutex> lock(mu);
-        sessions.erase(s->pos);
-    }
+    sessions.Remove(s->pos);
     if (session_count.fetch_sub(1) == 1 && stopping.load() && !finished.load()) {
         asio::post(acceptor_executor, [this] { Finish(); });
     }
 }
 
 bool Server::Impl::EvictIdle() {
-    std::lock_guard<std::mutex> lock(mu);
-    for (Session* s : sessions) {
-        if (s->state.load(std::memory_order_relaxed) == State::kIdle) {
-            std::shared_ptr<Session> sp = s->weak_from_this().lock();
-            if (!sp) { continue; }
-            // Mark it so that the next eviction picks another one.
-            s->state.store(State::kClosing, std::memory_order_relaxed);
-            asio::post(sp->socket.get_executor(), [sp] { sp->CloseSocket(); });
-            return true;
-        }
-    }
-    return false;
+    auto idle = sessions.Snapshot(
+        [](const Session& s) { return s.state.load(std::memory_order_relaxed) == State::kIdle; }, 1);
+    if (idle.empty()) { return false; }
+    std::shared_ptr<Session>& sp = idle.front();
+    // Mark it so that the next eviction picks another one.
+    sp->state.store(State::kClosing, std::memory_order_relaxed);
+    asio::post(sp->socket.get_executor(), [sp] { sp->CloseSocket(); });
+    return true;
 }
 
 void Server::Impl::RejectOverload(tcp::socket& socket) {
@@ -300,13 +292,11 @@ awaitable<void> Server::Impl::Sweep() {
         (void)waited;
         if (finished.load()) { co_return; }
         std::int64_t now = NowNanos();
-        std::lock_guard<std::mutex> lock(mu);
-        for (Session* s : sessions) {
-            if (s->deadline.load(std::memory_order_relaxed) > now) { continue; }
-            std::shared_ptr<Session> sp = s->weak_from_this().lock();
-            if (sp) {
-                asio::post(sp->socket.get_executor(), [sp] { sp->OnExpired(); });
-            }
+        auto expired = sessions.Snapshot([now](const Session& s) {
+            return s.deadline.load(std::memory_order_relaxed) <= now;
+        });
+        for (std::shared_ptr<Session>& sp : expired) {
+            asio::post(sp->socket.get_executor(), [sp] { sp->OnExpired(); });
         }
     }
 }
@@ -316,14 +306,8 @@ void Server::Impl::OnStopRequested() {
     error_code ec;
     acceptor.close(ec);
     if (signals) { signals->cancel(ec); }
-    {
-        std::lock_guard<std::mutex> lock(mu);
-        for (Session* s : sessions) {
-            std::shared_ptr<Session> sp = s->weak_from_this().lock();
-            if (sp) {
-                asio::post(sp->socket.get_executor(), [sp] { sp->OnStop(); });
-            }
-        }
+    for (std::shared_ptr<Session>& sp : sessions.Snapshot([](const Session&) { return true; })) {
+        asio::post(sp->socket.get_executor(), [sp] { sp->OnStop(); });
     }
     if (session_count.load() == 0) {
         Finish();
@@ -333,12 +317,8 @@ void Server::Impl::OnStopRequested() {
     drain_timer.async_wait([this](error_code wait_ec) {
         if (wait_ec) { return; }
         // In-flight requests took too long: close what is left, then finish.
-        std::lock_guard<std::mutex> lock(mu);
-        for (Session* s : sessions) {
-            std::shared_ptr<Session> sp = s->weak_from_this().lock();
-            if (sp) {
-                asio::post(sp->socket.get_executor(), [sp] { sp->CloseSocket(); });
-            }
+        for (std::shared_ptr<Session>& sp : sessions.Snapshot([](const Session&) { return true; })) {
+            asio::post(sp->socket.get_executor(), [sp] { sp->CloseSocket(); });
         }
         asio::post(acceptor_executor, [this] { Finish(); });
     });
