@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS operations(service TEXT, name TEXT, kind INTEGER,
   PRIMARY KEY(service, name, kind)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deps(minute INTEGER, parent TEXT, child TEXT, calls INTEGER,
   PRIMARY KEY(minute, parent, child)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS logs(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, time_ns INTEGER, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS logs(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, time_ns INTEGER, data BLOB NOT NULL,
+  ref BLOB);
 CREATE INDEX IF NOT EXISTS logs_trace ON logs(trace_id);
 )sql";
 
@@ -659,13 +660,21 @@ public:
             if (!lease) {
                 return std::move(lease).error();
             }
-            auto stmt = lease->db().PrepareStatic("SELECT data FROM logs WHERE trace_id=?1 ORDER BY id");
+            auto stmt = lease->db().PrepareStatic("SELECT data, ref FROM logs WHERE trace_id=?1 ORDER BY id");
             if (!stmt) {
                 return std::move(stmt).error();
             }
             stmt->BindBlob(1, trace_id);
+            std::string bytes;
             while (stmt->Step()) {
-                if (!data.MergeFromString(std::string(stmt->Blob(0)))) {
+                // The bytes are in the span file (ref), or in the row (windows written before).
+                bytes.clear();
+                if (stmt->IsNull(1)) {
+                    bytes = stmt->Blob(0);
+                } else if (Status st = ReadRefs(*w, stmt->Blob(1), &bytes); !st) {
+                    return st.error();
+                }
+                if (!data.MergeFromString(bytes)) {
                     return Error{ErrorCode::kInternal, "corrupt log chunk"};
                 }
             }
@@ -764,6 +773,15 @@ public:
 private:
     // Reads the chunks a trace row points at (in order) and merges them into *data.
     static Status ReadChunks(Window& w, std::string_view refs, otlp_trace::TracesData* data) {
+        std::string buf;
+        if (Status st = ReadRefs(w, refs, &buf); !st) { return st; }
+        // Concatenated TracesData messages merge into one on parse.
+        if (!data->MergeFromString(buf)) { return Error{ErrorCode::kInternal, "corrupt chunk"}; }
+        return {};
+    }
+
+    // Appends the span-file bytes that refs (kRefBytes each: offset, length) point at to *out.
+    static Status ReadRefs(Window& w, std::string_view refs, std::string* out) {
         if (refs.size() % kRefBytes != 0) {
             return Error{ErrorCode::kInternal, "corrupt chunk refs"};
         }
@@ -771,7 +789,7 @@ private:
         if (fd < 0) {
             return Error{ErrorCode::kInternal, "open " + w.SegPath() + ": " + std::strerror(errno)};
         }
-        std::string buf;
+        std::string& buf = *out;
         for (std::size_t i = 0; i < refs.size(); i += kRefBytes) {
             std::uint64_t off = 0;
             std::uint32_t len = 0;
@@ -798,8 +816,6 @@ private:
                 got += static_cast<std::size_t>(n);
             }
         }
-        // Concatenated TracesData messages merge into one on parse.
-        if (!data->MergeFromString(buf)) { return Error{ErrorCode::kInternal, "corrupt chunk"}; }
         return {};
     }
 
@@ -810,10 +826,12 @@ private:
     }
 
     // Creates missing tables and moves a window written by an older version to the current
-    // layout: `traces` gains refs/tb0/tb1, the old `tags` rows become tag block 0.
+    // layout: `traces` gains refs/tb0/tb1, `logs` gains ref, the old `tags` rows become tag
+    // block 0.
     static Status UpgradeSchema(Db& d) {
         if (Status st = d.Exec(kSchema); !st) { return st; }
         bool add = false;
+        bool add_log_ref = false;
         bool migrate = false;
         bool migrate_svc = false;
         {
@@ -822,6 +840,10 @@ private:
                 d.Prepare("SELECT count(*) FROM pragma_table_info('traces') WHERE name='refs'");
             if (!has_refs) { return has_refs.error(); }
             add = has_refs->Step() && has_refs->Int(0) == 0;
+            auto has_log_ref =
+                d.Prepare("SELECT count(*) FROM pragma_table_info('logs') WHERE name='ref'");
+            if (!has_log_ref) { return has_log_ref.error(); }
+            add_log_ref = has_log_ref->Step() && has_log_ref->Int(0) == 0;
             auto has_tags =
                 d.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='tags'");
             if (!has_tags) { return has_tags.error(); }
@@ -838,6 +860,9 @@ private:
                 !st) {
                 return st;
             }
+        }
+        if (add_log_ref) {
+            if (Status st = d.Exec("ALTER TABLE logs ADD COLUMN ref BLOB"); !st) { return st; }
         }
         if (migrate) {
             if (Status st = d.Exec(
@@ -981,6 +1006,16 @@ private:
         if (parent != child) {
             (*edges)[{minute, parent, child}] += 1;
         }
+    }
+
+    // Queues bytes for the span file (written by WriteSeg before the commit) and fills ref
+    // (kRefBytes: offset, length, little-endian) with where they will be.
+    void AppendToSeg(const Window* w, std::string_view bytes, char* ref) {
+        auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
+        auto len = static_cast<std::uint32_t>(bytes.size());
+        for (int i = 0; i < 8; ++i) { ref[i] = static_cast<char>(off >> (8 * i)); }
+        for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
+        seg_buf_ += bytes;
     }
 
     // The span bytes of this call go to the span file at its committed end, before the commit
@@ -1275,13 +1310,7 @@ private:
     Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {
         Db& db = *w->writer;
         char ref[kRefBytes];
-        {
-            auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
-            auto len = static_cast<std::uint32_t>(g.blob.size());
-            for (int i = 0; i < 8; ++i) { ref[i] = static_cast<char>(off >> (8 * i)); }
-            for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
-            seg_buf_ += g.blob;
-        }
+        AppendToSeg(w, g.blob, ref);
         // Tag rows are keyed (block, key, value, trace): a block holds the tags of
         // opt_.tag_block_traces traces, so one commit's inserts land in the current block's few
         // pages instead of all over the index (keyed by value first, tag rows were the largest
@@ -1459,11 +1488,17 @@ private:
                 }
             }
             for (const auto& [id, slot] : per_trace) {
-                auto stmt = db.PrepareStatic("INSERT INTO logs(trace_id, time_ns, data) VALUES(?1, ?2, ?3)");
+                // The bytes go to the span file like span chunks, the row only points at them:
+                // stored in the row, log bytes were most of the index's pages, written to its
+                // WAL and again at every checkpoint.
+                auto stmt = db.PrepareStatic(
+                    "INSERT INTO logs(trace_id, time_ns, data, ref) VALUES(?1, ?2, x'', ?3)");
                 if (!stmt) {
                     return stmt.error();
                 }
-                stmt->BindBlob(1, id).Bind(2, slot.second).BindBlob(3, slot.first);
+                char ref[kRefBytes];
+                AppendToSeg(w, slot.first, ref);
+                stmt->BindBlob(1, id).Bind(2, slot.second).BindBlob(3, std::string_view(ref, kRefBytes));
                 if (stmt->Run() != SQLITE_DONE) {
                     return Error{ErrorCode::kInternal, "insert logs: " + db.ErrorText()};
                 }

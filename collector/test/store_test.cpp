@@ -288,28 +288,79 @@ TEST_F(StoreTest, APeerServiceThatIsAlsoInstrumentedIsCountedOnceOnTheMap) {
     EXPECT_EQ(calls.size(), 2u);
 }
 
-TEST_F(StoreTest, LogsAreStoredPerTrace) {
-    auto s = Open();
+// A log export of `lines` records of one trace from wallet-service, bodies "<prefix> <i>".
+ExportLogsRequest TraceLogs(const std::string& trace_hex, int lines, const std::string& prefix) {
     ExportLogsRequest req;
     auto* rl = req.add_resource_logs();
     auto* kv = rl->mutable_resource()->add_attributes();
     kv->set_key("service.name");
     kv->mutable_value()->set_string_value("wallet-service");
     auto* sl = rl->add_scope_logs();
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < lines; ++i) {
         auto* rec = sl->add_log_records();
-        rec->set_time_unix_nano(kT0 + static_cast<std::uint64_t>(3 - i));
-        rec->set_trace_id(Id(TraceHex(5)));
+        rec->set_time_unix_nano(kT0 + static_cast<std::uint64_t>(lines - i));
+        rec->set_trace_id(Id(trace_hex));
         rec->set_span_id(Id("1000000000000001"));
-        rec->mutable_body()->set_string_value("line " + std::to_string(i));
+        rec->mutable_body()->set_string_value(prefix + " " + std::to_string(i));
     }
+    return req;
+}
+
+void PutLogs(Store& s, const ExportLogsRequest& req) {
     auto d = DecodeLogs(req.SerializeAsString(), Encoding::kProtobuf);
     ASSERT_TRUE(d.ok());
     const DecodedLogs& logs = *d;
-    ASSERT_TRUE(s->Ingest({}, {&logs}).ok());
-    auto got = s->GetTraceLogs(Id(TraceHex(5)));
-    ASSERT_TRUE(got.ok());
-    EXPECT_EQ(got->resource_logs(0).scope_logs(0).log_records_size(), 3);
+    ASSERT_TRUE(s.Ingest({}, {&logs}).ok());
+}
+
+// The bodies of a trace's stored log records, in the order GetTraceLogs returns them.
+std::vector<std::string> LogBodies(const Store& s, const std::string& trace_hex) {
+    std::vector<std::string> out;
+    auto got = s.GetTraceLogs(Id(trace_hex));
+    EXPECT_TRUE(got.ok()) << (got.ok() ? "" : got.error().message);
+    if (!got.ok()) { return out; }
+    for (const auto& rl : got->resource_logs()) {
+        for (const auto& sl : rl.scope_logs()) {
+            for (const auto& rec : sl.log_records()) { out.push_back(rec.body().string_value()); }
+        }
+    }
+    return out;
+}
+
+TEST_F(StoreTest, LogsAreStoredPerTrace) {
+    {
+        auto s = Open();
+        PutLogs(*s, TraceLogs(TraceHex(5), 3, "line"));
+        Put(*s, OrderTrace(TraceHex(6), kT0, false, 10));  // spans and logs share the span file
+        PutLogs(*s, TraceLogs(TraceHex(5), 2, "more"));
+        PutLogs(*s, TraceLogs(TraceHex(6), 1, "other"));
+        EXPECT_EQ(LogBodies(*s, TraceHex(5)),
+                  (std::vector<std::string>{"line 0", "line 1", "line 2", "more 0", "more 1"}));
+        EXPECT_EQ(LogBodies(*s, TraceHex(6)), (std::vector<std::string>{"other 0"}));
+        EXPECT_TRUE(LogBodies(*s, TraceHex(7)).empty());
+        EXPECT_TRUE(s->GetTrace(Id(TraceHex(6)))->has_value());
+    }
+    // The rows only point into the span file; a reopened store reads the same.
+    auto s = Open();
+    EXPECT_EQ(LogBodies(*s, TraceHex(5)),
+              (std::vector<std::string>{"line 0", "line 1", "line 2", "more 0", "more 1"}));
+    int rows = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.str())) {
+        if (e.path().extension() != ".db") { continue; }
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open_v2(e.path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT length(data), length(ref) FROM logs", -1, &st, nullptr),
+                  SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            ++rows;
+            EXPECT_EQ(sqlite3_column_int(st, 0), 0);
+            EXPECT_EQ(sqlite3_column_int(st, 1), 12);
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    EXPECT_EQ(rows, 3);  // one per (trace, export)
 }
 
 TEST_F(StoreTest, SurvivesRestart) {
@@ -382,6 +433,8 @@ CREATE INDEX svc_start ON svc(service, start_ns);
 CREATE INDEX svc_errors ON svc(service, start_ns) WHERE errors > 0;
 CREATE TABLE tags(key TEXT, value TEXT, trace_id BLOB, start_ns INTEGER,
   PRIMARY KEY(key, value, trace_id)) WITHOUT ROWID;
+CREATE TABLE logs(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, time_ns INTEGER, data BLOB NOT NULL);
+CREATE INDEX logs_trace ON logs(trace_id);
 )sql";
 
 TEST_F(StoreTest, WindowsOfTheOlderLayoutAreUpgradedAndStayReadable) {
@@ -396,7 +449,18 @@ TEST_F(StoreTest, WindowsOfTheOlderLayoutAreUpgradedAndStayReadable) {
         ExportTraceRequest req = OrderTrace(ToHex(trace), kT0, false, 10, "IBM", 77);
         *data.mutable_resource_spans() = req.resource_spans();
         std::string blob = data.SerializeAsString();
+        // Log records were stored in the row (a LogsData message per trace and export).
+        otlp_logs::LogsData old_logs;
+        *old_logs.mutable_resource_logs() = TraceLogs(ToHex(trace), 1, "old").resource_logs();
+        std::string log_blob = old_logs.SerializeAsString();
         sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO logs(trace_id, time_ns, data) VALUES(?1, 1, ?2)", -1,
+                                     &st, nullptr),
+                  SQLITE_OK);
+        sqlite3_bind_blob(st, 1, trace.data(), static_cast<int>(trace.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, log_blob.data(), static_cast<int>(log_blob.size()), SQLITE_TRANSIENT);
+        EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
         for (const char* sql :
              {"INSERT INTO chunks(trace_id, data) VALUES(?1, ?2)",
               "INSERT INTO traces VALUES(?1, 1, 2, 1, 'client-gateway', 'POST /v1/order', 1, 5, 0, "
@@ -436,6 +500,10 @@ TEST_F(StoreTest, WindowsOfTheOlderLayoutAreUpgradedAndStayReadable) {
     ASSERT_EQ(r->size(), 1u);
     EXPECT_EQ(ToHex(r->front().trace_id), fresh);
     EXPECT_TRUE(s->GetTrace(Id(fresh))->has_value());
+    // Log rows of the older layout are read from the row, new ones from the span file.
+    EXPECT_EQ(LogBodies(*s, ToHex(id)), (std::vector<std::string>{"old 0"}));
+    PutLogs(*s, TraceLogs(TraceHex(8), 2, "new"));
+    EXPECT_EQ(LogBodies(*s, TraceHex(8)), (std::vector<std::string>{"old 0", "new 0", "new 1"}));
 }
 
 int WindowFiles(const std::string& dir) {
