@@ -105,6 +105,45 @@ TEST_F(ExchangeFlows, AddFundsKeepsExactCents) {
     EXPECT_NE(tx.body.find("\"cash_delta\":776.25"), std::string::npos) << tx.body;
 }
 
+TEST_F(ExchangeFlows, AnIdempotencyKeyAppliesOnceAndRefusesAnotherAmount) {
+    std::string token = NewUser("idem");
+    auto add = [&](const std::string& key, const std::string& amount) {
+        auto r = Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": )" + amount + "}",
+                      {{"Authorization", "Bearer " + token}, {"Idempotency-Key", key}});
+        EXPECT_TRUE(r.ok());
+        return r.ok() ? *r : HttpResult{};
+    };
+    auto first = add("top-up-1", "100");
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(Field(first.Json(), "balance"), "100.00");
+    // A retry of the same request: answered, applied once.
+    auto retry = add("top-up-1", "100");
+    ASSERT_EQ(retry.status, 200) << retry.body;
+    EXPECT_EQ(Field(retry.Json(), "balance"), "100.00");
+    // The same key for another amount is a client error and changes nothing.
+    auto other = add("top-up-1", "250");
+    ASSERT_EQ(other.status, 409) << other.body;
+    EXPECT_EQ(Field(*other.Json().Find("error"), "code"), "conflict");
+    EXPECT_NE(other.body.find("different amount"), std::string::npos) << other.body;
+    // A key the gateway cannot honour is refused, not ignored.
+    for (const std::string& bad : {std::string(65, 'k'), std::string()}) {
+        auto r = add(bad, "10");
+        EXPECT_EQ(r.status, 422) << r.body;
+        EXPECT_NE(r.body.find("Idempotency-Key"), std::string::npos) << r.body;
+    }
+    // Another key is another deposit.
+    EXPECT_EQ(add("top-up-2", "250").status, 200);
+    auto b = Call("GET", "/wallet/balance", token);
+    EXPECT_EQ(Field(b.Json(), "balance"), "350.00");
+    auto tx = Call("GET", "/wallet/transactions", token);
+    ASSERT_EQ(tx.status, 200);
+    std::size_t deposits = 0;
+    for (std::size_t at = 0; (at = tx.body.find("\"kind\":\"deposit\"", at)) != std::string::npos; ++at) {
+        ++deposits;
+    }
+    EXPECT_EQ(deposits, 2u) << tx.body;
+}
+
 TEST_F(ExchangeFlows, CrossingOrdersTradeAndSettleBothSides) {
     std::string seller = NewUser("seller");
     std::string buyer = NewUser("buyer");

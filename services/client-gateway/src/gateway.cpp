@@ -327,9 +327,14 @@ http::awaitable<Response> Gateway::AddFunds(RequestContext& ctx) {
     if (!amount) { co_return fail(amount.error()); }
     span.SetAttribute("amount", Dollars(*amount));
 
+    // Idempotency-Key: a retry with the same key and amount is applied once; the same key
+    // with another amount is 409. A key that cannot be honoured is refused rather than
+    // ignored, since ignoring it would apply a retry twice.
     std::string request_id;
-    if (auto key = ctx.request.headers.Get("Idempotency-Key");
-        key.has_value() && !key->empty() && key->size() <= 64) {
+    if (auto key = ctx.request.headers.Get("Idempotency-Key"); key.has_value()) {
+        if (key->empty() || key->size() > 64) {
+            co_return fail(Error{ErrorCode::kValidation, "Idempotency-Key must be 1 to 64 characters"});
+        }
         request_id = "user-" + std::to_string(caller->user_id) + ":" + std::string(*key);
     } else {
         request_id = common::DefaultIdGenerator().NewUuid();

@@ -166,6 +166,12 @@ constexpr PgStatement kSelectLedger{
     "quantity_delta, blocked_quantity_delta, created_at FROM transactions WHERE user_id = $1 "
     "ORDER BY transaction_id DESC LIMIT $2"};
 
+// What a deposit or withdrawal request_id already recorded for a user (both directions).
+constexpr PgStatement kSelectCashByRef{
+    "ledger_cash_by_ref",
+    "SELECT cash_delta_cents FROM transactions WHERE user_id = $1 AND ref = $2 "
+    "AND kind IN ('deposit', 'withdrawal')"};
+
 constexpr std::int64_t kMaxLedgerPage = 500;
 
 /// Returned by a transaction body to roll back a retried call that was already applied.
@@ -296,6 +302,17 @@ http::awaitable<Response> WalletService::UpdateBalance(RequestContext& ctx) {
         Ledger entry{uid, cents > 0 ? "deposit" : "withdrawal", *request_id, std::nullopt, cents};
         auto led = co_await tx.QueryWith(ctx.trace, kInsertLedger, LedgerParams(entry));
         if (!led) { co_return std::move(led).error(); }
+        // A request_id names one request: sent again with the same amount it is a retry
+        // (answered as before, nothing applied twice); with another amount, or the other
+        // direction, it is a client error, and the transaction rolls back.
+        auto recorded = co_await tx.Query(ctx.trace, kSelectCashByRef, uid, *request_id);
+        if (!recorded) { co_return std::move(recorded).error(); }
+        for (const auto& row : *recorded) {
+            if (row.Int64(0) != cents) {
+                co_return Error{ErrorCode::kConflict,
+                                "request_id was already used for a different amount"};
+            }
+        }
         if (led->empty()) { co_return Replay(); }
         auto upd = co_await tx.Query(ctx.trace, kAddCash, uid, cents);
         if (!upd) { co_return std::move(upd).error(); }
