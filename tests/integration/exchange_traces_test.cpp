@@ -187,6 +187,61 @@ TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
     EXPECT_NE(logs.find("Blocking $1500.00 for user"), std::string::npos) << logs;
 }
 
+// The bookkeeping marks of answered orders (event published, trade settled) are written in
+// batches: a write_marks trace of its own, linked to each order it covers, with the UPDATE.
+TEST_F(ExchangeTraces, MarksAreWrittenInABatchTraceLinkedToTheOrder) {
+    auto token = stack_->NewUser(Unique("marks"));
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
+    ASSERT_EQ(Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": 2000})", auth)->status, 200);
+    auto order = Http("POST", stack_->gateway() + "/v1/order",
+                      R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":149})", auth);
+    ASSERT_TRUE(order.ok());
+    ASSERT_EQ(order->status, 201) << order->body;
+    const std::string trace_id = order->Header("x-trace-id");
+    ASSERT_EQ(trace_id.size(), 32u);
+
+    std::string batch_trace;
+    for (int i = 0; i < 200 && batch_trace.empty(); ++i) {
+        auto r = Http("GET", stack_->query_url() +
+                                 "/api/traces?service=order-manager&operation=write_marks&limit=200");
+        if (r && r->status == 200) {
+            auto doc = common::ParseJson(r->body);
+            for (const JsonValue& t : doc->Find("data")->as_array()) {
+                for (const JsonValue& sp : t.Find("spans")->as_array()) {
+                    if (sp.Find("operationName")->as_string() != "write_marks") { continue; }
+                    for (const JsonValue& ref : sp.Find("references")->as_array()) {
+                        if (ref.Find("refType")->as_string() == "FOLLOWS_FROM" &&
+                            ref.Find("traceID")->as_string() == trace_id) {
+                            batch_trace = sp.Find("traceID")->as_string();
+                        }
+                    }
+                }
+            }
+        }
+        if (batch_trace.empty()) { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+    }
+    ASSERT_FALSE(batch_trace.empty()) << "no write_marks span links to the order's trace";
+    EXPECT_NE(batch_trace, trace_id);
+    auto spans = WaitForTrace(*stack_, batch_trace, {{"order-manager", "UPDATE outbox"}});
+    const Span* marks = Find(spans, "order-manager", "write_marks");
+    const Span* update = Find(spans, "order-manager", "UPDATE outbox");
+    ASSERT_NE(marks, nullptr);
+    ASSERT_NE(update, nullptr);
+    EXPECT_TRUE(Descends(spans, update, marks));
+    EXPECT_GE(std::stoi(marks->tags.at("events")), 1);
+    // The mark itself was written.
+    const std::string order_id = common::ParseJson(order->body)->Find("order_id")->as_string();
+    std::string unpublished = "?";
+    for (int i = 0; i < 100 && unpublished != "0"; ++i) {
+        auto v = stack_->db().QueryValue(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL AND payload LIKE '%" + order_id + "%'");
+        unpublished = v.ok() ? *v : v.error().message;
+        if (unpublished != "0") { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+    }
+    EXPECT_EQ(unpublished, "0");
+}
+
 TEST_F(ExchangeTraces, ARejectedOrderIsFoundWithErrorTrue) {
     auto token = stack_->NewUser(Unique("broke"));
     ASSERT_TRUE(token.ok());

@@ -114,10 +114,12 @@ constexpr PgStatement kInsertOutbox{
 constexpr PgStatement kMarkPublished{
     "om_outbox_published",
     "UPDATE outbox SET published_at = now() WHERE event_id = ANY ($1::bigint[])", "outbox"};
+// Events older than $1 seconds: younger ones are being published, and marked, by the request
+// that made them.
 constexpr PgStatement kSelectUnpublished{
     "om_outbox_pending",
     "SELECT event_id, channel, payload FROM outbox WHERE published_at IS NULL "
-    "ORDER BY event_id LIMIT 500"};
+    "AND created_at < now() - make_interval(secs => $1) ORDER BY event_id LIMIT 500"};
 constexpr PgStatement kMarkSettled{
     "om_trades_settled",
     "UPDATE trades SET settled_at = now() WHERE trade_id = ANY ($1::uuid[]) AND settled_at IS NULL"};
@@ -359,7 +361,8 @@ http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
 }
 
 http::awaitable<void> OrderManager::PublishPending(const common::TraceContext& parent) {
-    auto rows = co_await pg_.Query(parent, kSelectUnpublished);
+    auto rows = co_await pg_.Query(parent, kSelectUnpublished,
+                                   static_cast<std::int64_t>(kSettleGrace.count()));
     if (!rows || rows->empty()) { co_return; }
     std::vector<std::pair<std::string, std::string>> events;
     std::vector<std::int64_t> ids;
@@ -711,7 +714,44 @@ http::awaitable<void> OrderManager::PublishAndMark(
     std::vector<std::pair<std::string, std::string>> events, std::vector<std::int64_t> outbox_ids,
     Marks marks, common::TraceContext parent) {
     co_await Publish(std::move(events), std::move(outbox_ids), marks, parent);
-    co_await WriteMarks(marks, parent);
+    const auto executor = co_await boost::asio::this_coro::executor;
+    QueueMarks(std::move(marks), parent, executor);
+}
+
+void OrderManager::QueueMarks(Marks marks, const common::TraceContext& parent,
+                              const boost::asio::any_io_executor& executor) {
+    if (marks.settled_trades.empty() && marks.published_events.empty()) { return; }
+    // One io thread runs this service (requests, the sweeper and these coroutines), so the
+    // queue needs no lock.
+    auto append = [](auto& to, auto& from) {
+        to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    };
+    append(queued_marks_.settled_trades, marks.settled_trades);
+    append(queued_marks_.published_events, marks.published_events);
+    ++queued_mark_requests_;
+    if (queued_mark_parents_.size() < kMarkLinks) { queued_mark_parents_.push_back(parent); }
+    if (marks_flush_pending_) { return; }
+    marks_flush_pending_ = true;
+    boost::asio::co_spawn(executor, FlushMarks(), boost::asio::detached);
+}
+
+http::awaitable<void> OrderManager::FlushMarks() {
+    co_await SleepFor(kMarkDelay);
+    marks_flush_pending_ = false;
+    Marks marks = std::exchange(queued_marks_, Marks{});
+    std::vector<common::TraceContext> parents = std::exchange(queued_mark_parents_, {});
+    const auto requests = static_cast<std::int64_t>(std::exchange(queued_mark_requests_, 0));
+    // One operation done for many requests: its own trace, linked to each request's span
+    // (OpenTelemetry's way to show a batch).
+    telemetry::Span span = service::StartChild(tracer_, "write_marks", common::TraceContext{});
+    for (const common::TraceContext& p : parents) {
+        span.AddLink(service::ToTelemetry(p).GetSpanContext());
+    }
+    span.SetAttribute("trades", static_cast<std::int64_t>(marks.settled_trades.size()));
+    span.SetAttribute("events", static_cast<std::int64_t>(marks.published_events.size()));
+    span.SetAttribute("requests", requests);
+    const common::TraceContext inner = service::ToPlain(span.GetContext());
+    co_await WriteMarks(marks, inner);
 }
 
 // ---- loading and answering ----------------------------------------------------------------
