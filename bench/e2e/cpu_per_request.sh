@@ -31,29 +31,16 @@ base="${PORT_BASE:-18400}"
 source "$here/bench/e2e/stack_env.sh"
 flowex_stack_env "$base"
 work="$(mktemp -d /tmp/flowex-cpu.XXXXXX)"
-up_pid=""
 cleanup() {
-  if [[ -n "$up_pid" ]]; then
-    kill -TERM "$up_pid" 2>/dev/null || true
-    wait "$up_pid" 2>/dev/null || true
-  fi
+  flowex_stop_stack
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$work/state"
-tracing_env=(OTEL_TRACES_SAMPLER=always_on)
-[[ "${TRACING:-on}" == off ]] && tracing_env+=(OTEL_SDK_DISABLED=true)
-env "${tracing_env[@]}" "$repo/scripts/up" --build-dir "$build" --state-dir "$work/state" \
-  --no-demo > "$work/up.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 1200); do
-  grep -q 'flowex is ready' "$work/up.log" 2>/dev/null && break
-  kill -0 "$up_pid" 2>/dev/null || { cat "$work/up.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q 'flowex is ready' "$work/up.log" || { echo "cpu_per_request: the stack did not start" >&2; exit 1; }
+tracing=1
+[[ "${TRACING:-on}" == off ]] && tracing=0
+flowex_start_stack "$repo" "$build" "$work/state" "$work/up.log" "$tracing"
 
 processes=(client-gateway user-service order-manager risk-manager wallet-service reporting-service
            flowex-collector redis-server)

@@ -34,35 +34,19 @@ base="${PORT_BASE:-18500}"
 # shellcheck source=stack_env.sh
 source "$here/bench/e2e/stack_env.sh"
 work="$(mktemp -d /tmp/flowex-machine-cpu.XXXXXX)"
-up_pid=""
-stop_stack() {
-  if [[ -n "$up_pid" ]]; then
-    kill -TERM "$up_pid" 2>/dev/null || true
-    wait "$up_pid" 2>/dev/null || true
-    up_pid=""
-  fi
-}
-trap 'stop_stack; rm -rf "$work"' EXIT
+trap 'flowex_stop_stack; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 hz="$(getconf CLK_TCK)"
+tracing=1
+[[ "${TRACING:-on}" == off ]] && tracing=0
 
 for round in $(seq 1 "$ROUNDS"); do
   for b in "${builds[@]}"; do
     flowex_stack_env "$base"
     rm -rf "$work/state"
-    env=(OTEL_TRACES_SAMPLER=always_on)
-    [[ "${TRACING:-on}" == off ]] && env+=(OTEL_SDK_DISABLED=true)
-    env "${env[@]}" "$here/scripts/up" --build-dir "$b" --state-dir "$work/state" --no-demo \
-      > "$work/up.log" 2>&1 &
-    up_pid=$!
-    for _ in $(seq 1 1200); do
-      grep -q 'flowex is ready' "$work/up.log" 2>/dev/null && break
-      kill -0 "$up_pid" 2>/dev/null || { cat "$work/up.log" >&2; echo "machine_cpu: the stack did not start" >&2; exit 1; }
-      sleep 0.1
-    done
-    grep -q 'flowex is ready' "$work/up.log" || { echo "machine_cpu: the stack did not come up" >&2; exit 1; }
+    flowex_start_stack "$here" "$b" "$work/state" "$work/up.log" "$tracing"
     urls=(--gateway-url "http://127.0.0.1:$FLOWEX_GATEWAY_PORT" --wallet-url "http://127.0.0.1:$FLOWEX_WALLET_SERVICE_PORT")
     "$load_bin" load "${urls[@]}" --rate "$RATE" --duration "$WARMUP" --users 20 --quiet > /dev/null 2>&1 || true
     # The window opens once the run's users are prepared (registration hashes passwords:
@@ -77,7 +61,7 @@ for round in $(seq 1 "$ROUNDS"); do
     t0="$(busy_ticks)"
     wait "$load_pid" || true
     t1="$(busy_ticks)"
-    stop_stack
+    flowex_stop_stack
     python3 - "$work/report.json" "$round" "$b" "$((t1 - t0))" "$hz" <<'PY'
 import json, sys
 path, rnd, build, ticks, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])

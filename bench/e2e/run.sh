@@ -52,32 +52,12 @@ database="postgresql://postgres@127.0.0.1:$FLOWEX_PG_PORT/stockexchange"
 services=(client-gateway user-service order-manager risk-manager wallet-service reporting-service
           flowex-collector)
 
-up_pid=""
-stop_stack() {
-  [[ -n "$up_pid" ]] || return 0
-  # SIGTERM: a background job of a script ignores SIGINT, so scripts/up would never see it.
-  kill -TERM "$up_pid" 2>/dev/null || true
-  wait "$up_pid" 2>/dev/null || true
-  up_pid=""
-}
-trap stop_stack EXIT
+trap flowex_stop_stack EXIT
 trap 'exit 130' INT TERM
 
 start_stack() {  # name, tracing (1/0)
-  local name="$1" tracing="$2" state="$out/state-$1"
-  rm -rf "$state"
-  mkdir -p "$state"
-  local env=(OTEL_TRACES_SAMPLER=always_on)
-  (( tracing )) || env+=(OTEL_SDK_DISABLED=true)
-  env "${env[@]}" "$repo/scripts/up" --build-dir "$build" --state-dir "$state" --no-demo \
-    > "$out/$name.up.log" 2>&1 &
-  up_pid=$!
-  for _ in $(seq 1 1200); do
-    grep -q 'flowex is ready' "$out/$name.up.log" 2>/dev/null && break
-    kill -0 "$up_pid" 2>/dev/null || { cat "$out/$name.up.log" >&2; echo "e2e: the stack did not start" >&2; exit 1; }
-    sleep 0.1
-  done
-  grep -q 'flowex is ready' "$out/$name.up.log" || { echo "e2e: the stack did not come up in 120 s" >&2; exit 1; }
+  rm -rf "$out/state-$1"
+  flowex_start_stack "$repo" "$build" "$out/state-$1" "$out/$1.up.log" "$2"
 }
 
 # CPU ticks (user + system) of a pid, summed over its threads.
@@ -166,7 +146,7 @@ run() {  # tracing rate duration
   else
     echo FAIL > "$out/$name.audit.result"
   fi
-  stop_stack
+  flowex_stop_stack
   rm -rf "$out/state-$name"
   results+=("$name")
 }

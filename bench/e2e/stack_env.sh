@@ -1,6 +1,7 @@
 # bench/e2e/stack_env.sh — sourced by the end-to-end scripts: the ports of a stack started by
 # scripts/up, ten from $1 (PostgreSQL, Redis, OTLP, viewer, gateway, then the five internal
-# services), and one fresh internal token (scripts/up uses it; flowex load grants shares with it).
+# services), and one fresh internal token (scripts/up uses it; flowex load grants shares with it);
+# flowex_start_stack and flowex_stop_stack run scripts/up in the background.
 flowex_stack_env() {
   local base="$1"
   export FLOWEX_PG_PORT=$base FLOWEX_REDIS_PORT=$((base + 1)) FLOWEX_OTLP_PORT=$((base + 2)) \
@@ -10,4 +11,34 @@ flowex_stack_env() {
          FLOWEX_REPORTING_SERVICE_PORT=$((base + 9))
   FLOWEX_INTERNAL_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   export FLOWEX_INTERNAL_TOKEN
+}
+
+# Starts REPO/scripts/up for BUILD_DIR in the background (state in STATE_DIR, output to LOG,
+# 100 % sampling, OTEL_SDK_DISABLED=true when TRACING is 0) and returns once it is ready;
+# FLOWEX_UP_PID is its pid. Exits the calling script with 1 when the stack dies first or is
+# not ready within 120 s.
+flowex_start_stack() {  # repo build_dir state_dir log [tracing: 1 (default) | 0]
+  local repo="$1" build="$2" state="$3" log="$4" tracing="${5:-1}"
+  local env=(OTEL_TRACES_SAMPLER=always_on)
+  (( tracing )) || env+=(OTEL_SDK_DISABLED=true)
+  mkdir -p "$state"
+  env "${env[@]}" "$repo/scripts/up" --build-dir "$build" --state-dir "$state" --no-demo \
+    > "$log" 2>&1 &
+  FLOWEX_UP_PID=$!
+  for _ in $(seq 1 1200); do
+    grep -q 'flowex is ready' "$log" 2>/dev/null && return 0
+    kill -0 "$FLOWEX_UP_PID" 2>/dev/null || { cat "$log" >&2; echo "the stack did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "the stack did not come up in 120 s (see $log)" >&2
+  exit 1
+}
+
+# Stops the stack flowex_start_stack started, and waits for it. SIGTERM: a background job of
+# a script ignores SIGINT, so scripts/up would never see it.
+flowex_stop_stack() {
+  [[ -n "${FLOWEX_UP_PID:-}" ]] || return 0
+  kill -TERM "$FLOWEX_UP_PID" 2>/dev/null || true
+  wait "$FLOWEX_UP_PID" 2>/dev/null || true
+  FLOWEX_UP_PID=""
 }

@@ -108,20 +108,30 @@ protected:
         static int n = 0;
         return base + "_" + std::to_string(::getpid()) + "_" + std::to_string(++n);
     }
+    // A new user with $2,000 places `order` (JSON). The answer, which must be a 201 whose
+    // X-Trace-Id names the order's trace; an empty result (and a failed test) otherwise.
+    static HttpResult PlaceOrderAsNewUser(const std::string& name, const std::string& order) {
+        auto token = stack_->NewUser(Unique(name));
+        EXPECT_TRUE(token.ok()) << (token.ok() ? "" : token.error().message);
+        if (!token.ok()) { return {}; }
+        const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
+        auto funded = Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": 2000})", auth);
+        EXPECT_TRUE(funded.ok() && funded->status == 200);
+        auto placed = Http("POST", stack_->gateway() + "/v1/order", order, auth);
+        EXPECT_TRUE(placed.ok());
+        if (!placed.ok()) { return {}; }
+        EXPECT_EQ(placed->status, 201) << placed->body;
+        EXPECT_EQ(placed->Header("x-trace-id").size(), 32u);
+        return *placed;
+    }
     static ExchangeStack* stack_;
 };
 ExchangeStack* ExchangeTraces::stack_ = nullptr;
 
 TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
-    auto token = stack_->NewUser(Unique("tracer"));
-    ASSERT_TRUE(token.ok()) << token.error().message;
-    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
-    ASSERT_EQ(Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": 2000})", auth)->status, 200);
-    auto order = Http("POST", stack_->gateway() + "/v1/order",
-                      R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150})", auth);
-    ASSERT_TRUE(order.ok());
-    ASSERT_EQ(order->status, 201) << order->body;
-    const std::string trace_id = order->Header("x-trace-id");
+    HttpResult order = PlaceOrderAsNewUser("tracer", R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150})");
+    ASSERT_EQ(order.status, 201);
+    const std::string trace_id = order.Header("x-trace-id");
     ASSERT_EQ(trace_id.size(), 32u);
 
     auto spans = WaitForTrace(*stack_, trace_id,
@@ -190,15 +200,9 @@ TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
 // The bookkeeping marks of answered orders (event published, trade settled) are written in
 // batches: a write_marks trace of its own, linked to each order it covers, with the UPDATE.
 TEST_F(ExchangeTraces, MarksAreWrittenInABatchTraceLinkedToTheOrder) {
-    auto token = stack_->NewUser(Unique("marks"));
-    ASSERT_TRUE(token.ok()) << token.error().message;
-    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + *token}};
-    ASSERT_EQ(Http("POST", stack_->gateway() + "/wallet/add-funds", R"({"amount": 2000})", auth)->status, 200);
-    auto order = Http("POST", stack_->gateway() + "/v1/order",
-                      R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":149})", auth);
-    ASSERT_TRUE(order.ok());
-    ASSERT_EQ(order->status, 201) << order->body;
-    const std::string trace_id = order->Header("x-trace-id");
+    HttpResult order = PlaceOrderAsNewUser("marks", R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":149})");
+    ASSERT_EQ(order.status, 201);
+    const std::string trace_id = order.Header("x-trace-id");
     ASSERT_EQ(trace_id.size(), 32u);
 
     std::string batch_trace;
@@ -231,7 +235,7 @@ TEST_F(ExchangeTraces, MarksAreWrittenInABatchTraceLinkedToTheOrder) {
     EXPECT_TRUE(Descends(spans, update, marks));
     EXPECT_GE(std::stoi(marks->tags.at("events")), 1);
     // The mark itself was written.
-    const std::string order_id = common::ParseJson(order->body)->Find("order_id")->as_string();
+    const std::string order_id = common::ParseJson(order.body)->Find("order_id")->as_string();
     std::string unpublished = "?";
     for (int i = 0; i < 100 && unpublished != "0"; ++i) {
         auto v = stack_->db().QueryValue(
