@@ -22,6 +22,7 @@ flowex_start_stack() {  # repo build_dir state_dir log [tracing: 1 (default) | 0
   local env=(OTEL_TRACES_SAMPLER=always_on)
   (( tracing )) || env+=(OTEL_SDK_DISABLED=true)
   mkdir -p "$state"
+  FLOWEX_STACK_STATE="$(cd "$state" && pwd)"
   env "${env[@]}" "$repo/scripts/up" --build-dir "$build" --state-dir "$state" --no-demo \
     > "$log" 2>&1 &
   FLOWEX_UP_PID=$!
@@ -35,10 +36,14 @@ flowex_start_stack() {  # repo build_dir state_dir log [tracing: 1 (default) | 0
 }
 
 # Stops the stack flowex_start_stack started, and waits for it. SIGTERM: a background job of
-# a script ignores SIGINT, so scripts/up would never see it.
+# a script ignores SIGINT, so scripts/up would never see it. Removes what scripts/up keeps
+# under /var/tmp when the postgres or redis user cannot reach the state directory (the
+# caller removes the state directory itself).
 flowex_stop_stack() {
   [[ -n "${FLOWEX_UP_PID:-}" ]] || return 0
   kill -TERM "$FLOWEX_UP_PID" 2>/dev/null || true
   wait "$FLOWEX_UP_PID" 2>/dev/null || true
   FLOWEX_UP_PID=""
+  rm -rf "/var/tmp/flowex-$(echo "$FLOWEX_STACK_STATE" | md5sum | cut -c1-8)" \
+         "/var/tmp/flowex-redis-$FLOWEX_REDIS_PORT"
 }

@@ -33,13 +33,17 @@ log="$state/make-up.log"
 make_pid=""
 
 # --- free ports on 127.0.0.1 --------------------------------------------------------------
+# Below the kernel's ephemeral range: a port in it can become an outgoing connection's local
+# port (the browser tests running beside this one make many) between this pick and the bind.
 taken=" "
+read -r ephemeral_low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+(( ephemeral_low > 21000 )) || ephemeral_low=32768
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
+    p=$(( 20000 + RANDOM % (ephemeral_low - 20000) ))
     [[ "$taken" == *" $p "* ]] && continue
-    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && continue
+    ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
     taken+="$p "
     echo "$p"
     return 0
