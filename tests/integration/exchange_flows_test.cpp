@@ -1,7 +1,9 @@
 // The brief's flows through the real exchange: six services, PostgreSQL, Redis.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <regex>
 #include <thread>
 
 #include "exchange_stack.hpp"
@@ -521,6 +523,65 @@ TEST_F(BadInput, InternalRoutesNeedTheInternalToken) {
     auto health = Http("GET", stack_->url("wallet-service") + "/health");
     ASSERT_TRUE(health.ok());
     EXPECT_EQ(health->status, 200);
+}
+
+// At capacity the gateway refuses at once (503, Retry-After) and writes nothing, instead of
+// queueing a request until the upstream deadline; the slot is free again once a request
+// leaves. Capacity 1 and a stopped order-manager hold one request inside deterministically.
+TEST(GatewayOverload, PastMaxInFlightIs503WithRetryAfterAndWritesNothing) {
+    auto started = ExchangeStack::Start(
+        "gateway_overload", {.env = {{"FLOWEX_GATEWAY_MAX_IN_FLIGHT", "1"}}});
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    auto& stack = **started;
+    auto token = stack.NewUser("overload_" + std::to_string(::getpid()));
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    const std::vector<std::pair<std::string, std::string>> auth = {
+        {"Authorization", "Bearer " + *token}};
+    auto metric = [&](const std::string& name) -> std::string {
+        auto r = Http("GET", stack.gateway() + "/metrics");
+        if (!r.ok() || r->status != 200) { return "<no /metrics>"; }
+        std::smatch m;
+        const std::regex line("(^|\\n)" + name + " ([0-9.e+]+)");
+        return std::regex_search(r->body, m, line) ? m[2].str() : "<missing>";
+    };
+    EXPECT_EQ(metric("gateway_requests_shed_total"), "0");
+
+    const pid_t om = stack.process("order-manager").pid();
+    ASSERT_EQ(::kill(om, SIGSTOP), 0);
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{om};
+    common::Result<HttpResult> held = common::Error{common::ErrorCode::kInternal, "not run"};
+    std::thread first([&] { held = Http("GET", stack.gateway() + "/v1/orders", {}, auth); });
+    std::string in_flight;
+    for (int i = 0; i < 200 && in_flight != "1"; ++i) {  // until the gateway holds it
+        in_flight = metric("gateway_requests_in_flight");
+        if (in_flight != "1") { std::this_thread::sleep_for(std::chrono::milliseconds(25)); }
+    }
+    EXPECT_EQ(in_flight, "1");
+
+    auto refused = Http("POST", stack.gateway() + "/v1/order",
+                        R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,"price":10})",
+                        auth);
+    ASSERT_TRUE(refused.ok()) << refused.error().message;
+    EXPECT_EQ(refused->status, 503) << refused->body;
+    EXPECT_EQ(refused->Header("retry-after"), "1");
+    EXPECT_NE(refused->body.find("upstream_unavailable"), std::string::npos) << refused->body;
+    EXPECT_EQ(metric("gateway_requests_shed_total"), "1");
+
+    ASSERT_EQ(::kill(om, SIGCONT), 0);
+    first.join();
+    ASSERT_TRUE(held.ok()) << held.error().message;
+    EXPECT_EQ(held->status, 200) << held->body;
+    EXPECT_EQ(metric("gateway_requests_in_flight"), "0");
+    auto orders = stack.db().QueryValue("SELECT count(*) FROM orders");
+    ASSERT_TRUE(orders.ok());
+    EXPECT_EQ(*orders, "0");  // the refused order reached nothing
+
+    auto again = Http("GET", stack.gateway() + "/v1/orders", {}, auth);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->status, 200) << again->body;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "flowex/common/money.hpp"
 #include "flowex/exchange/order.hpp"
 #include "flowex/service/trace_bridge.hpp"
+#include "flowex/telemetry/metrics/metrics.hpp"
 
 namespace flowex::gateway {
 
@@ -79,6 +80,38 @@ std::string PublicJson(std::string_view internal_json) {
     w.Reserve(internal_json.size());
     WritePublic(w, *doc);
     return w.Take();
+}
+
+http::Middleware ShedLoad(std::int64_t max_in_flight) {
+    auto& registry = telemetry::metrics::Registry::Default();
+    auto& in_flight = registry
+                          .AddGauge("gateway_requests_in_flight",
+                                    "Public requests inside the exchange now (health and "
+                                    "metrics excluded)")
+                          .Get();
+    auto& shed = registry
+                     .AddCounter("gateway_requests_shed_total",
+                                 "Public requests refused with 503 because the exchange "
+                                 "already held the maximum in flight")
+                     .Get();
+    return [&in_flight, &shed, max_in_flight](RequestContext& ctx,
+                                              http::Next next) -> http::awaitable<Response> {
+        const std::string_view path = ctx.request.Path();
+        if (path == "/health" || path == "/metrics") { co_return co_await next(); }
+        if (max_in_flight > 0 && in_flight.Value() >= static_cast<double>(max_in_flight)) {
+            shed.Inc();
+            Response r = ctx.Error(ErrorCode::kUpstreamUnavailable,
+                                   "the exchange is at capacity; retry in a second");
+            r.headers.Set("Retry-After", "1");
+            co_return r;
+        }
+        in_flight.Inc();
+        struct Leave {
+            telemetry::metrics::Gauge& gauge;
+            ~Leave() { gauge.Dec(); }
+        } leave{in_flight};
+        co_return co_await next();
+    };
 }
 
 bool RateLimiter::Allow(std::int64_t key) {

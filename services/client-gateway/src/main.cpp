@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
     std::string order_url = "http://127.0.0.1:8102";
     std::string wallet_url = "http://127.0.0.1:8104";
     std::string reporting_url = "http://127.0.0.1:8105";
+    std::int64_t max_in_flight = 1024;
     flowex::common::Config config("client-gateway",
                                   "The public API of flowex (DESIGN §4): authenticates each call "
                                   "and forwards it to the service that owns it.");
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
                   "wallet-service base URL");
     config.String("reporting-service-url", "FLOWEX_REPORTING_SERVICE_URL", &reporting_url,
                   "reporting-service base URL");
+    config.Int("max-in-flight", "FLOWEX_GATEWAY_MAX_IN_FLIGHT", &max_in_flight,
+               "public requests inside the exchange at once; past it, 503 with Retry-After "
+               "(0: no limit)",
+               0, 1'000'000);
     config.ParseOrExit(argc, argv);
 
     flowex::service::Runtime runtime("client-gateway", settings, /*internal=*/false,
@@ -28,6 +33,7 @@ int main(int argc, char** argv) {
                                          runtime.MakeUpstream(wallet_url, "wallet-service"),
                                          runtime.MakeUpstream(reporting_url, "reporting-service")};
     flowex::gateway::Gateway gateway(std::move(upstreams), runtime.tracer(), {});
+    runtime.server().Use(flowex::gateway::ShedLoad(max_in_flight));
     gateway.Register(runtime.server().router());
     return runtime.Run();
 }
