@@ -28,8 +28,9 @@ struct GatewayOptions {
 /// inside it at once (0: no limit). Past that, a request is answered at once with 503
 /// `upstream_unavailable` and `Retry-After: 1`, before authentication and before anything
 /// is written, instead of queueing behind the others until the upstream deadline. It bounds
-/// the queue (and so the latency) at overload: 1,024 is about 2 s of work at the rate the
-/// whole stack sustains on two cores. /health and /metrics are never refused. Metrics:
+/// the queue (and so the latency) at overload: 256 is about half a second of work at the
+/// rate the whole stack sustains on two cores. It also bounds the work spent on requests
+/// whose callers gave up (a request goes on after its client disconnects). /health and /metrics are never refused. Metrics:
 /// `gateway_requests_in_flight` (gauge) and `gateway_requests_shed_total` (counter).
 http::Middleware ShedLoad(std::int64_t max_in_flight);
 

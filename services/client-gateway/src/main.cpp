@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
     std::string order_url = "http://127.0.0.1:8102";
     std::string wallet_url = "http://127.0.0.1:8104";
     std::string reporting_url = "http://127.0.0.1:8105";
-    std::int64_t max_in_flight = 1024;
+    std::int64_t max_in_flight = 256;
     flowex::common::Config config("client-gateway",
                                   "The public API of flowex (DESIGN §4): authenticates each call "
                                   "and forwards it to the service that owns it.");
