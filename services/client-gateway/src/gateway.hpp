@@ -30,8 +30,9 @@ struct GatewayOptions {
 /// is written, instead of queueing behind the others until the upstream deadline. It bounds
 /// the queue (and so the latency) at overload: 256 is about half a second of work at the
 /// rate the whole stack sustains on two cores. It also bounds the work spent on requests
-/// whose callers gave up (a request goes on after its client disconnects). /health and /metrics are never refused. Metrics:
-/// `gateway_requests_in_flight` (gauge) and `gateway_requests_shed_total` (counter).
+/// whose callers gave up (a request goes on after its client disconnects). /health and
+/// /metrics are never refused. Metrics: `gateway_requests_in_flight` (gauge) and
+/// `gateway_requests_shed_total` (counter).
 http::Middleware ShedLoad(std::int64_t max_in_flight);
 
 /// The public JSON of an internal one: every `<name>_cents` integer becomes `<name>` in
