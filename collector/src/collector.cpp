@@ -427,6 +427,11 @@ private:
         };
         line("flowex_collector_spans_stored_total", "counter", "Spans committed to the store.", static_cast<double>(s.spans));
         line("flowex_collector_logs_stored_total", "counter", "Log records committed.", static_cast<double>(s.logs));
+        line("flowex_collector_requests_stored_total", "counter", "Export requests committed.",
+             static_cast<double>(s.batches));
+        line("flowex_collector_commits_total", "counter",
+             "Store transactions (each commits every request queued when it began).",
+             static_cast<double>(s.commits));
         line("flowex_collector_spans_rejected_total", "counter", "Spans rejected by validation (partialSuccess).",
              static_cast<double>(rejected_spans_.load()));
         line("flowex_collector_logs_rejected_total", "counter", "Log records rejected by validation.",

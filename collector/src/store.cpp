@@ -1043,11 +1043,14 @@ private:
             spans += static_cast<std::size_t>(std::max<std::int64_t>(0, batch->accepted));
         }
         out->facts.reserve(out->facts.size() + spans);
+        // One chunk and one summary upsert per trace per commit, not per request: a trace's
+        // spans come from every service it crossed, in that many requests, and a commit that
+        // groups several requests writes the trace's row, its refs and its tags once.
+        std::vector<ChunkBuilder> groups;
+        std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
+        std::size_t epoch = 0;
+        std::vector<std::size_t> touched;
         for (const DecodedTraces* batch : batches) {
-            std::vector<ChunkBuilder> groups;
-            std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
-            std::size_t epoch = 0;
-            std::vector<std::size_t> touched;
             // Reuse the received bytes when the structure matches the decoded message.
             std::vector<WireResource> wire;
             bool sliced = !batch->raw.empty() && ScanRequest(batch->raw, &wire) &&
@@ -1124,10 +1127,10 @@ private:
                     }
                 }
             }
-            for (ChunkBuilder& g : groups) {
-                if (Status st = WriteChunk(w, g, out); !st) {
-                    return st;
-                }
+        }
+        for (ChunkBuilder& g : groups) {
+            if (Status st = WriteChunk(w, g, out); !st) {
+                return st;
             }
         }
         for (const auto& [k, calls] : edges) {

@@ -115,6 +115,72 @@ TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     EXPECT_EQ((*found)[0].services.size(), 2u);
 }
 
+// Two services' requests committed together (the writer takes everything queued): each trace
+// gets one chunk and one summary upsert for the commit, and reads back whole.
+TEST_F(StoreTest, RequestsCommittedTogetherWriteOneChunkPerTrace) {
+    std::string x = TraceHex(20);
+    std::string y = TraceHex(21);
+    ExportTraceRequest tx = OrderTrace(x, kT0, false, 10, "AAPL");
+    ExportTraceRequest ty = OrderTrace(y, kT0 + 5 * kMs, true, 20, "MSFT");
+    ExportTraceRequest a;  // order-manager's request: its part of both traces
+    *a.add_resource_spans() = tx.resource_spans(1);
+    *a.add_resource_spans() = ty.resource_spans(1);
+    ExportTraceRequest b;  // client-gateway's request
+    *b.add_resource_spans() = tx.resource_spans(0);
+    *b.add_resource_spans() = ty.resource_spans(0);
+    {
+        auto s = Open();
+        DecodedTraces da = DecodeOrDie(a);
+        DecodedTraces db = DecodeOrDie(b);
+        auto r = s->Ingest({&da, &db}, {});
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(r->spans, 10);
+        ASSERT_EQ(r->new_traces.size(), 2u);
+        for (const auto& [id, services] : std::map<std::string, std::size_t>{{x, 2}, {y, 2}}) {
+            auto t = s->GetTrace(Id(id));
+            ASSERT_TRUE(t.ok());
+            ASSERT_TRUE(t->has_value());
+            int spans = 0;
+            for (const auto& rs : (*t)->resource_spans()) {
+                for (const auto& ss : rs.scope_spans()) {
+                    for (const auto& span : ss.spans()) {
+                        ++spans;
+                        EXPECT_EQ(span.trace_id(), Id(id));
+                    }
+                }
+            }
+            EXPECT_EQ(spans, 5) << id;
+            EXPECT_EQ(static_cast<std::size_t>((*t)->resource_spans_size()), services) << id;
+        }
+        SearchQuery q;
+        q.service = "order-manager";
+        q.tags = {{"symbol", "MSFT"}};
+        auto found = s->Search(q);
+        ASSERT_TRUE(found.ok());
+        ASSERT_EQ(found->size(), 1u);
+        EXPECT_EQ((*found)[0].span_count, 5);
+        EXPECT_EQ((*found)[0].error_count, 2);
+        EXPECT_EQ((*found)[0].root_service, "client-gateway");
+        EXPECT_EQ((*found)[0].root_operation, "POST /v1/order");
+    }
+    // One 12-byte ref (one chunk in the span file) per trace, not one per request.
+    int rows = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.str())) {
+        if (e.path().extension() != ".db") { continue; }
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open_v2(e.path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT length(CAST(refs AS BLOB)) FROM traces", -1, &st, nullptr), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            ++rows;
+            EXPECT_EQ(sqlite3_column_int(st, 0), 12);
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    EXPECT_EQ(rows, 2);
+}
+
 void PutTrace(Store* s, const ExportTraceRequest& req) {
     DecodedTraces d = DecodeOrDie(req);
     auto r = s->Ingest({&d}, {});
