@@ -97,8 +97,9 @@ for name in before:
     print(f"  {name:<18} {ms:6.2f} ms CPU per request")
 print(f"  {'total':<18} {total:6.2f} ms CPU per request")
 a = report["routes"]["all"]
+answered = (report["completed"] - report["errors"]) / max(report["elapsed_s"], 1e-9)
 print(f"  {report['completed']} completed at {report['achieved_rate']:.1f}/s, {report['errors']} errors, "
-      f"p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms")
+      f"answered {answered:.1f}/s, p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms")
 import glob, os
 for path in sorted(glob.glob(f"{work}/strace.*")):
     calls = {}
