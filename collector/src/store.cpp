@@ -1328,10 +1328,16 @@ private:
         // filter proves the trace new here).
         TraceKey key = KeyOf(g.trace_id);
         TraceSummary merged;
+        // The tag rows this trace already has in this window's current block: an insert of one
+        // of them would only seek the B-tree to find it there.
+        std::vector<std::uint64_t> tags_written;
         bool is_new = false;
         auto cached = summary_cache_.find(key);
         if (cached != summary_cache_.end()) {
-            merged = cached->second;
+            merged = cached->second.summary;
+            if (cached->second.tag_window == w->created_ns && cached->second.tag_block == block) {
+                tags_written = std::move(cached->second.tags);
+            }
         } else if (w->seen != nullptr && !w->seen->MaybeContains(key)) {
             is_new = true;
         } else {
@@ -1415,6 +1421,10 @@ private:
             }
         }
         for (const auto& [k, v] : g.tags) {
+            const std::uint64_t tag_hash = TagHash(k, v);
+            if (std::find(tags_written.begin(), tags_written.end(), tag_hash) != tags_written.end()) {
+                continue;
+            }
             auto stmt = db.PrepareStatic(
                 "INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES(?1, ?2, "
                 "?3, ?4, ?5)");
@@ -1428,6 +1438,9 @@ private:
                 .Bind(5, merged.start_ns);
             if (stmt->Run() != SQLITE_DONE) {
                 return Error{ErrorCode::kInternal, "insert tags: " + db.ErrorText()};
+            }
+            if (tags_written.size() < kTagsRemembered) {
+                tags_written.push_back(tag_hash);
             }
         }
         for (const OperationInfo& o : pending_ops_) {
@@ -1447,7 +1460,8 @@ private:
         if (is_new) {
             out->new_traces.push_back(merged);
         }
-        auto [it, inserted] = summary_cache_.insert_or_assign(key, std::move(merged));
+        auto [it, inserted] = summary_cache_.insert_or_assign(
+            key, CachedTrace{std::move(merged), w->created_ns, block, std::move(tags_written)});
         if (inserted) {
             summary_fifo_.push_back(key);
             if (summary_fifo_.size() > kSummaryCache) {
@@ -1525,7 +1539,30 @@ private:
     std::uint64_t rotate_check_ = 0;
 
     // Writer-thread state.
-    std::unordered_map<TraceKey, TraceSummary, TraceKeyHash> summary_cache_;
+    // What the writer knows of recent traces: the summary as stored, and which tag rows the
+    // trace has in a window's current tag block (hashes of key and value; a row of a cleared
+    // or evicted entry is inserted again, which INSERT OR IGNORE makes harmless).
+    struct CachedTrace {
+        TraceSummary summary;
+        std::int64_t tag_window = 0;  // the window's created_ns
+        std::int64_t tag_block = 0;
+        std::vector<std::uint64_t> tags;
+    };
+    static constexpr std::size_t kTagsRemembered = 64;
+    static std::uint64_t TagHash(std::string_view key, std::string_view value) {
+        // FNV-1a over key, a separator no key contains, and value.
+        std::uint64_t h = 14695981039346656037ull;
+        auto mix = [&h](std::string_view bytes) {
+            for (unsigned char c : bytes) {
+                h = (h ^ c) * 1099511628211ull;
+            }
+        };
+        mix(key);
+        mix(std::string_view("\0", 1));
+        mix(value);
+        return h;
+    }
+    std::unordered_map<TraceKey, CachedTrace, TraceKeyHash> summary_cache_;
     std::deque<TraceKey> summary_fifo_;
     std::unordered_map<std::string, std::uint32_t> service_ids_;
     std::deque<std::string> service_names_;  // interned; references stay valid

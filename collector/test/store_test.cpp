@@ -181,6 +181,77 @@ TEST_F(StoreTest, RequestsCommittedTogetherWriteOneChunkPerTrace) {
     EXPECT_EQ(rows, 2);
 }
 
+// Counts the rows of `sql` (a SELECT count(*)) in every window file, oldest first.
+std::vector<int> CountInWindows(const std::string& dir, const char* sql) {
+    std::vector<std::string> paths;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().extension() == ".db") { paths.push_back(e.path().string()); }
+    }
+    std::sort(paths.begin(), paths.end());
+    std::vector<int> counts;
+    for (const auto& path : paths) {
+        sqlite3* db = nullptr;
+        EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+        counts.push_back(sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    return counts;
+}
+
+// A trace's later requests repeat most of its tags: the writer remembers which rows the trace
+// has in the current block and window, inserts only the new ones, and writes them again in a
+// new window.
+TEST_F(StoreTest, TagRowsOfATraceAreWrittenOncePerBlockAndAgainInANewWindow) {
+    std::string x = TraceHex(30);
+    auto wallet_part = [&](std::uint64_t t0, const std::string& side) {
+        ExportTraceRequest req;
+        auto* res = AddResource(&req, "wallet-service");
+        testing::SpanSpec span{x, "3000000000000001", "1000000000000003", "POST /block-funds", 2, t0,
+                               t0 + kMs, false, {{"symbol", "AAPL"}, {"side", side}}, {{"user_id", 11}}};
+        AddSpan(res, span);
+        return req;
+    };
+    {
+        auto s = Open();
+        ExportTraceRequest gw;
+        *gw.add_resource_spans() = OrderTrace(x, kT0, false, 10, "AAPL", 11).resource_spans(0);
+        Put(*s, gw);                           // symbol=AAPL, user_id=11
+        Put(*s, wallet_part(kT0 + kMs, "buy"));   // the same two, and side=buy
+        Put(*s, wallet_part(kT0 + 2 * kMs, "sell"));  // side=sell
+        for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+                 {"symbol", "AAPL"}, {"side", "buy"}, {"side", "sell"}, {"user_id", "11"}}) {
+            SearchQuery q;
+            q.tags = {{k, v}};
+            auto found = s->Search(q);
+            ASSERT_TRUE(found.ok());
+            ASSERT_EQ(found->size(), 1u) << k << "=" << v;
+            EXPECT_EQ((*found)[0].span_count, 5) << k << "=" << v;
+        }
+        EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM tagb WHERE key='symbol' AND value='AAPL'"),
+                  std::vector<int>{1});
+        EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM tagb WHERE key='side'"),
+                  std::vector<int>{2});
+
+        clock_.Advance(std::chrono::hours(1));  // the next request opens a new window
+        Put(*s, wallet_part(kT0 + 3 * kMs, "buy"));
+        SearchQuery q;
+        q.tags = {{"side", "buy"}};
+        q.start_min_ns = static_cast<std::int64_t>(kT0);
+        auto found = s->Search(q);
+        ASSERT_TRUE(found.ok());
+        EXPECT_EQ(found->size(), 1u);
+    }
+    // The new window holds the trace's tag rows of that request, although the writer had
+    // written the same (block, key, value, trace) in the old one.
+    EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM tagb WHERE key='symbol' AND value='AAPL'"),
+              (std::vector<int>{1, 1}));
+    EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM tagb WHERE key='side' AND value='buy'"),
+              (std::vector<int>{1, 1}));
+}
+
 void PutTrace(Store* s, const ExportTraceRequest& req) {
     DecodedTraces d = DecodeOrDie(req);
     auto r = s->Ingest({&d}, {});
