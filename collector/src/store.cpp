@@ -1375,8 +1375,9 @@ private:
                 "root_operation=excluded.root_operation, has_root=excluded.has_root, "
                 "span_count=excluded.span_count, error_count=excluded.error_count, "
                 "services=excluded.services, "
-                "refs=coalesce(refs, x'') || excluded.refs, tb0=min(coalesce(tb0, 0), "
-                "excluded.tb0), "
+                // || yields text: cast back, so that the column stays a blob of refs.
+                "refs=CAST(coalesce(refs, x'') || excluded.refs AS BLOB), "
+                "tb0=min(coalesce(tb0, 0), excluded.tb0), "
                 "tb1=max(coalesce(tb1, 0), excluded.tb1)");
             if (!stmt) {
                 return stmt.error();

@@ -234,6 +234,10 @@ TEST_F(StoreTest, TagRowsOfATraceAreWrittenOncePerBlockAndAgainInANewWindow) {
                   std::vector<int>{1});
         EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM tagb WHERE key='side'"),
                   std::vector<int>{2});
+        // Three requests' refs, concatenated, still a blob (|| alone would make it text).
+        EXPECT_EQ(CountInWindows(dir_.str(),
+                                 "SELECT count(*) FROM traces WHERE typeof(refs) = 'blob' AND length(refs) = 36"),
+                  std::vector<int>{1});
 
         clock_.Advance(std::chrono::hours(1));  // the next request opens a new window
         Put(*s, wallet_part(kT0 + 3 * kMs, "buy"));
