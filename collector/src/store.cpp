@@ -1541,15 +1541,16 @@ private:
 
     // Writer-thread state.
     // What the writer knows of recent traces: the summary as stored, and which tag rows the
-    // trace has in a window's current tag block (hashes of key and value; a row of a cleared
-    // or evicted entry is inserted again, which INSERT OR IGNORE makes harmless).
+    // trace has in a window's current tag block (hashes of key and value, at most
+    // kTagsRemembered: ≤ 128 bytes a trace; a row of a cleared or evicted entry, or past the
+    // limit, is inserted again, which INSERT OR IGNORE makes harmless).
     struct CachedTrace {
         TraceSummary summary;
         std::int64_t tag_window = 0;  // the window's created_ns
         std::int64_t tag_block = 0;
         std::vector<std::uint64_t> tags;
     };
-    static constexpr std::size_t kTagsRemembered = 64;
+    static constexpr std::size_t kTagsRemembered = 16;  // 8–10 a trace in the exchange
     static std::uint64_t TagHash(std::string_view key, std::string_view value) {
         // FNV-1a over key, a separator no key contains, and value.
         std::uint64_t h = 14695981039346656037ull;
