@@ -115,6 +115,26 @@ TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     EXPECT_EQ((*found)[0].services.size(), 2u);
 }
 
+// Counts the rows of `sql` (a SELECT count(*)) in every window file, oldest first.
+std::vector<int> CountInWindows(const std::string& dir, const char* sql) {
+    std::vector<std::string> paths;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().extension() == ".db") { paths.push_back(e.path().string()); }
+    }
+    std::sort(paths.begin(), paths.end());
+    std::vector<int> counts;
+    for (const auto& path : paths) {
+        sqlite3* db = nullptr;
+        EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+        counts.push_back(sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    return counts;
+}
+
 // Two services' requests committed together (the writer takes everything queued): each trace
 // gets one chunk and one summary upsert for the commit, and reads back whole.
 TEST_F(StoreTest, RequestsCommittedTogetherWriteOneChunkPerTrace) {
@@ -136,21 +156,17 @@ TEST_F(StoreTest, RequestsCommittedTogetherWriteOneChunkPerTrace) {
         ASSERT_TRUE(r.ok()) << r.error().message;
         EXPECT_EQ(r->spans, 10);
         ASSERT_EQ(r->new_traces.size(), 2u);
-        for (const auto& [id, services] : std::map<std::string, std::size_t>{{x, 2}, {y, 2}}) {
+        for (const std::string& id : {x, y}) {
             auto t = s->GetTrace(Id(id));
-            ASSERT_TRUE(t.ok());
-            ASSERT_TRUE(t->has_value());
-            int spans = 0;
+            ASSERT_TRUE(t.ok() && t->has_value()) << id;
+            EXPECT_EQ((*t)->resource_spans_size(), 2) << id;  // both services' parts
+            std::vector<std::string> ids;
             for (const auto& rs : (*t)->resource_spans()) {
                 for (const auto& ss : rs.scope_spans()) {
-                    for (const auto& span : ss.spans()) {
-                        ++spans;
-                        EXPECT_EQ(span.trace_id(), Id(id));
-                    }
+                    for (const auto& span : ss.spans()) { ids.push_back(span.trace_id()); }
                 }
             }
-            EXPECT_EQ(spans, 5) << id;
-            EXPECT_EQ(static_cast<std::size_t>((*t)->resource_spans_size()), services) << id;
+            EXPECT_EQ(ids, std::vector<std::string>(5, Id(id)));
         }
         SearchQuery q;
         q.service = "order-manager";
@@ -164,41 +180,9 @@ TEST_F(StoreTest, RequestsCommittedTogetherWriteOneChunkPerTrace) {
         EXPECT_EQ((*found)[0].root_operation, "POST /v1/order");
     }
     // One 12-byte ref (one chunk in the span file) per trace, not one per request.
-    int rows = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir_.str())) {
-        if (e.path().extension() != ".db") { continue; }
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open_v2(e.path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-        sqlite3_stmt* st = nullptr;
-        ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT length(CAST(refs AS BLOB)) FROM traces", -1, &st, nullptr), SQLITE_OK);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            ++rows;
-            EXPECT_EQ(sqlite3_column_int(st, 0), 12);
-        }
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-    }
-    EXPECT_EQ(rows, 2);
-}
-
-// Counts the rows of `sql` (a SELECT count(*)) in every window file, oldest first.
-std::vector<int> CountInWindows(const std::string& dir, const char* sql) {
-    std::vector<std::string> paths;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        if (e.path().extension() == ".db") { paths.push_back(e.path().string()); }
-    }
-    std::sort(paths.begin(), paths.end());
-    std::vector<int> counts;
-    for (const auto& path : paths) {
-        sqlite3* db = nullptr;
-        EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-        sqlite3_stmt* st = nullptr;
-        EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
-        counts.push_back(sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-    }
-    return counts;
+    EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM traces"), std::vector<int>{2});
+    EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM traces WHERE length(CAST(refs AS BLOB)) = 12"),
+              std::vector<int>{2});
 }
 
 // A trace's later requests repeat most of its tags: the writer remembers which rows the trace
