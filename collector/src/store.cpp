@@ -1552,15 +1552,17 @@ private:
     };
     static constexpr std::size_t kTagsRemembered = 16;  // 8–10 a trace in the exchange
     static std::uint64_t TagHash(std::string_view key, std::string_view value) {
-        // FNV-1a over key, a separator no key contains, and value.
+        // FNV-1a over the key's length, the key and the value (the length keeps ("ab", "c")
+        // and ("a", "bc") apart).
         std::uint64_t h = 14695981039346656037ull;
         auto mix = [&h](std::string_view bytes) {
             for (unsigned char c : bytes) {
                 h = (h ^ c) * 1099511628211ull;
             }
         };
+        const std::uint64_t key_size = key.size();
+        mix(std::string_view(reinterpret_cast<const char*>(&key_size), sizeof key_size));
         mix(key);
-        mix(std::string_view("\0", 1));
         mix(value);
         return h;
     }
