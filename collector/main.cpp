@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     cfg.Duration("max-age", "FLOWEX_COLLECTOR_MAX_AGE", &o.max_age, "delete data older than this (0: keep)");
     cfg.Bytes("max-bytes", "FLOWEX_COLLECTOR_MAX_BYTES", &o.max_bytes, "delete the oldest windows above this size (0: no limit)");
     cfg.Duration("window", "FLOWEX_COLLECTOR_WINDOW", &o.window, "time span of one store file");
+    cfg.Duration("commit-interval", "FLOWEX_COLLECTOR_COMMIT_INTERVAL", &o.commit_interval,
+                 "longest wait of stored batches for their index commit (0: a commit per batch)");
     cfg.String("ui-dir", "FLOWEX_COLLECTOR_UI_DIR", &o.ui_dir, "built web UI served at / (SPA fallback to index.html)");
     cfg.String("index-tags", "FLOWEX_COLLECTOR_INDEX_TAGS", &index_tags, "extra span attribute keys to index, comma separated");
     cfg.Int("queue-size", "FLOWEX_COLLECTOR_QUEUE_SIZE", &queue, "ingest queue length in batches (503 when full)", 1, 1 << 20);

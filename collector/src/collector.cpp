@@ -152,6 +152,7 @@ public:
         so.max_age = opt_.max_age;
         so.max_bytes = opt_.max_bytes;
         so.window = opt_.window;
+        so.commit_interval = opt_.commit_interval;
         so.extra_index_tags = opt_.index_tags;
         auto store = Store::Open(so);
         if (!store) {
@@ -430,8 +431,8 @@ private:
         line("flowex_collector_requests_stored_total", "counter", "Export requests committed.",
              static_cast<double>(s.batches));
         line("flowex_collector_commits_total", "counter",
-             "Store transactions (each commits every request queued when it began).",
-             static_cast<double>(s.commits));
+             "Store commits (each commits every request stored since the last).",
+             static_cast<double>(st.commits));
         line("flowex_collector_spans_rejected_total", "counter", "Spans rejected by validation (partialSuccess).",
              static_cast<double>(rejected_spans_.load()));
         line("flowex_collector_logs_rejected_total", "counter", "Log records rejected by validation.",

@@ -73,7 +73,9 @@ void Ingestor::Run() {
         std::vector<Item> items;
         {
             std::unique_lock lock(mu_);
-            cv_.wait_for(lock, options_.retention_interval, [&] { return stopping_ || !queue_.empty(); });
+            // Wake up now and then while idle: the store commits what waits (Flush).
+            cv_.wait_for(lock, std::min<std::chrono::milliseconds>(options_.retention_interval, kFlushCheck),
+                         [&] { return stopping_ || !queue_.empty(); });
             // Group commit: take what is queued, up to a bounded transaction.
             std::size_t bytes = 0;
             while (!queue_.empty() && (items.empty() || (items.size() < 64 && bytes < 32 * 1024 * 1024))) {
@@ -83,6 +85,7 @@ void Ingestor::Run() {
                 queue_.pop_front();
             }
             if (items.empty() && stopping_) {
+                (void)store_.Flush(true);
                 break;
             }
         }
@@ -110,7 +113,7 @@ void Ingestor::Run() {
                     stats_.spans += static_cast<std::uint64_t>(outcome->spans);
                     stats_.logs += static_cast<std::uint64_t>(outcome->logs);
                     stats_.batches += items.size();
-                    stats_.commits += 1;
+                    stats_.ingest_calls += 1;
                 } else {
                     stats_.failed += items.size();
                 }
@@ -130,6 +133,7 @@ void Ingestor::Run() {
                 }
             }
         }
+        (void)store_.Flush(false);  // commits when the open transaction is old enough
         if (std::chrono::steady_clock::now() >= next_retention) {
             (void)store_.ApplyRetention();
             next_retention = std::chrono::steady_clock::now() + options_.retention_interval;

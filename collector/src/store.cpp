@@ -310,6 +310,40 @@ struct SvcDelta {
     std::string ops = "\n";  // "\nop1\nop2\n": operations of the service in the trace
 };
 
+// Appends an operation to ops ("\nop1\nop2\n") unless listed ("\nname\n" is unique as names
+// have no '\n').
+void AddOperation(std::string* ops, std::string_view name) {
+    for (std::size_t pos = ops->find(name, 1); pos != std::string::npos; pos = ops->find(name, pos + 1)) {
+        if ((*ops)[pos - 1] == '\n' && pos + name.size() < ops->size() && (*ops)[pos + name.size()] == '\n') {
+            return;
+        }
+    }
+    if (ops->size() < 8192) {
+        ops->append(name);
+        ops->push_back('\n');
+    }
+}
+
+void MergeSvc(std::vector<SvcDelta>* into, SvcDelta d) {
+    for (SvcDelta& x : *into) {
+        if (x.service.data() == d.service.data() || x.service == d.service) {
+            x.start_ns = std::min(x.start_ns, d.start_ns);
+            x.min_dur = std::min(x.min_dur, d.min_dur);
+            x.max_dur = std::max(x.max_dur, d.max_dur);
+            x.errors += d.errors;
+            std::string_view ops = d.ops;
+            for (std::size_t at = 1; at < ops.size();) {
+                std::size_t nl = ops.find('\n', at);
+                if (nl == std::string_view::npos) { break; }
+                AddOperation(&x.ops, ops.substr(at, nl - at));
+                at = nl + 1;
+            }
+            return;
+        }
+    }
+    into->push_back(std::move(d));
+}
+
 struct ChunkBuilder {
     std::string trace_id;
     std::string blob;
@@ -323,6 +357,14 @@ struct ChunkBuilder {
 // A chunk's place in its window's span file: 8-byte offset and 4-byte length, little-endian
 // (refs of one trace are concatenated in its `traces` row).
 constexpr std::size_t kRefBytes = 12;
+
+// Every chunk in a span file follows a frame header, which makes the file the journal replayed
+// after a crash (see Durability in store.hpp): "fx", the kind (kSpanFrame: a TracesData,
+// kLogFrame: a LogsData), format 1, and the chunk's length (4 bytes, little-endian). Refs
+// point past the header, so readers never see it.
+constexpr std::size_t kFrameHeaderBytes = 8;
+constexpr char kSpanFrame = 'T';
+constexpr char kLogFrame = 'L';
 
 // Writer-side filter of the trace ids a window holds: a miss proves the trace is new there, so
 // its summary row need not be read before the upsert (a hit may be a false positive: read).
@@ -534,51 +576,41 @@ public:
 
     // ------------------------------------------------------------------ writer
 
+    ~SqliteStore() override {
+        std::lock_guard lock(writer_mu_);
+        (void)CommitOpen();
+    }
+
     Result<IngestOutcome> Ingest(const std::vector<const DecodedTraces*>& traces,
                                  const std::vector<const DecodedLogs*>& logs) override {
+        std::lock_guard lock(writer_mu_);
         IngestOutcome out;
         if (Status st = RotateIfNeeded(); !st) {
             return st.error();
         }
         Window* w = windows_.back().get();
-        g_window_ops_ = &w->known_operations;
-        Db& db = *w->writer;
-        if (Status st = db.Exec("BEGIN"); !st) {
+        if (Status st = Write(w, traces, logs, &out); !st) {
+            // This call's frames are not in the span file; the earlier calls' are and come back.
+            if (Status r = Recover(w); !r) {
+                return Error{ErrorCode::kInternal,
+                             st.error().message + "; recovering: " + r.error().message};
+            }
             return st.error();
         }
-        seg_buf_.clear();
-        std::int64_t block_before = w->tag_block;
-        std::int64_t block_traces_before = w->tag_block_traces;
-        Status st = WriteTraces(w, traces, &out);
-        if (st) {
-            st = WriteLogs(w, logs, &out);
-        }
-        if (st) { st = WriteSeg(w); }
-        if (!st) {
-            w->tag_block = block_before;
-            w->tag_block_traces = block_traces_before;
-            (void)db.Exec("ROLLBACK");
-            // The cache may hold merges of the failed batch: forget it (it is only a cache).
-            summary_cache_.clear();
-            summary_fifo_.clear();
-            w->known_operations.clear();
-            pending_ops_.clear();
+        if (Status st = CommitIfDue(false); !st) {
             return st.error();
         }
-        if (Status c = db.Exec("COMMIT"); !c) {
-            (void)db.Exec("ROLLBACK");
-            summary_cache_.clear();
-            summary_fifo_.clear();
-            w->tag_block = block_before;
-            w->tag_block_traces = block_traces_before;
-            return c.error();
-        }
-        w->seg_size += static_cast<std::int64_t>(seg_buf_.size());
-        if (seg_buf_.capacity() > (std::size_t{64} << 20)) { std::string().swap(seg_buf_); }
         return out;
     }
 
+    Status Flush(bool now) override {
+        std::lock_guard lock(writer_mu_);
+        return CommitIfDue(now);
+    }
+
     Status ApplyRetention() override {
+        std::lock_guard writer_lock(writer_mu_);
+        if (Status st = CommitOpen(); !st) { return st; }  // a window may go: nothing left open
         std::int64_t now = clock_->UnixNanos();
         std::vector<std::shared_ptr<Window>> doomed;
         {
@@ -617,7 +649,14 @@ public:
 
     // ------------------------------------------------------------------ readers
 
+    // Queries see every answered batch: they commit what Ingest has written first.
+    Status Sync() const {
+        std::lock_guard lock(writer_mu_);
+        return const_cast<SqliteStore*>(this)->CommitOpen();  // writer state, under its lock
+    }
+
     Result<std::optional<otlp_trace::TracesData>> GetTrace(const std::string& trace_id) const override {
+        if (Status st = Sync(); !st) { return st.error(); }
         otlp_trace::TracesData data;
         bool found = false;
         for (const auto& w : Snapshot()) {
@@ -654,6 +693,7 @@ public:
     }
 
     Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const override {
+        if (Status st = Sync(); !st) { return st.error(); }
         otlp_logs::LogsData data;
         for (const auto& w : Snapshot()) {
             auto lease = ReaderLease::Acquire(w);
@@ -685,6 +725,7 @@ public:
     Result<std::vector<TraceSummary>> Search(const SearchQuery& q) const override;
 
     Result<std::vector<std::string>> Services() const override {
+        if (Status st = Sync(); !st) { return st.error(); }
         std::vector<std::string> out;
         for (const auto& w : Snapshot()) {
             auto lease = ReaderLease::Acquire(w);
@@ -705,6 +746,7 @@ public:
     }
 
     Result<std::vector<OperationInfo>> Operations(const std::string& service) const override {
+        if (Status st = Sync(); !st) { return st.error(); }
         std::vector<OperationInfo> out;
         for (const auto& w : Snapshot()) {
             auto lease = ReaderLease::Acquire(w);
@@ -733,6 +775,7 @@ public:
 
     Result<std::vector<DependencyLink>> Dependencies(std::int64_t end_ns,
                                                      std::int64_t lookback_ns) const override {
+        if (Status st = Sync(); !st) { return st.error(); }
         std::map<std::pair<std::string, std::string>, std::int64_t> acc;
         std::int64_t lo = (end_ns - lookback_ns) / 60'000'000'000;
         std::int64_t hi = end_ns / 60'000'000'000;
@@ -767,6 +810,8 @@ public:
             s.bytes += w->Bytes();
         }
         s.deleted_windows = deleted_windows_.load();
+        s.commits = commits_.load(std::memory_order_relaxed);
+        s.replayed_frames = replayed_frames_.load();
         return s;
     }
 
@@ -926,6 +971,18 @@ private:
         // referenced; appending after them is harmless.
         w->seg_write_fd = fd;
         w->seg_size = static_cast<std::int64_t>(st.st_size);
+        // The span file is journaled past seg_mark. A window without one was written before
+        // frames, one commit per call: everything in its span file is committed.
+        std::int64_t mark = w->seg_size;
+        {
+            auto m = d.Prepare("SELECT value FROM meta WHERE key='seg_mark'");
+            if (!m) { return m.error(); }
+            if (m->Step()) {
+                mark = std::min(m->Int(0), w->seg_size);
+            } else if (Status set = SetSegMark(d, mark); !set) {
+                return set;
+            }
+        }
         sqlite3_wal_hook(d.raw(), &WalHook, w);
         w->seen = std::make_unique<TraceFilter>();
         {
@@ -938,6 +995,12 @@ private:
             w->tag_block_traces = 0;
         }
         w->writer = std::move(db).value();
+        if (mark < w->seg_size) {
+            if (Status replayed = Replay(w, mark); !replayed) {
+                w->CloseWriter();
+                return replayed;
+            }
+        }
         return {};
     }
 
@@ -956,6 +1019,9 @@ private:
         }
         if (!need) {
             return {};
+        }
+        if (Status st = CommitOpen(); !st) {  // the open transaction is the current window's
+            return st;
         }
         auto w = std::make_shared<Window>();
         std::int64_t ms = now / 1'000'000;
@@ -1008,11 +1074,15 @@ private:
         }
     }
 
-    // Queues bytes for the span file (written by WriteSeg before the commit) and fills ref
-    // (kRefBytes: offset, length, little-endian) with where they will be.
-    void AppendToSeg(const Window* w, std::string_view bytes, char* ref) {
-        auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
+    // Queues a frame for the span file (written by WriteSeg before Ingest returns) and fills
+    // ref (kRefBytes: offset, length, little-endian) with where its bytes will be.
+    void AppendToSeg(const Window* w, char kind, std::string_view bytes, char* ref) {
         auto len = static_cast<std::uint32_t>(bytes.size());
+        const char header[kFrameHeaderBytes] = {'f', 'x', kind, 1,
+                                                static_cast<char>(len), static_cast<char>(len >> 8),
+                                                static_cast<char>(len >> 16), static_cast<char>(len >> 24)};
+        seg_buf_.append(header, kFrameHeaderBytes);
+        auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
         for (int i = 0; i < 8; ++i) { ref[i] = static_cast<char>(off >> (8 * i)); }
         for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
         seg_buf_ += bytes;
@@ -1027,11 +1097,238 @@ private:
                                  static_cast<off_t>(w->seg_size + static_cast<std::int64_t>(done)));
             if (n < 0 && errno == EINTR) { continue; }
             if (n <= 0) {
-                return Error{ErrorCode::kInternal,
-                             "write " + w->SegPath() + ": " + std::strerror(errno)};
+                Error e{ErrorCode::kInternal, "write " + w->SegPath() + ": " + std::strerror(errno)};
+                // A partial frame must not be mistaken for a journaled one on replay.
+                (void)::ftruncate(w->seg_write_fd, static_cast<off_t>(w->seg_size));
+                return e;
             }
             done += static_cast<std::size_t>(n);
         }
+        return {};
+    }
+
+    // Writes one Ingest call: its rows into the open transaction (begun here when none is), its
+    // frames to the span file.
+    Status Write(Window* w, const std::vector<const DecodedTraces*>& traces,
+                 const std::vector<const DecodedLogs*>& logs, IngestOutcome* out) {
+        g_window_ops_ = &w->known_operations;
+        if (!txn_open_) {
+            if (Status st = w->writer->Exec("BEGIN"); !st) { return st; }
+            txn_open_ = true;
+            txn_window_ = w;
+            txn_started_ns_ = clock_->UnixNanos();
+        }
+        seg_buf_.clear();
+        Status st = WriteTraces(w, traces, out);
+        if (st) { st = WriteLogs(w, logs, out); }
+        if (st) { st = WriteSeg(w); }
+        if (!st) { return st; }
+        w->seg_size += static_cast<std::int64_t>(seg_buf_.size());
+        if (seg_buf_.capacity() > (std::size_t{64} << 20)) { std::string().swap(seg_buf_); }
+        return {};
+    }
+
+    Status CommitIfDue(bool now) {
+        if (!txn_open_ || (!now && opt_.commit_interval.count() > 0 &&
+                           clock_->UnixNanos() - txn_started_ns_ < opt_.commit_interval.count())) {
+            return {};
+        }
+        return CommitOpen();
+    }
+
+    // Commits the open transaction: first the trace rows merged in memory, then the span-file
+    // offset the commit covers. When the commit fails, the window is recovered from its span
+    // file, which stores the rolled-back calls again.
+    Status CommitOpen() {
+        if (!txn_open_) { return {}; }
+        Window* w = txn_window_;
+        Db& db = *w->writer;
+        Status st = FlushPending(w);
+        if (st) { st = SetSegMark(db, w->seg_size); }
+        if (st) { st = db.Exec("COMMIT"); }
+        if (st) {
+            txn_open_ = false;
+            commits_.fetch_add(1, std::memory_order_relaxed);
+            return {};
+        }
+        if (replaying_) {
+            (void)db.Exec("ROLLBACK");
+            txn_open_ = false;
+            ForgetWriterState(w);
+            return st;
+        }
+        if (Status r = Recover(w); !r) {
+            return Error{ErrorCode::kInternal, st.error().message + "; recovering: " + r.error().message};
+        }
+        return {};
+    }
+
+    static Status SetSegMark(Db& db, std::int64_t mark) {
+        auto stmt = db.PrepareStatic(
+            "INSERT INTO meta(key, value) VALUES('seg_mark', ?1) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+        if (!stmt) { return stmt.error(); }
+        stmt->Bind(1, mark);
+        if (stmt->Run() != SQLITE_DONE) {
+            return Error{ErrorCode::kInternal, "set seg_mark: " + db.ErrorText()};
+        }
+        return {};
+    }
+
+    // What the writer remembers beyond the database is only valid with the rows it wrote.
+    void ForgetWriterState(Window* w) {
+        summary_cache_.clear();
+        summary_fifo_.clear();
+        pending_.clear();
+        pending_index_.clear();
+        w->known_operations.clear();
+        pending_ops_.clear();
+    }
+
+    // After a failed write or commit: roll back and open the window again, which replays the
+    // span file past the last commit (the calls answered since, whose rows were rolled back).
+    Status Recover(Window* w) {
+        if (txn_open_) {
+            (void)w->writer->Exec("ROLLBACK");
+            txn_open_ = false;
+        }
+        ForgetWriterState(w);
+        w->CloseWriter();
+        return OpenWriter(w);
+    }
+
+    // Stores the span file's frames past mark again, as one Ingest call; their bytes are
+    // appended anew (the old ones stay, unreferenced). Stops at the first frame that is
+    // incomplete or does not parse: the tail of a write the crash cut short.
+    Status Replay(Window* w, std::int64_t mark) {
+        std::string bytes(static_cast<std::size_t>(w->seg_size - mark), '\0');
+        std::size_t got = 0;
+        while (got < bytes.size()) {
+            ssize_t n = ::pread(w->seg_write_fd, bytes.data() + got, bytes.size() - got,
+                                static_cast<off_t>(mark + static_cast<std::int64_t>(got)));
+            if (n < 0 && errno == EINTR) { continue; }
+            if (n <= 0) {
+                return Error{ErrorCode::kInternal, "read " + w->SegPath() + ": " + std::strerror(errno)};
+            }
+            got += static_cast<std::size_t>(n);
+        }
+        google::protobuf::Arena arena;
+        std::vector<DecodedTraces> traces;
+        std::vector<DecodedLogs> logs;
+        for (std::size_t pos = 0; bytes.size() - pos >= kFrameHeaderBytes;) {
+            const char* h = bytes.data() + pos;
+            if (h[0] != 'f' || h[1] != 'x' || h[3] != 1 || (h[2] != kSpanFrame && h[2] != kLogFrame)) {
+                break;
+            }
+            std::uint32_t len = 0;
+            for (int b = 0; b < 4; ++b) {
+                len |= static_cast<std::uint32_t>(static_cast<unsigned char>(h[4 + b])) << (8 * b);
+            }
+            if (len > bytes.size() - pos - kFrameHeaderBytes) { break; }
+            std::string_view data(h + kFrameHeaderBytes, len);
+            if (h[2] == kSpanFrame) {
+                DecodedTraces d;
+                d.message = google::protobuf::Arena::CreateMessage<ExportTraceRequest>(&arena);
+                if (!d.message->ParseFromArray(data.data(), static_cast<int>(len))) { break; }
+                d.raw = data;
+                traces.push_back(std::move(d));
+            } else {
+                DecodedLogs d;
+                d.message = google::protobuf::Arena::CreateMessage<ExportLogsRequest>(&arena);
+                if (!d.message->ParseFromArray(data.data(), static_cast<int>(len))) { break; }
+                d.raw = data;
+                logs.push_back(std::move(d));
+            }
+            pos += kFrameHeaderBytes + len;
+        }
+        std::vector<const DecodedTraces*> trace_ptrs;
+        std::vector<const DecodedLogs*> log_ptrs;
+        for (const auto& d : traces) { trace_ptrs.push_back(&d); }
+        for (const auto& d : logs) { log_ptrs.push_back(&d); }
+        replaying_ = true;
+        IngestOutcome out;
+        Status st = Write(w, trace_ptrs, log_ptrs, &out);
+        if (st) {
+            st = CommitOpen();
+        } else if (txn_open_) {
+            (void)w->writer->Exec("ROLLBACK");
+            txn_open_ = false;
+            ForgetWriterState(w);
+        }
+        replaying_ = false;
+        replayed_frames_.fetch_add(static_cast<std::int64_t>(traces.size() + logs.size()));
+        return st;
+    }
+
+    // Writes the trace rows merged since the last flush: the summary (as the cache has it) with
+    // the refs of the new chunks appended, and one svcr row per (trace, service).
+    Status FlushPending(Window* w) {
+        Db& db = *w->writer;
+        for (const PendingTrace& p : pending_) {
+            auto cached = summary_cache_.find(p.key);
+            if (cached == summary_cache_.end()) {
+                return Error{ErrorCode::kInternal, "pending trace missing from the cache"};
+            }
+            const TraceSummary& merged = cached->second.summary;
+            auto stmt = db.PrepareStatic(
+                "INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
+                "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                "ON CONFLICT(trace_id) DO UPDATE SET start_ns=excluded.start_ns, "
+                "end_ns=excluded.end_ns, "
+                "duration_ns=excluded.duration_ns, root_service=excluded.root_service, "
+                "root_operation=excluded.root_operation, has_root=excluded.has_root, "
+                "span_count=excluded.span_count, error_count=excluded.error_count, "
+                "services=excluded.services, "
+                // || yields text: cast back, so that the column stays a blob of refs.
+                "refs=CAST(coalesce(refs, x'') || excluded.refs AS BLOB), "
+                "tb0=min(coalesce(tb0, 0), excluded.tb0), "
+                "tb1=max(coalesce(tb1, 0), excluded.tb1)");
+            if (!stmt) {
+                return stmt.error();
+            }
+            std::string services = EncodeServices(merged.services);
+            stmt->BindBlob(1, merged.trace_id)
+                .Bind(2, merged.start_ns)
+                .Bind(3, merged.end_ns)
+                .Bind(4, merged.end_ns - merged.start_ns)
+                .BindText(5, merged.root_service)
+                .BindText(6, merged.root_operation)
+                .Bind(7, merged.has_root ? 1 : 0)
+                .Bind(8, merged.span_count)
+                .Bind(9, merged.error_count)
+                .BindText(10, services)
+                .BindBlob(11, p.refs)
+                .Bind(12, p.tb0)
+                .Bind(13, p.tb1);
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, "insert trace: " + db.ErrorText()};
+            }
+            for (const SvcDelta& o : p.svcs) {
+                auto svc = db.PrepareStatic(
+                    // One row per (trace, service, commit), appended: keyed by trace id and
+                    // merged in place, these rows were the last index written on random pages
+                    // besides the trace summary. A search reads them by (service, start); a check
+                    // for one trace scans its service's rows within the trace's time span.
+                    "INSERT INTO svcr(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                if (!svc) {
+                    return svc.error();
+                }
+                svc->BindBlob(1, merged.trace_id)
+                    .BindText(2, o.service)
+                    .Bind(3, o.start_ns)
+                    .Bind(4, o.min_dur)
+                    .Bind(5, o.max_dur)
+                    .Bind(6, o.errors)
+                    .BindText(7, o.ops);
+                if (svc->Run() != SQLITE_DONE) {
+                    return Error{ErrorCode::kInternal, "insert svc: " + db.ErrorText()};
+                }
+            }
+        }
+        pending_.clear();
+        pending_index_.clear();
         return {};
     }
 
@@ -1210,21 +1507,7 @@ private:
         sd->min_dur = std::min(sd->min_dur, dur);
         sd->max_dur = std::max(sd->max_dur, dur);
         sd->errors += error ? 1 : 0;
-        {
-            // Append the operation unless listed ("\nname\n" is unique as names have no '\n').
-            const std::string& name = span.name();
-            bool listed = false;
-            for (std::size_t pos = sd->ops.find(name); pos != std::string::npos; pos = sd->ops.find(name, pos + 1)) {
-                if (sd->ops[pos - 1] == '\n' && pos + name.size() < sd->ops.size() && sd->ops[pos + name.size()] == '\n') {
-                    listed = true;
-                    break;
-                }
-            }
-            if (!listed && sd->ops.size() < 8192) {
-                sd->ops += name;
-                sd->ops += '\n';
-            }
-        }
+        AddOperation(&sd->ops, span.name());
 
         const std::string* peer = nullptr;
         bool db_span = false;
@@ -1313,7 +1596,7 @@ private:
     Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {
         Db& db = *w->writer;
         char ref[kRefBytes];
-        AppendToSeg(w, g.blob, ref);
+        AppendToSeg(w, kSpanFrame, g.blob, ref);
         // Tag rows are keyed (block, key, value, trace): a block holds the tags of
         // opt_.tag_block_traces traces, so one commit's inserts land in the current block's few
         // pages instead of all over the index (keyed by value first, tag rows were the largest
@@ -1364,62 +1647,18 @@ private:
         if (w->seen != nullptr) { w->seen->Add(key); }
         merged.trace_id = g.trace_id;
         MergeSummary(&merged, g.delta);
-        {
-            auto stmt = db.PrepareStatic(
-                "INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
-                "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) "
-                "ON CONFLICT(trace_id) DO UPDATE SET start_ns=excluded.start_ns, "
-                "end_ns=excluded.end_ns, "
-                "duration_ns=excluded.duration_ns, root_service=excluded.root_service, "
-                "root_operation=excluded.root_operation, has_root=excluded.has_root, "
-                "span_count=excluded.span_count, error_count=excluded.error_count, "
-                "services=excluded.services, "
-                // || yields text: cast back, so that the column stays a blob of refs.
-                "refs=CAST(coalesce(refs, x'') || excluded.refs AS BLOB), "
-                "tb0=min(coalesce(tb0, 0), excluded.tb0), "
-                "tb1=max(coalesce(tb1, 0), excluded.tb1)");
-            if (!stmt) {
-                return stmt.error();
-            }
-            std::string services = EncodeServices(merged.services);
-            stmt->BindBlob(1, g.trace_id)
-                .Bind(2, merged.start_ns)
-                .Bind(3, merged.end_ns)
-                .Bind(4, merged.end_ns - merged.start_ns)
-                .BindText(5, merged.root_service)
-                .BindText(6, merged.root_operation)
-                .Bind(7, merged.has_root ? 1 : 0)
-                .Bind(8, merged.span_count)
-                .Bind(9, merged.error_count)
-                .BindText(10, services)
-                .BindBlob(11, std::string_view(ref, kRefBytes))
-                .Bind(12, block);
-            if (stmt->Run() != SQLITE_DONE) {
-                return Error{ErrorCode::kInternal, "insert trace: " + db.ErrorText()};
-            }
+        // The trace's row and its svcr rows are written at the commit (FlushPending), once for
+        // every call of the interval that carried its spans.
+        auto [slot, fresh] = pending_index_.emplace(key, pending_.size());
+        if (fresh) {
+            pending_.push_back(PendingTrace{key, {}, block, block, {}});
         }
-        for (const SvcDelta& o : g.svcs) {
-            auto stmt = db.PrepareStatic(
-                // One row per (trace, service, batch), appended: keyed by trace id and merged in
-                // place, these rows were the last index written on random pages besides the
-                // trace summary. A search reads them by (service, start); a check for one trace
-                // scans its service's rows within the trace's time span.
-                "INSERT INTO svcr(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-            if (!stmt) {
-                return stmt.error();
-            }
-            stmt->BindBlob(1, g.trace_id)
-                .BindText(2, o.service)
-                .Bind(3, o.start_ns)
-                .Bind(4, o.min_dur)
-                .Bind(5, o.max_dur)
-                .Bind(6, o.errors)
-                .BindText(7, o.ops);
-            if (stmt->Run() != SQLITE_DONE) {
-                return Error{ErrorCode::kInternal, "insert svc: " + db.ErrorText()};
-            }
+        PendingTrace& p = pending_[slot->second];
+        p.refs.append(ref, kRefBytes);
+        p.tb0 = std::min(p.tb0, block);
+        p.tb1 = std::max(p.tb1, block);
+        for (SvcDelta& o : g.svcs) {
+            MergeSvc(&p.svcs, std::move(o));
         }
         for (const auto& [k, v] : g.tags) {
             const std::uint64_t tag_hash = TagHash(k, v);
@@ -1471,6 +1710,9 @@ private:
             }
         }
         (void)it;
+        // Pending traces must stay in the cache (FlushPending reads their summary there): far
+        // fewer of them than the cache evicts after.
+        if (pending_.size() >= kMaxPending) { return FlushPending(w); }
         return {};
     }
 
@@ -1515,7 +1757,7 @@ private:
                     return stmt.error();
                 }
                 char ref[kRefBytes];
-                AppendToSeg(w, slot.first, ref);
+                AppendToSeg(w, kLogFrame, slot.first, ref);
                 stmt->BindBlob(1, id).Bind(2, slot.second).BindBlob(3, std::string_view(ref, kRefBytes));
                 if (stmt->Run() != SQLITE_DONE) {
                     return Error{ErrorCode::kInternal, "insert logs: " + db.ErrorText()};
@@ -1526,6 +1768,7 @@ private:
     }
 
     static constexpr std::size_t kSummaryCache = 200'000;
+    static constexpr std::size_t kMaxPending = 20'000;  // ≪ kSummaryCache
     // 64 MiB of WAL between checkpoints: the pages a commit rewrites again and again (index
     // tails, the current tag block) are copied to the database once per checkpoint.
     static constexpr int kCheckpointPages = 16000;
@@ -1574,7 +1817,26 @@ private:
     std::vector<Orphan> orphans_ = std::vector<Orphan>(1 << 17);          // 3 MiB
     std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
     std::vector<OperationInfo> pending_ops_;
-    std::string seg_buf_;  // span bytes of the current Ingest call, written before its commit
+    std::string seg_buf_;  // frames of the current Ingest call, written before it returns
+
+    // The trace rows of the open transaction, merged in memory until its commit (in order).
+    struct PendingTrace {
+        TraceKey key;
+        std::string refs;  // of the chunks written since the last flush
+        std::int64_t tb0 = 0;
+        std::int64_t tb1 = 0;
+        std::vector<SvcDelta> svcs;
+    };
+    std::vector<PendingTrace> pending_;
+    std::unordered_map<TraceKey, std::size_t, TraceKeyHash> pending_index_;
+    // Guards the writer's connection and state: queries take it to commit (Sync).
+    mutable std::mutex writer_mu_;
+    bool txn_open_ = false;
+    Window* txn_window_ = nullptr;
+    std::int64_t txn_started_ns_ = 0;
+    bool replaying_ = false;
+    std::atomic<std::int64_t> replayed_frames_{0};
+    std::atomic<std::int64_t> commits_{0};
 };
 
 }  // namespace
@@ -1627,6 +1889,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
 }  // namespace
 
 Result<std::vector<TraceSummary>> SqliteStore::Search(const SearchQuery& q) const {
+    if (Status st = Sync(); !st) { return st.error(); }
     return SearchImpl(*this, Snapshot(), indexed_, q);
 }
 

@@ -48,10 +48,12 @@ std::string TraceHex(int i) {
 class StoreTest : public ::testing::Test {
 protected:
     std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24),
-                                std::int64_t max_bytes = 0, std::int64_t tag_block_traces = 2048) {
+                                std::int64_t max_bytes = 0, std::int64_t tag_block_traces = 2048,
+                                const std::string& dir = "") {
         StoreOptions o;
         o.tag_block_traces = tag_block_traces;
-        o.data_dir = dir_.str();
+        o.data_dir = dir.empty() ? dir_.str() : dir;
+        // The manual clock stands still: rows commit when a query, Flush or the close asks.
         o.clock = &clock_;
         o.max_age = max_age;
         o.max_bytes = max_bytes;
@@ -488,6 +490,131 @@ TEST_F(StoreTest, LogsAreStoredPerTrace) {
     EXPECT_EQ(rows, 3);  // one per (trace, export)
 }
 
+std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
+    std::string found;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        std::string name = e.path().string();
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            EXPECT_TRUE(found.empty()) << "two files end with " << suffix;
+            found = name;
+        }
+    }
+    return found;
+}
+
+// Runs sql (read-write: the first connection recovers the WAL, as after a crash) on every
+// window database of dir and returns the first column of the first row of each.
+std::vector<std::int64_t> QueryWindows(const std::string& dir, const char* sql) {
+    std::vector<std::string> paths;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().extension() == ".db") { paths.push_back(e.path().string()); }
+    }
+    std::sort(paths.begin(), paths.end());
+    std::vector<std::int64_t> out;
+    for (const auto& path : paths) {
+        sqlite3* db = nullptr;
+        EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+        out.push_back(sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    return out;
+}
+
+// Rows wait for their commit in an open transaction; the span file is the journal of what was
+// answered meanwhile. A copy of the files taken before the commit is what a crash leaves.
+TEST_F(StoreTest, AnsweredCallsSurviveACrashBeforeTheirCommit) {
+    const std::string x = TraceHex(30);
+    const std::string y = TraceHex(31);
+    ExportTraceRequest tx = OrderTrace(x, kT0, true, 10, "AAPL");
+    ExportTraceRequest gateway;  // the trace's spans come in two services' requests
+    *gateway.add_resource_spans() = tx.resource_spans(0);
+    ExportTraceRequest order_manager;
+    *order_manager.add_resource_spans() = tx.resource_spans(1);
+    TempDir crashed;
+    auto s = Open();
+    Put(*s, gateway);
+    PutLogs(*s, TraceLogs(x, 2, "line"));
+    Put(*s, order_manager);
+    Put(*s, OrderTrace(y, kT0 + kMs, false, 10, "MSFT"));
+    for (const auto& e : std::filesystem::directory_iterator(dir_.str())) {
+        std::string name = e.path().filename().string();
+        if (name.size() < 5 || name.compare(name.size() - 4, 4, "-shm") != 0) {
+            std::filesystem::copy_file(e.path(), crashed.str() + "/" + name);
+        }
+    }
+    // Nothing was committed: the database of the copy holds no trace.
+    EXPECT_EQ(QueryWindows(crashed.str(), "SELECT count(*) FROM traces"), std::vector<std::int64_t>{0});
+
+    auto check = [&](Store& store) {
+        auto t = store.GetTrace(Id(x));
+        ASSERT_TRUE(t.ok() && t->has_value());
+        int spans = 0;
+        for (const auto& rs : (*t)->resource_spans()) {
+            for (const auto& ss : rs.scope_spans()) { spans += ss.spans_size(); }
+        }
+        EXPECT_EQ(spans, 5);
+        SearchQuery q;
+        q.service = "order-manager";
+        auto found = store.Search(q);
+        ASSERT_TRUE(found.ok());
+        ASSERT_EQ(found->size(), 2u);
+        for (const TraceSummary& summary : *found) {
+            EXPECT_EQ(summary.span_count, 5);
+            EXPECT_EQ(summary.error_count, summary.trace_id == Id(x) ? 2 : 0);
+        }
+        q.tags = {{"symbol", "MSFT"}};
+        EXPECT_EQ(store.Search(q)->size(), 1u);
+        EXPECT_EQ(LogBodies(store, x), (std::vector<std::string>{"line 0", "line 1"}));
+    };
+    {
+        auto recovered = Open(std::chrono::hours(24), 0, 2048, crashed.str());
+        EXPECT_EQ(recovered->Stats().replayed_frames, 4);  // 2 chunks of x, 1 of y, x's logs
+        check(*recovered);
+    }
+    auto reopened = Open(std::chrono::hours(24), 0, 2048, crashed.str());  // replayed once only
+    EXPECT_EQ(reopened->Stats().replayed_frames, 0);
+    check(*reopened);
+    check(*s);
+}
+
+// A commit writes a trace's row and its service rows once for all the calls it covers, and
+// records how much of the span file it covers.
+TEST_F(StoreTest, ACommitWritesATracesRowsOnceForAllItsCalls) {
+    const std::string x = TraceHex(32);
+    ExportTraceRequest tx = OrderTrace(x, kT0, false, 10);
+    ExportTraceRequest gateway_part1;
+    auto* gw = gateway_part1.add_resource_spans();
+    *gw = tx.resource_spans(0);
+    gw->mutable_scope_spans(0)->mutable_spans()->DeleteSubrange(1, 2);
+    ExportTraceRequest gateway_part2;
+    auto* gw2 = gateway_part2.add_resource_spans();
+    *gw2 = tx.resource_spans(0);
+    gw2->mutable_scope_spans(0)->mutable_spans()->DeleteSubrange(0, 1);
+    ExportTraceRequest order_manager;
+    *order_manager.add_resource_spans() = tx.resource_spans(1);
+    auto s = Open();
+    for (const auto* req : {&gateway_part1, &order_manager, &gateway_part2}) { Put(*s, *req); }
+    EXPECT_EQ(s->Stats().commits, 0);
+    auto found = s->Search(SearchQuery{});  // a query commits first
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ((*found)[0].span_count, 5);
+    EXPECT_EQ(s->Stats().commits, 1);
+    EXPECT_EQ(QueryWindows(dir_.str(), "SELECT count(*) FROM svcr"), std::vector<std::int64_t>{2});
+    EXPECT_EQ(QueryWindows(dir_.str(),
+                           "SELECT count(*) FROM svcr WHERE service='client-gateway' AND "
+                           "ops=char(10)||'POST /v1/order'||char(10)||'place_order'||char(10)||'POST'||char(10)"),
+              std::vector<std::int64_t>{1});
+    EXPECT_EQ(QueryWindows(dir_.str(), "SELECT length(refs) FROM traces"), std::vector<std::int64_t>{36});
+    auto seg = std::filesystem::file_size(OnlyFileWithSuffix(dir_.str(), ".db-seg"));
+    EXPECT_EQ(QueryWindows(dir_.str(), "SELECT value FROM meta WHERE key='seg_mark'"),
+              std::vector<std::int64_t>{static_cast<std::int64_t>(seg)});
+}
+
 TEST_F(StoreTest, SurvivesRestart) {
     {
         auto s = Open();
@@ -503,19 +630,6 @@ TEST_F(StoreTest, SurvivesRestart) {
     EXPECT_EQ(s->Search(q)->size(), 1u);
     Put(*s, OrderTrace(TraceHex(4), kT0 + kMs, false, 10));
     EXPECT_EQ(s->Search(SearchQuery{})->size(), 2u);
-}
-
-std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
-    std::string found;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        std::string name = e.path().string();
-        if (name.size() > suffix.size() &&
-            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-            EXPECT_TRUE(found.empty()) << "two files end with " << suffix;
-            found = name;
-        }
-    }
-    return found;
 }
 
 TEST_F(StoreTest, BytesAfterTheLastCommitInTheSpanFileAreIgnored) {

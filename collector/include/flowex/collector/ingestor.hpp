@@ -25,7 +25,8 @@ struct IngestOptions {
     std::size_t max_queue_items = 256;
     std::size_t max_queue_bytes = 128 * 1024 * 1024;  // decoded-body estimate
     std::chrono::milliseconds retention_interval{5000};
-    /// Test seam: called on the writer thread before each commit (may block to hold the queue).
+    /// Test seam: called on the writer thread before each Store::Ingest call (may block to hold
+    /// the queue).
     std::function<void()> before_commit;
 };
 
@@ -33,7 +34,7 @@ struct IngestStats {
     std::uint64_t spans = 0;
     std::uint64_t logs = 0;
     std::uint64_t batches = 0;
-    std::uint64_t commits = 0;
+    std::uint64_t ingest_calls = 0;  // Store::Ingest calls (each stores every request queued)
     std::uint64_t refused_full = 0;
     std::uint64_t failed = 0;
     std::size_t queued_items = 0;
@@ -63,6 +64,8 @@ public:
     IngestStats Stats() const;
 
 private:
+    static constexpr std::chrono::milliseconds kFlushCheck{100};  // idle wake-ups (Store::Flush)
+
     struct Item {
         std::variant<DecodedTraces, DecodedLogs> batch;
         Done done;

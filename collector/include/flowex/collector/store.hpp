@@ -3,10 +3,10 @@
 ///
 /// Layout and why (see docs/benchmarks.md for the numbers): per window a database file and a
 /// span file (`w-<ms>.db`, `w-<ms>.db-seg`). The span file holds, appended, one *chunk* per
-/// (trace, batch): the trace's spans of that batch as a serialized OTLP `TracesData` (the
-/// request's wire bytes, sliced). Indexes are per trace, not per span: a summary row per trace
+/// (trace, Ingest call): the trace's spans of that call as a serialized OTLP `TracesData` (the
+/// requests' wire bytes, sliced). Indexes are per trace, not per span: a summary row per trace
 /// (start, duration, root service/operation, span and error counts, services, and the offsets of
-/// its chunks), one row per (trace, service, batch) with its time, operations, min/max span
+/// its chunks), one row per (trace, service, commit) with its time, operations, min/max span
 /// duration and error count, appended and indexed by (service, time), and a tag row per
 /// (trace, key, value) for a chosen set of keys
 /// (`kDefaultIndexedTags` + `--index-tags`), keyed by tag *block* first so that one commit's tag
@@ -15,14 +15,21 @@
 /// candidate's spans are checked. Windows are per ingest time (default one hour), so retention
 /// by age and size deletes whole files.
 ///
-/// Durability: the span bytes are written before the commit that points at them; WAL with
-/// synchronous=NORMAL, and the span file is fdatasync'ed before each checkpoint. `Ingest`
-/// commits before it returns, so a batch whose request was answered 200 survives a clean
-/// shutdown and a process crash (not a power loss of the last commits, which NORMAL trades for
-/// speed).
+/// Durability: `Ingest` writes the calls' chunks to the span file, each behind a small frame
+/// header, and its rows into an open transaction, and returns; the span file is then the
+/// journal of what was answered since the last commit. The transaction commits once it is
+/// `commit_interval` old (at the next `Ingest` or `Flush`), before any query, and on shutdown,
+/// with the span-file offset it covers (`meta.seg_mark`). Reopening a window replays the frames
+/// past that mark, so a batch whose request was answered 200 survives a process crash as well
+/// as a clean shutdown (not a power loss of the last seconds: WAL with synchronous=NORMAL, and
+/// the span file is fdatasync'ed before each checkpoint only). One commit per interval instead
+/// of one per request is the point: each commit rewrites every page it dirtied to the WAL, and a
+/// trace's summary row, on a random page, is written once per commit instead of once per
+/// request that carried its spans.
 ///
-/// Threading: `Ingest` and `ApplyRetention` are called by one writer thread; every query
-/// method is safe to call concurrently from any thread (each uses its own connections).
+/// Threading: `Ingest`, `Flush` and `ApplyRetention` are called by one writer thread; every
+/// query method is safe to call concurrently from any thread (each uses its own connections,
+/// after committing what `Ingest` has written: a query sees every answered batch).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -53,6 +60,8 @@ struct StoreOptions {
     std::vector<std::string> extra_index_tags;
     /// Traces per tag block (the unit a tag search seeks; see the layout note above).
     std::int64_t tag_block_traces = 2048;
+    /// How long `Ingest`'s rows may wait for their commit (0: commit in every call).
+    std::chrono::nanoseconds commit_interval = std::chrono::milliseconds(500);
     const common::Clock* clock = nullptr;  // default: the system clock
 };
 
@@ -118,6 +127,8 @@ struct StoreStats {
     std::int64_t bytes = 0;
     std::int64_t windows = 0;
     std::int64_t deleted_windows = 0;
+    std::int64_t commits = 0;          // SQLite transactions committed
+    std::int64_t replayed_frames = 0;  // span-file frames stored again when a window reopened
 };
 
 class Store {
@@ -127,9 +138,13 @@ public:
     /// Opens (creating) the store in options.data_dir; existing window files are reused.
     static common::Result<std::unique_ptr<Store>> Open(StoreOptions options);
 
-    /// Stores decoded batches in one transaction; returns after the commit. Writer thread only.
+    /// Stores decoded batches: journaled in the span file and visible to queries on return,
+    /// committed within commit_interval (see Durability above). Writer thread only.
     virtual common::Result<IngestOutcome> Ingest(const std::vector<const DecodedTraces*>& traces,
                                                  const std::vector<const DecodedLogs*>& logs) = 0;
+    /// Commits what `Ingest` has written when it is commit_interval old, or now if `now`.
+    /// Writer thread only (the Ingestor calls it while idle and on shutdown).
+    virtual common::Status Flush(bool now) = 0;
     /// Deletes window files beyond max_age / max_bytes. Writer thread only.
     virtual common::Status ApplyRetention() = 0;
 
