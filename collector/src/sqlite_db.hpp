@@ -59,6 +59,10 @@ public:
         sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
+    Stmt& BindNull(int i) {
+        sqlite3_bind_null(s_, i);
+        return *this;
+    }
     Stmt& BindBlob(int i, std::string_view v) {
         sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;

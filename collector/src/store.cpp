@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL
 CREATE INDEX IF NOT EXISTS chunks_trace ON chunks(trace_id);
 CREATE TABLE IF NOT EXISTS traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, end_ns INTEGER,
   duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
-  span_count INTEGER, error_count INTEGER, services TEXT, refs BLOB, tb0 INTEGER, tb1 INTEGER) WITHOUT ROWID;
+  span_count INTEGER, error_count INTEGER, services TEXT, refs BLOB, tb0 INTEGER, tb1 INTEGER,
+  log_refs BLOB) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
 CREATE TABLE IF NOT EXISTS svcr(service TEXT, start_ns INTEGER, trace_id BLOB,
   min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT);
@@ -718,6 +719,17 @@ public:
                     return Error{ErrorCode::kInternal, "corrupt log chunk"};
                 }
             }
+            // Since log rows were given up: the chunks' refs in the trace's row.
+            auto refs = lease->db().PrepareStatic("SELECT log_refs FROM traces WHERE trace_id=?1");
+            if (!refs) { return std::move(refs).error(); }
+            refs->BindBlob(1, trace_id);
+            if (refs->Step() && !refs->IsNull(0)) {
+                bytes.clear();
+                if (Status st = ReadRefs(*w, refs->Blob(0), &bytes); !st) { return st.error(); }
+                if (!data.MergeFromString(bytes)) {
+                    return Error{ErrorCode::kInternal, "corrupt log chunk"};
+                }
+            }
         }
         return data;
     }
@@ -877,6 +889,7 @@ private:
         if (Status st = d.Exec(kSchema); !st) { return st; }
         bool add = false;
         bool add_log_ref = false;
+        bool add_log_refs = false;
         bool migrate = false;
         bool migrate_svc = false;
         {
@@ -885,6 +898,10 @@ private:
                 d.Prepare("SELECT count(*) FROM pragma_table_info('traces') WHERE name='refs'");
             if (!has_refs) { return has_refs.error(); }
             add = has_refs->Step() && has_refs->Int(0) == 0;
+            auto has_log_refs =
+                d.Prepare("SELECT count(*) FROM pragma_table_info('traces') WHERE name='log_refs'");
+            if (!has_log_refs) { return has_log_refs.error(); }
+            add_log_refs = has_log_refs->Step() && has_log_refs->Int(0) == 0;
             auto has_log_ref =
                 d.Prepare("SELECT count(*) FROM pragma_table_info('logs') WHERE name='ref'");
             if (!has_log_ref) { return has_log_ref.error(); }
@@ -908,6 +925,9 @@ private:
         }
         if (add_log_ref) {
             if (Status st = d.Exec("ALTER TABLE logs ADD COLUMN ref BLOB"); !st) { return st; }
+        }
+        if (add_log_refs) {
+            if (Status st = d.Exec("ALTER TABLE traces ADD COLUMN log_refs BLOB"); !st) { return st; }
         }
         if (migrate) {
             if (Status st = d.Exec(
@@ -1265,6 +1285,19 @@ private:
     Status FlushPending(Window* w) {
         Db& db = *w->writer;
         for (const PendingTrace& p : pending_) {
+            if (!p.spans) {
+                // Logs only (so far): the row, created if need be, gains their refs.
+                auto stmt = db.PrepareStatic(
+                    "INSERT INTO traces(trace_id, span_count, error_count, log_refs) "
+                    "VALUES(?1, 0, 0, ?2) ON CONFLICT(trace_id) DO UPDATE SET "
+                    "log_refs=CAST(coalesce(log_refs, x'') || excluded.log_refs AS BLOB)");
+                if (!stmt) { return stmt.error(); }
+                stmt->BindBlob(1, p.trace_id).BindBlob(2, p.log_refs);
+                if (stmt->Run() != SQLITE_DONE) {
+                    return Error{ErrorCode::kInternal, "insert trace logs: " + db.ErrorText()};
+                }
+                continue;
+            }
             auto cached = summary_cache_.find(p.key);
             if (cached == summary_cache_.end()) {
                 return Error{ErrorCode::kInternal, "pending trace missing from the cache"};
@@ -1272,8 +1305,8 @@ private:
             const TraceSummary& merged = cached->second.summary;
             auto stmt = db.PrepareStatic(
                 "INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
-                "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1, "
+                "log_refs) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
                 "ON CONFLICT(trace_id) DO UPDATE SET start_ns=excluded.start_ns, "
                 "end_ns=excluded.end_ns, "
                 "duration_ns=excluded.duration_ns, root_service=excluded.root_service, "
@@ -1283,11 +1316,17 @@ private:
                 // || yields text: cast back, so that the column stays a blob of refs.
                 "refs=CAST(coalesce(refs, x'') || excluded.refs AS BLOB), "
                 "tb0=min(coalesce(tb0, 0), excluded.tb0), "
-                "tb1=max(coalesce(tb1, 0), excluded.tb1)");
+                "tb1=max(coalesce(tb1, 0), excluded.tb1), "
+                "log_refs=CAST(coalesce(log_refs, x'') || coalesce(excluded.log_refs, x'') AS BLOB)");
             if (!stmt) {
                 return stmt.error();
             }
             std::string services = EncodeServices(merged.services);
+            if (p.log_refs.empty()) {
+                stmt->BindNull(14);
+            } else {
+                stmt->BindBlob(14, p.log_refs);
+            }
             stmt->BindBlob(1, merged.trace_id)
                 .Bind(2, merged.start_ns)
                 .Bind(3, merged.end_ns)
@@ -1649,11 +1688,8 @@ private:
         MergeSummary(&merged, g.delta);
         // The trace's row and its svcr rows are written at the commit (FlushPending), once for
         // every call of the interval that carried its spans.
-        auto [slot, fresh] = pending_index_.emplace(key, pending_.size());
-        if (fresh) {
-            pending_.push_back(PendingTrace{key, {}, block, block, {}});
-        }
-        PendingTrace& p = pending_[slot->second];
+        PendingTrace& p = PendingFor(key, g.trace_id);
+        p.spans = true;
         p.refs.append(ref, kRefBytes);
         p.tb0 = std::min(p.tb0, block);
         p.tb1 = std::max(p.tb1, block);
@@ -1717,9 +1753,8 @@ private:
     }
 
     Status WriteLogs(Window* w, const std::vector<const DecodedLogs*>& batches, IngestOutcome* out) {
-        Db& db = *w->writer;
         for (const DecodedLogs* batch : batches) {
-            std::map<std::string, std::pair<std::string, std::int64_t>> per_trace;  // id → (blob, min time)
+            std::map<std::string, std::string> per_trace;  // id → LogsData bytes
             for (const auto& rl : batch->message->resource_logs()) {
                 std::string res_field;
                 AppendMessage(&res_field, 1, rl.resource());
@@ -1733,37 +1768,25 @@ private:
                             continue;  // only logs that belong to a trace are queryable
                         }
                         AppendMessage(&recs[rec.trace_id()], 2, rec);
-                        auto& slot = per_trace[rec.trace_id()];
-                        auto t = static_cast<std::int64_t>(rec.time_unix_nano() != 0 ? rec.time_unix_nano()
-                                                                                      : rec.observed_time_unix_nano());
-                        slot.second = slot.first.empty() ? t : std::min(slot.second, t);
-                        (void)slot;
                     }
                     for (auto& [id, body] : recs) {
                         std::string scope_logs = scope_field + body;
                         std::string resource_logs = res_field;
                         AppendField(&resource_logs, 2, scope_logs);
-                        AppendField(&per_trace[id].first, 1, resource_logs);
+                        AppendField(&per_trace[id], 1, resource_logs);
                     }
                 }
             }
-            for (const auto& [id, slot] : per_trace) {
-                // The bytes go to the span file like span chunks, the row only points at them:
-                // stored in the row, log bytes were most of the index's pages, written to its
-                // WAL and again at every checkpoint.
-                auto stmt = db.PrepareStatic(
-                    "INSERT INTO logs(trace_id, time_ns, data, ref) VALUES(?1, ?2, x'', ?3)");
-                if (!stmt) {
-                    return stmt.error();
-                }
+            for (const auto& [id, bytes] : per_trace) {
+                // The bytes go to the span file like span chunks, and their ref to the trace's
+                // row at the commit. (Before, a log row per (trace, export) pointed at them:
+                // three a trace, and their trace-id index written on random pages.)
                 char ref[kRefBytes];
-                AppendToSeg(w, kLogFrame, slot.first, ref);
-                stmt->BindBlob(1, id).Bind(2, slot.second).BindBlob(3, std::string_view(ref, kRefBytes));
-                if (stmt->Run() != SQLITE_DONE) {
-                    return Error{ErrorCode::kInternal, "insert logs: " + db.ErrorText()};
-                }
+                AppendToSeg(w, kLogFrame, bytes, ref);
+                PendingFor(KeyOf(id), id).log_refs.append(ref, kRefBytes);
             }
         }
+        if (pending_.size() >= kMaxPending) { return FlushPending(w); }
         return {};
     }
 
@@ -1822,11 +1845,23 @@ private:
     // The trace rows of the open transaction, merged in memory until its commit (in order).
     struct PendingTrace {
         TraceKey key;
-        std::string refs;  // of the chunks written since the last flush
-        std::int64_t tb0 = 0;
-        std::int64_t tb1 = 0;
+        std::string trace_id;
+        bool spans = false;     // else logs only: the summary is not the writer's to rewrite
+        std::string refs;       // of the span chunks written since the last flush
+        std::string log_refs;   // of the log chunks
+        std::int64_t tb0 = INT64_MAX;
+        std::int64_t tb1 = INT64_MIN;
         std::vector<SvcDelta> svcs;
     };
+    PendingTrace& PendingFor(const TraceKey& key, std::string_view trace_id) {
+        auto [slot, fresh] = pending_index_.emplace(key, pending_.size());
+        if (fresh) {
+            pending_.emplace_back();
+            pending_.back().key = key;
+            pending_.back().trace_id = trace_id;
+        }
+        return pending_[slot->second];
+    }
     std::vector<PendingTrace> pending_;
     std::unordered_map<TraceKey, std::size_t, TraceKeyHash> pending_index_;
     // Guards the writer's connection and state: queries take it to commit (Sync).
