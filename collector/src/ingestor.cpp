@@ -68,7 +68,8 @@ IngestStats Ingestor::Stats() const {
 }
 
 void Ingestor::Run() {
-    auto next_retention = std::chrono::steady_clock::now();
+    // The first retention pass one interval after the start (Store::Open has just run).
+    auto next_retention = std::chrono::steady_clock::now() + options_.retention_interval;
     for (;;) {
         std::vector<Item> items;
         {

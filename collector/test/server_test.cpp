@@ -242,6 +242,33 @@ TEST_F(ServerTest, AcceptedBatchesSurviveACleanShutdown) {
     EXPECT_EQ(Call(query(), http::Method::kGet, "/api/traces/0af7651916cd43dd8448eb211c80319c").status, 200);
 }
 
+// The store commits an answered batch within --commit-interval even when nothing queries it
+// (the writer's idle wake-ups): /metrics reads the commit counter without committing.
+TEST_F(ServerTest, AnsweredBatchesAreCommittedWhileIdle) {
+    CollectorOptions o;
+    o.commit_interval = std::chrono::milliseconds(200);  // longer than the Ingest call
+    Start(o);
+    auto commits = [&] {
+        std::string body = Call(query(), http::Method::kGet, "/metrics").body;
+        const std::string name = "\nflowex_collector_commits_total ";
+        std::size_t at = body.find(name);
+        return at == std::string::npos ? -1.0 : std::atof(body.c_str() + at + name.size());
+    };
+    EXPECT_EQ(commits(), 0.0);
+    EXPECT_EQ(Call(otlp(), http::Method::kPost, "/v1/traces", OneTrace("0af7651916cd43dd8448eb211c80319c"),
+                   "application/x-protobuf").status,
+              200);
+    // Polled until a deadline below the retention pass's 5 s (which commits too): the writer's
+    // idle wake-ups come every 100 ms, so 3 s leaves a wide margin on a loaded machine.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    double n = commits();
+    while (n < 1 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        n = commits();
+    }
+    EXPECT_GE(n, 1.0);
+}
+
 TEST_F(ServerTest, SpaFallbackServesIndexForUiRoutes) {
     TempDir ui;
     {
