@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -159,6 +160,12 @@ public:
             return store.error();
         }
         store_ = std::move(store).value();
+        if (auto replayed = store_->Stats().replayed_frames; replayed > 0) {
+            std::fprintf(stderr,
+                         "flowex-collector: stored %lld span-file frames again that the last run "
+                         "answered but had not committed\n",
+                         static_cast<long long>(replayed));
+        }
         IngestOptions io;
         io.max_queue_items = opt_.queue_batches;
         io.max_queue_bytes = opt_.queue_bytes;
