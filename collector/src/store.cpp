@@ -1286,10 +1286,11 @@ private:
         Db& db = *w->writer;
         for (const PendingTrace& p : pending_) {
             if (!p.spans) {
-                // Logs only (so far): the row, created if need be, gains their refs.
+                // Logs only (so far): the row, created if need be, gains their refs. Its empty
+                // tag-block range (tb0 > tb1) lets the spans' first block become tb0.
                 auto stmt = db.PrepareStatic(
-                    "INSERT INTO traces(trace_id, span_count, error_count, log_refs) "
-                    "VALUES(?1, 0, 0, ?2) ON CONFLICT(trace_id) DO UPDATE SET "
+                    "INSERT INTO traces(trace_id, span_count, error_count, log_refs, tb0, tb1) "
+                    "VALUES(?1, 0, 0, ?2, 9223372036854775807, 0) ON CONFLICT(trace_id) DO UPDATE SET "
                     "log_refs=CAST(coalesce(log_refs, x'') || excluded.log_refs AS BLOB)");
                 if (!stmt) { return stmt.error(); }
                 stmt->BindBlob(1, p.trace_id).BindBlob(2, p.log_refs);

@@ -525,6 +525,13 @@ TEST_F(StoreTest, LogsAreStoredPerTrace) {
     EXPECT_EQ(t5->size(), 2u);
     EXPECT_EQ(LogBodies(*s, TraceHex(5)).size(), 5u);
     EXPECT_TRUE(s->GetTrace(Id(TraceHex(5)))->has_value());
+    SearchQuery two_tags;  // the second tag is checked in the trace's tag blocks [tb0, tb1]
+    two_tags.tags = {{"symbol", "AAPL"}, {"user_id", "11"}};
+    auto both = s->Search(two_tags);
+    ASSERT_TRUE(both.ok());
+    EXPECT_EQ(both->size(), 2u);
+    EXPECT_EQ(QueryWindows(dir_.str(), "SELECT tb0 = tb1 FROM traces WHERE trace_id=x'" + TraceHex(5) + "'"),
+              std::vector<std::int64_t>{1});  // the logs-only row's range did not start at block 0
 }
 
 // Rows wait for their commit in an open transaction; the span file is the journal of what was
