@@ -1172,9 +1172,7 @@ private:
             return {};
         }
         if (replaying_) {
-            (void)db.Exec("ROLLBACK");
-            txn_open_ = false;
-            ForgetWriterState(w);
+            RollBack(w);
             return st;
         }
         if (Status r = Recover(w); !r) {
@@ -1195,8 +1193,13 @@ private:
         return {};
     }
 
-    // What the writer remembers beyond the database is only valid with the rows it wrote.
-    void ForgetWriterState(Window* w) {
+    // Rolls the open transaction back, and with it what the writer remembers beyond the
+    // database, which is only valid with the rows it wrote.
+    void RollBack(Window* w) {
+        if (txn_open_) {
+            (void)w->writer->Exec("ROLLBACK");
+            txn_open_ = false;
+        }
         summary_cache_.clear();
         summary_fifo_.clear();
         pending_.clear();
@@ -1208,11 +1211,7 @@ private:
     // After a failed write or commit: roll back and open the window again, which replays the
     // span file past the last commit (the calls answered since, whose rows were rolled back).
     Status Recover(Window* w) {
-        if (txn_open_) {
-            (void)w->writer->Exec("ROLLBACK");
-            txn_open_ = false;
-        }
-        ForgetWriterState(w);
+        RollBack(w);
         w->CloseWriter();
         return OpenWriter(w);
     }
@@ -1270,10 +1269,8 @@ private:
         Status st = Write(w, trace_ptrs, log_ptrs, &out);
         if (st) {
             st = CommitOpen();
-        } else if (txn_open_) {
-            (void)w->writer->Exec("ROLLBACK");
-            txn_open_ = false;
-            ForgetWriterState(w);
+        } else {
+            RollBack(w);
         }
         replaying_ = false;
         replayed_frames_.fetch_add(static_cast<std::int64_t>(traces.size() + logs.size()));
