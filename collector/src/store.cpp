@@ -1141,6 +1141,9 @@ private:
         seg_buf_.clear();
         Status st = WriteTraces(w, traces, out);
         if (st) { st = WriteLogs(w, logs, out); }
+        // Pending traces must stay in the cache (FlushPending reads their summary there): far
+        // fewer of them than the cache evicts after (a call adds at most 64 requests' traces).
+        if (st && pending_.size() >= kMaxPending) { st = FlushPending(w); }
         if (st) { st = WriteSeg(w); }
         if (!st) { return st; }
         w->seg_size += static_cast<std::int64_t>(seg_buf_.size());
@@ -1744,9 +1747,6 @@ private:
             }
         }
         (void)it;
-        // Pending traces must stay in the cache (FlushPending reads their summary there): far
-        // fewer of them than the cache evicts after.
-        if (pending_.size() >= kMaxPending) { return FlushPending(w); }
         return {};
     }
 
@@ -1784,7 +1784,6 @@ private:
                 PendingFor(KeyOf(id), id).log_refs.append(ref, kRefBytes);
             }
         }
-        if (pending_.size() >= kMaxPending) { return FlushPending(w); }
         return {};
     }
 

@@ -117,26 +117,6 @@ TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     EXPECT_EQ((*found)[0].services.size(), 2u);
 }
 
-// Counts the rows of `sql` (a SELECT count(*)) in every window file, oldest first.
-std::vector<int> CountInWindows(const std::string& dir, const char* sql) {
-    std::vector<std::string> paths;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        if (e.path().extension() == ".db") { paths.push_back(e.path().string()); }
-    }
-    std::sort(paths.begin(), paths.end());
-    std::vector<int> counts;
-    for (const auto& path : paths) {
-        sqlite3* db = nullptr;
-        EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-        sqlite3_stmt* st = nullptr;
-        EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
-        counts.push_back(sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-    }
-    return counts;
-}
-
 std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
     std::string found;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -169,6 +149,12 @@ std::vector<std::int64_t> QueryWindows(const std::string& dir, const std::string
         sqlite3_close(db);
     }
     return out;
+}
+
+// Counts the rows of `sql` (a SELECT count(*)) in every window file, oldest first.
+std::vector<int> CountInWindows(const std::string& dir, const char* sql) {
+    std::vector<std::int64_t> counts = QueryWindows(dir, sql);
+    return std::vector<int>(counts.begin(), counts.end());
 }
 
 // Two services' requests committed together (the writer takes everything queued): each trace
