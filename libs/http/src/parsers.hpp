@@ -1,6 +1,9 @@
 #pragma once
 // Beast parsers that fill flowex's own message types directly (no intermediate
 // beast::http::message, so no copy and no Beast in public headers). Internal to libs/http.
+#include <algorithm>
+#include <cstdint>
+
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -22,6 +25,23 @@ inline Method FromVerb(beast_http::verb v) noexcept {
         case beast_http::verb::options: return Method::kOptions;
         default: return Method::kOther;
     }
+}
+
+/// How many bytes the next read should ask for. Once a Content-Length body has started, what
+/// is left of it (so a 50 KB body is one read, not a dozen of the buffer's size); otherwise
+/// the buffer's free room. Between 4 KiB and 64 KiB either way, which bounds what an idle
+/// connection keeps.
+template <bool isRequest>
+std::size_t ReadSize(const beast_http::basic_parser<isRequest>& parser, std::size_t capacity,
+                     std::size_t buffered) {
+    constexpr std::size_t kMin = 4096;
+    constexpr std::size_t kMax = 65536;
+    if (parser.is_header_done()) {
+        if (auto left = parser.content_length_remaining(); left && *left > buffered) {
+            return static_cast<std::size_t>(std::clamp<std::uint64_t>(*left - buffered, kMin, kMax));
+        }
+    }
+    return std::clamp<std::size_t>(capacity - buffered, kMin, kMax);
 }
 
 /// Parses one request into a Request (which must outlive the parser). One parser per

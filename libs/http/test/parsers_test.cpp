@@ -1,0 +1,59 @@
+// ReadSize: how much the server and the client ask the socket for next. A body of known
+// length is read in as few reads as the 64 KiB bound allows, not in buffer-sized pieces.
+#include "../src/parsers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <boost/asio/buffer.hpp>
+
+namespace flowex::http::detail {
+namespace {
+
+// Feeds `bytes` to a fresh request parser; returns how many it took.
+std::size_t Feed(RequestParser& parser, const std::string& bytes) {
+    boost::beast::error_code ec;
+    std::size_t used = parser.put(boost::asio::buffer(bytes), ec);
+    EXPECT_TRUE(!ec || ec == boost::beast::http::error::need_more) << ec.message();
+    return used;
+}
+
+TEST(ReadSizeTest, BeforeTheHeaderEndsTheBuffersRoomBoundedBy4And64KiB) {
+    Request request;
+    RequestParser parser(request, 8192, 1 << 20);
+    EXPECT_EQ(ReadSize(parser, 1024, 0), 4096u);
+    EXPECT_EQ(ReadSize(parser, 16384, 100), 16284u);
+    EXPECT_EQ(ReadSize(parser, 1 << 20, 0), 65536u);
+}
+
+TEST(ReadSizeTest, AContentLengthBodyAsksForWhatIsLeftOfIt) {
+    Request request;
+    RequestParser parser(request, 8192, 1 << 20);
+    std::string head = "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n";
+    Feed(parser, head + std::string(1000, 'a'));
+    ASSERT_TRUE(parser.is_header_done());
+    // The buffer is 4 KiB, yet the next read asks for the 49,000 bytes still to come.
+    EXPECT_EQ(ReadSize(parser, 4096, 0), 49000u);
+    // Bytes already buffered but not yet parsed are not asked for again.
+    EXPECT_EQ(ReadSize(parser, 4096, 9000), 40000u);
+    // Nearly done: at least 4 KiB (the next request's head may follow).
+    Feed(parser, std::string(48000, 'b'));
+    EXPECT_EQ(ReadSize(parser, 4096, 0), 4096u);
+}
+
+TEST(ReadSizeTest, LargeAndChunkedBodiesStayWithin64KiB) {
+    Request big_request;
+    RequestParser big(big_request, 8192, 16 << 20);
+    Feed(big, "POST / HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n");
+    EXPECT_EQ(ReadSize(big, 4096, 0), 65536u);
+
+    Request chunked_request;
+    RequestParser chunked(chunked_request, 8192, 1 << 20);
+    Feed(chunked, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    ASSERT_TRUE(chunked.is_header_done());
+    EXPECT_EQ(ReadSize(chunked, 4096, 0), 4096u);  // length unknown: the buffer's room
+}
+
+}  // namespace
+}  // namespace flowex::http::detail
