@@ -8,3 +8,5 @@ echo "== matching (libs/matching)";  "$build/bin/flowex-bench-matching" --repeat
 echo "== http vs nginx (libs/http)"; "$here/http/compare_nginx.sh" "$build"
 echo "== telemetry SDK";             "$build/bin/flowex-bench-telemetry" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 echo "== collector ingest/query";    "$build/bin/flowex-bench-collector"
+echo "== collector over HTTP, the exchange's traffic (pinned, CPU per span)"
+taskset -c 0 "$build/bin/flowex-bench-collector-http" --collector "$build/bin/flowex-collector" --collector-cpu 1
