@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     flowex::collector::CollectorOptions o;
     std::int64_t queue = static_cast<std::int64_t>(o.queue_batches);
     std::int64_t max_body = static_cast<std::int64_t>(o.max_body_bytes);
+    std::int64_t otlp_threads = o.otlp_threads;
     std::string index_tags;
 #ifdef FLOWEX_WEB_DIST
     if (std::filesystem::exists(std::filesystem::path(FLOWEX_WEB_DIST) / "index.html")) {
@@ -29,10 +30,13 @@ int main(int argc, char** argv) {
     cfg.String("ui-dir", "FLOWEX_COLLECTOR_UI_DIR", &o.ui_dir, "built web UI served at / (SPA fallback to index.html)");
     cfg.String("index-tags", "FLOWEX_COLLECTOR_INDEX_TAGS", &index_tags, "extra span attribute keys to index, comma separated");
     cfg.Int("queue-size", "FLOWEX_COLLECTOR_QUEUE_SIZE", &queue, "ingest queue length in batches (503 when full)", 1, 1 << 20);
+    cfg.Int("otlp-threads", "FLOWEX_COLLECTOR_OTLP_THREADS", &otlp_threads,
+            "threads that receive and decode OTLP requests", 1, 64);
     cfg.Bytes("max-body", "FLOWEX_COLLECTOR_MAX_BODY", &max_body, "largest OTLP request body (413 above)");
     cfg.ParseOrExit(argc, argv);
     o.queue_batches = static_cast<std::size_t>(queue);
     o.max_body_bytes = static_cast<std::size_t>(max_body);
+    o.otlp_threads = static_cast<int>(otlp_threads);
     std::stringstream ss(index_tags);
     for (std::string tag; std::getline(ss, tag, ',');) {
         if (!tag.empty()) {

@@ -28,7 +28,10 @@ struct CollectorOptions {
     std::size_t max_decompressed_bytes = 64 << 20;  // gzip output: 413 above
     std::size_t queue_batches = 256;                // ingest queue: 503 + Retry-After when full
     std::size_t queue_bytes = 256 << 20;
-    int otlp_threads = 2;
+    /// One by default: the writer thread does most of the work, and a second receiving thread
+    /// cost 4 – 11 % more CPU in hand-offs (futex wake-ups) than it gained in parallel decoding
+    /// (flowex-bench-collector-http side by side, docs/benchmarks.md).
+    int otlp_threads = 1;
     int query_threads = 2;
     bool print_listening = true;
     /// Test seam: runs on the writer thread before each commit (see IngestOptions).
