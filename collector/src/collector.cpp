@@ -146,6 +146,12 @@ bool ReadFile(const fs::path& p, std::string* out) {
 class CollectorImpl final : public Collector {
 public:
     explicit CollectorImpl(CollectorOptions o) : opt_(std::move(o)) {}
+    ~CollectorImpl() override {
+        // The writer answers by posting to the servers' executors: it stops first.
+        if (ingestor_) {
+            ingestor_->Stop();
+        }
+    }
 
     Status Init() {
         StoreOptions so;
@@ -303,37 +309,36 @@ private:
         co_return r;
     }
 
-    // Queues a decoded batch and resumes once it is committed (or refused at once when the
-    // queue is full: *accepted = false). The writer thread only sets an atomic flag; this
-    // coroutine polls it with a short backoff (≤ 5 ms), so no handler ever crosses threads and
-    // the result does not depend on how the server maps connections to threads.
+    // Queues a decoded batch and resumes once the writer has stored it (or at once when the
+    // queue is full: *accepted = false). The writer posts its answer to this coroutine's
+    // executor (the connection's strand, or the server's only thread), where it cancels the
+    // timer the coroutine waits on; both run there, so the `done` check and the wait cannot
+    // interleave with it. The Ingestor is stopped before the servers go (~CollectorImpl), so
+    // the executor outlives every answer posted to it.
     template <class Batch>
     asio::awaitable<Status> Store(Batch batch, bool* accepted) {
         struct Outcome {
-            std::atomic<bool> done{false};
-            std::mutex mu;
+            explicit Outcome(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+            asio::steady_timer timer;
+            bool done = false;
             Status status;
         };
-        auto outcome = std::make_shared<Outcome>();
-        *accepted = ingestor_->Submit(std::move(batch), [outcome](const Status& st) {
-            {
-                std::lock_guard lock(outcome->mu);
+        asio::any_io_executor ex = co_await asio::this_coro::executor;
+        auto outcome = std::make_shared<Outcome>(ex);
+        *accepted = ingestor_->Submit(std::move(batch), [outcome, ex](const Status& st) {
+            asio::post(ex, [outcome, st] {
                 outcome->status = st;
-            }
-            outcome->done.store(true, std::memory_order_release);
+                outcome->done = true;
+                outcome->timer.cancel();
+            });
         });
         if (!*accepted) {
             co_return Status();
         }
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        auto wait = std::chrono::microseconds(200);
-        while (!outcome->done.load(std::memory_order_acquire)) {
-            timer.expires_after(wait);
+        while (!outcome->done) {
             boost::system::error_code ec;
-            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            wait = std::min<std::chrono::microseconds>(wait * 2, std::chrono::milliseconds(5));
+            co_await outcome->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
-        std::lock_guard lock(outcome->mu);
         co_return outcome->status;
     }
 
