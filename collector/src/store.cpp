@@ -348,7 +348,8 @@ void MergeSvc(std::vector<SvcDelta>* into, SvcDelta d) {
 struct ChunkBuilder {
     std::string trace_id;
     std::string blob;
-    std::string scope_spans;  // spans of the current scope
+    std::vector<std::string_view> scope_spans;  // span fields of the current scope
+    std::size_t scope_spans_bytes = 0;
     std::size_t epoch = SIZE_MAX;
     TraceSummary delta;
     std::vector<SvcDelta> svcs;
@@ -1396,16 +1397,20 @@ private:
                 sliced = static_cast<int>(wire[static_cast<std::size_t>(ri)].scopes.size()) ==
                          batch->message->resource_spans(ri).scope_spans_size();
             }
+            // Span fields re-serialized when they cannot be sliced (JSON, truncated); a deque
+            // keeps the views into them valid.
+            std::deque<std::string> encoded;
             int ri = -1;
             for (const auto& rs : batch->message->resource_spans()) {
                 ++ri;
                 std::uint32_t svc_id = Intern(ServiceOf(rs.resource()));
                 const std::string& service = service_names_[svc_id];  // stable (a deque)
-                std::string res_field;
+                std::string_view res_field;
                 if (sliced) {
                     res_field = wire[static_cast<std::size_t>(ri)].resource_field;
                 } else {
-                    AppendMessage(&res_field, 1, rs.resource());
+                    AppendMessage(&encoded.emplace_back(), 1, rs.resource());
+                    res_field = encoded.back();
                 }
                 int si = -1;
                 for (const auto& ss : rs.scope_spans()) {
@@ -1433,25 +1438,30 @@ private:
                                ((*wspans)[wpos].span_id != span.span_id() || (*wspans)[wpos].trace_id != span.trace_id())) {
                             ++wpos;
                         }
+                        std::string_view field;
                         if (wspans != nullptr && wpos < wspans->size()) {
-                            g.scope_spans += (*wspans)[wpos++].whole;
+                            field = (*wspans)[wpos++].whole;
                         } else {
-                            AppendMessage(&g.scope_spans, 2, span);
+                            AppendMessage(&encoded.emplace_back(), 2, span);
+                            field = encoded.back();
                         }
+                        g.scope_spans.push_back(field);
+                        g.scope_spans_bytes += field.size();
                         Account(&g, service, svc_id, span, out, &edges);
                     }
-                    std::string scope_field;
+                    std::string_view scope_field;
                     if (sliced) {
                         scope_field = wire[static_cast<std::size_t>(ri)].scopes[static_cast<std::size_t>(si)].scope_field;
                     } else {
-                        AppendMessage(&scope_field, 1, ss.scope());
+                        AppendMessage(&encoded.emplace_back(), 1, ss.scope());
+                        scope_field = encoded.back();
                     }
                     for (std::size_t gi : touched) {
                         ChunkBuilder& g = groups[gi];
-                        // ResourceSpans{resource, ScopeSpans{scope, spans…}} written in place.
-                        std::size_t scope_len = scope_field.size() + g.scope_spans.size();
-                        std::size_t rs_len =
-                            res_field.size() + 1 + VarintSize(scope_len) + scope_len;
+                        // ResourceSpans{resource, ScopeSpans{scope, spans…}} written in place,
+                        // each span's bytes copied once.
+                        std::size_t scope_len = scope_field.size() + g.scope_spans_bytes;
+                        std::size_t rs_len = res_field.size() + 1 + VarintSize(scope_len) + scope_len;
                         g.blob.reserve(g.blob.size() + 1 + VarintSize(rs_len) + rs_len);
                         AppendVarint(&g.blob, (1 << 3) | 2);
                         AppendVarint(&g.blob, rs_len);
@@ -1459,8 +1469,11 @@ private:
                         AppendVarint(&g.blob, (2 << 3) | 2);
                         AppendVarint(&g.blob, scope_len);
                         g.blob += scope_field;
-                        g.blob += g.scope_spans;
+                        for (std::string_view part : g.scope_spans) {
+                            g.blob += part;
+                        }
                         g.scope_spans.clear();
+                        g.scope_spans_bytes = 0;
                     }
                 }
             }
