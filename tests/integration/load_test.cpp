@@ -35,23 +35,41 @@ TEST(FlowexLoad, ShortRunAgainstTheStackCompletesEveryArrivalWithoutErrorsAndAud
     const std::string histogram =
         ::testing::TempDir() + "/flowex_load_hist_" + std::to_string(::getpid()) + ".txt";
 
-    // 2 s at 40/s: 80 arrivals over 5 users, every kind of request.
+    const std::string start_file =
+        ::testing::TempDir() + "/flowex_load_start_" + std::to_string(::getpid());
+    std::remove(start_file.c_str());
+
+    // 2 s at 40/s: 80 arrivals over 5 users, every kind of request, held back until the start
+    // file exists (--start-file).
     auto load = testing::ChildProcess::Start(
         {.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "load", "--gateway-url",
                   stack->gateway(), "--wallet-url", stack->url("wallet-service"), "--rate", "40",
                   "--duration", "2s", "--users", "5", "--connections", "4", "--mix",
                   "limit=50,market=10,cancel=20,positions=10,balance=10", "--histogram",
-                  histogram, "--json", "--quiet"},
-         .env = {{"FLOWEX_INTERNAL_TOKEN", stack->internal_token()}},
-         .capture_stderr = false});
+                  histogram, "--start-file", start_file, "--json", "--quiet"},
+         .env = {{"FLOWEX_INTERNAL_TOKEN", stack->internal_token()}}});
     ASSERT_TRUE(load.ok()) << load.error().message;
+    // Users prepared, it waits for the file, and no order has been sent.
+    auto waiting = (*load)->WaitForLine(
+        [&](const std::string& line) { return line.find("waiting for " + start_file) != std::string::npos; },
+        std::chrono::seconds(60));
+    ASSERT_TRUE(waiting.ok()) << (*load)->Output();
+    auto orders = stack->db().QueryValue("SELECT count(*) FROM orders");
+    ASSERT_TRUE(orders.ok()) << orders.error().message;
+    EXPECT_EQ(*orders, "0");
+    { std::ofstream(start_file).put('\n'); }
+
     auto status = (*load)->Wait(std::chrono::seconds(120));
+    std::remove(start_file.c_str());
     ASSERT_TRUE(status.ok()) << "flowex load did not finish";
     ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
         << (*load)->Output() << "\n" << stack->Output();
 
-    auto doc = common::ParseJson((*load)->Output());
-    ASSERT_TRUE(doc.ok()) << (*load)->Output();
+    // The report is the output's last line (stderr's lines come before it).
+    std::string output = (*load)->Output();
+    auto report_at = output.rfind("\n{");
+    auto doc = common::ParseJson(output.substr(report_at == std::string::npos ? 0 : report_at + 1));
+    ASSERT_TRUE(doc.ok()) << output;
     EXPECT_EQ(IntField(*doc, "scheduled"), 80);
     EXPECT_EQ(IntField(*doc, "sent"), 80);
     EXPECT_EQ(IntField(*doc, "completed"), 80);

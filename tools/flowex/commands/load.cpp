@@ -14,12 +14,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -58,6 +60,7 @@ struct Options {
     std::int64_t setup_concurrency = 16;
     std::chrono::nanoseconds timeout = std::chrono::seconds(10);
     std::string histogram_path;
+    std::string start_file;  // empty: start once the users are ready
     std::string symbols;  // empty: every listed symbol
     std::int64_t crossing_percent = 40;
     std::int64_t seed = 1;
@@ -728,6 +731,15 @@ int LoadRun::Run() {
                      std::chrono::duration<double>(options_.duration).count());
     }
 
+    if (!options_.start_file.empty()) {
+        // Several generators (one per stack, bench/e2e/side_by_side.sh) start their clocks
+        // together: whoever runs them creates the file once every one is ready.
+        std::fprintf(stderr, "flowex load: waiting for %s to exist before sending\n", options_.start_file.c_str());
+        std::error_code ec;
+        while (!std::filesystem::exists(options_.start_file, ec)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
     start_ = Clock::now();
     last_completion_ = start_;
     live_workers_ = static_cast<std::size_t>(options_.connections);
@@ -780,6 +792,8 @@ int RunLoad(int argc, char** argv) {
     cfg.Int("seed", "", &o.seed, "random seed of the mix, users, sides and prices", 0, INT64_MAX);
     cfg.String("histogram", "", &o.histogram_path,
                "write the overall latency distribution (HdrHistogram percentile text, ms) here");
+    cfg.String("start-file", "", &o.start_file,
+               "once the users are ready, wait until this file exists before sending (to start several generators together)");
     cfg.Bool("json", "", &o.json, "print the report as one JSON object instead of a table");
     cfg.Bool("quiet", "", &o.quiet, "no progress line");
     cfg.ParseOrExit(argc, argv);
