@@ -21,7 +21,7 @@ struct CollectorOptions {
     std::chrono::nanoseconds max_age = std::chrono::hours(24 * 7);
     std::int64_t max_bytes = 2LL << 30;
     std::chrono::nanoseconds window = std::chrono::hours(1);
-    std::chrono::nanoseconds commit_interval = std::chrono::milliseconds(500);  // StoreOptions
+    std::chrono::nanoseconds commit_interval = std::chrono::seconds(2);  // StoreOptions
     std::string ui_dir;  // empty: no UI (the API still works)
     std::vector<std::string> index_tags;
     std::size_t max_body_bytes = 16 << 20;          // compressed or not: 413 above

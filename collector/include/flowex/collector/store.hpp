@@ -61,7 +61,7 @@ struct StoreOptions {
     /// Traces per tag block (the unit a tag search seeks; see the layout note above).
     std::int64_t tag_block_traces = 2048;
     /// How long `Ingest`'s rows may wait for their commit (0: commit in every call).
-    std::chrono::nanoseconds commit_interval = std::chrono::milliseconds(500);
+    std::chrono::nanoseconds commit_interval = std::chrono::seconds(2);
     const common::Clock* clock = nullptr;  // default: the system clock
 };
 
