@@ -612,8 +612,19 @@ public:
 
     Status ApplyRetention() override {
         std::lock_guard writer_lock(writer_mu_);
-        if (Status st = CommitOpen(); !st) { return st; }  // a window may go: nothing left open
         std::int64_t now = clock_->UnixNanos();
+        // The open transaction is the newest window's, which goes only when all of it is past
+        // max_age (an idle store, below): commit first then, and only then — a commit in every
+        // pass would come on top of the commit interval's.
+        bool newest_goes = false;
+        {
+            std::shared_lock lock(windows_mu_);
+            newest_goes = opt_.max_age.count() > 0 && !windows_.empty() &&
+                          windows_.back()->created_ns <= now - opt_.max_age.count() - opt_.window.count();
+        }
+        if (newest_goes) {
+            if (Status st = CommitOpen(); !st) { return st; }
+        }
         std::vector<std::shared_ptr<Window>> doomed;
         {
             std::unique_lock lock(windows_mu_);

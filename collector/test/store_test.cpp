@@ -769,6 +769,24 @@ TEST_F(StoreTest, RetentionByAgeDeletesWholeWindowFiles) {
     EXPECT_EQ(s->Stats().deleted_windows, 1);
 }
 
+TEST_F(StoreTest, RetentionCommitsOnlyWhenTheOpenTransactionsWindowGoes) {
+    auto s = Open(std::chrono::hours(2));
+    Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+    const std::int64_t commits = s->Stats().commits;
+    // Nothing goes: the open transaction stays open (the commit interval decides).
+    ASSERT_TRUE(s->ApplyRetention().ok());
+    EXPECT_EQ(s->Stats().commits, commits);
+    // An idle store whose only window is past max_age: its rows commit, then the window goes.
+    clock_.Advance(std::chrono::hours(3) + std::chrono::minutes(1));
+    ASSERT_TRUE(s->ApplyRetention().ok());
+    EXPECT_EQ(s->Stats().commits, commits + 1);
+    EXPECT_EQ(s->Stats().deleted_windows, 1);
+    EXPECT_FALSE(s->GetTrace(Id(TraceHex(1)))->has_value());
+    // The store goes on in a new window.
+    Put(*s, OrderTrace(TraceHex(2), kT0, false, 10));
+    EXPECT_TRUE(s->GetTrace(Id(TraceHex(2)))->has_value());
+}
+
 TEST_F(StoreTest, RetentionBySizeDeletesOldestWindows) {
     auto s = Open(std::chrono::hours(0), 1);  // any data is over budget
     Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
