@@ -524,6 +524,15 @@ bool Launch(Target& t, std::int64_t cpu, std::size_t connections, const std::str
 
 // SIGTERM, then its rusage: the last commit and what shutdown flushes belong to the work.
 void Stop(Target& t) {
+    // Its peak resident set (VmHWM), read while it still runs.
+    {
+        std::ifstream status("/proc/" + std::to_string(t.pid) + "/status");
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("VmHWM:", 0) == 0) {
+                t.max_rss_kib = std::strtol(line.c_str() + 6, nullptr, 10);
+            }
+        }
+    }
     for (int fd : t.fds) {
         ::close(fd);
     }
@@ -534,7 +543,6 @@ void Stop(Target& t) {
     double total = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                    static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     t.cpu_work = total - t.cpu0;
-    t.max_rss_kib = ru.ru_maxrss;
     t.exited_ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
     std::filesystem::remove_all(t.dir);
 }
