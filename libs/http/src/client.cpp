@@ -292,7 +292,7 @@ awaitable<Result<ClientResponse>> Client::Impl::RoundTrip(Connection& c,
             }
             if (!pec && used > 0 && c.buffer.size() > 0) { continue; }
         }
-        std::size_t want = detail::ReadSize(*parser, c.buffer.capacity(), c.buffer.size());
+        std::size_t want = detail::ReadSize(parser->BodyLeft(), c.buffer.capacity(), c.buffer.size());
         auto [rec, n] = co_await c.socket.async_read_some(c.buffer.prepare(want), kUseAwaitable);
         if (deadline.timed_out) {
             co_return Error{ErrorCode::kUpstreamTimeout, "timed out waiting for " + where};

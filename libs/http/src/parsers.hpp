@@ -2,7 +2,9 @@
 // Beast parsers that fill flowex's own message types directly (no intermediate
 // beast::http::message, so no copy and no Beast in public headers). Internal to libs/http.
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <system_error>
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -27,21 +29,29 @@ inline Method FromVerb(beast_http::verb v) noexcept {
     }
 }
 
-/// How many bytes the next read should ask for. Once a Content-Length body has started, what
-/// is left of it (so a 50 KB body is one read, not a dozen of the buffer's size); otherwise
-/// the buffer's free room. Between 4 KiB and 64 KiB either way, which bounds what an idle
-/// connection keeps.
-template <bool isRequest>
-std::size_t ReadSize(const beast_http::basic_parser<isRequest>& parser, std::size_t capacity,
-                     std::size_t buffered) {
+/// How many bytes the next read should ask for: what is left of a body of known length (so a
+/// 50 KB body is one read, not a dozen of the buffer's size), otherwise the buffer's free room;
+/// between 4 KiB and 64 KiB either way, which bounds what an idle connection keeps. `body_left`
+/// is the parser's BodyLeft() (0 before the body or when its length is unknown); `buffered`
+/// the bytes read but not yet parsed.
+inline std::size_t ReadSize(std::uint64_t body_left, std::size_t capacity, std::size_t buffered) {
     constexpr std::size_t kMin = 4096;
     constexpr std::size_t kMax = 65536;
-    if (parser.is_header_done()) {
-        if (auto left = parser.content_length_remaining(); left && *left > buffered) {
-            return static_cast<std::size_t>(std::clamp<std::uint64_t>(*left - buffered, kMin, kMax));
-        }
+    if (body_left > buffered) {
+        return static_cast<std::size_t>(std::clamp<std::uint64_t>(body_left - buffered, kMin, kMax));
     }
     return std::clamp<std::size_t>(capacity - buffered, kMin, kMax);
+}
+
+/// The Content-Length a header announces, or 0 (absent, or not a number: Beast rejects it).
+inline std::uint64_t AnnouncedLength(const Headers& headers) noexcept {
+    std::uint64_t n = 0;
+    if (auto v = headers.Get("Content-Length")) {
+        if (std::from_chars(v->data(), v->data() + v->size(), n).ec != std::errc()) {
+            n = 0;
+        }
+    }
+    return n;
 }
 
 /// Parses one request into a Request (which must outlive the parser). One parser per
@@ -54,6 +64,9 @@ public:
         body_limit(static_cast<std::uint64_t>(max_body));
         eager(true);
     }
+
+    /// Bytes of a Content-Length body still to come (0 before it or when chunked).
+    std::uint64_t BodyLeft() const noexcept { return body_length_ - body_received_; }
 
 private:
     void on_request_impl(beast_http::verb method, boost::beast::string_view method_str,
@@ -70,13 +83,20 @@ private:
         request_.headers.Add(std::string_view(name.data(), name.size()),
                               std::string_view(value.data(), value.size()));
     }
-    void on_header_impl(boost::beast::error_code&) override {}
+    // The length is known here already: a head read on its own makes the next read the body's.
+    void on_header_impl(boost::beast::error_code&) override {
+        body_length_ = AnnouncedLength(request_.headers);
+    }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                            boost::beast::error_code&) override {
-        if (length) { request_.body.reserve(static_cast<std::size_t>(*length)); }
+        if (length) {
+            request_.body.reserve(static_cast<std::size_t>(*length));
+            body_length_ = *length;
+        }
     }
     std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
         request_.body.append(body.data(), body.size());
+        body_received_ += body.size();
         return body.size();
     }
     void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
@@ -89,6 +109,8 @@ private:
     void on_finish_impl(boost::beast::error_code&) override {}
 
     Request& request_;
+    std::uint64_t body_length_ = 0;
+    std::uint64_t body_received_ = 0;
 };
 
 /// Parses one response into a ClientResponse.
@@ -99,6 +121,9 @@ public:
         body_limit(static_cast<std::uint64_t>(max_body));
         eager(true);
     }
+
+    /// Bytes of a Content-Length body still to come (0 before it or when chunked).
+    std::uint64_t BodyLeft() const noexcept { return body_length_ - body_received_; }
 
 private:
     void on_request_impl(beast_http::verb, boost::beast::string_view, boost::beast::string_view, int,
@@ -111,13 +136,19 @@ private:
         response_.headers.Add(std::string_view(name.data(), name.size()),
                                std::string_view(value.data(), value.size()));
     }
-    void on_header_impl(boost::beast::error_code&) override {}
+    void on_header_impl(boost::beast::error_code&) override {
+        body_length_ = AnnouncedLength(response_.headers);
+    }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                            boost::beast::error_code&) override {
-        if (length) { response_.body.reserve(static_cast<std::size_t>(*length)); }
+        if (length) {
+            response_.body.reserve(static_cast<std::size_t>(*length));
+            body_length_ = *length;
+        }
     }
     std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
         response_.body.append(body.data(), body.size());
+        body_received_ += body.size();
         return body.size();
     }
     void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
@@ -130,6 +161,8 @@ private:
     void on_finish_impl(boost::beast::error_code&) override {}
 
     ClientResponse& response_;
+    std::uint64_t body_length_ = 0;
+    std::uint64_t body_received_ = 0;
 };
 
 }  // namespace flowex::http::detail

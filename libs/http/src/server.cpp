@@ -369,7 +369,7 @@ awaitable<Session::ReadOutcome> Session::ReadRequest() {
             }
             if (!ec && used > 0 && buffer.size() > 0) { continue; }
         }
-        std::size_t want = detail::ReadSize(parser, buffer.capacity(), buffer.size());
+        std::size_t want = detail::ReadSize(parser.BodyLeft(), buffer.capacity(), buffer.size());
         auto [ec, n] = co_await socket.async_read_some(buffer.prepare(want), kUseAwaitable);
         if (ec) {
             if (ec == asio::error::eof && started) {

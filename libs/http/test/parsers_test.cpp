@@ -1,5 +1,8 @@
 // ReadSize: how much the server and the client ask the socket for next. A body of known
 // length is read in as few reads as the 64 KiB bound allows, not in buffer-sized pieces.
+// GCC 12 with -fsanitize=address reports Beast's own boost::optional in basic_parser::put as
+// maybe uninitialized when instantiated here (a false positive; the library's TUs compile).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "../src/parsers.hpp"
 
 #include <gtest/gtest.h>
@@ -22,9 +25,9 @@ std::size_t Feed(RequestParser& parser, const std::string& bytes) {
 TEST(ReadSizeTest, BeforeTheHeaderEndsTheBuffersRoomBoundedBy4And64KiB) {
     Request request;
     RequestParser parser(request, 8192, 1 << 20);
-    EXPECT_EQ(ReadSize(parser, 1024, 0), 4096u);
-    EXPECT_EQ(ReadSize(parser, 16384, 100), 16284u);
-    EXPECT_EQ(ReadSize(parser, 1 << 20, 0), 65536u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 1024, 0), 4096u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 16384, 100), 16284u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 1 << 20, 0), 65536u);
 }
 
 TEST(ReadSizeTest, AContentLengthBodyAsksForWhatIsLeftOfIt) {
@@ -34,25 +37,26 @@ TEST(ReadSizeTest, AContentLengthBodyAsksForWhatIsLeftOfIt) {
     Feed(parser, head + std::string(1000, 'a'));
     ASSERT_TRUE(parser.is_header_done());
     // The buffer is 4 KiB, yet the next read asks for the 49,000 bytes still to come.
-    EXPECT_EQ(ReadSize(parser, 4096, 0), 49000u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 4096, 0), 49000u);
     // Bytes already buffered but not yet parsed are not asked for again.
-    EXPECT_EQ(ReadSize(parser, 4096, 9000), 40000u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 4096, 9000), 40000u);
     // Nearly done: at least 4 KiB (the next request's head may follow).
     Feed(parser, std::string(48000, 'b'));
-    EXPECT_EQ(ReadSize(parser, 4096, 0), 4096u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 4096, 0), 4096u);
 }
 
 TEST(ReadSizeTest, LargeAndChunkedBodiesStayWithin64KiB) {
     Request big_request;
     RequestParser big(big_request, 8192, 16 << 20);
+    // The head alone (no body byte yet): the length is known from the header.
     Feed(big, "POST / HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n");
-    EXPECT_EQ(ReadSize(big, 4096, 0), 65536u);
+    EXPECT_EQ(ReadSize(big.BodyLeft(), 4096, 0), 65536u);
 
     Request chunked_request;
     RequestParser chunked(chunked_request, 8192, 1 << 20);
     Feed(chunked, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     ASSERT_TRUE(chunked.is_header_done());
-    EXPECT_EQ(ReadSize(chunked, 4096, 0), 4096u);  // length unknown: the buffer's room
+    EXPECT_EQ(ReadSize(chunked.BodyLeft(), 4096, 0), 4096u);  // length unknown: the buffer's room
 }
 
 }  // namespace
