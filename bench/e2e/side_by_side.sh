@@ -40,6 +40,7 @@ ROUNDS="${ROUNDS:-3}"
 source "$here/bench/e2e/stack_env.sh"
 work="$(mktemp -d /tmp/flowex-side.XXXXXX)"
 declare -A up_pid=() state=() redis_port=() pg_port=() token=() gw_port=() wallet_port=() redis_pid=() pg_pid=()
+declare -A load_pid=()
 stop_all() {
   local s
   for s in "${!up_pid[@]}"; do
@@ -49,6 +50,12 @@ stop_all() {
   done
 }
 cleanup() {
+  local s
+  # A load still waiting for the start file (the script failed before creating it) or running.
+  for s in "${!load_pid[@]}"; do
+    kill "${load_pid[$s]}" 2>/dev/null || true
+    wait "${load_pid[$s]}" 2>/dev/null || true
+  done
   stop_all
   rm -rf "$work"
 }
@@ -125,7 +132,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   # Both loads prepare their users, then wait for the start file: their clocks start together,
   # right after each stack's CPU so far is read.
   rm -f "$work/start"
-  declare -A load_pid=()
+  load_pid=()
   for s in A B; do
     FLOWEX_INTERNAL_TOKEN="${token[$s]}" "$load_bin" load --gateway-url "http://127.0.0.1:${gw_port[$s]}" \
       --wallet-url "http://127.0.0.1:${wallet_port[$s]}" --rate "$RATE" --duration "$DURATION" \
@@ -150,6 +157,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
     mapfile -t left < <(printf '%s\n' "${left[@]}" | grep -vx "$finished")
   done
+  load_pid=()  # reaped: nothing for cleanup to kill
   line="$(python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
