@@ -158,7 +158,8 @@ void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth)
 }
 
 // Why a span is invalid; nullptr when valid.
-const char* SpanProblem(const otlp_trace::Span& span) {
+template <class Span>
+const char* SpanProblem(const Span& span) {
     if (span.trace_id().size() != 16) {
         return "trace id must be 16 bytes";
     }
@@ -187,8 +188,22 @@ const char* LogProblem(const otlp_logs::LogRecord& rec) {
     return nullptr;
 }
 
-void ValidateTraces(DecodedTraces* d, const DecodeLimits& limits) {
-    for (auto& rs : *d->message->mutable_resource_spans()) {
+// The span attributes of an ingest message were checked by SpanAttributesPlain (within the
+// limits): nothing to bound.
+void BoundSpanAttributes(google::protobuf::RepeatedPtrField<std::string>*, const DecodeLimits&,
+                         std::uint32_t*) {}
+void BoundSpanAttributes(google::protobuf::RepeatedPtrField<otlp_common::KeyValue>* attrs,
+                         const DecodeLimits& limits, std::uint32_t* dropped) {
+    BoundAttributes(attrs, limits, dropped);
+}
+
+// Removes invalid spans (counted in rejected, the first reason in error_message) and bounds
+// the rest; returns how many were kept.
+template <class Request>
+std::int64_t ValidateTraces(Request* message, const DecodeLimits& limits, std::int64_t* rejected,
+                            std::string* error_message) {
+    std::int64_t accepted = 0;
+    for (auto& rs : *message->mutable_resource_spans()) {
         if (rs.has_resource()) {
             auto* res = rs.mutable_resource();
             std::uint32_t dropped = res->dropped_attributes_count();
@@ -199,16 +214,16 @@ void ValidateTraces(DecodedTraces* d, const DecodeLimits& limits) {
             auto* spans = ss.mutable_spans();
             int keep = 0;
             for (int i = 0; i < spans->size(); ++i) {
-                otlp_trace::Span* span = spans->Mutable(i);
+                auto* span = spans->Mutable(i);
                 if (const char* why = SpanProblem(*span); why != nullptr) {
-                    ++d->rejected;
-                    if (d->error_message.empty()) {
-                        d->error_message = why;
+                    ++*rejected;
+                    if (error_message->empty()) {
+                        *error_message = why;
                     }
                     continue;
                 }
                 std::uint32_t dropped = span->dropped_attributes_count();
-                BoundAttributes(span->mutable_attributes(), limits, &dropped);
+                BoundSpanAttributes(span->mutable_attributes(), limits, &dropped);
                 span->set_dropped_attributes_count(dropped);
                 TruncateUtf8(span->mutable_name(), 1024);
                 std::size_t ev = TruncateRepeated(span->mutable_events(), limits.max_events);
@@ -237,13 +252,194 @@ void ValidateTraces(DecodedTraces* d, const DecodeLimits& limits) {
                     spans->SwapElements(keep, i);
                 }
                 ++keep;
-                ++d->accepted;
+                ++accepted;
             }
             while (spans->size() > keep) {
                 spans->RemoveLast();
             }
         }
     }
+    return accepted;
+}
+
+// ---------------------------------------------------------------- encoded span attributes
+
+// Reads protobuf wire format; every read checks the bounds.
+class WireReader {
+public:
+    explicit WireReader(std::string_view bytes)
+        : p_(reinterpret_cast<const unsigned char*>(bytes.data())), end_(p_ + bytes.size()) {}
+    bool Done() const { return p_ == end_; }
+    bool Varint(std::uint64_t* v) {
+        std::uint64_t out = 0;
+        for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
+            unsigned char b = *p_++;
+            out |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                *v = out;
+                return true;
+            }
+        }
+        return false;
+    }
+    bool Bytes(std::string_view* out) {
+        std::uint64_t n = 0;
+        if (!Varint(&n) || n > static_cast<std::uint64_t>(end_ - p_)) {
+            return false;
+        }
+        *out = std::string_view(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n));
+        p_ += n;
+        return true;
+    }
+    bool Fixed(std::size_t n) {
+        if (n > static_cast<std::size_t>(end_ - p_)) {
+            return false;
+        }
+        p_ += n;
+        return true;
+    }
+
+private:
+    const unsigned char* p_;
+    const unsigned char* end_;
+};
+
+constexpr std::uint64_t Tag(int field, int wire_type) {
+    return (static_cast<std::uint64_t>(field) << 3) | static_cast<std::uint64_t>(wire_type);
+}
+
+bool Ascii(std::string_view s) {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, s.data() + i, 8);
+        if ((w & 0x8080808080808080ull) != 0) {
+            return false;
+        }
+    }
+    for (; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0x80) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Whether an encoded KeyValue / AnyValue is one the official classes decode to the same thing
+// and the limits leave alone: each field at most once and of its declared wire type, no
+// unknown field, ASCII strings (valid UTF-8 without checking further), within the limits,
+// nesting within kPlainDepth. Anything else is left to the official classes (false).
+constexpr int kPlainDepth = 4;
+bool PlainAnyValue(std::string_view bytes, const DecodeLimits& limits, int depth);
+
+bool PlainKeyValue(std::string_view bytes, const DecodeLimits& limits, int depth) {
+    WireReader r(bytes);
+    bool key = false;
+    bool value = false;
+    while (!r.Done()) {
+        std::uint64_t tag = 0;
+        std::string_view f;
+        if (!r.Varint(&tag) || !r.Bytes(&f)) {
+            return false;
+        }
+        if (tag == Tag(1, 2) && !key) {
+            if (f.size() > 256 || !Ascii(f)) {
+                return false;
+            }
+            key = true;
+        } else if (tag == Tag(2, 2) && !value) {
+            if (!PlainAnyValue(f, limits, depth + 1)) {
+                return false;
+            }
+            value = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+// ArrayValue and KeyValueList: field 1, repeated, of AnyValue or KeyValue.
+bool PlainList(std::string_view bytes, const DecodeLimits& limits, int depth, bool key_values) {
+    WireReader r(bytes);
+    std::size_t n = 0;
+    while (!r.Done()) {
+        std::uint64_t tag = 0;
+        std::string_view f;
+        if (!r.Varint(&tag) || tag != Tag(1, 2) || !r.Bytes(&f) || ++n > limits.max_attributes) {
+            return false;
+        }
+        if (!(key_values ? PlainKeyValue(f, limits, depth + 1) : PlainAnyValue(f, limits, depth + 1))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool PlainAnyValue(std::string_view bytes, const DecodeLimits& limits, int depth) {
+    WireReader r(bytes);
+    bool seen = false;  // a oneof: one field
+    while (!r.Done()) {
+        std::uint64_t tag = 0;
+        std::uint64_t v = 0;
+        std::string_view f;
+        if (seen || !r.Varint(&tag)) {
+            return false;
+        }
+        seen = true;
+        switch (tag) {
+            case Tag(1, 2):  // string_value
+                if (!r.Bytes(&f) || f.size() > limits.max_string_bytes || !Ascii(f)) {
+                    return false;
+                }
+                break;
+            case Tag(2, 0):  // bool_value
+            case Tag(3, 0):  // int_value
+                if (!r.Varint(&v)) {
+                    return false;
+                }
+                break;
+            case Tag(4, 1):  // double_value
+                if (!r.Fixed(8)) {
+                    return false;
+                }
+                break;
+            case Tag(5, 2):  // array_value
+            case Tag(6, 2):  // kvlist_value
+                if (depth >= kPlainDepth || !r.Bytes(&f) ||
+                    !PlainList(f, limits, depth, tag == Tag(6, 2))) {
+                    return false;
+                }
+                break;
+            case Tag(7, 2):  // bytes_value
+                if (!r.Bytes(&f) || f.size() > limits.max_string_bytes) {
+                    return false;
+                }
+                break;
+            default:
+                return false;
+        }
+    }
+    return true;
+}
+
+// Whether every span attribute of the request is plain and within the count limit.
+bool SpanAttributesPlain(const IngestTraceRequest& req, const DecodeLimits& limits) {
+    for (const auto& rs : req.resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) {
+            for (const auto& span : ss.spans()) {
+                if (static_cast<std::size_t>(span.attributes_size()) > limits.max_attributes) {
+                    return false;
+                }
+                for (const std::string& a : span.attributes()) {
+                    if (!PlainKeyValue(a, limits, 0)) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    return true;
 }
 
 void ValidateLogs(DecodedLogs* d, const DecodeLimits& limits) {
@@ -829,39 +1025,45 @@ common::JsonLimits OtlpJsonLimits(std::size_t body_size) {
     return l;
 }
 
-template <class Message>
-Result<Decoded<Message>> Parse(std::string_view body, Encoding encoding) {
-    Decoded<Message> d;
+std::unique_ptr<google::protobuf::Arena> NewArena() {
     google::protobuf::ArenaOptions opts;
     opts.start_block_size = kArenaBlock;
     opts.max_block_size = kArenaBlock;
     opts.block_alloc = &AllocArenaBlock;
     opts.block_dealloc = &FreeArenaBlock;
-    d.arena = std::make_unique<google::protobuf::Arena>(opts);
-    d.message = google::protobuf::Arena::CreateMessage<Message>(d.arena.get());
-    d.wire_bytes = body.size();
+    return std::make_unique<google::protobuf::Arena>(opts);
+}
+
+// Parses the body (either encoding) into a Message on the arena.
+template <class Message>
+Result<Message*> Parse(std::string_view body, Encoding encoding, google::protobuf::Arena* arena) {
+    auto* message = google::protobuf::Arena::CreateMessage<Message>(arena);
     if (encoding == Encoding::kProtobuf) {
         if (body.size() > static_cast<std::size_t>(INT32_MAX) ||
-            !d.message->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+            !message->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
             return Error{ErrorCode::kBadRequest, "the body is not a valid OTLP protobuf message"};
         }
-        return d;
+        return message;
     }
-    auto json = common::ParseJson(body, OtlpJsonLimits(body.size()));
-    if (!json) {
-        return Error{ErrorCode::kInvalidJson, json.error().message};
-    }
-    JsonDecoder dec(d.arena.get());
-    Status st;
-    if constexpr (std::is_same_v<Message, ExportTraceRequest>) {
-        st = dec.Traces(*json, d.message);
+    if constexpr (std::is_same_v<Message, IngestTraceRequest>) {
+        return Error{ErrorCode::kInternal, "JSON is decoded with the official classes"};
     } else {
-        st = dec.Logs(*json, d.message);
+        auto json = common::ParseJson(body, OtlpJsonLimits(body.size()));
+        if (!json) {
+            return Error{ErrorCode::kInvalidJson, json.error().message};
+        }
+        JsonDecoder dec(arena);
+        Status st;
+        if constexpr (std::is_same_v<Message, ExportTraceRequest>) {
+            st = dec.Traces(*json, message);
+        } else {
+            st = dec.Logs(*json, message);
+        }
+        if (!st) {
+            return st.error();
+        }
+        return message;
     }
-    if (!st) {
-        return st.error();
-    }
-    return d;
 }
 
 std::string PartialJson(std::string_view count_key, std::int64_t rejected,
@@ -881,28 +1083,101 @@ std::string PartialJson(std::string_view count_key, std::int64_t rejected,
 
 Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
                                    const DecodeLimits& limits) {
-    auto d = Parse<ExportTraceRequest>(body, encoding);
-    if (!d) {
-        return std::move(d).error();
-    }
+    DecodedTraces d;
+    d.arena = NewArena();
+    d.wire_bytes = body.size();
     g_changes = 0;
-    ValidateTraces(&d.value(), limits);
-    if (encoding == Encoding::kProtobuf && g_changes == 0 && !body.empty()) {
-        char* copy = google::protobuf::Arena::CreateArray<char>(d->arena.get(), body.size());
-        std::memcpy(copy, body.data(), body.size());
-        d->raw = std::string_view(copy, body.size());
+    bool plain = false;
+    if (encoding == Encoding::kProtobuf) {
+        // What the official classes would refuse apart from span attributes, this parse refuses
+        // too (the same fields and types); the attributes are checked next.
+        auto m = Parse<IngestTraceRequest>(body, encoding, d.arena.get());
+        if (!m) {
+            return std::move(m).error();
+        }
+        d.message = *m;
+        plain = SpanAttributesPlain(*d.message, limits);
     }
-    return std::move(d).value();
+    if (plain) {
+        d.accepted = ValidateTraces(d.message, limits, &d.rejected, &d.error_message);
+    } else {
+        // The official classes decide and bound, and their result is read back as an ingest
+        // message (the arena's memory, reused by the next request, is not worth freeing early).
+        auto m = Parse<ExportTraceRequest>(body, encoding, d.arena.get());
+        if (!m) {
+            return std::move(m).error();
+        }
+        d.accepted = ValidateTraces(*m, limits, &d.rejected, &d.error_message);
+        std::string bytes = (*m)->SerializeAsString();
+        d.message = google::protobuf::Arena::CreateMessage<IngestTraceRequest>(d.arena.get());
+        if (!d.message->ParseFromString(bytes)) {
+            return Error{ErrorCode::kInternal, "re-reading a decoded OTLP request failed"};
+        }
+    }
+    if (encoding == Encoding::kProtobuf && g_changes == 0 && !body.empty()) {
+        char* copy = google::protobuf::Arena::CreateArray<char>(d.arena.get(), body.size());
+        std::memcpy(copy, body.data(), body.size());
+        d.raw = std::string_view(copy, body.size());
+    }
+    return d;
 }
 
 Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
                                const DecodeLimits& limits) {
-    auto d = Parse<ExportLogsRequest>(body, encoding);
-    if (!d) {
-        return std::move(d).error();
+    DecodedLogs d;
+    d.arena = NewArena();
+    d.wire_bytes = body.size();
+    auto m = Parse<ExportLogsRequest>(body, encoding, d.arena.get());
+    if (!m) {
+        return std::move(m).error();
     }
-    ValidateLogs(&d.value(), limits);
-    return std::move(d).value();
+    d.message = *m;
+    ValidateLogs(&d, limits);
+    return d;
+}
+
+AttributeView ReadAttribute(std::string_view encoded) {
+    AttributeView a;
+    WireReader r(encoded);
+    while (!r.Done()) {
+        std::uint64_t tag = 0;
+        std::string_view f;
+        if (!r.Varint(&tag) || (tag & 7) != 2 || !r.Bytes(&f)) {
+            break;
+        }
+        if (tag == Tag(1, 2)) {
+            a.key = f;
+        } else if (tag == Tag(2, 2)) {
+            a.value = f;
+        }
+    }
+    // The value's last field decides (a oneof), as in the official classes.
+    a.is_string = false;
+    WireReader v(a.value);
+    while (!v.Done()) {
+        std::uint64_t tag = 0;
+        std::uint64_t n = 0;
+        std::string_view f;
+        if (!v.Varint(&tag)) {
+            break;
+        }
+        bool ok = true;
+        switch (tag & 7) {
+            case 0: ok = v.Varint(&n); break;
+            case 1: ok = v.Fixed(8); break;
+            case 2: ok = v.Bytes(&f); break;
+            case 5: ok = v.Fixed(4); break;
+            default: ok = false; break;
+        }
+        if (!ok) {
+            break;
+        }
+        if (tag >> 3 >= 1 && tag >> 3 <= 7) {
+            a.is_string = tag == Tag(1, 2);
+            a.text = a.is_string ? f : std::string_view();
+        }
+    }
+    return a;
 }
 
 std::string EncodeTraceResponse(std::int64_t rejected, std::string_view message,

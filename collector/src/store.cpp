@@ -538,6 +538,7 @@ public:
         }
         for (const auto& k : indexed_) {
             indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] = true;
+            indexed_keys_.push_back(k);
         }
     }
 
@@ -1262,7 +1263,7 @@ private:
             std::string_view data(h + kFrameHeaderBytes, len);
             if (h[2] == kSpanFrame) {
                 DecodedTraces d;
-                d.message = google::protobuf::Arena::CreateMessage<ExportTraceRequest>(&arena);
+                d.message = google::protobuf::Arena::CreateMessage<IngestTraceRequest>(&arena);
                 if (!d.message->ParseFromArray(data.data(), static_cast<int>(len))) { break; }
                 d.raw = data;
                 traces.push_back(std::move(d));
@@ -1513,7 +1514,7 @@ private:
     }
 
     void Account(ChunkBuilder* g, const std::string& service, std::uint32_t svc_id,
-                 const otlp_trace::Span& span, IngestOutcome* out,
+                 const ingest::Span& span, IngestOutcome* out,
                  std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t>* edges) {
         auto start = static_cast<std::int64_t>(span.start_time_unix_nano());
         auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
@@ -1573,30 +1574,37 @@ private:
         sd->errors += error ? 1 : 0;
         AddOperation(&sd->ops, span.name());
 
-        const std::string* peer = nullptr;
+        std::string_view peer;
         bool db_span = false;
-        for (const auto& kv : span.attributes()) {
-            const std::string& k = kv.key();
+        for (const std::string& encoded : span.attributes()) {
+            const AttributeView kv = ReadAttribute(encoded);
+            const std::string_view kk = kv.key;  // string_view ==: lengths first, then the bytes
             // Most keys are not indexed: their length alone says so, without hashing.
-            if (indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] &&
-                indexed_.count(k) != 0) {
-                std::string v = AnyValueText(kv.value());
+            if (indexed_lengths_[std::min(kk.size(), indexed_lengths_.size() - 1)] &&
+                std::find(indexed_keys_.begin(), indexed_keys_.end(), kk) != indexed_keys_.end()) {
+                std::string v;
+                if (kv.is_string) {
+                    v = kv.text;
+                } else {
+                    otlp_common::AnyValue value;
+                    (void)value.ParseFromArray(kv.value.data(), static_cast<int>(kv.value.size()));
+                    v = AnyValueText(value);
+                }
                 bool dup = false;
                 for (const auto& t : g->tags) {
-                    if (t.first == k && t.second == v) {
+                    if (t.first == kk && t.second == v) {
                         dup = true;
                         break;
                     }
                 }
                 if (!dup && g->tags.size() < 256) {
-                    g->tags.emplace_back(k, std::move(v));
+                    g->tags.emplace_back(kk, std::move(v));  // kk: the request's bytes
                 }
             }
-            std::string_view kk = k;  // string_view ==: lengths first, then the bytes
             if ((kk == std::string_view("service.peer.name") ||
                  kk == std::string_view("peer.service")) &&
-                kv.value().has_string_value()) {
-                peer = &kv.value().string_value();
+                kv.is_string) {
+                peer = kv.text;
             } else if (kk == std::string_view("db.system.name") ||
                        kk == std::string_view("db.system")) {
                 db_span = true;
@@ -1643,14 +1651,14 @@ private:
                 }
             }
         }
-        if (peer != nullptr && !peer->empty() &&
+        if (!peer.empty() &&
             (span.kind() == otlp_trace::Span::SPAN_KIND_CLIENT ||
              span.kind() == otlp_trace::Span::SPAN_KIND_PRODUCER) &&
             db_span) {
             // Databases and caches are nodes by their peer name (DESIGN §5). Calls between
             // services come from parent → child spans only, as in Jaeger: a peer.service that
             // is itself instrumented would otherwise be counted twice.
-            Edge(svc_id, Intern(*peer), minute, edges);
+            Edge(svc_id, Intern(std::string(peer)), minute, edges);
         }
 
         out->spans += 1;
@@ -1820,6 +1828,7 @@ private:
     StoreOptions opt_;
     const common::Clock* clock_;
     std::unordered_set<std::string> indexed_;
+    std::vector<std::string> indexed_keys_;  // the same keys, for Account's lookups by string_view
     std::array<bool, 65> indexed_lengths_{};  // [n]: some indexed key has n bytes (64: ≥ 64)
     mutable std::shared_mutex windows_mu_;
     std::vector<std::shared_ptr<Window>> windows_;  // oldest first; mutated by the writer only

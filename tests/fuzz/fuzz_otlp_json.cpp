@@ -11,9 +11,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     namespace fc = flowex::collector;
     auto traces = fc::DecodeTraces(body, fc::Encoding::kJson);
     if (traces) {
+        // What the decoder keeps is stored as it is encoded, and the query path reads it with
+        // the official classes: they must accept it (TracesData shares the request's field 1).
         fc::otlp_trace::TracesData td;
-        for (const auto& rs : traces->message->resource_spans()) {
-            *td.add_resource_spans() = rs;
+        if (!td.ParseFromString(traces->message->SerializeAsString())) {
+            __builtin_trap();
         }
         flowex::common::JsonWriter w;
         fc::WriteJaegerTrace(w, td);

@@ -11,6 +11,13 @@
 /// Limits (truncation, never rejection, so a huge span still arrives): attributes, events and
 /// links beyond `Limits` are dropped (counted in the `dropped_*_count` fields, as the OTel SDK
 /// does), strings longer than `max_string_bytes` are cut at a UTF-8 boundary.
+///
+/// Spans are decoded into `flowex.otlp.ingest` messages (libs/otlp/proto/flowex/otlp/
+/// ingest.proto): the official ones, except that a span's attributes stay encoded KeyValue
+/// messages (`ReadAttribute` reads one). A protobuf body whose span attributes are plain
+/// (well-formed, ASCII, within the limits) is decoded that way directly; any other body, and
+/// every JSON body, goes through the official classes and the limits first, so both ways accept,
+/// refuse and bound exactly the same requests.
 /// Thread-safe: the functions keep no state.
 #include <cstdint>
 #include <memory>
@@ -21,6 +28,7 @@
 
 #include "flowex/common/result.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "flowex/otlp/ingest.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace flowex::collector {
@@ -31,6 +39,8 @@ namespace otlp_common = opentelemetry::proto::common::v1;
 namespace otlp_resource = opentelemetry::proto::resource::v1;
 using ExportTraceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using ExportLogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
+namespace ingest = flowex::otlp::ingest;
+using IngestTraceRequest = ingest::ExportTraceServiceRequest;
 
 enum class Encoding { kProtobuf, kJson };
 
@@ -55,7 +65,7 @@ struct Decoded {
     /// re-serializing them. Empty for JSON or when validation changed a span.
     std::string_view raw;
 };
-using DecodedTraces = Decoded<ExportTraceRequest>;
+using DecodedTraces = Decoded<IngestTraceRequest>;
 using DecodedLogs = Decoded<ExportLogsRequest>;
 
 /// Decodes and validates an ExportTraceServiceRequest. Errors: kInvalidJson / kBadRequest
@@ -64,6 +74,18 @@ common::Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encod
                                            const DecodeLimits& limits = {});
 common::Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
                                        const DecodeLimits& limits = {});
+
+/// One span attribute of a decoded request (an encoded KeyValue): its key, and its value still
+/// encoded (an AnyValue message, empty when unset). Reads any bytes safely; on bytes the decoder
+/// did not check, a malformed field ends the reading (what was read so far is returned).
+struct AttributeView {
+    std::string_view key;
+    std::string_view value;
+    /// The value is a string (AnyValue.string_value): `text` is that string.
+    bool is_string = false;
+    std::string_view text;
+};
+AttributeView ReadAttribute(std::string_view encoded);
 
 /// The ExportTraceServiceResponse / ExportLogsServiceResponse body for a decoded request
 /// (`partialSuccess` when something was rejected), in the request's encoding.
