@@ -1152,7 +1152,6 @@ AttributeView ReadAttribute(std::string_view encoded) {
         }
     }
     // The value's last field decides (a oneof), as in the official classes.
-    a.is_string = false;
     WireReader v(a.value);
     while (!v.Done()) {
         std::uint64_t tag = 0;
@@ -1175,6 +1174,8 @@ AttributeView ReadAttribute(std::string_view encoded) {
         if (tag >> 3 >= 1 && tag >> 3 <= 7) {
             a.is_string = tag == Tag(1, 2);
             a.text = a.is_string ? f : std::string_view();
+            a.is_int = tag == Tag(3, 0);
+            a.integer = a.is_int ? static_cast<std::int64_t>(n) : 0;
         }
     }
     return a;

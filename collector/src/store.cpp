@@ -1585,6 +1585,8 @@ private:
                 std::string v;
                 if (kv.is_string) {
                     v = kv.text;
+                } else if (kv.is_int) {
+                    v = std::to_string(kv.integer);
                 } else {
                     otlp_common::AnyValue value;
                     (void)value.ParseFromArray(kv.value.data(), static_cast<int>(kv.value.size()));

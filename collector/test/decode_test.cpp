@@ -200,6 +200,8 @@ TEST(Decode, PlainAttributesOfEveryKindAreKeptExactly) {
     EXPECT_TRUE(symbol.is_string);
     EXPECT_EQ(symbol.text, "AAPL");
     EXPECT_EQ(Attr(span, 1).value().int_value(), 11);
+    EXPECT_EQ(ReadAttribute(span.attributes(1)).integer, 11);
+    EXPECT_FALSE(ReadAttribute(span.attributes(2)).is_int);  // a bool
     EXPECT_EQ(Attr(span, 5).value().array_value().values(1).int_value(), -3);
     EXPECT_EQ(Attr(span, 6).value().kvlist_value().values(0).key(), "inner");
     EXPECT_FALSE(ReadAttribute(span.attributes(7)).is_string);
@@ -307,6 +309,12 @@ TEST(Decode, ReadAttributeGivesKeyAndValue) {
     a = ReadAttribute(number);
     EXPECT_EQ(a.key, "symbol");
     EXPECT_FALSE(a.is_string);
+    EXPECT_TRUE(a.is_int);
+    EXPECT_EQ(a.integer, 11);
+    kv.mutable_value()->set_int_value(-5);
+    const std::string negative = kv.SerializeAsString();
+    EXPECT_EQ(ReadAttribute(negative).integer, -5);
+    a = ReadAttribute(number);
     otlp_common::AnyValue v;
     ASSERT_TRUE(v.ParseFromString(std::string(a.value)));
     EXPECT_EQ(v.int_value(), 11);

@@ -84,6 +84,9 @@ struct AttributeView {
     /// The value is a string (AnyValue.string_value): `text` is that string.
     bool is_string = false;
     std::string_view text;
+    /// The value is an integer (AnyValue.int_value): `integer` is it.
+    bool is_int = false;
+    std::int64_t integer = 0;
 };
 AttributeView ReadAttribute(std::string_view encoded);
 
