@@ -64,7 +64,7 @@ snapshot() {  # one "name ticks" line per process group; PostgreSQL: the postmas
   --duration "$DURATION" --users "$USERS" --json > "$work/load.json" 2> "$work/load.progress" &
 load_pid=$!
 until grep -q 'users ready' "$work/load.progress" 2>/dev/null; do
-  kill -0 "$load_pid" 2>/dev/null || { cat "$work/load.progress" >&2; exit 1; }
+  flowex_alive "$load_pid" || { cat "$work/load.progress" >&2; exit 1; }
   sleep 0.05
 done
 snapshot > "$work/before"

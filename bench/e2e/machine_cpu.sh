@@ -55,7 +55,7 @@ for round in $(seq 1 "$ROUNDS"); do
       > "$work/report.json" 2> "$work/progress" &
     load_pid=$!
     until grep -q 'users ready' "$work/progress" 2>/dev/null; do
-      kill -0 "$load_pid" 2>/dev/null || { cat "$work/progress" >&2; echo "machine_cpu: the load did not start" >&2; exit 1; }
+      flowex_alive "$load_pid" || { cat "$work/progress" >&2; echo "machine_cpu: the load did not start" >&2; exit 1; }
       sleep 0.05
     done
     t0="$(busy_ticks)"

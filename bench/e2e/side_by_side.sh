@@ -77,12 +77,6 @@ start() {  # name port_base tracing build
   pg_pid[$name]="$(ss -Hltnp "sport = :$FLOWEX_PG_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)"
 }
 
-alive() {  # pid → true while it runs (a zombie does not)
-  local st
-  st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)"
-  [[ -n "$st" && "$st" != Z ]]
-}
-
 descendants() {  # pid → it and all its descendants (one ps call: this runs while the clock runs)
   ps -e -o pid=,ppid= | awk -v root="$1" '
     { kids[$2] = kids[$2] " " $1 }
@@ -141,7 +135,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
   for s in A B; do
     until grep -q 'waiting for' "$work/load.$s.progress" 2>/dev/null; do
-      alive "${load_pid[$s]}" || { cat "$work/load.$s.progress" >&2; exit 1; }
+      flowex_alive "${load_pid[$s]}" || { cat "$work/load.$s.progress" >&2; exit 1; }
       sleep 0.05
     done
   done

@@ -13,6 +13,14 @@ flowex_stack_env() {
   export FLOWEX_INTERNAL_TOKEN
 }
 
+# True while the process runs. Not `kill -0`: a background child that has exited but is not yet
+# waited for is a zombie, and kill -0 succeeds on it.
+flowex_alive() {  # pid
+  local st
+  st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)"
+  [[ -n "$st" && "$st" != Z ]]
+}
+
 # Starts REPO/scripts/up for BUILD_DIR in the background (state in STATE_DIR, output to LOG,
 # 100 % sampling, OTEL_SDK_DISABLED=true when TRACING is 0) and returns once it is ready;
 # FLOWEX_UP_PID is its pid. Exits the calling script with 1 when the stack dies first or is
@@ -28,7 +36,7 @@ flowex_start_stack() {  # repo build_dir state_dir log [tracing: 1 (default) | 0
   FLOWEX_UP_PID=$!
   for _ in $(seq 1 1200); do
     grep -q 'flowex is ready' "$log" 2>/dev/null && return 0
-    kill -0 "$FLOWEX_UP_PID" 2>/dev/null || { cat "$log" >&2; echo "the stack did not start" >&2; exit 1; }
+    flowex_alive "$FLOWEX_UP_PID" || { cat "$log" >&2; echo "the stack did not start" >&2; exit 1; }
     sleep 0.1
   done
   echo "the stack did not come up in 120 s (see $log)" >&2
