@@ -530,15 +530,14 @@ class SqliteStore final : public Store {
 public:
     explicit SqliteStore(StoreOptions o) : opt_(std::move(o)) {
         clock_ = opt_.clock != nullptr ? opt_.clock : &common::SystemClock();
-        for (const auto& k : kDefaultIndexedTags) {
-            indexed_.insert(k);
-        }
-        for (const auto& k : opt_.extra_index_tags) {
-            indexed_.insert(k);
-        }
-        for (const auto& k : indexed_) {
-            indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] = true;
-            indexed_keys_.push_back(k);
+        const std::vector<std::string>& extra = opt_.extra_index_tags;
+        for (const std::vector<std::string>* keys : {&kDefaultIndexedTags, &extra}) {
+            for (const std::string& k : *keys) {
+                if (std::find(indexed_.begin(), indexed_.end(), k) == indexed_.end()) {
+                    indexed_.push_back(k);
+                    indexed_lengths_[std::min(k.size(), indexed_lengths_.size() - 1)] = true;
+                }
+            }
         }
     }
 
@@ -1579,9 +1578,9 @@ private:
         for (const std::string& encoded : span.attributes()) {
             const AttributeView kv = ReadAttribute(encoded);
             const std::string_view kk = kv.key;  // string_view ==: lengths first, then the bytes
-            // Most keys are not indexed: their length alone says so, without hashing.
+            // Most keys are not indexed: their length alone says so, without comparing bytes.
             if (indexed_lengths_[std::min(kk.size(), indexed_lengths_.size() - 1)] &&
-                std::find(indexed_keys_.begin(), indexed_keys_.end(), kk) != indexed_keys_.end()) {
+                std::find(indexed_.begin(), indexed_.end(), kk) != indexed_.end()) {
                 std::string v;
                 if (kv.is_string) {
                     v = kv.text;
@@ -1829,8 +1828,7 @@ private:
 
     StoreOptions opt_;
     const common::Clock* clock_;
-    std::unordered_set<std::string> indexed_;
-    std::vector<std::string> indexed_keys_;  // the same keys, for Account's lookups by string_view
+    std::vector<std::string> indexed_;  // tag keys with index rows (a handful; no duplicates)
     std::array<bool, 65> indexed_lengths_{};  // [n]: some indexed key has n bytes (64: ≥ 64)
     mutable std::shared_mutex windows_mu_;
     std::vector<std::shared_ptr<Window>> windows_;  // oldest first; mutated by the writer only
@@ -1950,7 +1948,7 @@ namespace {
 // Search: drive from the most selective index, verify the rest per candidate trace.
 Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                                              const std::vector<std::shared_ptr<Window>>& windows,
-                                             const std::unordered_set<std::string>& indexed,
+                                             const std::vector<std::string>& indexed,
                                              const SearchQuery& q);
 
 }  // namespace
@@ -2012,7 +2010,7 @@ std::string SpanKindName(int kind) {
 
 Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                                              const std::vector<std::shared_ptr<Window>>& windows,
-                                             const std::unordered_set<std::string>& indexed,
+                                             const std::vector<std::string>& indexed,
                                              const SearchQuery& q) {
     constexpr std::size_t kMaxScan = 200'000;
     std::vector<std::pair<std::string, std::string>> idx_tags;
@@ -2021,7 +2019,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
     for (const auto& t : q.tags) {
         if (t.first == "error" && t.second == "true") {
             want_error = true;
-        } else if (indexed.count(t.first) != 0) {
+        } else if (std::find(indexed.begin(), indexed.end(), t.first) != indexed.end()) {
             idx_tags.push_back(t);
         } else {
             other_tags.push_back(t);
