@@ -2,7 +2,8 @@
 # End-to-end test of the front door: `make up` on free ports reaches "ready" with the URLs
 # printed, the demo's traces are in the viewer's API and the market maker quotes every
 # symbol; then Ctrl-C (SIGINT to make's process group, as a terminal sends it) stops
-# everything and leaves no process of ours running.
+# everything and leaves no process of ours running. Last, scripts/up signalled (SIGTERM) in
+# the middle of its start-up must exit promptly and leave nothing running either.
 #
 #   tests/e2e/make_up_test.sh SOURCE_DIR BUILD_DIR [BUILD_TYPE] [SANITIZE]
 #
@@ -86,6 +87,20 @@ pg_pid() {
     [[ -f "$f" ]] && { head -1 "$f"; return 0; }
   done
   return 0
+}
+
+# Fails unless none of the tracked processes, and nothing naming our state or ports, runs.
+# PostgreSQL's and Redis's last children may take a moment to be reaped by init.
+expect_nothing_left() {  # what stopped the stack
+  local left=()
+  for _ in $(seq 1 100); do
+    left=()
+    for p in "${tracked[@]}" $(ours_by_cmdline); do alive "$p" && left+=("$p"); done
+    (( ${#left[@]} == 0 )) && return 0
+    sleep 0.1
+  done
+  ps -o pid=,args= -p "$(IFS=,; echo "${left[*]}")" >&2 || true
+  fail "still running after $1: ${left[*]}"
 }
 
 tracked=()
@@ -186,16 +201,37 @@ alive "$make_pid" && fail "make up did not exit within 60 s of Ctrl-C"
 wait "$make_pid" 2>/dev/null || true
 grep -q "stopped; nothing of ours is running" "$log" || fail "no clean-stop message"
 
-# PostgreSQL's and Redis's last children may take a moment to be reaped by init.
-left=()
-for _ in $(seq 1 100); do
-  left=()
-  for p in "${tracked[@]}" $(ours_by_cmdline); do alive "$p" && left+=("$p"); done
-  (( ${#left[@]} == 0 )) && break
+expect_nothing_left "Ctrl-C"
+pass "Ctrl-C stopped everything: none of the ${#tracked[@]} processes is left"
+
+# --- SIGTERM during start-up --------------------------------------------------------------
+# A script that runs the stack (bench/e2e does) may stop it before it is ready. scripts/up,
+# signalled once PostgreSQL and Redis are up and before the services are, must stop what it
+# started and exit, not go on to start the services after stopping the rest.
+log="$state/up-interrupted.log"
+set -m
+FLOWEX_PG_PORT="${port[PG]}" FLOWEX_REDIS_PORT="${port[REDIS]}" \
+  FLOWEX_OTLP_PORT="${port[OTLP]}" FLOWEX_VIEWER_PORT="${port[VIEWER]}" \
+  FLOWEX_GATEWAY_PORT="${port[GATEWAY]}" FLOWEX_USER_SERVICE_PORT="${port[USER_SERVICE]}" \
+  FLOWEX_ORDER_MANAGER_PORT="${port[ORDER_MANAGER]}" FLOWEX_RISK_MANAGER_PORT="${port[RISK_MANAGER]}" \
+  FLOWEX_WALLET_SERVICE_PORT="${port[WALLET_SERVICE]}" FLOWEX_REPORTING_SERVICE_PORT="${port[REPORTING_SERVICE]}" \
+  "$src/scripts/up" --build-dir "$build" --state-dir "$state" --no-demo >"$log" 2>&1 </dev/null &
+make_pid=$!   # the EXIT trap stops it as it stops make, should a check below fail
+set +m
+for _ in $(seq 1 1200); do
+  grep -q "Redis ready" "$log" 2>/dev/null && break
+  alive "$make_pid" || fail "scripts/up ended before Redis was ready"
   sleep 0.1
 done
-if (( ${#left[@]} )); then
-  ps -o pid=,args= -p "$(IFS=,; echo "${left[*]}")" >&2 || true
-  fail "still running after Ctrl-C: ${left[*]}"
-fi
-pass "Ctrl-C stopped everything: none of the ${#tracked[@]} processes is left"
+grep -q "Redis ready" "$log" || fail "scripts/up did not get Redis ready within 120 s"
+kill -TERM "$make_pid"   # at once: walking the process tree first would let start-up finish
+tracked=()
+[[ -f "$state/redis.pid" ]] && tracked+=("$(cat "$state/redis.pid")")
+pg="$(pg_pid)"; [[ -n "$pg" ]] && tracked+=("$pg")
+for _ in $(seq 1 300); do alive "$make_pid" || break; sleep 0.1; done
+alive "$make_pid" && fail "scripts/up did not exit within 30 s of SIGTERM during start-up"
+wait "$make_pid" 2>/dev/null || true
+make_pid=""
+grep -q "stopped; nothing of ours is running" "$log" || fail "no clean-stop message after SIGTERM"
+expect_nothing_left "SIGTERM during start-up"
+pass "SIGTERM during start-up stopped everything and scripts/up exited"
