@@ -142,6 +142,20 @@ TEST(TelemetryLogs, AccessLineFormat) {
               "127.0.0.1:54321 - \"POST /v1/order HTTP/1.1\" 201 Created");
 }
 
+// Redaction matches a credential word anywhere in the key, in any case, at any key length.
+TEST(TelemetryLogs, SecretKeysAreFoundInAnyCaseAndPosition) {
+    for (const char* key : {"password", "PASSWORD", "db_Passwd", "client_secret", "X-Auth-Token",
+                            "authorization", "Authorization", "api_key", "ApiKey", "X-API-Key", "Set-Cookie",
+                            "aws_credentials", "PRIVATE_KEY_PEM", "token",
+                            "a_rather_long_field_name_well_past_the_small_string_buffer_token"}) {
+        EXPECT_TRUE(logs::IsSecretKey(key)) << key;
+    }
+    for (const char* key : {"", "user_id", "symbol", "amount", "tok", "passw", "secre", "api key",
+                            "order.value", "a_rather_long_field_name_well_past_the_small_string_buf"}) {
+        EXPECT_FALSE(logs::IsSecretKey(key)) << key;
+    }
+}
+
 TEST(TelemetryLogs, OtlpLogExporterPostsToV1Logs) {
     testing::TestHttpServer server;
     exporters::OtlpHttpOptions o;

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -199,15 +198,26 @@ constexpr std::string_view kRedacted = "[REDACTED]";
 }  // namespace
 
 bool IsSecretKey(std::string_view key) noexcept {
-    std::string lower(key);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    // Case-insensitive substring search without a lowered copy: a copy of a long key would
+    // allocate, and this runs for every field of every log line (twice with a JSON file).
     static constexpr std::string_view kSecret[] = {"password", "passwd", "secret", "token",
-                                                   "authorization", "api_key", "apikey",
+                                                   "authorization", "api_key", "api-key", "apikey",
                                                    "cookie", "credential", "private_key"};
-    return std::any_of(std::begin(kSecret), std::end(kSecret), [&](std::string_view s) {
-        return lower.find(s) != std::string::npos;
-    });
+    const auto lower = [](char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    };
+    for (std::string_view s : kSecret) {
+        for (std::size_t i = 0; i + s.size() <= key.size(); ++i) {
+            std::size_t k = 0;
+            while (k < s.size() && lower(key[i + k]) == s[k]) {
+                ++k;
+            }
+            if (k == s.size()) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 std::string FormatAccessLine(std::string_view client_address, unsigned client_port,

@@ -114,7 +114,9 @@ std::string FormatAccessLine(std::string_view client_address, unsigned client_po
                              std::string_view method, std::string_view target,
                              std::string_view http_version, int status);
 
-/// True for field keys that name a credential (they are redacted).
+/// True for field keys that name a credential (they are redacted): password, passwd, secret,
+/// token, authorization, api_key, api-key, apikey, cookie, credential or private_key anywhere
+/// in the key, in any case. Allocates nothing.
 bool IsSecretKey(std::string_view key) noexcept;
 
 class DeferredFdSink;
