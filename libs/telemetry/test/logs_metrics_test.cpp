@@ -144,14 +144,16 @@ TEST(TelemetryLogs, AccessLineFormat) {
 
 // Redaction matches a credential word anywhere in the key, in any case, at any key length.
 TEST(TelemetryLogs, SecretKeysAreFoundInAnyCaseAndPosition) {
-    for (const char* key : {"password", "PASSWORD", "db_Passwd", "client_secret", "X-Auth-Token",
-                            "authorization", "Authorization", "api_key", "ApiKey", "X-API-Key", "Set-Cookie",
-                            "aws_credentials", "PRIVATE_KEY_PEM", "token",
-                            "a_rather_long_field_name_well_past_the_small_string_buffer_token"}) {
+    for (const char* key :
+         {"password", "PASSWORD", "db_Passwd", "client_secret", "X-Auth-Token", "authorization",
+          "Authorization", "api_key", "ApiKey", "X-API-Key", "Set-Cookie", "aws_credentials",
+          "PRIVATE_KEY_PEM", "token",
+          "a_rather_long_field_name_well_past_the_small_string_buffer_token"}) {
         EXPECT_TRUE(logs::IsSecretKey(key)) << key;
     }
     for (const char* key : {"", "user_id", "symbol", "amount", "tok", "passw", "secre", "api key",
-                            "order.value", "a_rather_long_field_name_well_past_the_small_string_buf"}) {
+                            "order.value",
+                            "a_rather_long_field_name_well_past_the_small_string_buf"}) {
         EXPECT_FALSE(logs::IsSecretKey(key)) << key;
     }
 }
