@@ -8,7 +8,9 @@
 // trace split across the services' span batches (512 spans a request, or older than the
 // schedule delay), with the services' log records in log batches; crossing, resting and read
 // traces in proportion. Requests go out on one keep-alive connection per service and signal,
-// each at the moment its batch would be full. See docs/benchmarks.md.
+// each at the moment its batch would be full. With --rounds, the replay is repeated with the
+// two collectors' start order alternated (the one started first measures 1-2 % cheaper) and the
+// median ratio is reported. See docs/benchmarks.md.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -557,6 +559,7 @@ int main(int argc, char** argv) {
     std::chrono::nanoseconds delay = std::chrono::seconds(1);
     std::int64_t cpu = -1;
     std::int64_t seed = 1;
+    std::int64_t rounds = 1;
     bool json = false;
     flowex::common::Config cfg(
         "flowex-bench-collector-http",
@@ -572,8 +575,16 @@ int main(int argc, char** argv) {
     cfg.Duration("schedule-delay", "", &delay, "a service sends a batch that is not full after this");
     cfg.Int("collector-cpu", "", &cpu, "pin the collectors to this CPU (-1: no pinning)", -1, 1023);
     cfg.Int("seed", "", &seed, "random seed of the generated traffic", 0, INT64_MAX);
-    cfg.Bool("json", "", &json, "print one JSON object instead of the report");
+    cfg.Int("rounds", "", &rounds,
+            "with --baseline: replays, the two collectors started in alternating order (the one "
+            "started first measures 1-2 % cheaper); prints each round and the median ratio",
+            1, 100);
+    cfg.Bool("json", "", &json, "print JSON objects (one a line: each collector, each ratio) instead of the report");
     cfg.ParseOrExit(argc, argv);
+    if (rounds > 1 && baseline.empty()) {
+        std::fprintf(stderr, "flowex-bench-collector-http: --rounds compares two collectors: give --baseline too\n");
+        return 2;
+    }
     ::signal(SIGPIPE, SIG_IGN);
 
     // The traffic, encoded before the clock starts.
@@ -593,67 +604,11 @@ int main(int argc, char** argv) {
         bytes += r.body.size();
     }
 
-    std::vector<std::unique_ptr<Target>> targets;
-    for (const std::string& b : {collector, baseline}) {
-        if (b.empty()) {
-            continue;
-        }
-        targets.push_back(std::make_unique<Target>());
-        targets.back()->binary = b;
-        if (!Launch(*targets.back(), cpu, kServices * 2, std::to_string(targets.size()))) {
-            for (std::size_t i = 0; i + 1 < targets.size(); ++i) {
-                Stop(*targets[i]);
-            }
-            return 1;
-        }
+    std::vector<std::string> binaries = {collector};
+    if (!baseline.empty()) {
+        binaries.push_back(baseline);
     }
-
-    std::fprintf(stderr, "replaying %lld orders at %lld/s: %lld spans and %lld log records in %zu requests (%.1f MB)%s\n",
-                 static_cast<long long>(orders), static_cast<long long>(rate), static_cast<long long>(spans),
-                 static_cast<long long>(logs), requests.size(), static_cast<double>(bytes) / 1e6,
-                 targets.size() > 1 ? ", to both collectors" : "");
-    for (auto& t : targets) {
-        t->cpu0 = ProcCpuSeconds(t->pid);
-    }
-    auto t0 = Clock::now();
-    std::vector<std::thread> senders;
-    for (auto& tp : targets) {
-        Target* t = tp.get();
-        for (std::size_t c = 0; c < t->fds.size(); ++c) {
-            senders.emplace_back([&, t, c] {
-                std::string buf;
-                for (std::size_t i = 0; i < requests.size(); ++i) {
-                    if (owners[i] != static_cast<int>(c)) {
-                        continue;
-                    }
-                    const Request& r = requests[i];
-                    std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(r.due_ns));
-                    std::string head = std::string("POST ") + (r.logs ? "/v1/logs" : "/v1/traces") +
-                                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
-                                       "Content-Length: " +
-                                       std::to_string(r.body.size()) + "\r\n\r\n";
-                    auto sent = Clock::now();
-                    int status = WriteAll(t->fds[c], head) && WriteAll(t->fds[c], r.body)
-                                     ? ReadResponse(t->fds[c], buf)
-                                     : -1;
-                    t->latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-                    (status == 200 ? t->ok : t->failed).fetch_add(1);
-                }
-                t->cpu_answered = ProcCpuSeconds(t->pid) - t->cpu0;  // the last sender's reading stays
-            });
-        }
-    }
-    for (auto& th : senders) {
-        th.join();
-    }
-    double replay_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    bool all_ok = true;
-    for (auto& t : targets) {
-        Stop(*t);
-        all_ok = all_ok && t->failed.load() == 0 && t->exited_ok;
-    }
-
-    auto report = [&](Target& t, const char* role) {
+    auto report = [&](Target& t, const char* role, double replay_s) {
         std::vector<double> all;
         for (auto& l : t.latencies) {
             all.insert(all.end(), l.begin(), l.end());
@@ -684,19 +639,115 @@ int main(int argc, char** argv) {
                     Percentile(all, 0.99));
         std::printf("  peak RSS     %.1f MiB\n", static_cast<double>(t.max_rss_kib) / 1024.0);
     };
-    if (!json) {
-        std::printf("replayed       %lld orders at %lld/s in %.2f s: %lld spans, %lld log records, %zu requests\n",
-                    static_cast<long long>(orders), static_cast<long long>(rate), replay_s,
-                    static_cast<long long>(spans), static_cast<long long>(logs), requests.size());
+
+    bool all_ok = true;
+    std::vector<double> ratios;
+    for (std::int64_t round = 0; round < rounds; ++round) {
+        // targets[0] is always --collector; odd rounds start (and feed) --baseline first.
+        std::vector<std::unique_ptr<Target>> targets;
+        for (const std::string& b : binaries) {
+            targets.push_back(std::make_unique<Target>());
+            targets.back()->binary = b;
+        }
+        std::vector<Target*> started;
+        for (std::size_t k = 0; k < targets.size(); ++k) {
+            Target* t = targets[round % 2 == 1 ? targets.size() - 1 - k : k].get();
+            if (!Launch(*t, cpu, kServices * 2, std::to_string(k + 1))) {
+                for (Target* s : started) {
+                    Stop(*s);
+                }
+                return 1;
+            }
+            started.push_back(t);
+        }
+
+        std::string round_label;
+        if (rounds > 1) {
+            round_label = "round " + std::to_string(round + 1) + " of " + std::to_string(rounds) + " (" +
+                          (round % 2 == 1 ? "baseline" : "collector") + " started first): ";
+        }
+        std::fprintf(stderr,
+                     "%sreplaying %lld orders at %lld/s: %lld spans and %lld log records in %zu requests (%.1f MB)%s\n",
+                     round_label.c_str(), static_cast<long long>(orders), static_cast<long long>(rate),
+                     static_cast<long long>(spans), static_cast<long long>(logs), requests.size(),
+                     static_cast<double>(bytes) / 1e6, targets.size() > 1 ? ", to both collectors" : "");
+        for (Target* t : started) {
+            t->cpu0 = ProcCpuSeconds(t->pid);
+        }
+        auto t0 = Clock::now();
+        std::vector<std::thread> senders;
+        for (Target* t : started) {
+            for (std::size_t c = 0; c < t->fds.size(); ++c) {
+                senders.emplace_back([&, t, c] {
+                    std::string buf;
+                    for (std::size_t i = 0; i < requests.size(); ++i) {
+                        if (owners[i] != static_cast<int>(c)) {
+                            continue;
+                        }
+                        const Request& r = requests[i];
+                        std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(r.due_ns));
+                        std::string head = std::string("POST ") + (r.logs ? "/v1/logs" : "/v1/traces") +
+                                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                                           "Content-Length: " +
+                                           std::to_string(r.body.size()) + "\r\n\r\n";
+                        auto sent = Clock::now();
+                        int status = WriteAll(t->fds[c], head) && WriteAll(t->fds[c], r.body)
+                                         ? ReadResponse(t->fds[c], buf)
+                                         : -1;
+                        t->latencies[c].push_back(
+                            std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+                        (status == 200 ? t->ok : t->failed).fetch_add(1);
+                    }
+                    t->cpu_answered = ProcCpuSeconds(t->pid) - t->cpu0;  // the last sender's reading stays
+                });
+            }
+        }
+        for (auto& th : senders) {
+            th.join();
+        }
+        double replay_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        for (Target* t : started) {
+            Stop(*t);
+            all_ok = all_ok && t->failed.load() == 0 && t->exited_ok;
+        }
+
+        if (!json) {
+            if (rounds > 1) {
+                std::printf("round %lld of %lld (%s started first)\n", static_cast<long long>(round + 1),
+                            static_cast<long long>(rounds), round % 2 == 1 ? "baseline" : "collector");
+            }
+            std::printf("replayed       %lld orders at %lld/s in %.2f s: %lld spans, %lld log records, %zu requests\n",
+                        static_cast<long long>(orders), static_cast<long long>(rate), replay_s,
+                        static_cast<long long>(spans), static_cast<long long>(logs), requests.size());
+        }
+        report(*targets[0], "collector", replay_s);
+        if (targets.size() > 1) {
+            report(*targets[1], "baseline", replay_s);
+            double ratio = targets[0]->cpu_work / std::max(1e-9, targets[1]->cpu_work);
+            ratios.push_back(ratio);
+            if (json) {
+                std::printf("{\"role\":\"ratio\",\"round\":%lld,\"started_first\":\"%s\","
+                            "\"cpu_collector_over_baseline\":%.4f}\n",
+                            static_cast<long long>(round + 1), round % 2 == 1 ? "baseline" : "collector", ratio);
+            } else {
+                std::printf("CPU ratio      %.3f (collector / baseline)\n", ratio);
+            }
+        }
+        std::fflush(stdout);
     }
-    report(*targets[0], "collector");
-    if (targets.size() > 1) {
-        report(*targets[1], "baseline");
-        double ratio = targets[0]->cpu_work / std::max(1e-9, targets[1]->cpu_work);
+    if (ratios.size() > 1) {
+        std::vector<double> sorted = ratios;
+        std::sort(sorted.begin(), sorted.end());
+        std::size_t n = sorted.size();
+        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
         if (json) {
-            std::printf("{\"role\":\"ratio\",\"cpu_collector_over_baseline\":%.4f}\n", ratio);
+            std::printf("{\"role\":\"median\",\"rounds\":%zu,\"cpu_collector_over_baseline\":%.4f}\n", n, median);
         } else {
-            std::printf("CPU ratio      %.3f (collector / baseline)\n", ratio);
+            std::printf("median ratio   %.3f (collector / baseline) of %zu rounds:", median, n);
+            for (double r : ratios) {
+                std::printf(" %.3f", r);
+            }
+            std::printf("\n");
         }
     }
     return all_ok ? 0 : 1;
