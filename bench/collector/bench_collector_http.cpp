@@ -549,6 +549,43 @@ void Stop(Target& t) {
     std::filesystem::remove_all(t.dir);
 }
 
+// Sends every request to each target on its connection (owners[i]) at its due time, all targets
+// at once; returns how long the replay took (seconds).
+double Replay(const std::vector<Target*>& targets, const std::vector<Request>& requests,
+              const std::vector<int>& owners) {
+    auto t0 = Clock::now();
+    std::vector<std::thread> senders;
+    for (Target* t : targets) {
+        for (std::size_t c = 0; c < t->fds.size(); ++c) {
+            senders.emplace_back([&, t, c] {
+                std::string buf;
+                for (std::size_t i = 0; i < requests.size(); ++i) {
+                    if (owners[i] != static_cast<int>(c)) {
+                        continue;
+                    }
+                    const Request& r = requests[i];
+                    std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(r.due_ns));
+                    std::string head = std::string("POST ") + (r.logs ? "/v1/logs" : "/v1/traces") +
+                                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                                       "Content-Length: " +
+                                       std::to_string(r.body.size()) + "\r\n\r\n";
+                    auto sent = Clock::now();
+                    int status = WriteAll(t->fds[c], head) && WriteAll(t->fds[c], r.body)
+                                     ? ReadResponse(t->fds[c], buf)
+                                     : -1;
+                    t->latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+                    (status == 200 ? t->ok : t->failed).fetch_add(1);
+                }
+                t->cpu_answered = ProcCpuSeconds(t->pid) - t->cpu0;  // the last sender's reading stays
+            });
+        }
+    }
+    for (auto& th : senders) {
+        th.join();
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -674,38 +711,7 @@ int main(int argc, char** argv) {
         for (Target* t : started) {
             t->cpu0 = ProcCpuSeconds(t->pid);
         }
-        auto t0 = Clock::now();
-        std::vector<std::thread> senders;
-        for (Target* t : started) {
-            for (std::size_t c = 0; c < t->fds.size(); ++c) {
-                senders.emplace_back([&, t, c] {
-                    std::string buf;
-                    for (std::size_t i = 0; i < requests.size(); ++i) {
-                        if (owners[i] != static_cast<int>(c)) {
-                            continue;
-                        }
-                        const Request& r = requests[i];
-                        std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(r.due_ns));
-                        std::string head = std::string("POST ") + (r.logs ? "/v1/logs" : "/v1/traces") +
-                                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
-                                           "Content-Length: " +
-                                           std::to_string(r.body.size()) + "\r\n\r\n";
-                        auto sent = Clock::now();
-                        int status = WriteAll(t->fds[c], head) && WriteAll(t->fds[c], r.body)
-                                         ? ReadResponse(t->fds[c], buf)
-                                         : -1;
-                        t->latencies[c].push_back(
-                            std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-                        (status == 200 ? t->ok : t->failed).fetch_add(1);
-                    }
-                    t->cpu_answered = ProcCpuSeconds(t->pid) - t->cpu0;  // the last sender's reading stays
-                });
-            }
-        }
-        for (auto& th : senders) {
-            th.join();
-        }
-        double replay_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        double replay_s = Replay(started, requests, owners);
         for (Target* t : started) {
             Stop(*t);
             all_ok = all_ok && t->failed.load() == 0 && t->exited_ok;
