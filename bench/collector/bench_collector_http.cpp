@@ -455,6 +455,7 @@ struct Target {
     std::vector<int> fds;
     double cpu0 = 0;           // CPU seconds when the replay started (start-up excluded)
     double cpu_answered = 0;   // … until its last answer
+    std::vector<double> cpu_done;  // its CPU seconds as each connection's sender finished
     double cpu_work = 0;       // … until it exited (last commit and shutdown included)
     long max_rss_kib = 0;
     bool exited_ok = false;
@@ -521,6 +522,7 @@ bool Launch(Target& t, std::int64_t cpu, std::size_t connections, const std::str
         }
     }
     t.latencies.resize(connections);
+    t.cpu_done.assign(connections, 0.0);
     return true;
 }
 
@@ -576,12 +578,16 @@ double Replay(const std::vector<Target*>& targets, const std::vector<Request>& r
                     t->latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
                     (status == 200 ? t->ok : t->failed).fetch_add(1);
                 }
-                t->cpu_answered = ProcCpuSeconds(t->pid) - t->cpu0;  // the last sender's reading stays
+                t->cpu_done[c] = ProcCpuSeconds(t->pid);  // each sender its own slot
             });
         }
     }
     for (auto& th : senders) {
         th.join();
+    }
+    for (Target* t : targets) {
+        // The last sender's reading: the CPU time only grows.
+        t->cpu_answered = *std::max_element(t->cpu_done.begin(), t->cpu_done.end()) - t->cpu0;
     }
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
