@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 TEST(TestEnvChildProcess, ReadsTheListeningLineAndItsPort) {
     auto child = ChildProcess::Start(
         {.argv = {"/bin/sh", "-c",
-                  "echo starting; echo \"[info] listening on 127.0.0.1:$PORT_FOR_TEST\"; exec cat"},
+                  "echo starting; echo \"[info] listening on 127.0.0.1:$PORT_FOR_TEST\"; exec sleep 600"},
          .env = {{"PORT_FOR_TEST", "43210"}}});
     ASSERT_TRUE(child.ok()) << child.error().message;
     auto addr = (*child)->WaitForListening(10s);
@@ -27,7 +27,7 @@ TEST(TestEnvChildProcess, ReadsTheListeningLineAndItsPort) {
 TEST(TestEnvChildProcess, DestructionKillsTheChildByPid) {
     pid_t pid = -1;
     {
-        auto child = ChildProcess::Start({.argv = {"/bin/sh", "-c", "echo up; exec cat"}});
+        auto child = ChildProcess::Start({.argv = {"/bin/sh", "-c", "echo up; exec sleep 600"}});
         ASSERT_TRUE(child.ok()) << child.error().message;
         pid = (*child)->pid();
         ASSERT_TRUE((*child)->WaitForLine([](const std::string& l) { return l == "up"; }, 10s).ok());
