@@ -14,7 +14,8 @@ using namespace std::chrono_literals;
 TEST(TestEnvChildProcess, ReadsTheListeningLineAndItsPort) {
     auto child = ChildProcess::Start(
         {.argv = {"/bin/sh", "-c",
-                  "echo starting; echo \"[info] listening on 127.0.0.1:$PORT_FOR_TEST\"; exec sleep 600"},
+                  "echo starting; echo \"[info] listening on 127.0.0.1:$PORT_FOR_TEST\"; "
+                  "exec sleep 600"},
          .env = {{"PORT_FOR_TEST", "43210"}}});
     ASSERT_TRUE(child.ok()) << child.error().message;
     auto addr = (*child)->WaitForListening(10s);
