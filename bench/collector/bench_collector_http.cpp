@@ -692,6 +692,7 @@ int main(int argc, char** argv) {
             targets.push_back(std::make_unique<Target>());
             targets.back()->binary = b;
         }
+        const char* first = round % 2 == 1 ? "baseline" : "collector";
         std::vector<Target*> started;
         for (std::size_t k = 0; k < targets.size(); ++k) {
             Target* t = targets[round % 2 == 1 ? targets.size() - 1 - k : k].get();
@@ -707,7 +708,7 @@ int main(int argc, char** argv) {
         std::string round_label;
         if (rounds > 1) {
             round_label = "round " + std::to_string(round + 1) + " of " + std::to_string(rounds) + " (" +
-                          (round % 2 == 1 ? "baseline" : "collector") + " started first): ";
+                          first + " started first): ";
         }
         std::fprintf(stderr,
                      "%sreplaying %lld orders at %lld/s: %lld spans and %lld log records in %zu requests (%.1f MB)%s\n",
@@ -726,7 +727,7 @@ int main(int argc, char** argv) {
         if (!json) {
             if (rounds > 1) {
                 std::printf("round %lld of %lld (%s started first)\n", static_cast<long long>(round + 1),
-                            static_cast<long long>(rounds), round % 2 == 1 ? "baseline" : "collector");
+                            static_cast<long long>(rounds), first);
             }
             std::printf("replayed       %lld orders at %lld/s in %.2f s: %lld spans, %lld log records, %zu requests\n",
                         static_cast<long long>(orders), static_cast<long long>(rate), replay_s,
@@ -740,7 +741,7 @@ int main(int argc, char** argv) {
             if (json) {
                 std::printf("{\"role\":\"ratio\",\"round\":%lld,\"started_first\":\"%s\","
                             "\"cpu_collector_over_baseline\":%.4f}\n",
-                            static_cast<long long>(round + 1), round % 2 == 1 ? "baseline" : "collector", ratio);
+                            static_cast<long long>(round + 1), first, ratio);
             } else {
                 std::printf("CPU ratio      %.3f (collector / baseline)\n", ratio);
             }
