@@ -297,20 +297,41 @@ BatchLogProcessor::~BatchLogProcessor() {
     }
 }
 
-void BatchLogProcessor::Emit(LogRecordData record) noexcept {
-    std::lock_guard lock(mutex_);
-    if (stop_ || queue_.size() >= options_.max_queue_size) {
+LogRecordData* BatchLogProcessor::AcquireLocked() {
+    if (stop_ || filled_ + in_export_ >= options_.max_queue_size) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return nullptr;
     }
-    queue_.push_back(std::move(record));
-    if (queue_.size() == options_.max_export_batch_size) {
-        cv_.notify_one();
+    if (filled_ == filling_.size()) {
+        filling_.emplace_back();
+        return &filling_.back();
+    }
+    LogRecordData& r = filling_[filled_];
+    r.time_unix_nano = 0;
+    r.observed_time_unix_nano = 0;
+    r.severity = Severity::kInfo;
+    r.body.clear();
+    r.attributes.Clear();
+    r.trace_id = {};
+    r.span_id = {};
+    r.trace_flags = {};
+    r.scope = nullptr;
+    r.resource = nullptr;
+    return &r;
+}
+
+void BatchLogProcessor::Emit(const LogRecordData& record) noexcept {
+    try {
+        EmitWith([&](LogRecordData& r) { r = record; });
+    } catch (...) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
     }
 }
 
 void BatchLogProcessor::Run() noexcept {
-    std::vector<LogRecordData> batch;
+    // A slot keeps a body's capacity up to this; a longer one is freed after its export.
+    constexpr std::size_t kKeptBodyCapacity = 256;
+    const std::size_t batch_size = options_.max_export_batch_size;
     std::vector<const LogRecordData*> view;
     for (;;) {
         bool stopping = false;
@@ -318,34 +339,41 @@ void BatchLogProcessor::Run() noexcept {
         {
             std::unique_lock lock(mutex_);
             cv_.wait_for(lock, options_.schedule_delay, [&] {
-                return stop_ || flush_requested_ != flush_done_ ||
-                       queue_.size() >= options_.max_export_batch_size;
+                return stop_ || flush_requested_ != flush_done_ || filled_ >= batch_size;
             });
             stopping = stop_;
             flush_target = flush_requested_;
         }
         for (;;) {
+            std::size_t n = 0;
             {
                 std::lock_guard lock(mutex_);
-                const std::size_t n = std::min(queue_.size(), options_.max_export_batch_size);
-                for (std::size_t i = 0; i < n; ++i) {
-                    batch.push_back(std::move(queue_.front()));
-                    queue_.pop_front();
-                }
+                n = filled_;
+                filling_.swap(exporting_);
+                filled_ = 0;
+                in_export_ = n;
             }
-            if (batch.empty()) {
+            if (n == 0) {
                 break;
             }
-            view.clear();
-            for (const auto& r : batch) {
-                view.push_back(&r);
+            for (std::size_t i = 0; i < n; i += batch_size) {
+                view.clear();
+                for (std::size_t j = i; j < std::min(n, i + batch_size); ++j) {
+                    view.push_back(&exporting_[j]);
+                }
+                if (exporter_->Export(view) == sdk::ExportResult::kSuccess) {
+                    exported_.fetch_add(view.size(), std::memory_order_relaxed);
+                } else {
+                    failures_.fetch_add(1, std::memory_order_relaxed);
+                }
             }
-            if (exporter_->Export(view) == sdk::ExportResult::kSuccess) {
-                exported_.fetch_add(batch.size(), std::memory_order_relaxed);
-            } else {
-                failures_.fetch_add(1, std::memory_order_relaxed);
+            for (std::size_t j = 0; j < n; ++j) {
+                if (exporting_[j].body.capacity() > kKeptBodyCapacity) {
+                    std::string().swap(exporting_[j].body);
+                }
             }
-            batch.clear();
+            std::lock_guard lock(mutex_);
+            in_export_ = 0;
         }
         std::lock_guard lock(mutex_);
         flush_done_ = std::max(flush_done_, flush_target);
@@ -504,23 +532,24 @@ void Logger::Log(Severity severity, const Context& ctx, std::string_view message
             file_->log(line_level, "{}", line);
         }
         if (options_.otlp) {
-            LogRecordData r;
-            r.time_unix_nano = now;
-            r.observed_time_unix_nano = now;
-            r.severity = severity;
-            r.body.assign(message);
-            for (const Field& f : fields) {
-                r.attributes.Set(f.key, IsSecretKey(f.key) ? AttributeValue(kRedacted) : f.value,
-                                 128, 0);
-            }
-            if (span.IsValid()) {
-                r.trace_id = span.GetTraceId();
-                r.span_id = span.GetSpanId();
-                r.trace_flags = span.GetTraceFlags();
-            }
-            r.scope = &scope_;
-            r.resource = options_.resource.get();
-            options_.otlp->Emit(std::move(r));
+            options_.otlp->EmitWith([&](LogRecordData& r) {
+                r.time_unix_nano = now;
+                r.observed_time_unix_nano = now;
+                r.severity = severity;
+                r.body.assign(message);
+                for (const Field& f : fields) {
+                    r.attributes.Set(f.key,
+                                     IsSecretKey(f.key) ? AttributeValue(kRedacted) : f.value,
+                                     128, 0);
+                }
+                if (span.IsValid()) {
+                    r.trace_id = span.GetTraceId();
+                    r.span_id = span.GetSpanId();
+                    r.trace_flags = span.GetTraceFlags();
+                }
+                r.scope = &scope_;
+                r.resource = options_.resource.get();
+            });
         }
     } catch (...) {
         // Logging must never take a request down.

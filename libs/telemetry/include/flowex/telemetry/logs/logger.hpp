@@ -16,7 +16,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -71,12 +70,33 @@ public:
     BatchLogProcessor(const BatchLogProcessor&) = delete;
     BatchLogProcessor& operator=(const BatchLogProcessor&) = delete;
 
-    void Emit(LogRecordData record) noexcept;
+    /// Stores one record, written by `fill(LogRecordData&)` into a reused slot that arrives
+    /// cleared, under the processor's lock (keep `fill` short). A slot keeps its strings' and
+    /// attribute list's capacity, so a warm processor allocates nothing per record. Never waits
+    /// for the exporter: when the queue is full the record is dropped and counted. If `fill`
+    /// throws, nothing is stored and the exception propagates.
+    template <class Fill>
+    void EmitWith(Fill&& fill) {
+        std::lock_guard lock(mutex_);
+        LogRecordData* slot = AcquireLocked();
+        if (slot != nullptr) {
+            std::forward<Fill>(fill)(*slot);
+            CommitLocked();
+        }
+    }
+    /// Stores a copy of `record` (see EmitWith); counted as dropped if memory runs out.
+    void Emit(const LogRecordData& record) noexcept;
     bool ForceFlush(std::chrono::milliseconds timeout) noexcept;
     bool Shutdown(std::chrono::milliseconds timeout) noexcept;
     LogProcessorStats Stats() const noexcept;
 
 private:
+    LogRecordData* AcquireLocked();  // the next cleared slot, or nullptr (dropped, counted)
+    void CommitLocked() noexcept {
+        if (++filled_ == options_.max_export_batch_size) {
+            cv_.notify_one();
+        }
+    }
     void Run() noexcept;
 
     std::unique_ptr<LogExporter> exporter_;
@@ -84,7 +104,13 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::condition_variable done_cv_;
-    std::deque<LogRecordData> queue_;
+    // Two sets of reused slots: callers fill `filling_` under mutex_; the worker swaps it with
+    // `exporting_` and exports from that without the lock. The records in both count against
+    // max_queue_size (in_export_ is how many the worker holds).
+    std::vector<LogRecordData> filling_;    // guarded by mutex_; [0, filled_) hold records
+    std::size_t filled_ = 0;                // guarded by mutex_
+    std::size_t in_export_ = 0;             // guarded by mutex_
+    std::vector<LogRecordData> exporting_;  // the worker's (swapped under mutex_)
     std::uint64_t flush_requested_ = 0;
     std::uint64_t flush_done_ = 0;
     bool stop_ = false;
