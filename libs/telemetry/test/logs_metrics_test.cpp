@@ -250,6 +250,8 @@ TEST(TelemetryLogs, BatchLogProcessorDropsWhenFull) {
         p.Emit(logs::LogRecordData{});  // never blocks, even with the exporter stuck
     }
     EXPECT_EQ(p.Stats().dropped, 96u);
+    EXPECT_EQ(p.Stats().queue_size, 4u);
+    EXPECT_EQ(p.Stats().queue_capacity, 4u);
     {
         std::lock_guard lock(g->mutex);
         g->open = true;
@@ -286,8 +288,14 @@ TEST(TelemetryMetrics, PrometheusTextPassesPromtoolAndHasTheNamedMetrics) {
     metrics::Registry registry;
     TestProvider tp;
     tp.GetTracer().StartSpan("op").End();
+    // Three log records waiting: the processor exports after an hour or 512 records.
+    logs::BatchLogProcessor log_processor(std::make_unique<MemoryLogExporter>(),
+                                          {.schedule_delay = std::chrono::hours(1)});
+    for (int i = 0; i < 3; ++i) {
+        log_processor.Emit(logs::LogRecordData{});
+    }
     metrics::RegisterProcessMetrics(registry);
-    metrics::RegisterSdkMetrics(registry, *tp.provider);
+    metrics::RegisterSdkMetrics(registry, *tp.provider, &log_processor);
     auto& orders = registry.AddCounter("flowex_orders_total", "Orders accepted.", {"symbol", "side"});
     orders.WithLabels({"AAPL", "BUY"}).Inc();
     orders.WithLabels({"we\"ird\\sym\nbol", "SELL"}).Inc(2);
@@ -315,6 +323,8 @@ TEST(TelemetryMetrics, PrometheusTextPassesPromtoolAndHasTheNamedMetrics) {
           "process_start_time_seconds ", "otel_sdk_spans_started_total 1",
           "otel_sdk_spans_exported_total 1", "otel_sdk_spans_dropped_total 0",
           "otel_sdk_span_queue_size ", "otel_sdk_span_export_failures_total 0",
+          "otel_sdk_logs_exported_total 0", "otel_sdk_logs_dropped_total 0",
+          "otel_sdk_log_queue_size 3", "otel_sdk_log_queue_capacity 2048",
           "flowex_orders_total{symbol=\"AAPL\",side=\"BUY\"} 1",
           "flowex_orders_total{symbol=\"we\\\"ird\\\\sym\\nbol\",side=\"SELL\"} 2",
           "flowex_open_orders 7"}) {

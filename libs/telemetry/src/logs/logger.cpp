@@ -412,7 +412,12 @@ bool BatchLogProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept {
 }
 
 LogProcessorStats BatchLogProcessor::Stats() const noexcept {
-    return {exported_.load(), dropped_.load(), failures_.load()};
+    std::size_t held = 0;
+    {
+        std::lock_guard lock(mutex_);
+        held = filled_ + in_export_;
+    }
+    return {exported_.load(), dropped_.load(), failures_.load(), held, options_.max_queue_size};
 }
 
 // ---- logger ---------------------------------------------------------------------------------

@@ -371,6 +371,14 @@ void RegisterSdkMetrics(Registry& registry, const sdk::TracerProvider& provider,
         registry.AddCallback(
             "otel_sdk_log_export_failures_total", "Failed log export calls.", MetricType::kCounter,
             [logs] { return One(static_cast<double>(logs->Stats().export_failures)); });
+        registry.AddCallback(
+            "otel_sdk_log_queue_size", "Log records waiting in the batch export queue.",
+            MetricType::kGauge,
+            [logs] { return One(static_cast<double>(logs->Stats().queue_size)); });
+        registry.AddCallback(
+            "otel_sdk_log_queue_capacity", "Capacity of the log batch export queue.",
+            MetricType::kGauge,
+            [logs] { return One(static_cast<double>(logs->Stats().queue_capacity)); });
     }
 }
 

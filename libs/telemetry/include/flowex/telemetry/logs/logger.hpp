@@ -59,6 +59,8 @@ struct LogProcessorStats {
     std::uint64_t exported = 0;
     std::uint64_t dropped = 0;
     std::uint64_t export_failures = 0;
+    std::uint64_t queue_size = 0;  // records held: waiting, or in the export under way
+    std::uint64_t queue_capacity = 0;
 };
 
 /// Bounded queue + one worker thread exporting batches; Emit never blocks (drops and counts

@@ -198,7 +198,9 @@ void RegisterProcessMetrics(Registry& registry);
 ///   otel_sdk_span_queue_size              spans waiting in the batch queue
 ///   otel_sdk_span_queue_capacity          the queue's capacity
 ///   otel_sdk_logs_exported_total / otel_sdk_logs_dropped_total /
-///   otel_sdk_log_export_failures_total    the same for OTLP logs (when `logs` is given)
+///   otel_sdk_log_export_failures_total /
+///   otel_sdk_log_queue_size / otel_sdk_log_queue_capacity
+///                                         the same for OTLP logs (when `logs` is given)
 /// `provider` (and `logs`) must outlive every scrape of `registry`.
 void RegisterSdkMetrics(Registry& registry, const sdk::TracerProvider& provider,
                         const logs::BatchLogProcessor* logs = nullptr);
