@@ -349,9 +349,11 @@ void BatchLogProcessor::Run() noexcept {
             {
                 std::lock_guard lock(mutex_);
                 n = filled_;
-                filling_.swap(exporting_);
-                filled_ = 0;
-                in_export_ = n;
+                if (n > 0) {
+                    filling_.swap(exporting_);
+                    filled_ = 0;
+                    in_export_ = n;
+                }
             }
             if (n == 0) {
                 break;
