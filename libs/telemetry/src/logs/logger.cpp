@@ -306,17 +306,15 @@ LogRecordData* BatchLogProcessor::AcquireLocked() {
         filling_.emplace_back();
         return &filling_.back();
     }
+    // A fresh record (every field at its default, whatever fields the struct gains) that
+    // takes over the slot's body and attribute storage.
     LogRecordData& r = filling_[filled_];
-    r.time_unix_nano = 0;
-    r.observed_time_unix_nano = 0;
-    r.severity = Severity::kInfo;
-    r.body.clear();
-    r.attributes.Clear();
-    r.trace_id = {};
-    r.span_id = {};
-    r.trace_flags = {};
-    r.scope = nullptr;
-    r.resource = nullptr;
+    LogRecordData fresh;
+    fresh.body = std::move(r.body);
+    fresh.body.clear();
+    fresh.attributes = std::move(r.attributes);
+    fresh.attributes.Clear();
+    r = std::move(fresh);
     return &r;
 }
 
