@@ -414,6 +414,49 @@ TEST_F(StoreTest, ServicesOperationsAndDependencies) {
     EXPECT_TRUE(om_pg);
 }
 
+TEST_F(StoreTest, DependenciesJoinParentsAndChildrenFromSeparateRequests) {
+    // Each service exports on its own schedule, so a SERVER span often reaches the collector
+    // before the CLIENT span that called it, and the other way round.
+    auto s = Open();
+    auto split = [](const ExportTraceRequest& whole, int resource) {
+        ExportTraceRequest part;
+        *part.add_resource_spans() = whole.resource_spans(resource);
+        return part;
+    };
+    ExportTraceRequest child_first = OrderTrace(TraceHex(1), kT0, false, 10);
+    Put(*s, split(child_first, 1));  // order-manager's spans, their parent not yet known
+    Put(*s, split(child_first, 0));
+    ExportTraceRequest parent_first = OrderTrace(TraceHex(2), kT0, false, 10);
+    Put(*s, split(parent_first, 0));
+    Put(*s, split(parent_first, 1));
+    // A larger trace (its spans are looked up through a hash table, not in order): 100 calls
+    // from the gateway to wallet-service, the callees' spans first.
+    const std::string big = TraceHex(3);
+    ExportTraceRequest callees;
+    ExportTraceRequest callers;
+    auto* wallet = AddResource(&callees, "wallet-service");
+    auto* gw = AddResource(&callers, "client-gateway");
+    AddSpan(gw, {big, "3000000000000001", "", "POST /v1/order", 2, kT0, kT0 + 10 * kMs});
+    for (int i = 0; i < 100; ++i) {
+        char client[17];
+        char server[17];
+        std::snprintf(client, sizeof client, "31%014x", i);
+        std::snprintf(server, sizeof server, "32%014x", i);
+        AddSpan(gw, {big, client, "3000000000000001", "POST", 3, kT0 + kMs, kT0 + 2 * kMs});
+        AddSpan(wallet, {big, server, client, "POST /settle", 2, kT0 + kMs, kT0 + 2 * kMs});
+    }
+    Put(*s, callees);
+    Put(*s, callers);
+    auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
+    ASSERT_TRUE(deps.ok());
+    std::map<std::string, std::int64_t> calls;
+    for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+    EXPECT_EQ(calls["client-gateway -> order-manager"], 2);
+    EXPECT_EQ(calls["order-manager -> postgresql"], 2);
+    EXPECT_EQ(calls["client-gateway -> wallet-service"], 100);
+    EXPECT_EQ(calls.size(), 3u);
+}
+
 TEST_F(StoreTest, APeerServiceThatIsAlsoInstrumentedIsCountedOnceOnTheMap) {
     // The gateway's CLIENT span names its peer (peer.service) and the peer reports its own
     // SERVER span: one call, one edge — also for the very first trace, before the peer's
