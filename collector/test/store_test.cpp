@@ -517,6 +517,80 @@ std::vector<std::string> LogBodies(const Store& s, const std::string& trace_hex)
     return out;
 }
 
+// A log export mixing two traces (and a record of none) over two resources and three scopes.
+// With `cut`, the record of no trace carries a body over the decoder's limit (cut to it).
+ExportLogsRequest MixedLogs(const std::string& a, const std::string& b, bool cut) {
+    ExportLogsRequest req;
+    auto scope = [&](const std::string& service, const std::string& name) {
+        auto* rl = req.add_resource_logs();
+        auto* kv = rl->mutable_resource()->add_attributes();
+        kv->set_key("service.name");
+        kv->mutable_value()->set_string_value(service);
+        auto* sl = rl->add_scope_logs();
+        sl->mutable_scope()->set_name(name);
+        return sl;
+    };
+    auto add = [](otlp_logs::ScopeLogs* sl, const std::string& trace, const std::string& body) {
+        auto* rec = sl->add_log_records();
+        if (!trace.empty()) {
+            rec->set_trace_id(Id(trace));
+            rec->set_span_id(Id("1000000000000001"));
+        }
+        rec->mutable_body()->set_string_value(body);
+    };
+    auto* s1 = scope("wallet-service", "s1");
+    add(s1, a, "a1");
+    add(s1, b, "b1");
+    add(s1, "", cut ? std::string(20'000, 'x') : "none");
+    add(s1, a, "a2");
+    auto* om = req.add_resource_logs();
+    *om->mutable_resource() = req.resource_logs(0).resource();
+    om->mutable_resource()->mutable_attributes(0)->mutable_value()->set_string_value("order-manager");
+    om->add_scope_logs()->mutable_scope()->set_name("s2");
+    add(om->mutable_scope_logs(0), b, "b2");
+    om->add_scope_logs()->mutable_scope()->set_name("s3");
+    add(om->mutable_scope_logs(1), a, "a3");
+    return req;
+}
+
+// A trace's stored logs as "service/scope: body …" per scope.
+std::vector<std::string> LogLayout(const Store& s, const std::string& trace_hex) {
+    std::vector<std::string> out;
+    auto got = s.GetTraceLogs(Id(trace_hex));
+    EXPECT_TRUE(got.ok());
+    if (!got.ok()) { return out; }
+    for (const auto& rl : got->resource_logs()) {
+        for (const auto& sl : rl.scope_logs()) {
+            std::string line = rl.resource().attributes(0).value().string_value() + "/" + sl.scope().name() + ":";
+            for (const auto& rec : sl.log_records()) {
+                EXPECT_EQ(rec.trace_id(), Id(trace_hex));
+                line += " " + rec.body().string_value();
+            }
+            out.push_back(line);
+        }
+    }
+    return out;
+}
+
+TEST_F(StoreTest, AnExportsLogsAreStoredPerTraceResourceAndScope) {
+    auto s = Open();
+    auto exact = DecodeLogs(MixedLogs(TraceHex(1), TraceHex(2), false).SerializeAsString(), Encoding::kProtobuf);
+    auto cut = DecodeLogs(MixedLogs(TraceHex(3), TraceHex(4), true).SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(exact.ok());
+    ASSERT_TRUE(cut.ok());
+    const DecodedLogs& e = *exact;
+    const DecodedLogs& c = *cut;
+    auto outcome = s->Ingest({}, {&e, &c});
+    ASSERT_TRUE(outcome.ok());
+    EXPECT_EQ(outcome->logs, 12);  // the records of no trace are counted, not stored
+    const std::vector<std::string> a{"wallet-service/s1: a1 a2", "order-manager/s3: a3"};
+    const std::vector<std::string> b{"wallet-service/s1: b1", "order-manager/s2: b2"};
+    EXPECT_EQ(LogLayout(*s, TraceHex(1)), a);
+    EXPECT_EQ(LogLayout(*s, TraceHex(2)), b);
+    EXPECT_EQ(LogLayout(*s, TraceHex(3)), a);
+    EXPECT_EQ(LogLayout(*s, TraceHex(4)), b);
+}
+
 TEST_F(StoreTest, LogsAreStoredPerTrace) {
     {
         auto s = Open();
