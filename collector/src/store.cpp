@@ -547,7 +547,11 @@ public:
     static constexpr std::size_t kMaxOrphans = 256;
 
     std::size_t size() const { return spans_.size(); }
-    std::size_t footprint() const { return spans_.size() + orphans_.size(); }
+    // Bytes held, with an estimate of the map entry and queue slot that hold the trace.
+    std::size_t footprint() const {
+        return 128 + spans_.capacity() * sizeof(SpanSlot) + orphans_.capacity() * sizeof(Orphan) +
+               table_.capacity() * sizeof(std::uint32_t);
+    }
 
     // False when the trace holds kMaxSpans already (its later spans are not remembered).
     bool Add(std::uint64_t span, std::uint32_t service) {
@@ -555,7 +559,7 @@ public:
             return false;
         }
         if (spans_.empty()) {
-            spans_.reserve(32);
+            spans_.reserve(8);
         }
         spans_.push_back(SpanSlot{span, service});
         if (!table_.empty() && spans_.size() * 2 <= table_.size()) {
@@ -1183,7 +1187,7 @@ private:
     // Dependencies: each span's parent's service → its service, for the spans of one trace
     // that an Ingest call brought (g->deps). The trace's earlier spans and its children still
     // waiting for a parent are remembered per trace, for the most recent traces holding
-    // kDepSpans spans and orphans in all (oldest trace forgotten first).
+    // opt_.dependency_memory_bytes in all (oldest trace forgotten first).
     void ResolveDependencies(const ChunkBuilder& g, EdgeMap* edges) {
         if (g.deps.empty()) {
             return;
@@ -1225,10 +1229,10 @@ private:
         dep_footprint_ += td.footprint();
         dep_footprint_ -= std::min(dep_footprint_, before);
     }
-    // Forgets the oldest traces' dependency state beyond kDepSpans (not while a call holds
+    // Forgets the oldest traces' dependency state beyond its bound (not while a call holds
     // references into it: after ResolveDependencies of every group).
     void TrimDependencies() {
-        while (dep_footprint_ > kDepSpans && deps_fifo_.size() > 1) {
+        while (dep_footprint_ > opt_.dependency_memory_bytes && deps_fifo_.size() > 1) {
             auto it = deps_.find(deps_fifo_.front());
             if (it != deps_.end()) {
                 dep_footprint_ -= std::min(dep_footprint_, it->second.footprint());
@@ -1978,10 +1982,9 @@ private:
     std::deque<TraceKey> summary_fifo_;
     std::unordered_map<std::string, std::uint32_t> service_ids_;
     std::deque<std::string> service_names_;  // interned; references stay valid
-    static constexpr std::size_t kDepSpans = 1 << 19;  // ~12 MiB on the exchange's traces
     std::unordered_map<TraceKey, TraceDeps, TraceKeyHash> deps_;
     std::deque<TraceKey> deps_fifo_;
-    std::size_t dep_footprint_ = 0;  // spans and orphans in deps_
+    std::size_t dep_footprint_ = 0;  // bytes held by deps_ (TraceDeps::footprint)
     std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
     std::vector<OperationInfo> pending_ops_;
     std::string seg_buf_;  // frames of the current Ingest call, written before it returns

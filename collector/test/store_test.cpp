@@ -39,6 +39,13 @@ ExportTraceRequest OrderTrace(const std::string& trace, std::uint64_t t0, bool e
     return req;
 }
 
+// The request holding only `whole`'s resource number `resource` (one service's export).
+ExportTraceRequest OneResource(const ExportTraceRequest& whole, int resource) {
+    ExportTraceRequest part;
+    *part.add_resource_spans() = whole.resource_spans(resource);
+    return part;
+}
+
 std::string TraceHex(int i) {
     char buf[33];
     std::snprintf(buf, sizeof buf, "%032x", i + 1);
@@ -49,9 +56,11 @@ class StoreTest : public ::testing::Test {
 protected:
     std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24),
                                 std::int64_t max_bytes = 0, std::int64_t tag_block_traces = 2048,
-                                const std::string& dir = "") {
+                                const std::string& dir = "",
+                                std::size_t dependency_memory_bytes = StoreOptions{}.dependency_memory_bytes) {
         StoreOptions o;
         o.tag_block_traces = tag_block_traces;
+        o.dependency_memory_bytes = dependency_memory_bytes;
         o.data_dir = dir.empty() ? dir_.str() : dir;
         // The manual clock stands still: rows commit when a query, Flush or the close asks.
         o.clock = &clock_;
@@ -418,17 +427,12 @@ TEST_F(StoreTest, DependenciesJoinParentsAndChildrenFromSeparateRequests) {
     // Each service exports on its own schedule, so a SERVER span often reaches the collector
     // before the CLIENT span that called it, and the other way round.
     auto s = Open();
-    auto split = [](const ExportTraceRequest& whole, int resource) {
-        ExportTraceRequest part;
-        *part.add_resource_spans() = whole.resource_spans(resource);
-        return part;
-    };
     ExportTraceRequest child_first = OrderTrace(TraceHex(1), kT0, false, 10);
-    Put(*s, split(child_first, 1));  // order-manager's spans, their parent not yet known
-    Put(*s, split(child_first, 0));
+    Put(*s, OneResource(child_first, 1));  // order-manager's spans, their parent not yet known
+    Put(*s, OneResource(child_first, 0));
     ExportTraceRequest parent_first = OrderTrace(TraceHex(2), kT0, false, 10);
-    Put(*s, split(parent_first, 0));
-    Put(*s, split(parent_first, 1));
+    Put(*s, OneResource(parent_first, 0));
+    Put(*s, OneResource(parent_first, 1));
     // A larger trace (its spans are looked up through a hash table, not in order): 100 calls
     // from the gateway to wallet-service, the callees' spans first.
     const std::string big = TraceHex(3);
@@ -455,6 +459,28 @@ TEST_F(StoreTest, DependenciesJoinParentsAndChildrenFromSeparateRequests) {
     EXPECT_EQ(calls["order-manager -> postgresql"], 2);
     EXPECT_EQ(calls["client-gateway -> wallet-service"], 100);
     EXPECT_EQ(calls.size(), 3u);
+}
+
+TEST_F(StoreTest, DependencyMemoryForgetsTheOldestTraceFirst) {
+    // Trace 1's order-manager spans wait for their parent while trace 2 comes and goes. With
+    // memory for one trace only, they are forgotten by then (trace 2's call is still joined);
+    // with the default, both calls are.
+    for (std::size_t bytes : {std::size_t{1}, StoreOptions{}.dependency_memory_bytes}) {
+        TempDir dir;
+        auto s = Open(std::chrono::hours(24), 0, 2048, dir.str(), bytes);
+        ExportTraceRequest first = OrderTrace(TraceHex(1), kT0, false, 10);
+        ExportTraceRequest second = OrderTrace(TraceHex(2), kT0, false, 10);
+        Put(*s, OneResource(first, 1));
+        Put(*s, OneResource(second, 0));
+        Put(*s, OneResource(second, 1));
+        Put(*s, OneResource(first, 0));
+        auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
+        ASSERT_TRUE(deps.ok());
+        std::map<std::string, std::int64_t> calls;
+        for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+        EXPECT_EQ(calls["client-gateway -> order-manager"], bytes == 1 ? 1 : 2) << bytes << " bytes";
+        EXPECT_EQ(calls["order-manager -> postgresql"], 2);  // from the peer, no parent needed
+    }
 }
 
 TEST_F(StoreTest, APeerServiceThatIsAlsoInstrumentedIsCountedOnceOnTheMap) {

@@ -60,6 +60,10 @@ struct StoreOptions {
     std::vector<std::string> extra_index_tags;
     /// Traces per tag block (the unit a tag search seeks; see the layout note above).
     std::int64_t tag_block_traces = 2048;
+    /// Memory for dependency inference: the most recent traces' spans (id → service) and their
+    /// children still waiting for a parent, so that a parent and child in different requests
+    /// are joined (about 20,000 of the exchange's traces).
+    std::size_t dependency_memory_bytes = std::size_t{16} << 20;
     /// How long `Ingest`'s rows may wait for their commit (0: commit in every call).
     std::chrono::nanoseconds commit_interval = std::chrono::seconds(2);
     const common::Clock* clock = nullptr;  // default: the system clock
