@@ -46,6 +46,17 @@ ExportTraceRequest OneResource(const ExportTraceRequest& whole, int resource) {
     return part;
 }
 
+// The service map's calls by "parent -> child" over the hour around kT0.
+std::map<std::string, std::int64_t> CallsByEdge(const Store& s) {
+    std::map<std::string, std::int64_t> calls;
+    auto deps = s.Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
+    EXPECT_TRUE(deps.ok());
+    if (deps.ok()) {
+        for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+    }
+    return calls;
+}
+
 std::string TraceHex(int i) {
     char buf[33];
     std::snprintf(buf, sizeof buf, "%032x", i + 1);
@@ -451,10 +462,7 @@ TEST_F(StoreTest, DependenciesJoinParentsAndChildrenFromSeparateRequests) {
     }
     Put(*s, callees);
     Put(*s, callers);
-    auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
-    ASSERT_TRUE(deps.ok());
-    std::map<std::string, std::int64_t> calls;
-    for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+    std::map<std::string, std::int64_t> calls = CallsByEdge(*s);
     EXPECT_EQ(calls["client-gateway -> order-manager"], 2);
     EXPECT_EQ(calls["order-manager -> postgresql"], 2);
     EXPECT_EQ(calls["client-gateway -> wallet-service"], 100);
@@ -474,10 +482,7 @@ TEST_F(StoreTest, DependencyMemoryForgetsTheOldestTraceFirst) {
         Put(*s, OneResource(second, 0));
         Put(*s, OneResource(second, 1));
         Put(*s, OneResource(first, 0));
-        auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
-        ASSERT_TRUE(deps.ok());
-        std::map<std::string, std::int64_t> calls;
-        for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+        std::map<std::string, std::int64_t> calls = CallsByEdge(*s);
         EXPECT_EQ(calls["client-gateway -> order-manager"], bytes == 1 ? 1 : 2) << bytes << " bytes";
         EXPECT_EQ(calls["order-manager -> postgresql"], 2);  // from the peer, no parent needed
     }
@@ -495,10 +500,7 @@ TEST_F(StoreTest, APeerServiceThatIsAlsoInstrumentedIsCountedOnceOnTheMap) {
     kv->set_key("peer.service");
     kv->mutable_value()->set_string_value("order-manager");
     Put(*s, req);
-    auto deps = s->Dependencies(static_cast<std::int64_t>(kT0) + 60'000'000'000LL, 3'600'000'000'000LL);
-    ASSERT_TRUE(deps.ok());
-    std::map<std::string, std::int64_t> calls;
-    for (const auto& d : *deps) { calls[d.parent + " -> " + d.child] += d.calls; }
+    std::map<std::string, std::int64_t> calls = CallsByEdge(*s);
     EXPECT_EQ(calls["client-gateway -> order-manager"], 1);
     EXPECT_EQ(calls["order-manager -> postgresql"], 1);
     EXPECT_EQ(calls.size(), 2u);
