@@ -182,6 +182,17 @@ errors="$(curl -fsS "$viewer/api/traces?service=client-gateway&tags=%7B%22error%
 grep -q '"traceID"' <<<"$errors" || fail "the demo's error is not found with error=true: ${errors:0:300}"
 pass "the demo's traces are in the viewer's API (order $order_trace; error=true finds the rejected order)"
 
+# The service map (Jaeger's /api/dependencies) joins each call's CLIENT span to the callee's
+# SERVER span, although every service exports on its own schedule.
+deps="$(curl -fsS "$viewer/api/dependencies?endTs=$(($(date +%s) * 1000 + 60000))&lookback=3600000")" ||
+  fail "GET /api/dependencies"
+for edge in client-gateway:user-service client-gateway:order-manager order-manager:risk-manager \
+            order-manager:wallet-service order-manager:postgresql wallet-service:postgresql; do
+  grep -q "\"parent\":\"${edge%%:*}\",\"child\":\"${edge#*:}\"" <<<"$deps" ||
+    fail "the service map has no ${edge%%:*} -> ${edge#*:}: ${deps:0:600}"
+done
+pass "the service map shows the order's calls (gateway, user-service, order-manager, risk-manager, wallet-service, postgresql)"
+
 # --- Ctrl-C -------------------------------------------------------------------------------
 read -r -a tracked <<<"$(descendants "$make_pid")"
 [[ -f "$state/redis.pid" ]] && tracked+=("$(cat "$state/redis.pid")")
