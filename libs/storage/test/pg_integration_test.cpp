@@ -385,6 +385,33 @@ TEST_F(PgTest, PgObserverSeesOperationTableAndOutcomeButNoValues) {
     EXPECT_EQ(observer->calls[1]->error_type, "23505");
 }
 
+TEST_F(PgTest, PgWarmOpensEveryConnectionAheadWithTheTablesPlanned) {
+    Sql("CREATE TABLE warm_probe (id bigint PRIMARY KEY, note text)");
+    auto& pool = Pool({.size = 3, .application_name = "warm-test"});
+    auto warmed = RunTask(io_, pool.Warm(5));
+    ASSERT_TRUE(warmed.ok()) << warmed.error().message;
+    EXPECT_EQ(pool.Stats().open, 3u);  // never more than size
+    EXPECT_EQ(pool.Stats().idle, 3u);
+    // Each server process has planned a scan of the table: its last statement says so.
+    const std::string of_pool = " FROM pg_stat_activity WHERE application_name = 'warm-test'";
+    EXPECT_EQ(Value("SELECT count(*)" + of_pool), "3");
+    EXPECT_EQ(Value("SELECT count(*)" + of_pool + " AND query LIKE '%EXPLAIN SELECT * FROM warm_probe%'"), "3");
+    // The first query runs on one of them rather than on a new connection.
+    auto pid = RunTask(io_, pool.QuerySql(kParent, "SELECT pg_backend_pid()::text"));
+    ASSERT_TRUE(pid.ok()) << pid.error().message;
+    EXPECT_EQ(Value("SELECT count(*)" + of_pool + " AND pid = " + pid->front().String(0)), "1");
+    EXPECT_EQ(pool.Stats().open, 3u);
+}
+
+TEST_F(PgTest, PgWarmAgainstNoServerFailsAndLeavesThePoolEmpty) {
+    PgPool pool(io_.get_executor(), {.url = "postgresql://postgres@127.0.0.1:1/stockexchange",
+                                     .size = 2});
+    auto warmed = RunTask(io_, pool.Warm(2));
+    ASSERT_FALSE(warmed.ok());
+    EXPECT_EQ(warmed.error().code, ErrorCode::kUpstreamUnavailable);
+    EXPECT_EQ(pool.Stats().open, 0u);
+}
+
 TEST_F(PgTest, PgRelaxedPoolCommitsWithoutWaitingForTheDisk) {
     auto& strict = Pool();
     auto& relaxed = Pool({.synchronous_commit = false});

@@ -43,6 +43,9 @@ void AddCommonFlags(common::Config& config, CommonSettings& s, CommonFlags which
                       "directory of NNNN_name.sql migrations applied at start");
         config.Int("pg-pool-size", "FLOWEX_PG_POOL_SIZE", &s.pg_pool_size,
                    "PostgreSQL connections", 1, 256);
+        config.Bool("pg-warm", "FLOWEX_PG_WARM", &s.pg_warm,
+                    "open every PostgreSQL connection at start, each with the schema's tables "
+                    "planned once, rather than during the first requests (--no-pg-warm: on demand)");
     }
     if (which.redis) {
         config.String("redis-url", "FLOWEX_REDIS_URL", &s.redis_url,
@@ -172,6 +175,7 @@ common::Status Runtime::ConnectPostgres(std::chrono::seconds wait) {
                                .size = static_cast<std::size_t>(settings_.pg_pool_size),
                                .application_name = name_});
     pg_->SetObserver(MakeDbTracer(tracer_));
+    WarmInBackground(*pg_);
     AddHealthCheck("postgres", [this]() -> http::awaitable<bool> {
         static constexpr storage::PgStatement kPing{"health_ping", "SELECT 1"};
         auto r = co_await pg_->QueryWith(common::TraceContext{}, kPing, {},
@@ -188,7 +192,23 @@ std::unique_ptr<storage::PgPool> Runtime::MakeRelaxedPgPool(std::size_t size) {
                                                     .application_name = name_ + "-relaxed",
                                                     .synchronous_commit = false});
     pool->SetObserver(MakeDbTracer(tracer_));
+    WarmInBackground(*pool);
     return pool;
+}
+
+void Runtime::WarmInBackground(storage::PgPool& pool) {
+    if (!settings_.pg_warm) { return; }
+    // Every connection opened before the first request rather than during the first burst, when
+    // each new server process would compete with the requests for the same two cores.
+    boost::asio::co_spawn(
+        server_->executor(),
+        [&pool, name = name_]() -> boost::asio::awaitable<void> {
+            if (auto st = co_await pool.Warm(pool.options().size); !st) {
+                spdlog::warn("{}: PostgreSQL connections not opened ahead ({}); they open on demand",
+                             name, st.error().message);
+            }
+        },
+        boost::asio::detached);
 }
 
 void Runtime::ConnectRedis() {

@@ -371,6 +371,13 @@ public:
     /// `timeout` overrides acquire_timeout. Connect failures are kUpstreamUnavailable.
     Task<common::Result<PgConn>> Acquire(std::optional<std::chrono::milliseconds> timeout = {});
 
+    /// Opens connections until `count` are open (never more than `size`) and leaves them idle,
+    /// each having planned a scan of every table of the schema, so the first requests after a
+    /// start neither wait for a new server process nor pay for loading its catalog caches
+    /// (measured: a first INSERT on a fresh connection 8-13 ms, after this 4 ms, then 0.6 ms).
+    /// Stops at the first connect failure and returns it; the pool stays usable either way.
+    Task<common::Status> Warm(std::size_t count);
+
     /// Acquire + PgConn::Query (+ release): `co_await pool.Query(parent, kStmt, a, b)`.
     template <class... Args>
     Task<common::Result<PgRows>> Query(const common::TraceContext& parent, const PgStatement& stmt,

@@ -40,6 +40,8 @@ struct CommonSettings {
     std::string internal_token;
     std::string migrations_dir;
     std::int64_t pg_pool_size = 8;
+    /// Open the pool's connections at start (FLOWEX_PG_WARM; see storage::PgPool::Warm).
+    bool pg_warm = true;
     std::chrono::nanoseconds upstream_timeout = std::chrono::seconds(5);
 };
 
@@ -76,7 +78,8 @@ public:
     storage::PgPool& pg() noexcept { return *pg_; }
     /// A second, small pool whose commits do not wait for the WAL flush (after
     /// ConnectPostgres): for bookkeeping that is safe to lose in a crash because a sweeper
-    /// re-derives it. Never for money. Traced like pg().
+    /// re-derives it. Never for money. Traced like pg(); its connections open in the background,
+    /// so it must outlive Run().
     std::unique_ptr<storage::PgPool> MakeRelaxedPgPool(std::size_t size);
 
     /// Creates the Redis client on the server's executor (it connects and reconnects by
@@ -100,6 +103,8 @@ public:
 
 private:
     http::awaitable<http::Response> Health(http::RequestContext& ctx);
+    /// Opens all of `pool`'s connections once the server runs; the pool must outlive Run().
+    void WarmInBackground(storage::PgPool& pool);
 
     std::string name_;
     CommonSettings settings_;
