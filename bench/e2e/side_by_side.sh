@@ -39,12 +39,12 @@ ROUNDS="${ROUNDS:-3}"
 # shellcheck source=stack_env.sh
 source "$here/bench/e2e/stack_env.sh"
 work="$(mktemp -d /tmp/flowex-side.XXXXXX)"
-declare -A up_pid=() state=() redis_port=() pg_port=() token=() gw_port=() wallet_port=() redis_pid=() pg_pid=()
+declare -A up_pid=() state_dir=() redis_port=() pg_port=() token=() gw_port=() wallet_port=() redis_pid=() pg_pid=()
 declare -A load_pid=()
 stop_all() {
   local s
   for s in "${!up_pid[@]}"; do
-    FLOWEX_UP_PID="${up_pid[$s]}" FLOWEX_STACK_STATE="${state[$s]}" FLOWEX_REDIS_PORT="${redis_port[$s]}" \
+    FLOWEX_UP_PID="${up_pid[$s]}" FLOWEX_STACK_STATE="${state_dir[$s]}" FLOWEX_REDIS_PORT="${redis_port[$s]}" \
       flowex_stop_stack
     unset "up_pid[$s]"
   done
@@ -67,7 +67,7 @@ start() {  # name port_base tracing build
   flowex_stack_env "$base"
   flowex_start_stack "$repo" "$b" "$work/$name/state" "$work/$name/up.log" "$tracing"
   up_pid[$name]="$FLOWEX_UP_PID"
-  state[$name]="$FLOWEX_STACK_STATE"
+  state_dir[$name]="$FLOWEX_STACK_STATE"
   redis_port[$name]="$FLOWEX_REDIS_PORT"
   pg_port[$name]="$FLOWEX_PG_PORT"
   token[$name]="$FLOWEX_INTERNAL_TOKEN"
