@@ -241,7 +241,8 @@ Task<common::Status> PgPool::Warm(std::size_t count) {
             PQclear(listed.result);
         }
         if (!script.empty()) {
-            ExecOutcome warmed = co_await (*conn)->Exec(CallKind::kScript, {}, script, none, deadline);
+            ExecOutcome warmed =
+                co_await (*conn)->Exec(CallKind::kScript, {}, script, none, deadline);
             PQclear(warmed.result);
         }
         Return(std::move(conn).value());

@@ -395,7 +395,9 @@ TEST_F(PgTest, PgWarmOpensEveryConnectionAheadWithTheTablesPlanned) {
     // Each server process has planned a scan of the table: its last statement says so.
     const std::string of_pool = " FROM pg_stat_activity WHERE application_name = 'warm-test'";
     EXPECT_EQ(Value("SELECT count(*)" + of_pool), "3");
-    EXPECT_EQ(Value("SELECT count(*)" + of_pool + " AND query LIKE '%EXPLAIN SELECT * FROM warm_probe%'"), "3");
+    EXPECT_EQ(
+        Value("SELECT count(*)" + of_pool + " AND query LIKE '%EXPLAIN SELECT * FROM warm_probe%'"),
+        "3");
     // The first query runs on one of them rather than on a new connection.
     auto pid = RunTask(io_, pool.QuerySql(kParent, "SELECT pg_backend_pid()::text"));
     ASSERT_TRUE(pid.ok()) << pid.error().message;
@@ -404,8 +406,8 @@ TEST_F(PgTest, PgWarmOpensEveryConnectionAheadWithTheTablesPlanned) {
 }
 
 TEST_F(PgTest, PgWarmAgainstNoServerFailsAndLeavesThePoolEmpty) {
-    PgPool pool(io_.get_executor(), {.url = "postgresql://postgres@127.0.0.1:1/stockexchange",
-                                     .size = 2});
+    PgPool pool(io_.get_executor(),
+                {.url = "postgresql://postgres@127.0.0.1:1/stockexchange", .size = 2});
     auto warmed = RunTask(io_, pool.Warm(2));
     ASSERT_FALSE(warmed.ok());
     EXPECT_EQ(warmed.error().code, ErrorCode::kUpstreamUnavailable);

@@ -43,9 +43,10 @@ void AddCommonFlags(common::Config& config, CommonSettings& s, CommonFlags which
                       "directory of NNNN_name.sql migrations applied at start");
         config.Int("pg-pool-size", "FLOWEX_PG_POOL_SIZE", &s.pg_pool_size,
                    "PostgreSQL connections", 1, 256);
-        config.Bool("pg-warm", "FLOWEX_PG_WARM", &s.pg_warm,
-                    "open every PostgreSQL connection at start, each with the schema's tables "
-                    "planned once, rather than during the first requests (--no-pg-warm: on demand)");
+        config.Bool(
+            "pg-warm", "FLOWEX_PG_WARM", &s.pg_warm,
+            "open every PostgreSQL connection at start, each with the schema's tables "
+            "planned once, rather than during the first requests (--no-pg-warm: on demand)");
     }
     if (which.redis) {
         config.String("redis-url", "FLOWEX_REDIS_URL", &s.redis_url,
@@ -204,8 +205,9 @@ void Runtime::WarmInBackground(storage::PgPool& pool) {
         server_->executor(),
         [&pool, name = name_]() -> boost::asio::awaitable<void> {
             if (auto st = co_await pool.Warm(pool.options().size); !st) {
-                spdlog::warn("{}: PostgreSQL connections not opened ahead ({}); they open on demand",
-                             name, st.error().message);
+                spdlog::warn(
+                    "{}: PostgreSQL connections not opened ahead ({}); they open on demand", name,
+                    st.error().message);
             }
         },
         boost::asio::detached);
