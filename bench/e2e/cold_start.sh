@@ -21,10 +21,10 @@ RATE="${RATE:-300}"
 DURATION="${DURATION:-15s}"
 USERS="${USERS:-20}"
 ROUNDS="${ROUNDS:-3}"
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "cold_start: ROUNDS must be a positive integer" >&2; exit 2; }
 
 # shellcheck source=stack_env.sh
 source "$repo/bench/e2e/stack_env.sh"
+flowex_require_count cold_start ROUNDS
 flowex_stack_env "${PORT_BASE:-18700}"
 work="$(mktemp -d /tmp/flowex-cold.XXXXXX)"
 trap 'flowex_stop_stack; rm -rf "$work"' EXIT

@@ -34,10 +34,10 @@ RATE="${RATE:-150}"
 DURATION="${DURATION:-20s}"
 USERS="${USERS:-20}"
 ROUNDS="${ROUNDS:-3}"
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "side_by_side: ROUNDS must be a positive integer" >&2; exit 2; }
 
 # shellcheck source=stack_env.sh
 source "$here/bench/e2e/stack_env.sh"
+flowex_require_count side_by_side ROUNDS
 work="$(mktemp -d /tmp/flowex-side.XXXXXX)"
 declare -A up_pid=() state_dir=() redis_port=() pg_port=() token=() gw_port=() wallet_port=() redis_pid=() pg_pid=()
 declare -A load_pid=()

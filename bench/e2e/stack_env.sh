@@ -13,6 +13,11 @@ flowex_stack_env() {
   export FLOWEX_INTERNAL_TOKEN
 }
 
+# Exits with 2 unless the variable named $2 holds a positive integer ($1: the script, for the message).
+flowex_require_count() {  # script variable
+  [[ "${!2}" =~ ^[1-9][0-9]*$ ]] || { echo "$1: $2 must be a positive integer" >&2; exit 2; }
+}
+
 # True while the process runs. Not `kill -0`: a background child that has exited but is not yet
 # waited for is a zombie, and kill -0 succeeds on it.
 flowex_alive() {  # pid
