@@ -3,6 +3,7 @@
 // histogram file is written, and `flowex audit` passes on the database afterwards.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,7 +11,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <unistd.h>
+#include <vector>
 
 #include "exchange_stack.hpp"
 #include "flowex/common/json.hpp"
@@ -96,6 +97,8 @@ TEST(FlowexLoad, ShortRunAgainstTheStackCompletesEveryArrivalWithoutErrorsAndAud
     EXPECT_GT(p50, 0.0);
     EXPECT_LE(p50, p99);
     EXPECT_LE(p99, max);
+    auto orders_after_run = stack->db().QueryValue("SELECT count(*) FROM orders");
+    ASSERT_TRUE(orders_after_run.ok()) << orders_after_run.error().message;
 
     std::ifstream in(histogram);
     std::stringstream text;
@@ -103,6 +106,23 @@ TEST(FlowexLoad, ShortRunAgainstTheStackCompletesEveryArrivalWithoutErrorsAndAud
     EXPECT_NE(text.str().find("Value     Percentile TotalCount"), std::string::npos) << text.str();
     EXPECT_NE(text.str().find("Total count    =           80]"), std::string::npos) << text.str();
     std::remove(histogram.c_str());
+
+    // A symbol the exchange does not list is named, and nothing is sent (exit code 2).
+    auto unknown = testing::ChildProcess::Start(
+        {.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "load", "--gateway-url",
+                  stack->gateway(), "--wallet-url", stack->url("wallet-service"), "--duration",
+                  "1s", "--users", "1", "--symbols", "AAPL, NOPE", "--quiet"},
+         .env = {{"FLOWEX_INTERNAL_TOKEN", stack->internal_token()}}});
+    ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+    auto refused = (*unknown)->Wait(std::chrono::seconds(60));
+    ASSERT_TRUE(refused.ok()) << "flowex load --symbols did not finish";
+    EXPECT_TRUE(WIFEXITED(*refused) && WEXITSTATUS(*refused) == 2) << (*unknown)->Output();
+    EXPECT_NE((*unknown)->Output().find("--symbols: not listed by the exchange: NOPE (it lists "),
+              std::string::npos)
+        << (*unknown)->Output();
+    auto after = stack->db().QueryValue("SELECT count(*) FROM orders");
+    ASSERT_TRUE(after.ok()) << after.error().message;
+    EXPECT_EQ(*after, *orders_after_run) << "a refused run sent orders";
 
     auto audit = testing::ChildProcess::Start(
         {.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "audit", "--database-url",
@@ -127,6 +147,30 @@ TEST(FlowexLoad, UnreachableGatewayIsExitCodeTwoWithAMessage) {
     EXPECT_NE((*load)->Output().find("cannot reach the gateway at http://127.0.0.1:1"),
               std::string::npos)
         << (*load)->Output();
+}
+
+TEST(FlowexLoad, NonPositiveTimeoutAndAnEmptySymbolListAreExitCodeTwoWithAMessage) {
+    struct Case {
+        std::vector<std::string> flags;
+        std::string message;
+    };
+    for (const Case& c : {Case{{"--timeout", "0s"}, "--timeout must be positive"},
+                          Case{{"--symbols", " , ,"}, "--symbols names no symbol"}}) {
+        std::vector<std::string> argv = {std::string(FLOWEX_BIN_DIR) + "/flowex",
+                                         "load",
+                                         "--gateway-url",
+                                         "http://127.0.0.1:1",
+                                         "--internal-token",
+                                         "x"};
+        argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+        auto load = testing::ChildProcess::Start({.argv = argv});
+        ASSERT_TRUE(load.ok()) << load.error().message;
+        auto status = (*load)->Wait(std::chrono::seconds(30));
+        ASSERT_TRUE(status.ok());
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << (*load)->Output();
+        // Refused before any connection: not the unreachable gateway's message.
+        EXPECT_NE((*load)->Output().find(c.message), std::string::npos) << (*load)->Output();
+    }
 }
 
 }  // namespace

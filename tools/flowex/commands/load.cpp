@@ -61,7 +61,8 @@ struct Options {
     std::chrono::nanoseconds timeout = std::chrono::seconds(10);
     std::string histogram_path;
     std::string start_file;  // empty: start once the users are ready
-    std::string symbols;  // empty: every listed symbol
+    std::string symbols;     // as given: empty means every listed symbol
+    std::vector<std::string> symbol_list;  // its names, split at commas and trimmed
     std::int64_t crossing_percent = 40;
     std::int64_t seed = 1;
     bool json = false;
@@ -326,15 +327,12 @@ asio::awaitable<void> LoadRun::Prepare() {
             Fail(1, "GET /v1/symbols: unexpected body " + body);
             co_return;
         }
-        std::vector<std::string> wanted;
-        for (std::size_t pos = 0; !options_.symbols.empty() && pos <= options_.symbols.size();) {
-            const auto comma = std::min(options_.symbols.find(',', pos), options_.symbols.size());
-            if (comma > pos) { wanted.push_back(options_.symbols.substr(pos, comma - pos)); }
-            pos = comma + 1;
-        }
+        const std::vector<std::string>& wanted = options_.symbol_list;
+        std::vector<std::string> listed;
         for (const auto& item : list->as_array()) {
             const auto* name = item.Find("symbol");
             if (name == nullptr || !name->is_string()) { continue; }
+            listed.emplace_back(name->as_string());
             if (!wanted.empty() &&
                 std::find(wanted.begin(), wanted.end(), name->as_string()) == wanted.end()) {
                 continue;
@@ -348,6 +346,19 @@ asio::awaitable<void> LoadRun::Prepare() {
             s.low_cents = CentsOf(item.Find("band_low")).value_or(0);
             s.high_cents = CentsOf(item.Find("band_high")).value_or(0);
             if (s.mid_cents > 0) { symbols_.push_back(std::move(s)); }
+        }
+        std::string unknown;
+        for (const auto& w : wanted) {
+            if (std::find(listed.begin(), listed.end(), w) == listed.end()) {
+                unknown += (unknown.empty() ? "" : ", ") + w;
+            }
+        }
+        if (!unknown.empty()) {
+            std::string known;
+            for (const auto& l : listed) { known += (known.empty() ? "" : ", ") + l; }
+            Fail(2, "--symbols: not listed by the exchange: " + unknown + " (it lists " +
+                        (known.empty() ? std::string("none") : known) + ")");
+            co_return;
         }
         if (symbols_.empty()) {
             Fail(2, "no tradable symbols" +
@@ -804,6 +815,15 @@ int RunLoad(int argc, char** argv) {
     }
     if (o.duration <= std::chrono::nanoseconds(0)) {
         std::fprintf(stderr, "flowex load: --duration must be positive\n");
+        return 2;
+    }
+    if (o.timeout <= std::chrono::nanoseconds(0)) {
+        std::fprintf(stderr, "flowex load: --timeout must be positive\n");
+        return 2;
+    }
+    o.symbol_list = load::SplitList(o.symbols);
+    if (!o.symbols.empty() && o.symbol_list.empty()) {
+        std::fprintf(stderr, "flowex load: --symbols names no symbol\n");
         return 2;
     }
     asio::io_context ioc(1);

@@ -6,16 +6,24 @@
 
 namespace flowex::load {
 
-common::Result<Mix> Mix::Parse(std::string_view text) {
-    Mix mix;
-    std::array<bool, kOpCount> seen{};
+std::vector<std::string> SplitList(std::string_view text) {
+    std::vector<std::string> items;
     while (!text.empty()) {
         const auto comma = text.find(',');
         std::string_view item = text.substr(0, comma);
         text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
         while (!item.empty() && item.front() == ' ') { item.remove_prefix(1); }
         while (!item.empty() && item.back() == ' ') { item.remove_suffix(1); }
-        if (item.empty()) { continue; }
+        if (!item.empty()) { items.emplace_back(item); }
+    }
+    return items;
+}
+
+common::Result<Mix> Mix::Parse(std::string_view text) {
+    Mix mix;
+    std::array<bool, kOpCount> seen{};
+    for (const std::string& entry : SplitList(text)) {
+        const std::string_view item = entry;
         const auto eq = item.find('=');
         if (eq == std::string_view::npos) {
             return common::Error{common::ErrorCode::kValidation,

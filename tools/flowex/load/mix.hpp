@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flowex/common/result.hpp"
 
@@ -20,6 +21,9 @@ inline constexpr std::array<std::string_view, kOpCount> kOpNames = {"limit", "ma
                                                                      "positions", "balance"};
 
 inline std::string_view Name(Op op) noexcept { return kOpNames[static_cast<std::size_t>(op)]; }
+
+/// "a, b,,c" -> {"a", "b", "c"}: split at commas, spaces trimmed, empty items dropped.
+std::vector<std::string> SplitList(std::string_view text);
 
 /// Relative weights of each Op (any non-negative integers; at least one positive).
 class Mix {

@@ -43,6 +43,13 @@ TEST(LoadMix, RejectsUnknownDuplicateMalformedAndEmptyMixes) {
     }
 }
 
+TEST(LoadList, SplitsAtCommasTrimsSpacesAndDropsEmptyItems) {
+    EXPECT_EQ(SplitList(" AAPL, MSFT,,TSLA ,"), (std::vector<std::string>{"AAPL", "MSFT", "TSLA"}));
+    EXPECT_EQ(SplitList("AAPL"), (std::vector<std::string>{"AAPL"}));
+    EXPECT_TRUE(SplitList(" , ,").empty());
+    EXPECT_TRUE(SplitList("").empty());
+}
+
 TEST(LoadHistogram, SmallValuesAreExactAndPercentilesFollowRanks) {
     Histogram h;
     for (std::uint64_t v = 1; v <= 1000; ++v) { h.Record(v); }
