@@ -131,6 +131,31 @@ TEST(TelemetryPropagation, BaggageKeepsPropertiesAndSkipsMalformedMembers) {
     EXPECT_EQ(b.Entries()[1].value, "v2");
 }
 
+TEST(TelemetryPropagation, BaggageSkipsMembersWithABrokenPercentEscape) {
+    const Baggage b = ParseBaggage("a=100%,b=%zz,c=x%2,d=%41%2c,e=%25");
+    ASSERT_EQ(b.Entries().size(), 2u);
+    EXPECT_EQ(b.Entries()[0].key, "d");
+    EXPECT_EQ(b.Entries()[0].value, "A,");
+    EXPECT_EQ(b.Entries()[1].key, "e");
+    EXPECT_EQ(b.Entries()[1].value, "%");
+}
+
+TEST(TelemetryPropagation, BaggageNearTheByteLimitKeepsEveryMemberThroughExtractAndInject) {
+    // 8,097 bytes in. Were the 40 raw '%' of `p` kept, they would go out as "%25" each, 80
+    // bytes more, and `z` would no longer fit in the 8,192 bytes of the injected header.
+    std::string header;
+    for (int i = 0; i < 52; ++i) {
+        header += (i ? "," : "") + std::string("k") + std::to_string(i) + "=" +
+                  std::string(150 - 2 - std::to_string(i).size(), 'v');
+    }
+    header += ",p=" + std::string(40, '%') + ",z=" + std::string(200, 'v');
+    ASSERT_EQ(header.size(), 8097u);
+    const Baggage in = ParseBaggage(header);
+    EXPECT_EQ(in.Get("p"), nullptr);
+    ASSERT_NE(in.Get("z"), nullptr);
+    EXPECT_EQ(ParseBaggage(FormatBaggage(in)).Entries().size(), in.Entries().size());
+}
+
 TEST(TelemetryPropagation, BaggageLimitsSixtyFourMembersAndEightKiB) {
     std::string header;
     for (int i = 0; i < 100; ++i) {

@@ -138,6 +138,19 @@ std::string PercentDecode(std::string_view in) {
     return out;
 }
 
+/// True when every '%' in `in` starts a two-hex-digit escape.
+bool WellFormedEscapes(std::string_view in) noexcept {
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') { continue; }
+        if (i + 2 >= in.size() || !IsLowerHex(static_cast<char>(in[i + 1] | 0x20)) ||
+            !IsLowerHex(static_cast<char>(in[i + 2] | 0x20))) {
+            return false;
+        }
+        i += 2;
+    }
+    return true;
+}
+
 void PercentEncode(std::string_view in, std::string& out) {
     for (char ch : in) {
         const auto c = static_cast<unsigned char>(ch);
@@ -281,6 +294,9 @@ Baggage ParseBaggage(std::string_view value) {
         for (char c : val) {
             ok = ok && (IsBaggageOctet(static_cast<unsigned char>(c)));
         }
+        // '%' only as the start of an escape: a raw one would be re-sent as "%25", so what
+        // came in near the 8192-byte limit would no longer fit going out.
+        ok = ok && WellFormedEscapes(val);
         if (!ok) {
             continue;
         }
