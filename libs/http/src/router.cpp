@@ -202,11 +202,20 @@ Router::Match Router::Find(Method method, std::string_view path, RequestContext&
         if (s.kind == Segment::Kind::kParam) {
             ctx.path_params.emplace_back(s.text, PercentDecode(segs[i], false));
         } else if (s.kind == Segment::Kind::kTail) {
-            // The rest of the path, from segment i on (percent-decoded per segment).
+            // The rest of the path from segment i on, percent-decoded per segment (so an
+            // encoded '/' stays inside its segment). Taken from the path itself: segs holds
+            // only the first kMaxSegments segments.
             std::string rest;
-            for (std::size_t k = i; k < n; ++k) {
-                if (k > i) { rest.push_back('/'); }
-                rest += PercentDecode(segs[k], false);
+            if (i < n) {
+                std::string_view tail =
+                    path.substr(static_cast<std::size_t>(segs[i].data() - path.data()));
+                for (;;) {
+                    const std::size_t slash = tail.find('/');
+                    rest += PercentDecode(tail.substr(0, slash), false);
+                    if (slash == std::string_view::npos) { break; }
+                    rest.push_back('/');
+                    tail.remove_prefix(slash + 1);
+                }
             }
             ctx.path_params.emplace_back(s.text, std::move(rest));
         }

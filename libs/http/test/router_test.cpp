@@ -35,6 +35,24 @@ TEST(HttpRouter, LiteralSegmentBeatsParameterAndParameterBeatsTail) {
     EXPECT_EQ(ctx.Param("path"), "search/a/b");
 }
 
+TEST(HttpRouter, TailParameterKeepsEverySegmentHoweverManyAndEmptyOnes) {
+    Router r;
+    r.Get("/api/{rest...}", Named("tail"));
+    RequestContext ctx;
+    std::string path = "/api";
+    std::string expected;
+    for (int i = 0; i < 40; ++i) {  // more segments than the router compares
+        path += "/s" + std::to_string(i);
+        expected += (i == 0 ? "s" : "/s") + std::to_string(i);
+    }
+    ASSERT_EQ(r.Find(Method::kGet, path + "/a%2Fb", ctx).kind, Router::MatchKind::kFound);
+    EXPECT_EQ(ctx.Param("rest"), expected + "/a/b");
+    ASSERT_EQ(r.Find(Method::kGet, "/api//x/", ctx).kind, Router::MatchKind::kFound);
+    EXPECT_EQ(ctx.Param("rest"), "/x/");
+    ASSERT_EQ(r.Find(Method::kGet, "/api", ctx).kind, Router::MatchKind::kFound);
+    EXPECT_EQ(ctx.Param("rest"), "");
+}
+
 TEST(HttpRouter, TwoParametersAndExactSegmentCount) {
     Router r;
     r.Get("/api/services/{service}/operations", Named("ops"));
