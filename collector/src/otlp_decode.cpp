@@ -539,8 +539,6 @@ bool FromBase64(std::string_view in, std::string* out) {
 
 class JsonDecoder {
 public:
-    explicit JsonDecoder(google::protobuf::Arena* arena) : arena_(arena) {}
-
     Status Fail(std::string what) {
         return Error{ErrorCode::kInvalidJson, "OTLP/JSON: " + std::move(what)};
     }
@@ -1011,9 +1009,6 @@ public:
             });
         });
     }
-
-private:
-    google::protobuf::Arena* arena_;
 };
 
 common::JsonLimits OtlpJsonLimits(std::size_t body_size) {
@@ -1052,7 +1047,7 @@ Result<Message*> Parse(std::string_view body, Encoding encoding, google::protobu
         if (!json) {
             return Error{ErrorCode::kInvalidJson, json.error().message};
         }
-        JsonDecoder dec(arena);
+        JsonDecoder dec;
         Status st;
         if constexpr (std::is_same_v<Message, ExportTraceRequest>) {
             st = dec.Traces(*json, message);

@@ -326,7 +326,6 @@ void Server::Impl::OnStopRequested() {
 
 void Server::Impl::Finish() {
     if (finished.exchange(true)) { return; }
-    error_code ec;
     drain_timer.cancel();
     sweeper.cancel();
     work.reset();
