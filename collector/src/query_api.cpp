@@ -35,9 +35,34 @@ const std::string* First(const QueryParams& p, std::string_view name) {
     return nullptr;
 }
 
+// Traces a search returns: Jaeger's default, and the most one search may ask for (Jaeger UI's
+// own maximum). Asking for more is refused rather than silently cut to this many.
+constexpr std::int64_t kDefaultSearchLimit = 20;
+constexpr std::int64_t kMaxSearchLimit = 1500;
+
+Error TooManyTraces(std::string_view parameter, std::int64_t asked) {
+    return Error{ErrorCode::kBadRequest,
+                 "'" + std::string(parameter) + "' is at most " + std::to_string(kMaxSearchLimit) +
+                     " traces a search (asked for " + std::to_string(asked) +
+                     "); narrow the search by time, service or duration instead"};
+}
+
 bool ParseInt(std::string_view s, std::int64_t* out) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
     return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+// Times in a query (Unix nanoseconds) and spans of time are at most 4e18 ns (the year 2096;
+// 126 years), so that a time plus or minus a span never overflows; beyond is a 400.
+constexpr std::int64_t kMaxQueryNs = 4'000'000'000'000'000'000;
+
+// `text` as a whole number of `unit_ns` nanoseconds (1,000: microseconds; 1,000,000:
+// milliseconds), from 0 to kMaxQueryNs; false when it is not one.
+bool ParseTimeNs(std::string_view text, std::int64_t unit_ns, std::int64_t* ns) {
+    std::int64_t v = 0;
+    if (!ParseInt(text, &v) || v < 0 || v > kMaxQueryNs / unit_ns) { return false; }
+    *ns = v * unit_ns;
+    return true;
 }
 
 ApiResponse V1Error(int status, std::string_view msg) {
@@ -158,6 +183,9 @@ bool ParseRfc3339(std::string_view s, std::int64_t* unix_ns) {
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
     std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
+    if (secs < 0 || secs > kMaxQueryNs / 1'000'000'000) {  // 1970 to 2096
+        return false;
+    }
     *unix_ns = secs * 1'000'000'000 + frac_ns;
     return true;
 }
@@ -188,19 +216,17 @@ Result<SearchQuery> QueryApi::ParseV1Search(const QueryParams& p) const {
     std::int64_t now = clock_.UnixNanos();
     std::int64_t end = now;
     if (const auto* s = First(p, "end")) {
-        std::int64_t us = 0;
-        if (!ParseInt(*s, &us)) {
-            return Error{ErrorCode::kBadRequest, "cannot parse 'end': expecting microseconds"};
+        if (!ParseTimeNs(*s, 1000, &end)) {
+            return Error{ErrorCode::kBadRequest,
+                         "cannot parse 'end': expecting Unix microseconds, 0 to 4e15"};
         }
-        end = us * 1000;
         q.start_max_ns = end;
     }
     if (const auto* s = First(p, "start")) {
-        std::int64_t us = 0;
-        if (!ParseInt(*s, &us)) {
-            return Error{ErrorCode::kBadRequest, "cannot parse 'start': expecting microseconds"};
+        if (!ParseTimeNs(*s, 1000, &q.start_min_ns)) {
+            return Error{ErrorCode::kBadRequest,
+                         "cannot parse 'start': expecting Unix microseconds, 0 to 4e15"};
         }
-        q.start_min_ns = us * 1000;
     } else if (const auto* lb = First(p, "lookback"); lb != nullptr && *lb != "custom") {
         auto d = DurationNs(*lb, "lookback");
         if (!d) {
@@ -230,7 +256,8 @@ Result<SearchQuery> QueryApi::ParseV1Search(const QueryParams& p) const {
         if (!ParseInt(*s, &n) || n < 0) {
             return Error{ErrorCode::kBadRequest, "cannot parse 'limit'"};
         }
-        q.limit = static_cast<std::size_t>(std::min<std::int64_t>(n == 0 ? 20 : n, 1500));
+        if (n > kMaxSearchLimit) { return TooManyTraces("limit", n); }
+        q.limit = static_cast<std::size_t>(n == 0 ? kDefaultSearchLimit : n);
     }
     return q;
 }
@@ -276,16 +303,19 @@ Result<SearchQuery> QueryApi::ParseV3Search(const QueryParams& p) const {
         }
         q.max_duration_ns = *d;
     }
-    const std::string* n = First(p, "query.search_depth");
+    std::string_view depth_name = "query.search_depth";
+    const std::string* n = First(p, depth_name);
     if (n == nullptr) {
-        n = First(p, "query.num_traces");
+        depth_name = "query.num_traces";
+        n = First(p, depth_name);
     }
     if (n != nullptr) {
         std::int64_t v = 0;
         if (!ParseInt(*n, &v) || v < 0) {
-            return Error{ErrorCode::kBadRequest, "cannot parse query.search_depth"};
+            return Error{ErrorCode::kBadRequest, "cannot parse " + std::string(depth_name)};
         }
-        q.limit = static_cast<std::size_t>(std::min<std::int64_t>(v == 0 ? 20 : v, 1500));
+        if (v > kMaxSearchLimit) { return TooManyTraces(depth_name, v); }
+        q.limit = static_cast<std::size_t>(v == 0 ? kDefaultSearchLimit : v);
     }
     return q;
 }
@@ -485,15 +515,17 @@ ApiResponse QueryApi::TraceLogs(std::string_view raw) const {
 }
 
 ApiResponse QueryApi::Dependencies(const QueryParams& params) const {
-    std::int64_t end_ms = clock_.UnixNanos() / 1'000'000;
-    std::int64_t lookback_ms = 24LL * 3600 * 1000;
-    if (const auto* s = First(params, "endTs"); s != nullptr && !ParseInt(*s, &end_ms)) {
-        return V1Error(400, "cannot parse 'endTs' (milliseconds)");
+    std::int64_t end_ns = clock_.UnixNanos();
+    std::int64_t lookback_ns = 24LL * 3600 * 1'000'000'000;
+    if (const auto* s = First(params, "endTs");
+        s != nullptr && !ParseTimeNs(*s, 1'000'000, &end_ns)) {
+        return V1Error(400, "cannot parse 'endTs' (Unix milliseconds, 0 to 4e12)");
     }
-    if (const auto* s = First(params, "lookback"); s != nullptr && !ParseInt(*s, &lookback_ms)) {
-        return V1Error(400, "cannot parse 'lookback' (milliseconds)");
+    if (const auto* s = First(params, "lookback");
+        s != nullptr && !ParseTimeNs(*s, 1'000'000, &lookback_ns)) {
+        return V1Error(400, "cannot parse 'lookback' (milliseconds, 0 to 4e12)");
     }
-    auto deps = store_.Dependencies(end_ms * 1'000'000, lookback_ms * 1'000'000);
+    auto deps = store_.Dependencies(end_ns, lookback_ns);
     if (!deps) {
         return V1Error(500, deps.error().message);
     }
@@ -510,32 +542,20 @@ ApiResponse QueryApi::Dependencies(const QueryParams& params) const {
 ApiResponse QueryApi::Metrics(const std::string& kind, const QueryParams& params) const {
     SpmQuery q;
     q.services = All(params, "service");
-    q.services.erase(std::remove(q.services.begin(), q.services.end(), std::string()), q.services.end());
-    std::int64_t v = 0;
+    q.services.erase(std::remove(q.services.begin(), q.services.end(), std::string()),
+                     q.services.end());
     q.end_ns = clock_.UnixNanos();
-    if (const auto* s = First(params, "endTs")) {
-        if (!ParseInt(*s, &v)) {
-            return V1Error(400, "cannot parse 'endTs' (milliseconds)");
-        }
-        q.end_ns = v * 1'000'000;
+    if (const auto* s = First(params, "endTs");
+        s != nullptr && !ParseTimeNs(*s, 1'000'000, &q.end_ns)) {
+        return V1Error(400, "cannot parse 'endTs' (Unix milliseconds, 0 to 4e12)");
     }
-    if (const auto* s = First(params, "lookback")) {
-        if (!ParseInt(*s, &v) || v <= 0) {
-            return V1Error(400, "cannot parse 'lookback' (milliseconds)");
+    for (auto [name, field] : {std::pair{"lookback", &q.lookback_ns}, std::pair{"step", &q.step_ns},
+                               std::pair{"ratePer", &q.rate_per_ns}}) {
+        if (const auto* s = First(params, name);
+            s != nullptr && (!ParseTimeNs(*s, 1'000'000, field) || *field == 0)) {
+            return V1Error(400,
+                           std::string("cannot parse '") + name + "' (milliseconds, 1 to 4e12)");
         }
-        q.lookback_ns = v * 1'000'000;
-    }
-    if (const auto* s = First(params, "step")) {
-        if (!ParseInt(*s, &v) || v <= 0) {
-            return V1Error(400, "cannot parse 'step' (milliseconds)");
-        }
-        q.step_ns = v * 1'000'000;
-    }
-    if (const auto* s = First(params, "ratePer")) {
-        if (!ParseInt(*s, &v) || v <= 0) {
-            return V1Error(400, "cannot parse 'ratePer' (milliseconds)");
-        }
-        q.rate_per_ns = v * 1'000'000;
     }
     if (const auto* s = First(params, "groupByOperation")) {
         q.group_by_operation = *s == "true" || *s == "1";
@@ -543,7 +563,7 @@ ApiResponse QueryApi::Metrics(const std::string& kind, const QueryParams& params
     if (const auto* s = First(params, "quantile")) {
         char* end = nullptr;
         q.quantile = std::strtod(s->c_str(), &end);
-        if (end == s->c_str() || *end != '\0' || q.quantile <= 0 || q.quantile > 1) {
+        if (end == s->c_str() || *end != '\0' || !(q.quantile > 0 && q.quantile <= 1)) {
             return V1Error(400, "'quantile' must be in (0, 1]");
         }
     }

@@ -114,6 +114,47 @@ TEST_F(QueryTest, V1SearchWithTagsJsonTagPairsAndDurations) {
     Get("/api/traces", {{"service", "client-gateway"}, {"minDuration", "soon"}}, 400);
 }
 
+TEST_F(QueryTest, SearchLimitBeyond1500IsRefusedWithAMessageNotCut) {
+    auto j = Get("/api/traces", {{"service", "client-gateway"}, {"limit", "1500"}});
+    EXPECT_EQ(j.Find("data")->as_array().size(), 1u);
+    ApiResponse r = api_->Get("/api/traces", {{"service", "client-gateway"}, {"limit", "1501"}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("'limit' is at most 1500 traces a search (asked for 1501)"),
+              std::string::npos)
+        << r.body;
+    j = Get("/api/v3/traces",
+            {{"query.service_name", "client-gateway"}, {"query.search_depth", "1500"}});
+    EXPECT_EQ(j.Find("result")->Find("resourceSpans")->as_array().size(), 1u);
+    for (const char* name : {"query.search_depth", "query.num_traces"}) {
+        r = api_->Get("/api/v3/traces",
+                      {{"query.service_name", "client-gateway"}, {name, "100000"}});
+        EXPECT_EQ(r.status, 400) << name;
+        EXPECT_NE(r.body.find(std::string("'") + name +
+                              "' is at most 1500 traces a search (asked for 100000)"),
+                  std::string::npos)
+            << r.body;
+    }
+}
+
+// Times whose nanoseconds would not fit in 64 bits are refused, not overflowed into nonsense.
+TEST_F(QueryTest, TimesBeyondTheYear2096AndANanQuantileAre400) {
+    Get("/api/traces", {{"service", "client-gateway"}, {"end", "99999999999999999"}}, 400);
+    Get("/api/traces", {{"service", "client-gateway"}, {"start", "-1"}}, 400);
+    Get("/api/traces", {{"service", "client-gateway"}, {"end", "4000000000000000"}});
+    Get("/api/dependencies", {{"endTs", "9223372036854775807"}}, 400);
+    Get("/api/dependencies", {{"lookback", "99999999999999"}}, 400);
+    Get("/api/metrics/calls", {{"service", "client-gateway"}, {"step", "9223372036854775"}}, 400);
+    Get("/api/metrics/latencies", {{"service", "client-gateway"}, {"quantile", "nan"}}, 400);
+    Get("/api/v3/traces",
+        {{"query.service_name", "client-gateway"},
+         {"query.start_time_min", "9999-12-31T23:59:59Z"}},
+        400);
+    std::int64_t ns = 0;
+    EXPECT_TRUE(ParseRfc3339("2096-01-01T00:00:00Z", &ns));
+    EXPECT_FALSE(ParseRfc3339("2263-01-01T00:00:00Z", &ns));
+    EXPECT_FALSE(ParseRfc3339("1969-12-31T23:59:59Z", &ns));
+}
+
 TEST_F(QueryTest, ServicesAndOperations) {
     auto j = Get("/api/services", {});
     EXPECT_EQ(j.Find("data")->as_array().at(0).as_string(), "client-gateway");

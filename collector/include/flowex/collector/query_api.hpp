@@ -58,7 +58,8 @@ private:
 /// A trace id from hex (up to 32 digits; shorter ids are left-padded as Jaeger does); false
 /// when not hex or all zero.
 bool ParseTraceId(std::string_view hex, std::string* out);
-/// RFC 3339 ("2026-11-29T14:37:44.123Z", offsets allowed) → Unix nanoseconds.
+/// RFC 3339 ("2026-11-29T14:37:44.123Z", offsets allowed) → Unix nanoseconds; false when
+/// malformed or outside 1970 – 2096 (where the nanoseconds would come near int64's limit).
 bool ParseRfc3339(std::string_view text, std::int64_t* unix_ns);
 
 }  // namespace flowex::collector
