@@ -364,6 +364,31 @@ TEST_F(ExchangeTraces, AddFundsIsOneTraceThroughUserAndWalletServiceToPostgres) 
         << "the deposit's log line does not carry the trace id " << trace_id;
 }
 
+// HTTP lets a client send any byte above 0x7F in a header, but OTLP's strings must be UTF-8: a
+// receiver that checks (the collector's official classes, any Go collector) refuses the whole
+// export request otherwise, and with it every other span of the batch. The SDK sends such
+// bytes as U+FFFD, so the trace arrives, and the spans sent beside it too.
+TEST_F(ExchangeTraces, ANonUtf8UserAgentArrivesAsReplacementCharactersAndLosesNoSpan) {
+    auto odd =
+        Http("GET", stack_->gateway() + "/v1/symbols", "", {{"User-Agent", "probe\xFF\xFE/1"}});
+    ASSERT_TRUE(odd.ok());
+    ASSERT_EQ(odd->status, 200) << odd->body;
+    auto plain = Http("GET", stack_->gateway() + "/v1/symbols", "", {{"User-Agent", "probe/2"}});
+    ASSERT_TRUE(plain.ok());
+    ASSERT_EQ(plain->status, 200) << plain->body;
+
+    auto odd_spans =
+        WaitForTrace(*stack_, odd->Header("x-trace-id"), {{"client-gateway", "GET /v1/symbols"}});
+    const Span* root = Find(odd_spans, "client-gateway", "GET /v1/symbols");
+    ASSERT_NE(root, nullptr) << "the trace with the odd User-Agent was lost: " << Names(odd_spans);
+    EXPECT_EQ(Tag(root, "user_agent.original"), "probe\xEF\xBF\xBD\xEF\xBF\xBD/1");
+    auto plain_spans =
+        WaitForTrace(*stack_, plain->Header("x-trace-id"), {{"client-gateway", "GET /v1/symbols"}});
+    const Span* other = Find(plain_spans, "client-gateway", "GET /v1/symbols");
+    ASSERT_NE(other, nullptr) << "a span exported beside it was lost: " << Names(plain_spans);
+    EXPECT_EQ(Tag(other, "user_agent.original"), "probe/2");
+}
+
 TEST_F(ExchangeTraces, PositionsMissQueriesPostgresAndCachesThenHitReadsRedisOnly) {
     auto token = stack_->NewUser(Unique("holder"));
     ASSERT_TRUE(token.ok()) << token.error().message;

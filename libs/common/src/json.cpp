@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "flowex/common/money.hpp"
+#include "flowex/common/utf8.hpp"
 
 namespace flowex::common {
 namespace {
@@ -296,11 +297,46 @@ Result<bool> JsonObjectReader::Bool(std::string_view key) const {
 
 // ---- JsonWriter ----
 
+namespace {
+
+// Whether any of the 8 bytes of `w` needs a look in a JSON string: a control byte (< 0x20),
+// '"', '\\' or a byte >= 0x80. (The zero-byte tests can also flag the bytes above a real
+// match, never a word without one.)
+bool WordNeedsALook(std::uint64_t w) noexcept {
+    constexpr std::uint64_t k01 = 0x0101010101010101ULL;
+    constexpr std::uint64_t k80 = 0x8080808080808080ULL;
+    const auto has_zero = [](std::uint64_t x) { return (x - k01) & ~x & k80; };
+    return (((w - k01 * 0x20) & ~w) | has_zero(w ^ (k01 * '"')) | has_zero(w ^ (k01 * '\\')) | w) &
+           k80;
+}
+
+}  // namespace
+
 void AppendJsonEscaped(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
+        // Most text needs no escape: skip it 8 bytes at a time.
+        while (i + 8 <= s.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (WordNeedsALook(w)) { break; }
+            i += 8;
+        }
+        if (i >= s.size()) { break; }
         auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            // Well-formed UTF-8 goes out as it is; a byte that starts no sequence as U+FFFD,
+            // so that the document stays valid JSON whatever bytes a client sent.
+            if (const std::size_t n = Utf8SequenceAt(s, i); n != 0) {
+                i += n - 1;
+                continue;
+            }
+            out.append(s.data() + run, i - run);
+            run = i + 1;
+            out += kUtf8Replacement;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') { continue; }
         out.append(s.data() + run, i - run);
         run = i + 1;

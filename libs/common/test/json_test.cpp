@@ -1,6 +1,8 @@
+#include "flowex/common/json.hpp"
+
 #include <gtest/gtest.h>
 
-#include "flowex/common/json.hpp"
+#include "flowex/common/utf8.hpp"
 
 namespace flowex::common {
 namespace {
@@ -81,6 +83,51 @@ TEST(JsonWriter, RoundTripsADom) {
     auto doc = ParseJson(text);
     ASSERT_TRUE(doc.ok());
     EXPECT_EQ(ToJson(*doc), text);
+}
+
+// A client's bytes (an unknown symbol, a query parameter) quoted in an answer must not make it
+// invalid JSON: ill-formed UTF-8 is written as U+FFFD, well-formed text as it is.
+TEST(JsonWriter, IllFormedUtf8IsWrittenAsReplacementCharacters) {
+    JsonWriter w;
+    w.BeginObject()
+        .Field("bad", std::string_view("x\xFFy\xC3"))
+        .Field(std::string_view("k\x80"), "caf\xC3\xA9 \xF0\x9F\x9A\x80")
+        .EndObject();
+    EXPECT_EQ(w.str(),
+              "{\"bad\":\"x\xEF\xBF\xBDy\xEF\xBF\xBD\",\"k\xEF\xBF\xBD\":"
+              "\"caf\xC3\xA9 \xF0\x9F\x9A\x80\"}");
+    auto doc = ParseJson(w.str());
+    ASSERT_TRUE(doc.ok()) << doc.error().message;
+    EXPECT_EQ(doc->Find("bad")->as_string(), "x\xEF\xBF\xBDy\xEF\xBF\xBD");
+}
+
+TEST(Utf8, WellFormedSequencesAreKeptEveryOtherByteIsReplaced) {
+    const std::string r(kUtf8Replacement);
+    struct Case {
+        std::string in, out;
+    };
+    const Case cases[] = {
+        {"", ""},
+        {"plain ascii, longer than one 8-byte word", "plain ascii, longer than one 8-byte word"},
+        {"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x9A\x80\xF4\x8F\xBF\xBF",
+         "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x9A\x80\xF4\x8F\xBF\xBF"},
+        {"\x80", r},                               // a continuation byte alone
+        {"\xC0\xAF", r + r},                       // overlong '/'
+        {"\xE0\x80\xAF", r + r + r},               // overlong, three bytes
+        {"\xED\xA0\x80", r + r + r},               // a UTF-16 surrogate
+        {"\xF4\x90\x80\x80", r + r + r + r},       // above U+10FFFF
+        {"\xF5\x80", r + r},                       // no such lead byte
+        {"12345678\xE2\x82", "12345678" + r + r},  // truncated at the end, past a word
+        {"a\xE2\x82"
+         "b",
+         "a" + r + r + "b"},  // truncated before ASCII
+    };
+    for (const Case& c : cases) {
+        std::string out;
+        AppendValidUtf8(out, c.in);
+        EXPECT_EQ(out, c.out) << c.in;
+        EXPECT_EQ(ValidUtf8Size(c.in), c.out.size()) << c.in;
+    }
 }
 
 }  // namespace

@@ -67,7 +67,10 @@ TEST(TelemetryLogs, JsonLinesCarryTraceIdsAndBusinessFieldsAndRedactSecrets) {
         const Context ctx = span.MakeContext(Context());
         logger.Info(ctx, "Validating order for user {}, symbol {}", 11, "AAPL");
         logger.Log(logs::Severity::kWarn, ctx, "Blocking $776.25 for user 11",
-                   {{"user_id", 11}, {"amount", "776.25"}, {"password", "hunter2"}});
+                   {{"user_id", 11},
+                    {"amount", "776.25"},
+                    {"password", "hunter2"},
+                    {"username", "bob\xFF"}});  // a client's bytes need not be UTF-8
         logger.Debug(ctx, "filtered out {}", 1);
         {
             ScopedContext scope(ctx);
@@ -90,6 +93,7 @@ TEST(TelemetryLogs, JsonLinesCarryTraceIdsAndBusinessFieldsAndRedactSecrets) {
         EXPECT_EQ(second.at("amount").as_string(), "776.25");
         EXPECT_EQ(second.at("password").as_string(), "[REDACTED]");
         EXPECT_EQ(lines[1].find("hunter2"), std::string::npos);
+        EXPECT_EQ(second.at("username").as_string(), "bob\xEF\xBF\xBD");  // U+FFFD
         EXPECT_EQ(json::parse(lines[2]).at("trace_id").as_string(),
                   span.GetContext().GetTraceId().Hex());
         EXPECT_FALSE(json::parse(lines[3]).as_object().contains("trace_id"));

@@ -220,6 +220,66 @@ TEST(TelemetryOtlpEncode, LogsProtobufAndJson) {
     EXPECT_EQ(jr.at("body").at("stringValue").as_string(), r.body);
 }
 
+// Bytes from clients (a User-Agent, a path) need not be UTF-8, yet protobuf `string` fields and
+// JSON must be: each byte that starts no well-formed sequence goes out as U+FFFD, in both
+// encodings, in every kind of string field; well-formed text (é, emoji) is left alone.
+TEST(TelemetryOtlpEncode, InvalidUtf8GoesOutAsReplacementCharactersProtobufAndJson) {
+    TestProvider tp;
+    Tracer tracer = tp.GetTracer();
+    Span span = tracer.StartSpan("GET /caf\xC3\xA9/\xFF");
+    span.SetAttribute("user_agent.original", "curl\xC0\xAF/8 \xF0\x9F\x9A\x80");
+    span.SetAttribute(std::string_view("k\xE2\x82"), "v");
+    span.AddEvent("ev\xED\xA0\x80", {{"a", "b\x80"}});
+    span.SetStatus(StatusCode::kError, "bad \xF4\x90\x80\x80");
+    span.End();
+    const auto spans = tp.storage->Spans();
+    const std::string fffd = "\xEF\xBF\xBD";
+
+    std::string body;
+    exporters::EncodeTracesProtobuf(Ptrs(spans), body);
+    pb_trace::ExportTraceServiceRequest req;
+    ASSERT_TRUE(req.ParseFromString(body));  // the official parser verifies UTF-8
+    const auto& ps = req.resource_spans(0).scope_spans(0).spans(0);
+    EXPECT_EQ(ps.name(), "GET /caf\xC3\xA9/" + fffd);
+    std::map<std::string, std::string> attrs;
+    for (const auto& kv : ps.attributes()) { attrs[kv.key()] = kv.value().string_value(); }
+    EXPECT_EQ(attrs["user_agent.original"], "curl" + fffd + fffd + "/8 \xF0\x9F\x9A\x80");
+    EXPECT_EQ(attrs["k" + fffd + fffd], "v");
+    EXPECT_EQ(ps.events(0).name(), "ev" + fffd + fffd + fffd);
+    EXPECT_EQ(ps.events(0).attributes(0).value().string_value(), "b" + fffd);
+    EXPECT_EQ(ps.status().message(), "bad " + fffd + fffd + fffd + fffd);
+
+    std::string text;
+    exporters::EncodeTracesJson(Ptrs(spans), text);
+    const json::value doc = json::parse(text);  // throws on invalid UTF-8
+    const auto& js = doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0);
+    EXPECT_EQ(js.at("name").as_string(), ps.name());
+    EXPECT_EQ(js.at("status").at("message").as_string(), ps.status().message());
+
+    logs::LogRecordData r;
+    r.body = "user \xFE\xFFname";
+    const logs::LogRecordData* one[] = {&r};
+    std::string log_body;
+    exporters::EncodeLogsProtobuf(one, log_body);
+    pb_logs::ExportLogsServiceRequest logs_req;
+    ASSERT_TRUE(logs_req.ParseFromString(log_body));
+    EXPECT_EQ(logs_req.resource_logs(0).scope_logs(0).log_records(0).body().string_value(),
+              "user " + fffd + fffd + "name");
+    std::string log_text;
+    exporters::EncodeLogsJson(one, log_text);
+    EXPECT_EQ(json::parse(log_text)
+                  .at("resourceLogs")
+                  .at(0)
+                  .at("scopeLogs")
+                  .at(0)
+                  .at("logRecords")
+                  .at(0)
+                  .at("body")
+                  .at("stringValue")
+                  .as_string(),
+              "user " + fffd + fffd + "name");
+}
+
 std::string Gunzip(const std::string& in) {
     z_stream zs{};
     inflateInit2(&zs, 15 + 16);

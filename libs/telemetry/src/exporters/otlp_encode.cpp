@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "flowex/common/utf8.hpp"
+
 namespace flowex::telemetry::exporters {
 namespace {
 
@@ -30,6 +32,27 @@ constexpr std::size_t VarintSize(std::uint64_t v) noexcept {
 
 // A length-delimited field with a one-byte tag.
 constexpr std::size_t LenField(std::size_t n) noexcept { return 1 + VarintSize(n) + n; }
+
+// ---- well-formed UTF-8 ----------------------------------------------------------------------
+// Protobuf's `string` fields must hold well-formed UTF-8: a receiver that checks (the official
+// classes, any Go collector) refuses the whole request otherwise. Bytes from outside the
+// process (a client's User-Agent, a path) can be anything, so a byte that starts no UTF-8
+// sequence is written as U+FFFD. Checking every string as it is sized and written would cost
+// the encoder much of its speed; instead each item (span, log record, resource, scope) is
+// checked once, all its strings at a time (AsciiCheck), and only an item holding a byte >= 0x80
+// is sized and written string by string through the checking path (t_ascii false).
+
+thread_local bool t_ascii = true;  // the item being encoded has only ASCII strings
+
+// The checking path, out of line so that the ASCII path stays small enough to inline.
+[[gnu::noinline]] std::size_t CheckedSize(std::string_view s) noexcept {
+    return common::ValidUtf8Size(s);
+}
+
+// The size of a `string` field's payload as Writer::Str writes it.
+inline std::size_t StrSize(std::string_view s) noexcept {
+    return t_ascii ? s.size() : CheckedSize(s);
+}
 
 struct Writer {
     char* p;
@@ -59,9 +82,62 @@ struct Writer {
         Varint(n);
     }
     void Str(std::uint8_t tag, std::string_view s) noexcept {
+        if (!t_ascii) {
+            StrChecked(tag, s);
+            return;
+        }
         Len(tag, s.size());
         Raw(s.data(), s.size());
     }
+    [[gnu::noinline]] void StrChecked(std::uint8_t tag, std::string_view s) noexcept {
+        Len(tag, common::ValidUtf8Size(s));
+        common::ForEachValidUtf8Piece(
+            s, [this](std::string_view piece) { Raw(piece.data(), piece.size()); });
+    }
+};
+
+// The size of a `string` field as Writer::Str writes it.
+inline std::size_t StrField(std::string_view s) noexcept {
+    return LenField(StrSize(s));
+}
+
+// ORs every byte of an item's strings into `bits` (bit 7 set: some byte is >= 0x80).
+class AsciiCheck {
+public:
+    void Add(std::string_view s) noexcept {
+        const char* p = s.data();
+        const std::size_t n = s.size();
+        if (n >= 8) {  // whole words, the last one overlapping
+            for (std::size_t i = 0; i + 8 < n; i += 8) { bits_ |= Load<std::uint64_t>(p + i); }
+            bits_ |= Load<std::uint64_t>(p + n - 8);
+        } else if (n >= 4) {  // two overlapping 4-byte words
+            bits_ |= Load<std::uint32_t>(p) | Load<std::uint32_t>(p + n - 4);
+        } else if (n > 0) {  // 1 to 3 bytes: first, middle, last
+            bits_ |= static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[n / 2]) |
+                     static_cast<unsigned char>(p[n - 1]);
+        }
+    }
+    void Add(const AttributeList& list) noexcept {
+        for (const OwnedAttribute& a : list) {
+            if (a.key.owned()) { Add(a.key.view()); }  // interned keys are ASCII
+            if (const auto* v = std::get_if<std::string>(&a.value)) {
+                Add(*v);
+            } else if (const auto* vs = std::get_if<std::vector<std::string>>(&a.value)) {
+                for (const std::string& e : *vs) { Add(e); }
+            }
+        }
+    }
+    bool ascii() const noexcept { return (bits_ & 0x8080808080808080ULL) == 0; }
+
+private:
+    template <class T>
+    static T Load(const char* p) noexcept {
+        T v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    }
+
+    std::uint64_t bits_ = 0;
 };
 
 // ---- AnyValue / KeyValue --------------------------------------------------------------------
@@ -78,7 +154,7 @@ std::size_t ScalarAnySize(const T& x) noexcept {
     } else if constexpr (std::is_same_v<T, double>) {
         return 9;
     } else {
-        return LenField(x.size());
+        return StrField(x);
     }
 }
 
@@ -113,9 +189,7 @@ std::size_t ArrayBodySize(const Vec& v) noexcept {
 // a table of function pointers, and this runs twice per attribute (size pass, then write); it
 // was the worker's largest entry in a profile of the traced echo server.
 std::size_t AnyValueSize(const OwnedValue& v) noexcept {
-    if (const auto* s = std::get_if<std::string>(&v)) {
-        return LenField(s->size());
-    }
+    if (const auto* s = std::get_if<std::string>(&v)) { return StrField(*s); }
     if (const auto* i = std::get_if<std::int64_t>(&v)) {
         return 1 + VarintSize(static_cast<std::uint64_t>(*i));
     }
@@ -168,12 +242,12 @@ void WriteAnyValue(Writer& w, const OwnedValue& v) noexcept {
 }
 
 std::size_t KeyValueSize(std::string_view key, const OwnedValue& v) noexcept {
-    return LenField(key.size()) + LenField(AnyValueSize(v));
+    return StrField(key) + LenField(AnyValueSize(v));
 }
 
 void WriteKeyValue(Writer& w, std::uint8_t tag, std::string_view key, const OwnedValue& v) {
     const std::size_t any = AnyValueSize(v);
-    w.Len(tag, LenField(key.size()) + LenField(any));
+    w.Len(tag, StrField(key) + LenField(any));
     w.Str(0x0A, key);
     w.Len(0x12, any);
     WriteAnyValue(w, v);
@@ -217,8 +291,7 @@ const sdk::InstrumentationScope& ScopeOf(const sdk::InstrumentationScope* s) noe
 std::size_t ResourceSize(const sdk::Resource& r) noexcept { return AttributesSize(r.attributes); }
 
 std::size_t ScopeSize(const sdk::InstrumentationScope& s) noexcept {
-    return (s.name.empty() ? 0 : LenField(s.name.size())) +
-           (s.version.empty() ? 0 : LenField(s.version.size()));
+    return (s.name.empty() ? 0 : StrField(s.name)) + (s.version.empty() ? 0 : StrField(s.version));
 }
 
 void WriteScope(Writer& w, std::uint8_t tag, const sdk::InstrumentationScope& s) {
@@ -292,6 +365,45 @@ void PrefetchAhead(const std::vector<const Item*>& items, std::size_t i) noexcep
     }
 }
 
+// Whether every string of an item is ASCII (see "well-formed UTF-8" above).
+bool IsAscii(const sdk::Resource& r) noexcept {
+    AsciiCheck c;
+    c.Add(r.attributes);
+    return c.ascii();
+}
+
+bool IsAscii(const sdk::InstrumentationScope& s) noexcept {
+    AsciiCheck c;
+    c.Add(s.name);
+    c.Add(s.version);
+    return c.ascii();
+}
+
+bool IsAscii(const sdk::SpanData& s) noexcept {
+    AsciiCheck c;
+    c.Add(s.trace_state);
+    c.Add(s.name);
+    c.Add(s.status_message);
+    c.Add(s.attributes);
+    for (const auto& e : s.events) {
+        c.Add(e.name);
+        c.Add(e.attributes);
+    }
+    for (const auto& l : s.links) {
+        c.Add(l.context.GetTraceState());
+        c.Add(l.attributes);
+    }
+    return c.ascii();
+}
+
+bool IsAscii(const logs::LogRecordData& r) noexcept {
+    AsciiCheck c;
+    c.Add(r.body);
+    c.Add(r.attributes);
+    return c.ascii();
+}
+
+// ---- grouping -------------------------------------------------------------------------------
 // ---- grouping -------------------------------------------------------------------------------
 
 template <class Item>
@@ -299,7 +411,9 @@ struct ScopeGroup {
     const sdk::InstrumentationScope* scope;
     std::vector<const Item*> items;
     std::vector<std::size_t> sizes;
-    std::size_t body = 0;  // ScopeSpans/ScopeLogs message size
+    std::vector<bool> ascii;  // per item: IsAscii
+    std::size_t body = 0;     // ScopeSpans/ScopeLogs message size
+    bool scope_ascii = true;
 };
 
 template <class Item>
@@ -307,6 +421,7 @@ struct ResourceGroup {
     const sdk::Resource* resource;
     std::vector<ScopeGroup<Item>> scopes;
     std::size_t body = 0;
+    bool resource_ascii = true;
 };
 
 template <class Item>
@@ -325,7 +440,7 @@ std::vector<ResourceGroup<Item>> Group(std::span<const Item* const> items) {
             }
         }
         if (rg == nullptr) {
-            rg = &groups.emplace_back(ResourceGroup<Item>{item->resource, {}, 0});
+            rg = &groups.emplace_back(ResourceGroup<Item>{item->resource, {}, 0, true});
         }
         ScopeGroup<Item>* sg = nullptr;
         for (auto& s : rg->scopes) {
@@ -335,9 +450,10 @@ std::vector<ResourceGroup<Item>> Group(std::span<const Item* const> items) {
             }
         }
         if (sg == nullptr) {
-            sg = &rg->scopes.emplace_back(ScopeGroup<Item>{item->scope, {}, {}, 0});
+            sg = &rg->scopes.emplace_back(ScopeGroup<Item>{item->scope, {}, {}, {}, 0, true});
             sg->items.reserve(items.size());
             sg->sizes.reserve(items.size());
+            sg->ascii.reserve(items.size());
         }
         sg->items.push_back(item);
     }
@@ -352,11 +468,15 @@ void EncodeGrouped(std::span<const Item* const> items, std::string& out, SizeFn 
     auto groups = Group(items);
     std::size_t total = 0;
     for (auto& rg : groups) {
+        rg.resource_ascii = t_ascii = IsAscii(ResourceOf(rg.resource));
         rg.body = LenField(ResourceSize(ResourceOf(rg.resource)));
         for (auto& sg : rg.scopes) {
+            sg.scope_ascii = t_ascii = IsAscii(ScopeOf(sg.scope));
             sg.body = LenField(ScopeSize(ScopeOf(sg.scope)));
             for (std::size_t i = 0; i < sg.items.size(); ++i) {
                 PrefetchAhead(sg.items, i);
+                t_ascii = IsAscii(*sg.items[i]);
+                sg.ascii.push_back(t_ascii);
                 const std::size_t n = size_of(*sg.items[i]);
                 sg.sizes.push_back(n);
                 sg.body += LenField(n);
@@ -371,49 +491,49 @@ void EncodeGrouped(std::span<const Item* const> items, std::string& out, SizeFn 
     for (const auto& rg : groups) {
         w.Len(0x0A, rg.body);
         const sdk::Resource& resource = ResourceOf(rg.resource);
+        t_ascii = rg.resource_ascii;
         w.Len(0x0A, ResourceSize(resource));
         WriteAttributes(w, 0x0A, resource.attributes);
         for (const auto& sg : rg.scopes) {
             w.Len(0x12, sg.body);
+            t_ascii = sg.scope_ascii;
             WriteScope(w, 0x0A, ScopeOf(sg.scope));
             for (std::size_t i = 0; i < sg.items.size(); ++i) {
                 PrefetchAhead(sg.items, i);
+                t_ascii = sg.ascii[i];
                 w.Len(0x12, sg.sizes[i]);
                 write(w, *sg.items[i]);
             }
         }
     }
+    t_ascii = true;
 }
 
 // ---- Span -----------------------------------------------------------------------------------
 
 std::size_t EventSize(const sdk::EventData& e) noexcept {
-    return 9 + (e.name.empty() ? 0 : LenField(e.name.size())) + AttributesSize(e.attributes) +
+    return 9 + (e.name.empty() ? 0 : StrField(e.name)) + AttributesSize(e.attributes) +
            OptVarint(e.dropped_attributes_count);
 }
 
 std::size_t LinkSize(const sdk::LinkData& l) noexcept {
     const auto state = l.context.GetTraceState();
-    return 18 + 10 + (state.empty() ? 0 : LenField(state.size())) +
-           AttributesSize(l.attributes) + OptVarint(l.dropped_attributes_count) + 5;
+    return 18 + 10 + (state.empty() ? 0 : StrField(state)) + AttributesSize(l.attributes) +
+           OptVarint(l.dropped_attributes_count) + 5;
 }
 
 std::size_t StatusSize(const sdk::SpanData& s) noexcept {
-    return (s.status_message.empty() ? 0 : LenField(s.status_message.size())) +
+    return (s.status_message.empty() ? 0 : StrField(s.status_message)) +
            OptVarint(static_cast<std::uint64_t>(s.status_code));
 }
 
 std::size_t SpanSize(const sdk::SpanData& s) noexcept {
     std::size_t n = 18 + 10;  // trace_id, span_id
-    if (!s.trace_state.empty()) {
-        n += LenField(s.trace_state.size());
-    }
+    if (!s.trace_state.empty()) { n += StrField(s.trace_state); }
     if (s.parent_span_id.IsValid()) {
         n += 10;
     }
-    if (!s.name.empty()) {
-        n += LenField(s.name.size());
-    }
+    if (!s.name.empty()) { n += StrField(s.name); }
     n += OptVarint(static_cast<std::uint64_t>(s.kind));
     n += 18;  // start, end
     n += AttributesSize(s.attributes) + OptVarint(s.dropped_attributes_count);
@@ -500,8 +620,8 @@ void WriteSpan(Writer& w, const sdk::SpanData& s) {
 std::size_t LogSize(const logs::LogRecordData& r) noexcept {
     std::size_t n = 9 + 9;
     n += OptVarint(static_cast<std::uint64_t>(r.severity));
-    n += LenField(logs::SeverityText(r.severity).size());
-    n += LenField(LenField(r.body.size()));
+    n += StrField(logs::SeverityText(r.severity));
+    n += LenField(StrField(r.body));
     n += AttributesSize(r.attributes);
     if (r.trace_id.IsValid()) {
         n += 5 + 18 + 10;
@@ -516,7 +636,7 @@ void WriteLog(Writer& w, const logs::LogRecordData& r) {
     w.Fixed64(r.observed_time_unix_nano);
     WriteOptVarint(w, 0x10, static_cast<std::uint64_t>(r.severity));
     w.Str(0x1A, logs::SeverityText(r.severity));
-    w.Len(0x2A, LenField(r.body.size()));
+    w.Len(0x2A, StrField(r.body));
     w.Str(0x0A, r.body);
     WriteAttributes(w, 0x32, r.attributes);
     if (r.trace_id.IsValid()) {
@@ -531,9 +651,20 @@ void WriteLog(Writer& w, const logs::LogRecordData& r) {
 
 // ---- JSON -----------------------------------------------------------------------------------
 
+// The well-formed UTF-8 sequence at s[i] (s[i] >= 0x80), or U+FFFD when there is none; returns
+// the bytes consumed. Out of line: JsonString's loop stays small for the ASCII it nearly always
+// sees.
+[[gnu::noinline]] std::size_t JsonNonAscii(std::string& out, std::string_view s, std::size_t i) {
+    const std::size_t n = common::Utf8SequenceAt(s, i);
+    out.append(n == 0 ? common::kUtf8Replacement : s.substr(i, n));
+    return n == 0 ? 1 : n;
+}
+
+// A JSON string, escaped, with bytes that are not well-formed UTF-8 as U+FFFD.
 void JsonString(std::string& out, std::string_view s) {
     out.push_back('"');
-    for (char ch : s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const char ch = s[i];
         const auto c = static_cast<unsigned char>(ch);
         switch (c) {
             case '"':
@@ -557,10 +688,14 @@ void JsonString(std::string& out, std::string_view s) {
                     out += "\\u00";
                     out.push_back(kHex[c >> 4]);
                     out.push_back(kHex[c & 0x0f]);
+                } else if (c >= 0x80) {
+                    i += JsonNonAscii(out, s, i);
+                    continue;
                 } else {
                     out.push_back(ch);
                 }
         }
+        ++i;
     }
     out.push_back('"');
 }

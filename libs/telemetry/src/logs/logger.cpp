@@ -1,19 +1,21 @@
 #include "flowex/telemetry/logs/logger.hpp"
 
 #include <fcntl.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <charconv>
 #include <cmath>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <cstdio>
+#include <cstring>
+
+#include "flowex/common/json.hpp"
 
 namespace flowex::telemetry::logs {
 
@@ -87,26 +89,10 @@ std::uint64_t NowNanos() noexcept {
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// A JSON string, escaped and made well-formed UTF-8 (common::AppendJsonEscaped).
 void JsonEscape(std::string& out, std::string_view s) {
     out.push_back('"');
-    for (char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (c < 0x20) {
-            out += fmt::format("\\u{:04x}", c);
-        } else {
-            out.push_back(ch);
-        }
-    }
+    common::AppendJsonEscaped(out, s);
     out.push_back('"');
 }
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "flowex/common/utf8.hpp"
 #include "span_record.hpp"
 
 namespace flowex::telemetry::sdk {
@@ -127,7 +128,9 @@ InternCacheSet& CacheSetFor(std::string_view text) noexcept {
 }
 
 [[gnu::noinline]] const char* InternSlow(std::string_view text, InternCacheSet& set) noexcept {
-    if (text.size() > AttributeKey::kMaxInternedKeySize) {
+    // Only ASCII keys are interned, so that an exporter need not check an interned key's text
+    // for well-formed UTF-8 (AttributeKey::owned()).
+    if (text.size() > AttributeKey::kMaxInternedKeySize || !common::IsAscii(text)) {
         return nullptr;
     }
     const char* interned = nullptr;

@@ -108,7 +108,8 @@ private:
     const JsonValue& value_;
 };
 
-/// Append-only JSON serializer. Commas are managed for you; keys and strings are escaped.
+/// Append-only JSON serializer. Commas are managed for you; keys and strings are escaped (and
+/// made well-formed UTF-8, as AppendJsonEscaped does).
 /// Not thread-safe; reuse one per response.
 class JsonWriter {
 public:
@@ -148,7 +149,8 @@ private:
     bool after_key_ = false;
 };
 
-/// Appends `s` JSON-escaped (without quotes) to `out`.
+/// Appends `s` JSON-escaped (without quotes) to `out`; bytes that are not well-formed UTF-8
+/// become U+FFFD (see utf8.hpp), so the output is always valid JSON.
 void AppendJsonEscaped(std::string& out, std::string_view s);
 /// Serializes a DOM value.
 std::string ToJson(const JsonValue& v);

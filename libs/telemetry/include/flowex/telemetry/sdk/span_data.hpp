@@ -55,7 +55,8 @@ public:
     }
     ~AttributeKey() { Release(); }
 
-    /// The interned copy of `text`, or null when the table has no room for it.
+    /// The interned copy of `text`, or null when the table has no room for it or `text` is not
+    /// ASCII.
     static const char* Intern(std::string_view text) noexcept;
 
     /// Sets the key to `text`, whose interned copy is `interned` (from Intern; null: an owned
@@ -67,6 +68,9 @@ public:
         return interned != nullptr ? data_ == interned : owned_ && view() == text;
     }
 
+    /// True when the key holds its own copy of its text: a key that was not interned (the
+    /// table full, the text long, or not ASCII). An interned key's text is ASCII.
+    bool owned() const noexcept { return owned_; }
     std::string_view view() const noexcept { return {data_, size_}; }
     operator std::string_view() const noexcept { return view(); }  // NOLINT: reads as text
     const char* data() const noexcept { return data_; }
