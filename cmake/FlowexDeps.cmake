@@ -22,10 +22,10 @@ target_compile_definitions(flowex_boost INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW BOOST_ASIO_DISABLE_CONCEPTS)
 
 # jemalloc as the process allocator of a binary whose hot path allocates most (the collector:
-# 7 % less CPU than glibc's malloc, docs/benchmarks.md). Not under sanitizers, which bring
-# their own allocator.
+# 7 % less CPU than glibc's malloc, docs/benchmarks.md). Not under sanitizers (FLOWEX_SANITIZE,
+# FLOWEX_FUZZ), which bring their own allocator.
 function(flowex_use_jemalloc target)
-  if(NOT FLOWEX_SANITIZE)
+  if(NOT FLOWEX_SANITIZE AND NOT FLOWEX_FUZZ)
     target_link_libraries(${target} PRIVATE PkgConfig::JEMALLOC)
   endif()
 endfunction()
