@@ -65,8 +65,12 @@ public:
         eager(true);
     }
 
-    /// Bytes of a Content-Length body still to come (0 before it or when chunked).
-    std::uint64_t BodyLeft() const noexcept { return body_length_ - body_received_; }
+    /// Bytes of a Content-Length body still to come (0 before it, when chunked, when the body
+    /// has no length and runs to the end of the connection, and once the message is complete,
+    /// as a 1xx, 204 or 304 response is whatever its Content-Length says).
+    std::uint64_t BodyLeft() const noexcept {
+        return !is_done() && body_received_ < body_length_ ? body_length_ - body_received_ : 0;
+    }
 
 private:
     void on_request_impl(beast_http::verb method, boost::beast::string_view method_str,
@@ -122,13 +126,24 @@ public:
         eager(true);
     }
 
-    /// Bytes of a Content-Length body still to come (0 before it or when chunked).
-    std::uint64_t BodyLeft() const noexcept { return body_length_ - body_received_; }
+    /// Bytes of a Content-Length body still to come (0 before it, when chunked, when the body
+    /// has no length and runs to the end of the connection, and once the message is complete,
+    /// as a 1xx, 204 or 304 response is whatever its Content-Length says).
+    std::uint64_t BodyLeft() const noexcept {
+        return !is_done() && body_received_ < body_length_ ? body_length_ - body_received_ : 0;
+    }
 
 private:
     void on_request_impl(beast_http::verb, boost::beast::string_view, boost::beast::string_view, int,
                          boost::beast::error_code&) override {}
-    void on_response_impl(int code, boost::beast::string_view, int, boost::beast::error_code&) override {
+    // Beast takes any three digits; a status below 100 is not HTTP (RFC 9110 §15), and the
+    // caller would have no class to treat it as: the response is refused.
+    void on_response_impl(int code, boost::beast::string_view, int,
+                          boost::beast::error_code& ec) override {
+        if (code < 100) {
+            ec = beast_http::error::bad_status;
+            return;
+        }
         response_.status = code;
     }
     void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,

@@ -59,5 +59,49 @@ TEST(ReadSizeTest, LargeAndChunkedBodiesStayWithin64KiB) {
     EXPECT_EQ(ReadSize(chunked.BodyLeft(), 4096, 0), 4096u);  // length unknown: the buffer's room
 }
 
+// A response may have neither a length nor chunks: its body runs to the end of the
+// connection. Nothing is then known to be left (BodyLeft used to wrap below zero).
+TEST(ReadSizeTest, AResponseBodyThatRunsToTheEndOfTheConnectionHasNothingKnownLeft) {
+    ClientResponse response;
+    ResponseParser parser(response, 1 << 20);
+    boost::beast::error_code ec;
+    const std::string bytes = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nsome of the body";
+    parser.put(boost::asio::buffer(bytes), ec);
+    ASSERT_TRUE(!ec || ec == boost::beast::http::error::need_more) << ec.message();
+    ASSERT_EQ(response.body, "some of the body");
+    EXPECT_EQ(parser.BodyLeft(), 0u);
+    EXPECT_EQ(ReadSize(parser.BodyLeft(), 4096, 0), 4096u);
+}
+
+// Beast reads any three digits as a status; below 100 it is not HTTP, and a client could not
+// tell which class of answer it got. Such a response is refused (found by fuzz_http_parser).
+TEST(ResponseParserTest, AStatusBelow100IsABadResponse) {
+    ClientResponse response;
+    ResponseParser parser(response, 1 << 20);
+    boost::beast::error_code ec;
+    const std::string bytes = "HTTP/1.1 006 Odd\r\nContent-Length: 0\r\n\r\n";
+    parser.put(boost::asio::buffer(bytes), ec);
+    EXPECT_EQ(ec, boost::beast::http::error::bad_status);
+
+    ClientResponse ok_response;
+    ResponseParser ok(ok_response, 1 << 20);
+    const std::string fine = "HTTP/1.1 100 Continue\r\n\r\n";
+    ok.put(boost::asio::buffer(fine), ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(ok_response.status, 100);
+}
+
+// A 204 has no body whatever its Content-Length says: once it is complete, no more is expected.
+TEST(ResponseParserTest, ABodilessResponseWithAContentLengthHasNothingLeft) {
+    ClientResponse response;
+    ResponseParser parser(response, 1 << 20);
+    boost::beast::error_code ec;
+    const std::string bytes = "HTTP/1.1 204 No Content\r\nContent-Length: 5000\r\n\r\n";
+    parser.put(boost::asio::buffer(bytes), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_TRUE(parser.is_done());
+    EXPECT_EQ(parser.BodyLeft(), 0u);
+}
+
 }  // namespace
 }  // namespace flowex::http::detail
