@@ -104,19 +104,7 @@ inline std::size_t StrField(std::string_view s) noexcept {
 // ORs every byte of an item's strings into `bits` (bit 7 set: some byte is >= 0x80).
 class AsciiCheck {
 public:
-    void Add(std::string_view s) noexcept {
-        const char* p = s.data();
-        const std::size_t n = s.size();
-        if (n >= 8) {  // whole words, the last one overlapping
-            for (std::size_t i = 0; i + 8 < n; i += 8) { bits_ |= Load<std::uint64_t>(p + i); }
-            bits_ |= Load<std::uint64_t>(p + n - 8);
-        } else if (n >= 4) {  // two overlapping 4-byte words
-            bits_ |= Load<std::uint32_t>(p) | Load<std::uint32_t>(p + n - 4);
-        } else if (n > 0) {  // 1 to 3 bytes: first, middle, last
-            bits_ |= static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[n / 2]) |
-                     static_cast<unsigned char>(p[n - 1]);
-        }
-    }
+    void Add(std::string_view s) noexcept { bits_ |= common::OrOfBytes(s); }
     void Add(const AttributeList& list) noexcept {
         for (const OwnedAttribute& a : list) {
             if (a.key.owned()) { Add(a.key.view()); }  // interned keys are ASCII
@@ -127,16 +115,9 @@ public:
             }
         }
     }
-    bool ascii() const noexcept { return (bits_ & 0x8080808080808080ULL) == 0; }
+    bool ascii() const noexcept { return common::AsciiBits(bits_); }
 
 private:
-    template <class T>
-    static T Load(const char* p) noexcept {
-        T v;
-        std::memcpy(&v, p, sizeof v);
-        return v;
-    }
-
     std::uint64_t bits_ = 0;
 };
 

@@ -48,18 +48,37 @@ inline std::size_t FindNonAscii(std::string_view s, std::size_t from = 0) noexce
     return i;
 }
 
-/// True when every byte of `s` is below 0x80 (ASCII, hence well-formed): the common case, an
-/// OR over 8-byte words with one test at the end.
-inline bool IsAscii(std::string_view s) noexcept {
-    std::uint64_t any = 0;
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, s.data() + i, 8);
-        any |= w;
+/// The bytes of `s` ORed together in the lanes of a 64-bit word (whole words, the last one
+/// overlapping; short strings by overlapping 4-byte words or single bytes): a lane's bit 7 is
+/// set if and only if some byte is >= 0x80. ORing the results of several strings checks them
+/// all with one test.
+inline std::uint64_t OrOfBytes(std::string_view s) noexcept {
+    const auto load = [&](std::size_t at, auto word) {
+        std::memcpy(&word, s.data() + at, sizeof word);
+        return static_cast<std::uint64_t>(word);
+    };
+    const std::size_t n = s.size();
+    std::uint64_t bits = 0;
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8) { bits |= load(i, std::uint64_t{}); }
+        bits |= load(n - 8, std::uint64_t{});
+    } else if (n >= 4) {
+        bits = load(0, std::uint32_t{}) | load(n - 4, std::uint32_t{});
+    } else if (n > 0) {
+        bits = static_cast<unsigned char>(s[0]) | static_cast<unsigned char>(s[n / 2]) |
+               static_cast<unsigned char>(s[n - 1]);
     }
-    for (; i < s.size(); ++i) { any |= static_cast<unsigned char>(s[i]); }
-    return (any & 0x8080808080808080ULL) == 0;
+    return bits;
+}
+
+/// True when `bits` (ORs of OrOfBytes) show no byte >= 0x80.
+inline bool AsciiBits(std::uint64_t bits) noexcept {
+    return (bits & 0x8080808080808080ULL) == 0;
+}
+
+/// True when every byte of `s` is below 0x80 (ASCII, hence well-formed): the common case.
+inline bool IsAscii(std::string_view s) noexcept {
+    return AsciiBits(OrOfBytes(s));
 }
 
 /// The size of `s` once made well-formed (s.size() when it already is).
