@@ -1,7 +1,6 @@
 #pragma once
 // Internal text helpers for parsing OTEL_* key=value lists (OTEL_RESOURCE_ATTRIBUTES,
 // OTEL_EXPORTER_OTLP_HEADERS): the W3C baggage-style percent-encoding and blank trimming.
-#include <charconv>
 #include <string>
 #include <string_view>
 
@@ -12,10 +11,16 @@ inline std::string PercentDecode(std::string_view in) {
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
-        int v = 0;
-        if (in[i] == '%' && i + 2 < in.size() &&
-            std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16).ptr == in.data() + i + 3) {
-            out.push_back(static_cast<char>(v));
+        const auto hex = [&](std::size_t at) {
+            const char c = in[at];
+            return c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+        };
+        // Two hex digits exactly (from_chars would also take a sign: "%-1").
+        if (in[i] == '%' && i + 2 < in.size() && hex(i + 1) >= 0 && hex(i + 2) >= 0) {
+            out.push_back(static_cast<char>(hex(i + 1) * 16 + hex(i + 2)));
             i += 2;
         } else {
             out.push_back(in[i]);

@@ -1,11 +1,14 @@
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <boost/json.hpp>
+#include <sstream>
 
 #include "flowex/telemetry/api/propagation.hpp"
 #include "flowex/telemetry/exporters/otlp_encode.hpp"
@@ -424,6 +427,86 @@ TEST(TelemetryOtlpHttp, JsonGzipHeadersAndKeepAlive) {
               2u);
 }
 
+// What the process's default spdlog logger writes while this lives (the exporter's warnings).
+class CapturedLog {
+public:
+    CapturedLog() : previous_(spdlog::default_logger()) {
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+            "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)));
+    }
+    ~CapturedLog() { spdlog::set_default_logger(previous_); }
+    std::string Text() {
+        spdlog::default_logger()->flush();
+        return out_.str();
+    }
+
+private:
+    std::ostringstream out_;
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST(TelemetryOtlpHttp, EndpointUserinfoIsBasicAuthAndNeverLogged) {
+    CapturedLog log;
+    testing::TestHttpServer server({{200, ""}, {400, ""}});
+    auto o = FastOptions(server);
+    const std::string port = std::to_string(server.Port());
+    // Any case of the scheme (RFC 3986); user "al@ice", password "s3cr:t", percent-encoded.
+    o.endpoint = "HTTP://al%40ice:s3cr%3At@127.0.0.1:" + port + "/v1/traces?tenant=7#frag";
+    exporters::OtlpHttpSpanExporter exporter(o);
+    TestProvider tp;
+    const auto spans = RecordSample(tp);
+    EXPECT_EQ(exporter.Export(Ptrs(spans)), sdk::ExportResult::kSuccess);
+    EXPECT_EQ(exporter.Export(Ptrs(spans)), sdk::ExportResult::kFailure);  // the 400
+    const auto seen = server.Seen();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].authorization, "Basic YWxAaWNlOnMzY3I6dA==");  // base64("al@ice:s3cr:t")
+    EXPECT_EQ(seen[0].host, "127.0.0.1:" + port);
+    EXPECT_EQ(seen[0].target, "/v1/traces?tenant=7");
+    const std::string text = log.Text();
+    EXPECT_NE(text.find("HTTP://***@127.0.0.1:" + port + "/v1/traces?*** failed: HTTP 400"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("s3cr"), std::string::npos) << text;
+    EXPECT_EQ(text.find("tenant"), std::string::npos) << text;
+}
+
+TEST(TelemetryOtlpHttp, AnUnusableEndpointIsNamedWithoutItsCredentialsAndSendsNothing) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"https://me:hunter2@collector.example:4318/v1/traces", "https is not supported"},
+        {"grpc://me:hunter2@collector:4317", "only http://"},
+        {"collector:4318/v1/traces", "only http://"},
+        {"http://me:hunter2@collector:99999/v1/traces", "port is not a number from 1 to 65535"},
+        {"http://me:hunter2@collector:-1/v1/traces", "port is not a number"},
+        {"http://me:hunter2@:4318/v1/traces", "host is missing"},
+        {"http://me:hunter2@[::1:4318/v1/traces", "[IPv6]"},
+    };
+    for (const auto& [endpoint, why] : cases) {
+        CapturedLog log;
+        exporters::OtlpHttpOptions o;
+        o.endpoint = endpoint;
+        exporters::OtlpHttpSpanExporter exporter(o);
+        TestProvider tp;
+        const auto spans = RecordSample(tp);
+        EXPECT_EQ(exporter.Export(Ptrs(spans)), sdk::ExportResult::kFailure) << endpoint;
+        EXPECT_EQ(exporter.Stats().attempts, 0u) << endpoint;
+        const std::string text = log.Text();
+        EXPECT_NE(text.find("unusable"), std::string::npos) << text;
+        EXPECT_NE(text.find(why), std::string::npos) << text;
+        EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+    }
+}
+
+TEST(TelemetryOtlpHttp, RedactEndpointHidesUserinfoAndQuery) {
+    using exporters::RedactEndpoint;
+    EXPECT_EQ(RedactEndpoint("http://collector:4318/v1/traces"), "http://collector:4318/v1/traces");
+    EXPECT_EQ(RedactEndpoint("http://u:p@collector:4318/v1/traces?key=s#x"),
+              "http://***@collector:4318/v1/traces?***");
+    EXPECT_EQ(RedactEndpoint("http://a@b@collector?key=s"), "http://***@collector?***");
+    EXPECT_EQ(RedactEndpoint("u:p@collector/x/y@z"), "***@collector/x/y@z");
+    EXPECT_EQ(RedactEndpoint("http://collector#frag"), "http://collector");
+    EXPECT_EQ(RedactEndpoint(""), "");
+}
+
 TEST(TelemetryOtlpHttp, RetryAfterParsing) {
     const auto now = std::chrono::system_clock::from_time_t(1445412480);  // 07:28:00 GMT
     EXPECT_EQ(exporters::ParseRetryAfter("120", now)->count(), 120000);
@@ -437,16 +520,17 @@ TEST(TelemetryOtlpHttp, OptionsFromEnv) {
     using exporters::OtlpSignal;
     auto base = exporters::OtlpHttpOptionsFromEnv(
         MapEnv({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"},
-                {"OTEL_EXPORTER_OTLP_HEADERS", "api-key=se%20cret, x = y"},
+                {"OTEL_EXPORTER_OTLP_HEADERS", "api-key=se%20cret, x = y, z=%-1%4"},
                 {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
                 {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
                 {"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
                 {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:9999/custom"}}),
         OtlpSignal::kTraces);
     EXPECT_EQ(base.endpoint, "http://collector:4318/v1/traces");
-    ASSERT_EQ(base.headers.size(), 2u);
+    ASSERT_EQ(base.headers.size(), 3u);
     EXPECT_EQ(base.headers[0].second, "se cret");
     EXPECT_EQ(base.headers[1].first, "x");
+    EXPECT_EQ(base.headers[2].second, "%-1%4");  // not escapes: kept as they are
     EXPECT_EQ(base.timeout.count(), 2500);
     EXPECT_EQ(base.protocol, exporters::OtlpProtocol::kHttpJson);
     EXPECT_TRUE(base.gzip);

@@ -51,6 +51,7 @@ struct SeenRequest {
     std::string content_encoding;
     std::string body;
     std::string authorization;
+    std::string host;
 };
 
 class TestHttpServer {
@@ -103,7 +104,8 @@ private:
                     seen_.push_back(SeenRequest{
                         std::string(req.target()), std::string(req[http::field::content_type]),
                         std::string(req[http::field::content_encoding]), req.body(),
-                        std::string(req[http::field::authorization])});
+                        std::string(req[http::field::authorization]),
+                        std::string(req[http::field::host])});
                 }
                 http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
                 if (!reply.retry_after.empty()) {

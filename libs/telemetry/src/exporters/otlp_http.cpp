@@ -35,43 +35,115 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+using detail::PercentDecode;
+using detail::Trim;
+
 struct Url {
-    std::string host;
+    std::string host;  // without brackets
     std::string port;
-    std::string target;
+    std::string host_header;  // host[:port] as the Host header wants it, IPv6 in brackets
+    std::string target;       // path and query
+    std::string userinfo;     // percent-decoded "user:password", empty when none
 };
 
-std::optional<Url> ParseUrl(std::string_view url) {
-    constexpr std::string_view kScheme = "http://";
-    if (url.substr(0, kScheme.size()) != kScheme) {
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x | 0x20) == (y | 0x20);
+           });
+}
+
+// An http:// URL (RFC 3986: the scheme is case-insensitive; userinfo becomes Basic
+// authentication, as Go's and Java's HTTP clients do). Why not otherwise, in `why`.
+std::optional<Url> ParseUrl(std::string_view url, std::string& why) {
+    const auto colon_slashes = url.find("://");
+    const std::string_view scheme =
+        colon_slashes == std::string_view::npos ? std::string_view() : url.substr(0, colon_slashes);
+    if (!EqualsIgnoringCase(scheme, "http")) {
+        why = EqualsIgnoringCase(scheme, "https")
+                  ? "https is not supported (no TLS in this exporter): send to an http:// "
+                    "endpoint, such as a local collector"
+                  : "only http://host[:port][/path] endpoints are supported";
         return std::nullopt;
     }
-    url.remove_prefix(kScheme.size());
-    const auto slash = url.find('/');
-    const std::string_view authority = url.substr(0, slash);
+    url.remove_prefix(colon_slashes + 3);
+    url = url.substr(0, url.find('#'));
+    const auto end_of_authority = url.find_first_of("/?");
+    std::string_view authority = url.substr(0, end_of_authority);
     Url out;
-    out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+    out.target = end_of_authority == std::string_view::npos
+                     ? "/"
+                     : std::string(url.substr(end_of_authority));
+    if (out.target.front() == '?') { out.target.insert(0, "/"); }
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        out.userinfo = PercentDecode(authority.substr(0, at));
+        authority.remove_prefix(at + 1);
+    }
+    std::string_view port;
     if (!authority.empty() && authority.front() == '[') {  // [v6]:port
         const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
+        if (close == std::string_view::npos ||
+            (close + 1 < authority.size() && authority[close + 1] != ':')) {
+            why = "the host is not a well-formed [IPv6] literal";
             return std::nullopt;
         }
         out.host = std::string(authority.substr(1, close - 1));
-        const auto rest = authority.substr(close + 1);
-        out.port = rest.size() > 1 && rest[0] == ':' ? std::string(rest.substr(1)) : "80";
+        port = close + 1 < authority.size() ? authority.substr(close + 2) : "80";
     } else {
         const auto colon = authority.rfind(':');
         out.host = std::string(authority.substr(0, colon));
-        out.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+        port = colon == std::string_view::npos ? "80" : authority.substr(colon + 1);
     }
-    if (out.host.empty() || out.port.empty()) {
+    unsigned number = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (out.host.empty() || ec != std::errc() || end != port.data() + port.size() || number == 0 ||
+        number > 65535) {
+        why = out.host.empty() ? "the host is missing" : "the port is not a number from 1 to 65535";
         return std::nullopt;
+    }
+    out.port = std::to_string(number);
+    const bool v6 = out.host.find(':') != std::string::npos;
+    out.host_header = (v6 ? "[" + out.host + "]" : out.host) + ":" + out.port;
+    return out;
+}
+
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64(std::string_view in) {
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+        std::uint32_t v = 0;
+        for (std::size_t k = 0; k < 3; ++k) {
+            v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0U);
+        }
+        for (std::size_t k = 0; k < 4; ++k) {
+            out.push_back(k <= n ? kBase64[(v >> (18 - 6 * k)) & 63] : '=');
+        }
     }
     return out;
 }
 
-using detail::PercentDecode;
-using detail::Trim;
+}  // namespace
+
+std::string RedactEndpoint(std::string_view endpoint) {
+    const auto colon_slashes = endpoint.find("://");
+    const std::size_t authority = colon_slashes == std::string_view::npos ? 0 : colon_slashes + 3;
+    const auto rest = std::min(endpoint.find_first_of("/?#", authority), endpoint.size());
+    std::string out(endpoint.substr(0, authority));
+    const std::string_view host = endpoint.substr(authority, rest - authority);
+    const auto at = host.rfind('@');
+    if (at != std::string_view::npos) { out += "***@"; }
+    out += at == std::string_view::npos ? host : host.substr(at + 1);
+    const std::string_view tail = endpoint.substr(rest);
+    const auto query = tail.find_first_of("?#");
+    out += tail.substr(0, query);
+    if (query != std::string_view::npos && tail[query] == '?') { out += "?***"; }
+    return out;
+}
+
+namespace {
 
 bool IsRetryableStatus(int status) {
     return status == 429 || status == 502 || status == 503 || status == 504;
@@ -395,6 +467,7 @@ OtlpHttpOptions OtlpHttpOptionsFromEnv(const EnvLookup& env, OtlpSignal signal) 
 
 struct OtlpHttpSender::Impl {
     std::optional<Url> url;
+    std::string shown;  // the endpoint as logged: no credentials
     std::optional<DeadlineSocket> socket;
     beast::flat_buffer buffer;
     std::mt19937_64 rng{std::random_device{}()};
@@ -456,10 +529,12 @@ struct OtlpHttpSender::Impl {
 
 OtlpHttpSender::OtlpHttpSender(OtlpHttpOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
-    impl_->url = ParseUrl(options_.endpoint);
+    impl_->shown = RedactEndpoint(options_.endpoint);
+    std::string why;
+    impl_->url = ParseUrl(options_.endpoint, why);
     if (!impl_->url) {
-        spdlog::warn("telemetry: unsupported OTLP endpoint '{}' (only http://host:port/path)",
-                     options_.endpoint);
+        spdlog::warn("telemetry: OTLP endpoint '{}' unusable, nothing will be exported: {}",
+                     impl_->shown, why);
     }
     options_.retry.max_attempts = std::max(1, options_.retry.max_attempts);
 }
@@ -477,7 +552,10 @@ sdk::ExportResult OtlpHttpSender::Send(std::string body) noexcept {
     }
     try {
         http::request<http::string_body> req{http::verb::post, s.url->target, 11};
-        req.set(http::field::host, s.url->host + ":" + s.url->port);
+        req.set(http::field::host, s.url->host_header);
+        if (!s.url->userinfo.empty()) {
+            req.set(http::field::authorization, "Basic " + Base64(s.url->userinfo));
+        }
         req.set(http::field::user_agent, "flowex-telemetry/0.1");
         req.set(http::field::content_type, options_.protocol == OtlpProtocol::kHttpJson
                                                ? "application/json"
@@ -523,11 +601,12 @@ sdk::ExportResult OtlpHttpSender::Send(std::string body) noexcept {
                     std::lock_guard lock(s.mutex);
                     ++s.stats.failures;
                 }
-                s.log.Warn(r.transport_ok
-                               ? fmt::format("OTLP export to {} failed: HTTP {} after {} attempt(s)",
-                                             options_.endpoint, r.status, attempt)
-                               : fmt::format("OTLP export to {} failed: {} after {} attempt(s)",
-                                             options_.endpoint, r.error, attempt));
+                s.log.Warn(
+                    r.transport_ok
+                        ? fmt::format("OTLP export to {} failed: HTTP {} after {} attempt(s)",
+                                      s.shown, r.status, attempt)
+                        : fmt::format("OTLP export to {} failed: {} after {} attempt(s)", s.shown,
+                                      r.error, attempt));
                 return sdk::ExportResult::kFailure;
             }
             std::chrono::milliseconds delay{0};

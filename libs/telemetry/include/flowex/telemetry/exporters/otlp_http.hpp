@@ -41,6 +41,8 @@ struct RetryOptions {
 };
 
 struct OtlpHttpOptions {
+    // http://[user:password@]host[:port][/path][?query]; userinfo is sent as Basic
+    // authentication. https is refused (no TLS here): the exporter then sends nothing.
     std::string endpoint = "http://localhost:4318/v1/traces";
     OtlpProtocol protocol = OtlpProtocol::kHttpProtobuf;
     std::vector<std::pair<std::string, std::string>> headers;
@@ -54,6 +56,10 @@ struct OtlpHttpOptions {
 /// (ms), _PROTOCOL (http/protobuf | http/json; grpc falls back to http/protobuf), _COMPRESSION
 /// (gzip | none). Signal-specific variables win over the base ones.
 OtlpHttpOptions OtlpHttpOptionsFromEnv(const EnvLookup& env, OtlpSignal signal);
+
+/// `endpoint` as a log line may show it: userinfo and query, which can carry credentials,
+/// become "***" ("http://***@host:4318/v1/traces?***").
+std::string RedactEndpoint(std::string_view endpoint);
 
 /// A Retry-After value (delta-seconds or IMF-fixdate HTTP-date) as a wait from `now`;
 /// nullopt when unparsable. Dates in the past yield zero.
