@@ -1,8 +1,12 @@
 // The brief's flows through the real exchange: six services, PostgreSQL, Redis.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include "exchange_stack.hpp"
@@ -65,8 +69,14 @@ protected:
     }
 
     static ExchangeStack* stack_;
+
+public:
+    static ExchangeStack* Stack() { return stack_; }
 };
 ExchangeStack* ExchangeFlows::stack_ = nullptr;
+ExchangeStack* ExchangeFlowsStack() {
+    return ExchangeFlows::Stack();
+}
 
 TEST_F(ExchangeFlows, RegisterLoginAndMe) {
     const std::string name = Unique("alice");
@@ -373,6 +383,116 @@ TEST_F(ExchangeFlows, SameClientOrderIdReturnsTheFirstResult) {
     EXPECT_EQ(second.Header("idempotent-replayed"), "true");
     EXPECT_EQ(Field(second.Json(), "order_id"), Field(first.Json(), "order_id"));
     EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "115.00");
+}
+
+// order-manager's /metrics: one unlabelled sample's value (-1 when absent).
+double OrderManagerMetric(const std::string& name) {
+    auto r = Http("GET", ExchangeFlowsStack()->url("order-manager") + "/metrics");
+    if (!r.ok() || r->status != 200) { return -1; }
+    std::istringstream in(r->body);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(name + " ", 0) == 0) { return std::stod(line.substr(name.size() + 1)); }
+    }
+    return -1;
+}
+
+// Polls `done` every 10 ms for at most 20 s.
+bool Eventually(const std::function<bool()>& done) {
+    for (int i = 0; i < 2000; ++i) {
+        if (done()) { return true; }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+}
+
+// Group commit, made to happen: a test transaction holds every insert into `orders`, so the
+// first order waits in PostgreSQL holding its symbol, and the next ones queue in
+// order-manager behind it; released, they are recorded together in one commit. A group in
+// which one order cannot be written (the same client_order_id twice) is recorded order by
+// order instead, each with its own answer.
+TEST_F(ExchangeFlows, OrdersWaitingForTheirSymbolAreCommittedTogetherAndADuplicateIsReplayed) {
+    const std::string seller = NewUser("group_seller");
+    const std::string buyer = NewUser("group_buyer");
+    Grant(*stack_->UserId(seller), "AMZN", 10);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 10000})").status, 200);
+    const auto order = [](const std::string& side, int qty, int price,
+                          const std::string& coid = {}) {
+        return R"({"symbol":"AMZN","side":")" + side + R"(","quantity":)" + std::to_string(qty) +
+               R"(,"price":)" + std::to_string(price) +
+               (coid.empty() ? "" : R"(,"client_order_id":")" + coid + R"(")") + "}";
+    };
+    // Sends `first` while the orders table is locked, then `rest` once `first` waits in
+    // PostgreSQL; returns every answer once all of `rest` wait in order-manager and the lock
+    // is gone.
+    const auto held_group = [&](std::pair<std::string, std::string> first,
+                                std::vector<std::pair<std::string, std::string>> rest) {
+        std::vector<HttpResult> answers(rest.size() + 1);
+        PGconn* hold = PQconnectdb(stack_->db().url().c_str());
+        EXPECT_EQ(PQstatus(hold), CONNECTION_OK);
+        PQclear(PQexec(hold, "BEGIN"));
+        PGresult* locked = PQexec(hold, "LOCK TABLE orders IN SHARE MODE");
+        EXPECT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(hold);
+        PQclear(locked);
+        const double waiting_before = OrderManagerMetric("order_manager_orders_waiting");
+        std::vector<std::thread> clients;
+        clients.emplace_back(
+            [&] { answers[0] = Call("POST", "/v1/order", first.first, first.second); });
+        EXPECT_TRUE(Eventually([&] {
+            return Count(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'") == "1";
+        })) << "the first order never reached PostgreSQL";
+        for (std::size_t i = 0; i < rest.size(); ++i) {
+            clients.emplace_back([&, i] {
+                answers[i + 1] = Call("POST", "/v1/order", rest[i].first, rest[i].second);
+            });
+        }
+        EXPECT_TRUE(Eventually([&] {
+            return OrderManagerMetric("order_manager_orders_waiting") ==
+                   waiting_before + static_cast<double>(rest.size());
+        })) << "the other orders never queued behind the first";
+        PQclear(PQexec(hold, "COMMIT"));
+        PQfinish(hold);
+        for (auto& c : clients) { c.join(); }
+        return answers;
+    };
+
+    // 1. Three orders in one commit, the third trading with the first of them.
+    double commits = OrderManagerMetric("order_manager_orders_per_commit_count");
+    double recorded = OrderManagerMetric("order_manager_orders_per_commit_sum");
+    auto a = held_group({buyer, order("BUY", 1, 170)}, {{seller, order("SELL", 3, 190)},
+                                                        {buyer, order("BUY", 1, 171)},
+                                                        {buyer, order("BUY", 2, 190)}});
+    for (const auto& r : a) { EXPECT_EQ(r.status, 201) << r.body; }
+    EXPECT_EQ(OrderManagerMetric("order_manager_orders_per_commit_count") - commits, 2);  // 1 + 3
+    EXPECT_EQ(OrderManagerMetric("order_manager_orders_per_commit_sum") - recorded, 4);
+    EXPECT_EQ(Field(a[1].Json(), "status"), "OPEN");
+    EXPECT_EQ(Field(a[3].Json(), "status"), "FILLED");
+    EXPECT_EQ(Field(a[3].Json(), "avg_price"), "190.00");
+    EXPECT_EQ(Count("SELECT count(*) FROM trades WHERE symbol = 'AMZN'"), "1");
+    EXPECT_EQ(Count("SELECT filled_quantity || ' ' || status FROM orders WHERE order_id = '" +
+                    Field(a[1].Json(), "order_id") + "'"),
+              "2 PARTIALLY_FILLED");
+
+    // 2. The same client_order_id twice in one group: recorded one by one, the second a replay.
+    commits = OrderManagerMetric("order_manager_orders_per_commit_count");
+    recorded = OrderManagerMetric("order_manager_orders_per_commit_sum");
+    const double failed = OrderManagerMetric("order_manager_group_commits_failed_total");
+    auto b = held_group({buyer, order("BUY", 1, 172)}, {{buyer, order("BUY", 1, 173, "twice")},
+                                                        {buyer, order("BUY", 1, 173, "twice")},
+                                                        {buyer, order("BUY", 1, 174)}});
+    EXPECT_EQ(OrderManagerMetric("order_manager_group_commits_failed_total") - failed, 1);
+    EXPECT_EQ(OrderManagerMetric("order_manager_orders_per_commit_count") - commits, 3);
+    EXPECT_EQ(OrderManagerMetric("order_manager_orders_per_commit_sum") - recorded, 3);
+    EXPECT_EQ(b[0].status, 201) << b[0].body;
+    EXPECT_EQ(b[1].status, 201) << b[1].body;
+    EXPECT_EQ(b[2].status, 200) << b[2].body;
+    EXPECT_EQ(b[2].Header("idempotent-replayed"), "true");
+    EXPECT_EQ(Field(b[2].Json(), "order_id"), Field(b[1].Json(), "order_id"));
+    EXPECT_EQ(b[3].status, 201) << b[3].body;
+    EXPECT_EQ(Count("SELECT count(*) FROM orders WHERE client_order_id = 'twice'"), "1");
+    // Blocked: 170 + 171 (step 1) + 172 + 173 + 174; the duplicate's block was released.
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", buyer).Json(), "blocked_balance"), "860.00");
 }
 
 TEST_F(ExchangeFlows, AnotherUsersOrderIsNotFound) {

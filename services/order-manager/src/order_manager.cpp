@@ -241,7 +241,23 @@ OrderManager::OrderManager(storage::PgPool& pg, storage::PgPool& relaxed_pg,
       risk_(std::move(risk)),
       wallet_(std::move(wallet)),
       options_(options),
-      ids_(ids) {}
+      ids_(ids),
+      orders_per_commit_(telemetry::metrics::Registry::Default()
+                             .AddHistogram("order_manager_orders_per_commit",
+                                           "Orders matched and recorded in one PostgreSQL commit "
+                                           "(group commit: those that waited for their symbol)",
+                                           {}, {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64})
+                             .Get()),
+      orders_waiting_(telemetry::metrics::Registry::Default()
+                          .AddGauge("order_manager_orders_waiting",
+                                    "Orders waiting for their symbol to be matched and recorded")
+                          .Get()),
+      group_commits_failed_(
+          telemetry::metrics::Registry::Default()
+              .AddCounter("order_manager_group_commits_failed_total",
+                          "Group commits that failed as a whole (then each order was recorded "
+                          "alone)")
+              .Get()) {}
 
 void OrderManager::Register(http::Router& router) {
     router.Post("/order", [this](RequestContext& ctx) { return PlaceOrder(ctx); });
@@ -543,34 +559,8 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
         co_return std::move(matched).error();
     }
     MatchOutcome& out = *matched;
-
-    // One batch — one round trip, one commit —: the order (inserted, or updated from NEW),
-    // the trades, the makers' fills, the last price and the outbox events.
-    for (const TradeRecord& t : out.trades) {
-        out.events.emplace_back(options_.channel_prefix + std::string(kTradesChannel), TradeEvent(t));
-    }
-    out.events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel), OrderEvent(order));
     storage::PgBatch batch;
-    if (insert) {
-        batch.Add(kInsertMatchedOrder, order.order_id, order.seq, order.user_id, order.client_order_id,
-                  order.symbol, exchange::ToString(order.side), exchange::ToString(order.type),
-                  exchange::ToString(order.time_in_force), order.price_cents, order.quantity,
-                  order.filled_quantity, order.filled_notional_cents, exchange::ToString(order.status));
-    } else {
-        batch.Add(kSetTakerOutcome, order.order_id, order.filled_quantity, order.filled_notional_cents,
-                  exchange::ToString(order.status));
-    }
-    for (std::size_t i = 0; i < out.trades.size(); ++i) {
-        const TradeRecord& t = out.trades[i];
-        const MakerFill& m = out.maker_fills[i];
-        batch.Add(kInsertTrade, t.trade_id, t.symbol, t.price_cents, t.quantity, t.buy_order_id,
-                  t.sell_order_id, t.buyer_id, t.seller_id, exchange::ToString(t.aggressor_side),
-                  t.executed_at);
-        batch.Add(kFillMaker, m.order_id, m.quantity, m.notional);
-    }
-    if (!out.trades.empty()) { batch.Add(kSetLastPrice, order.symbol, out.trades.back().price_cents); }
-    const std::size_t first_event = batch.size();
-    for (const auto& [channel, payload] : out.events) { batch.Add(kInsertOutbox, channel, payload); }
+    AddRecordStatements(batch, order, out, insert, inner);
     auto rows = co_await pg_.Batch(inner, std::move(batch));
     if (!rows) {
         // The book moved but the database did not: rebuild this book before its next use.
@@ -578,12 +568,151 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
         service::MarkError(span, rows.error());
         co_return std::move(rows).error();
     }
-    if (insert) { order.created_at = (*rows)[0].front().String(0); }
-    for (std::size_t i = first_event; i < rows->size(); ++i) {
-        out.outbox_ids.push_back((*rows)[i].front().Int64(0));
+    ApplyRecorded(sym, order, out, insert, *rows, 0);
+    if (insert) { orders_per_commit_.Observe(1); }
+    co_return std::move(out);
+}
+
+void OrderManager::AddRecordStatements(storage::PgBatch& batch, const OrderRecord& order,
+                                       MatchOutcome& out, bool insert,
+                                       const common::TraceContext& parent) {
+    // One batch — one round trip, one commit —: the order (inserted, or updated from NEW),
+    // the trades, the makers' fills, the last price and the outbox events.
+    for (const TradeRecord& t : out.trades) {
+        out.events.emplace_back(options_.channel_prefix + std::string(kTradesChannel), TradeEvent(t));
+    }
+    out.events.emplace_back(options_.channel_prefix + std::string(kOrdersChannel),
+                            OrderEvent(order));
+    if (insert) {
+        batch.AddUnder(
+            parent, kInsertMatchedOrder,
+            {order.order_id, order.seq, order.user_id, order.client_order_id, order.symbol,
+             exchange::ToString(order.side), exchange::ToString(order.type),
+             exchange::ToString(order.time_in_force), order.price_cents, order.quantity,
+             order.filled_quantity, order.filled_notional_cents, exchange::ToString(order.status)});
+    } else {
+        batch.AddUnder(parent, kSetTakerOutcome,
+                       {order.order_id, order.filled_quantity, order.filled_notional_cents,
+                        exchange::ToString(order.status)});
+    }
+    for (std::size_t i = 0; i < out.trades.size(); ++i) {
+        const TradeRecord& t = out.trades[i];
+        const MakerFill& m = out.maker_fills[i];
+        batch.AddUnder(
+            parent, kInsertTrade,
+            {t.trade_id, t.symbol, t.price_cents, t.quantity, t.buy_order_id, t.sell_order_id,
+             t.buyer_id, t.seller_id, exchange::ToString(t.aggressor_side), t.executed_at});
+        batch.AddUnder(parent, kFillMaker, {m.order_id, m.quantity, m.notional});
+    }
+    if (!out.trades.empty()) {
+        batch.AddUnder(parent, kSetLastPrice, {order.symbol, out.trades.back().price_cents});
+    }
+    for (const auto& [channel, payload] : out.events) {
+        batch.AddUnder(parent, kInsertOutbox, {channel, payload});
+    }
+}
+
+void OrderManager::ApplyRecorded(SymbolState& sym, OrderRecord& order, MatchOutcome& out,
+                                 bool insert, const std::vector<storage::PgRows>& rows,
+                                 std::size_t first) {
+    if (insert) { order.created_at = rows[first].front().String(0); }
+    // The order's statement, two per trade, the last price if any trade, then the events.
+    std::size_t event_row = first + 1 + 2 * out.trades.size() + (out.trades.empty() ? 0 : 1);
+    for (std::size_t i = 0; i < out.events.size(); ++i) {
+        out.outbox_ids.push_back(rows[event_row + i].front().Int64(0));
     }
     if (!out.trades.empty()) { sym.instrument.last_price_cents = out.trades.back().price_cents; }
-    co_return std::move(out);
+}
+
+http::awaitable<void> OrderManager::RecordOne(SymbolState& sym, PendingOrder& p) {
+    if (sym.dirty) {
+        if (auto st = co_await RebuildSymbol(sym, p.parent); !st) {
+            p.result = st.error();
+            co_return;
+        }
+    }
+    if (p.order->seq == 0) { p.order->seq = co_await NextSeq(p.parent); }
+    if (p.order->seq == 0) {
+        p.result = Error{ErrorCode::kUpstreamUnavailable, "database unavailable"};
+        co_return;
+    }
+    p.result = co_await MatchAndPersist(sym, *p.order, /*insert=*/true, p.parent);
+}
+
+http::awaitable<void> OrderManager::RecordPending(SymbolState& sym) {
+    std::vector<PendingOrder*> group = std::exchange(sym.pending, {});
+    orders_waiting_.Dec(static_cast<double>(group.size()));
+    if (group.size() == 1) {
+        co_await RecordOne(sym, *group.front());
+        co_return;
+    }
+    if (sym.dirty) {
+        if (auto st = co_await RebuildSymbol(sym, group.front()->parent); !st) {
+            for (PendingOrder* p : group) { p->result = st.error(); }
+            co_return;
+        }
+    }
+    struct Part {
+        PendingOrder* p;
+        OrderRecord before;  // to match again alone if the group's batch fails
+        telemetry::Span span;
+        common::TraceContext inner;
+        MatchOutcome out;
+        std::size_t first_row = 0;
+    };
+    std::vector<Part> parts;
+    parts.reserve(group.size());
+    storage::PgBatch batch;
+    bool matched_all = true;
+    for (PendingOrder* p : group) {
+        OrderRecord& order = *p->order;
+        if (order.seq == 0) { order.seq = co_await NextSeq(p->parent); }
+        if (order.seq == 0) {
+            p->result = Error{ErrorCode::kUpstreamUnavailable, "database unavailable"};
+            continue;
+        }
+        Part& part = parts.emplace_back(
+            Part{p, order, service::StartChild(tracer_, "match_order", p->parent), {}, {}, 0});
+        part.inner = service::ToPlain(part.span.GetContext());
+        part.span.SetAttribute("order_id", order.order_id);
+        part.span.SetAttribute("symbol", order.symbol);
+        part.span.SetAttribute("orders_in_commit", static_cast<std::int64_t>(group.size()));
+        auto matched = Match(sym, order, part.span);
+        if (!matched) {  // the book is dirty: no group
+            matched_all = false;
+            break;
+        }
+        part.out = std::move(matched).value();
+        part.first_row = batch.size();
+        AddRecordStatements(batch, order, part.out, /*insert=*/true, part.inner);
+    }
+    common::Result<std::vector<storage::PgRows>> rows = Error{ErrorCode::kInternal, "not run"};
+    if (matched_all && !parts.empty()) {
+        rows = co_await pg_.Batch(parts.front().inner, std::move(batch));
+    }
+    if (matched_all && rows) {
+        for (Part& part : parts) {
+            ApplyRecorded(sym, *part.p->order, part.out, /*insert=*/true, *rows, part.first_row);
+            part.p->result = std::move(part.out);
+        }
+        orders_per_commit_.Observe(static_cast<double>(parts.size()));
+        co_return;
+    }
+    // Nothing of the group was written and the book moved: rebuild it (RecordOne does), then
+    // record each order alone, from what it was before this attempt (its seq kept).
+    sym.dirty = true;
+    group_commits_failed_.Inc();
+    for (Part& part : parts) {
+        part.span.SetAttribute("group_commit_failed", true);
+        if (!rows) { service::MarkError(part.span, rows.error()); }
+        part.span.End();
+        const std::int64_t seq = part.p->order->seq;
+        *part.p->order = std::move(part.before);
+        part.p->order->seq = seq;
+    }
+    for (PendingOrder* p : group) {
+        if (!p->result) { co_await RecordOne(sym, *p); }
+    }
 }
 
 http::awaitable<bool> OrderManager::SettleTrades(std::vector<TradeRecord>& trades,
@@ -1006,22 +1135,25 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         co_return service::PassThrough(*blocked);
     }
 
-    // 3. matching and the durable record of the order with its trades: serialized per symbol
+    // 3. matching and the durable record of the order with its trades: serialized per symbol,
+    // committed together with the orders that wait for the symbol at the same time.
     MatchOutcome outcome;
     {
-        auto guard = co_await sym->mutex.Lock();
-        if (sym->dirty) {
-            if (auto st = co_await RebuildSymbol(*sym, inner); !st) {
-                (void)co_await Release(order.order_id, inner);
-                co_return fail(st.error());
+        PendingOrder me{&order, inner, std::nullopt};
+        sym->pending.push_back(&me);
+        orders_waiting_.Inc();
+        // Out of the queue however this scope ends (a coroutine destroyed while it waits).
+        struct Unqueue {
+            SymbolState* sym;
+            PendingOrder* me;
+            telemetry::metrics::Gauge& waiting;
+            ~Unqueue() {
+                if (std::erase(sym->pending, me) > 0) { waiting.Dec(); }
             }
-        }
-        order.seq = co_await NextSeq(inner);
-        if (order.seq == 0) {
-            (void)co_await Release(order.order_id, inner);
-            co_return fail(Error{ErrorCode::kUpstreamUnavailable, "database unavailable"});
-        }
-        auto matched = co_await MatchAndPersist(*sym, order, /*insert=*/true, inner);
+        } unqueue{sym, &me, orders_waiting_};
+        auto guard = co_await sym->mutex.Lock();
+        if (!me.result.has_value()) { co_await RecordPending(*sym); }
+        common::Result<MatchOutcome> matched = std::move(*me.result);
         if (!matched) {
             // Nothing of the order was written (the book is rebuilt before its next use).
             Error e = matched.error();

@@ -40,6 +40,7 @@
 #include "flowex/storage/pg.hpp"
 #include "flowex/storage/redis.hpp"
 #include "flowex/telemetry/api/trace.hpp"
+#include "flowex/telemetry/metrics/metrics.hpp"
 
 namespace flowex::orders {
 
@@ -125,14 +126,6 @@ private:
         std::string order_id;
         std::int64_t user_id = 0;
     };
-    struct SymbolState {
-        exchange::Instrument instrument;
-        std::string name;
-        matching::SymbolId book = 0;
-        AsyncMutex mutex;
-        std::unordered_map<std::int64_t, LiveOrder> live;  // resting orders by seq
-        bool dirty = false;  // the book may disagree with the database: rebuild before use
-    };
     struct MakerFill {
         std::string order_id;
         std::int64_t quantity = 0;
@@ -144,6 +137,24 @@ private:
         std::vector<std::pair<std::string, std::string>> events;  // (channel, payload)
         std::vector<std::int64_t> outbox_ids;
         bool taker_done = false;
+    };
+
+    /// An order waiting for its symbol's lock to be matched and recorded. Whoever holds the
+    /// lock next records every order waiting then, in one commit (see RecordPending), and
+    /// leaves each its result; an order whose result is set when it gets the lock is done.
+    struct PendingOrder {
+        OrderRecord* order;
+        common::TraceContext parent;
+        std::optional<common::Result<MatchOutcome>> result;
+    };
+    struct SymbolState {
+        exchange::Instrument instrument;
+        std::string name;
+        matching::SymbolId book = 0;
+        AsyncMutex mutex;
+        std::unordered_map<std::int64_t, LiveOrder> live;  // resting orders by seq
+        bool dirty = false;  // the book may disagree with the database: rebuild before use
+        std::vector<PendingOrder*> pending;  // in arrival order (the mutex is FIFO too)
     };
 
     SymbolState* FindSymbol(std::string_view symbol);
@@ -169,6 +180,21 @@ private:
     http::awaitable<common::Result<MatchOutcome>> MatchAndPersist(SymbolState& sym, OrderRecord& order,
                                                                   bool insert,
                                                                   const common::TraceContext& parent);
+    /// MatchAndPersist's statements for one matched order, each with its span under `parent`.
+    void AddRecordStatements(storage::PgBatch& batch, const OrderRecord& order, MatchOutcome& out,
+                             bool insert, const common::TraceContext& parent);
+    /// Reads back what the batch answered for those statements, from row `first` on.
+    void ApplyRecorded(SymbolState& sym, OrderRecord& order, MatchOutcome& out, bool insert,
+                       const std::vector<storage::PgRows>& rows, std::size_t first);
+    /// Group commit. Records every order in `sym.pending` (the caller's among them), in
+    /// arrival order: one alone as before (RecordOne); several matched one after another in
+    /// memory and written in one batch — one round trip, one commit — so an order waiting
+    /// for the lock behind others waits for one commit, not one each. If that batch fails
+    /// (one order's client_order_id raced in, or its reservation was released), nothing of
+    /// it was written: the book is rebuilt and each order is recorded alone, so each gets
+    /// its own answer. Caller holds the lock.
+    http::awaitable<void> RecordPending(SymbolState& sym);
+    http::awaitable<void> RecordOne(SymbolState& sym, PendingOrder& p);
     /// Bookkeeping that a crash may lose (the sweeper then redoes idempotent work): trades
     /// settled in the wallet, outbox events published. Collected along a request and written
     /// in one round trip through the relaxed pool by WriteMarks.
@@ -234,6 +260,9 @@ private:
     OrderManagerOptions options_;
     common::IdGenerator& ids_;
     matching::MatchingEngine engine_;
+    telemetry::metrics::Histogram& orders_per_commit_;
+    telemetry::metrics::Gauge& orders_waiting_;  // in every symbol's pending queue
+    telemetry::metrics::Counter& group_commits_failed_;
     std::map<std::string, std::unique_ptr<SymbolState>, std::less<>> symbols_;
     static constexpr std::int64_t kSeqBlock = 64;
     static constexpr std::chrono::seconds kSettleGrace{2};
