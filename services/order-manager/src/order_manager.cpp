@@ -1240,15 +1240,19 @@ http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
         order = ReadOrder(upd->front());
         (void)engine_.Cancel(sym->book, static_cast<matching::OrderId>(order.seq));
         sym->live.erase(order.seq);
-        // The release waits until every trade of the order is settled. A trade of it may
-        // still be settling in the request that made it (settlement runs outside this lock):
-        // settle it here too (idempotent on the trade id) with the release in the same
-        // wallet commit. If the wallet cannot do it now, the sweeper does it later.
-        auto loaded = co_await LoadTrades(inner, order_id);
-        if (loaded) {
-            trades = std::move(loaded).value();
-            (void)co_await SettleTrades(trades, order_id, marks, inner);
-        }
+    }
+    // Out of the book and CANCELLED in the database: no trade of it can be made any more,
+    // and every one made is committed (trades are, before the symbol's lock is let go), so
+    // the rest needs no lock. The release waits until every trade of the order is settled. A
+    // trade of it may still be settling in the request that made it (settlement runs outside
+    // the lock too): settle it here as well (idempotent on the trade id) with the release in
+    // the same wallet commit. A release the sweeper makes meanwhile is not made twice (the
+    // wallet releases only an unreleased reservation, under its row lock). If the wallet
+    // cannot do it now, the sweeper does it later.
+    auto loaded = co_await LoadTrades(inner, order_id);
+    if (loaded) {
+        trades = std::move(loaded).value();
+        (void)co_await SettleTrades(trades, order_id, marks, inner);
     }
     service::LogInfo(inner, "Cancelled order {} for user {}", order_id, *user);
     std::vector<std::pair<std::string, std::string>> events;
