@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <functional>
-#include <sstream>
 #include <thread>
 
 #include "exchange_stack.hpp"
@@ -385,15 +385,10 @@ TEST_F(ExchangeFlows, SameClientOrderIdReturnsTheFirstResult) {
     EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "115.00");
 }
 
-// order-manager's /metrics: one unlabelled sample's value (-1 when absent).
+// order-manager's /metrics: one unlabelled sample's value (NaN when absent).
 double OrderManagerMetric(const std::string& name) {
     auto r = Http("GET", ExchangeFlowsStack()->url("order-manager") + "/metrics");
-    if (!r.ok() || r->status != 200) { return -1; }
-    std::istringstream in(r->body);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(name + " ", 0) == 0) { return std::stod(line.substr(name.size() + 1)); }
-    }
-    return -1;
+    return r.ok() && r->status == 200 ? PrometheusSample(r->body, name) : std::nan("");
 }
 
 // Polls `done` every 10 ms for at most 20 s.
@@ -434,6 +429,7 @@ TEST_F(ExchangeFlows, OrdersWaitingForTheirSymbolAreCommittedTogetherAndADuplica
         EXPECT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(hold);
         PQclear(locked);
         const double waiting_before = OrderManagerMetric("order_manager_orders_waiting");
+        EXPECT_FALSE(std::isnan(waiting_before)) << "order-manager has no orders-waiting gauge";
         std::vector<std::thread> clients;
         clients.emplace_back(
             [&] { answers[0] = Call("POST", "/v1/order", first.first, first.second); });

@@ -7,8 +7,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "flowex/common/ids.hpp"
@@ -251,6 +253,14 @@ common::Result<std::int64_t> ExchangeStack::UserId(const std::string& token) {
         return common::Error{common::ErrorCode::kInternal, "me: " + me->body};
     }
     return doc->Find("user_id")->ToInt64().value_or(0);
+}
+
+double PrometheusSample(const std::string& page, const std::string& name) {
+    std::istringstream in(page);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(name + " ", 0) == 0) { return std::stod(line.substr(name.size() + 1)); }
+    }
+    return std::nan("");
 }
 
 }  // namespace flowex::itest

@@ -37,6 +37,9 @@ common::Result<HttpResult> Http(const std::string& method, const std::string& ur
                                 std::vector<std::pair<std::string, std::string>> headers = {},
                                 const std::string& content_type = {});
 
+/// The value of an unlabelled sample (`name value`) in a Prometheus text page; NaN when absent.
+double PrometheusSample(const std::string& page, const std::string& name);
+
 struct StackOptions {
     bool with_collector = false;
     /// Extra environment for every service (e.g. OTEL_BSP_SCHEDULE_DELAY=100).

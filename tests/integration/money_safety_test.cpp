@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -26,7 +25,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "exchange_stack.hpp"
@@ -521,15 +519,6 @@ protected:
     std::map<int, int> statuses_;  // HTTP status (0: no reply) → count, for orders and cancels
 };
 
-// The value of an unlabelled sample in a Prometheus text page; NaN when absent.
-double MetricValue(const std::string& page, const std::string& name) {
-    std::istringstream in(page);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(name + " ", 0) == 0) { return std::stod(line.substr(name.size() + 1)); }
-    }
-    return std::nan("");
-}
-
 TEST_F(MoneySafety, ConcurrentRandomOrdersKeepEveryInvariant) {
     auto traders = MakeTraders(users_);
     ASSERT_EQ(static_cast<int>(traders.size()), users_);
@@ -538,8 +527,8 @@ TEST_F(MoneySafety, ConcurrentRandomOrdersKeepEveryInvariant) {
     // so the invariants below hold for that path too.
     auto metrics = Http("GET", stack_->url("order-manager") + "/metrics");
     ASSERT_TRUE(metrics.ok() && metrics->status == 200);
-    const double orders = MetricValue(metrics->body, "order_manager_orders_per_commit_sum");
-    const double commits = MetricValue(metrics->body, "order_manager_orders_per_commit_count");
+    const double orders = PrometheusSample(metrics->body, "order_manager_orders_per_commit_sum");
+    const double commits = PrometheusSample(metrics->body, "order_manager_orders_per_commit_count");
     EXPECT_GT(commits, 0);
     EXPECT_GT(orders, commits) << "no commit recorded more than one order";
     SettleAndCheck();
