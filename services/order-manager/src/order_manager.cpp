@@ -553,6 +553,7 @@ http::awaitable<common::Result<OrderManager::MatchOutcome>> OrderManager::MatchA
     const common::TraceContext inner = service::ToPlain(span.GetContext());
     span.SetAttribute("order_id", order.order_id);
     span.SetAttribute("symbol", order.symbol);
+    if (insert) { span.SetAttribute("orders_in_commit", std::int64_t{1}); }
     auto matched = Match(sym, order, span);
     if (!matched) {
         service::MarkError(span, matched.error());
@@ -664,6 +665,7 @@ http::awaitable<void> OrderManager::RecordPending(SymbolState& sym) {
     parts.reserve(group.size());
     storage::PgBatch batch;
     bool matched_all = true;
+    common::Result<std::vector<storage::PgRows>> rows = Error{ErrorCode::kInternal, "not run"};
     for (PendingOrder* p : group) {
         OrderRecord& order = *p->order;
         if (order.seq == 0) { order.seq = co_await NextSeq(p->parent); }
@@ -680,13 +682,13 @@ http::awaitable<void> OrderManager::RecordPending(SymbolState& sym) {
         auto matched = Match(sym, order, part.span);
         if (!matched) {  // the book is dirty: no group
             matched_all = false;
+            rows = std::move(matched).error();
             break;
         }
         part.out = std::move(matched).value();
         part.first_row = batch.size();
         AddRecordStatements(batch, order, part.out, /*insert=*/true, part.inner);
     }
-    common::Result<std::vector<storage::PgRows>> rows = Error{ErrorCode::kInternal, "not run"};
     if (matched_all && !parts.empty()) {
         rows = co_await pg_.Batch(parts.front().inner, std::move(batch));
     }
