@@ -53,7 +53,7 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 }
 
 // An http:// URL (RFC 3986: the scheme is case-insensitive; userinfo becomes Basic
-// authentication, as Go's and Java's HTTP clients do). Why not otherwise, in `why`.
+// authentication, as curl and Go's net/http do). Why not otherwise, in `why`.
 std::optional<Url> ParseUrl(std::string_view url, std::string& why) {
     const auto colon_slashes = url.find("://");
     const std::string_view scheme =
