@@ -16,14 +16,16 @@
 # tracing leaves when CPU is the limit, so tracing's cost is 1 − B/A. With it, both stacks
 # trace and B runs BASELINE_BUILD_DIR's binaries: A/B compares two builds.
 # ROUNDS [3] rounds; the two stacks swap port ranges and start order every round. Both loads
-# prepare their users first, then start their clocks together (flowex load --start-file). CPU
+# prepare their users first, then start their clocks together (flowex load --start-file). With
+# WARMUP (e.g. 5s; default none) both stacks first get that much load at RATE, together, so
+# p50/p99 are not a cold stack's first seconds (see cold_start.sh). CPU
 # is user + system time (from /proc) from then to each load's end, of every process of a stack:
 # the services and the collector (scripts/up's descendants), Redis and PostgreSQL (all
 # backends, found by their ports).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 repo="$(cd "${1:-$here}" && pwd)"
 build="$(cd "${2:-$repo/build}" && pwd)"
 baseline="${3:-}"
@@ -32,6 +34,7 @@ load_bin="$here/build/bin/flowex"
 [[ -x "$load_bin" ]] || { echo "side_by_side: $load_bin is not built" >&2; exit 2; }
 RATE="${RATE:-150}"
 DURATION="${DURATION:-20s}"
+WARMUP="${WARMUP:-}"
 USERS="${USERS:-20}"
 ROUNDS="${ROUNDS:-3}"
 
@@ -122,6 +125,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
   else
     start B "$base_b" "$trace_b" "$build_b"
     start A "$base_a" 1 "$build"
+  fi
+  if [[ -n "$WARMUP" ]]; then
+    for s in A B; do
+      FLOWEX_INTERNAL_TOKEN="${token[$s]}" "$load_bin" load --gateway-url "http://127.0.0.1:${gw_port[$s]}" \
+        --wallet-url "http://127.0.0.1:${wallet_port[$s]}" --rate "$RATE" --duration "$WARMUP" \
+        --users "$USERS" --quiet > /dev/null 2>&1 &
+      load_pid[$s]=$!
+    done
+    for s in A B; do wait "${load_pid[$s]}" || { echo "side_by_side: the warm-up of $s failed" >&2; exit 1; }; done
+    load_pid=()
   fi
   # Both loads prepare their users, then wait for the start file: their clocks start together,
   # right after each stack's CPU so far is read.
