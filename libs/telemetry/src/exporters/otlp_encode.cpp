@@ -385,7 +385,6 @@ bool IsAscii(const logs::LogRecordData& r) noexcept {
 }
 
 // ---- grouping -------------------------------------------------------------------------------
-// ---- grouping -------------------------------------------------------------------------------
 
 template <class Item>
 struct ScopeGroup {
