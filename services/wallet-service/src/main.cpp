@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
     if (auto st = runtime.ConnectPostgres(); !st) {
         flowex::service::ExitWithError("wallet-service", st.error().message);
     }
-    flowex::wallet::WalletService wallet(runtime.pg(), runtime.tracer());
+    // Blocks only: order-manager's next commit for the order makes a block durable (wallet.hpp).
+    auto relaxed_pg = runtime.MakeRelaxedPgPool(4);
+    flowex::wallet::WalletService wallet(runtime.pg(), *relaxed_pg, runtime.tracer());
     wallet.Register(runtime.server().router());
     return runtime.Run();
 }

@@ -382,7 +382,8 @@ http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
         params = {*order_id, uid, *symbol, *quantity, *order_id};
     }
     const storage::PgStatement& stmt = buy ? kBlockCashReserve : kBlockSharesReserve;
-    auto blocked = co_await pg_.QueryWith(inner, stmt, std::move(params));
+    // Committed without waiting for the disk: see WalletService (wallet.hpp).
+    auto blocked = co_await relaxed_.QueryWith(inner, stmt, std::move(params));
     bool replayed = false;
     if (!blocked) {
         // The reservation exists already: a replay of a block that succeeded.

@@ -6,6 +6,13 @@
 /// ledger's UNIQUE (kind, ref, user_id) and the reservation's primary key make a retried
 /// call a no-op that answers like the first, so a restarted order-manager can retry freely.
 /// Each route runs in one PostgreSQL transaction: it happens whole or not at all.
+///
+/// A block commits through `relaxed`, a pool whose commits do not wait for their WAL flush
+/// (synchronous_commit=off). That is safe because a reservation matters only to the order it
+/// was made for, and order-manager's next commit for that order (the order's INSERT, which
+/// reads the reservation, or the release) waits for the flush of all WAL before it, this
+/// block's commit record included: a block lost in a crash of PostgreSQL belonged to an order
+/// that was never acknowledged. Every other route commits through `pg`, waiting for the disk.
 #include <cstdint>
 
 #include "flowex/common/json.hpp"
@@ -18,7 +25,8 @@ namespace flowex::wallet {
 
 class WalletService {
 public:
-    WalletService(storage::PgPool& pg, telemetry::Tracer tracer) : pg_(pg), tracer_(tracer) {}
+    WalletService(storage::PgPool& pg, storage::PgPool& relaxed, telemetry::Tracer tracer)
+        : pg_(pg), relaxed_(relaxed), tracer_(tracer) {}
 
     void Register(http::Router& router);
 
@@ -40,6 +48,7 @@ private:
                                                 const common::JsonValue& list);
 
     storage::PgPool& pg_;
+    storage::PgPool& relaxed_;
     telemetry::Tracer tracer_;
 };
 
