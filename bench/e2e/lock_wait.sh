@@ -8,10 +8,10 @@
 # [18800]), warms it with `flowex load` at RATE [500]/s for WARMUP [5s], measures RATE/s for
 # DURATION [15s], then reads the last 1,500 `create_order` traces back from the collector and
 # prints, per build: errors, p50/p99 of all requests, of limit orders and of cancels (from
-# `flowex load`), the wait for the symbol's lock (from the end of the block-funds call to the
-# start of `match_order`: p50/p90/p99), `match_order`'s p50, and order-manager's group-commit
-# metrics. ROUNDS [3]; the order of the builds alternates round by round. Compare within a
-# round; the VM's speed drifts from minute to minute.
+# `flowex load`), the wait for the symbol's lock (from the end of the last call to answer,
+# validate or block-funds, to the start of `match_order`: p50/p90/p99), `match_order`'s p50,
+# and order-manager's group-commit metrics. ROUNDS [3]; the order of the builds alternates
+# round by round. Compare within a round; the VM's speed drifts from minute to minute.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -71,8 +71,9 @@ for t in json.load(open(f"{work}/traces.json"))["data"]:
         if not mo:
             continue
         calls = [s for s in ch if s["operationName"] == "POST" and s["startTime"] < mo[0]["startTime"]]
-        if calls:  # the last call before matching is block-funds
-            waits.append((mo[0]["startTime"] - calls[-1]["startTime"] - calls[-1]["duration"]) / 1000)
+        if calls:  # from the end of the last call to answer (validate and block-funds overlap)
+            ready = max(s["startTime"] + s["duration"] for s in calls)
+            waits.append((mo[0]["startTime"] - ready) / 1000)
             match.append(mo[0]["duration"] / 1000)
 metrics = {}
 for line in open(f"{work}/metrics.txt"):

@@ -530,6 +530,18 @@ TEST_F(ExchangeFlows, RiskRejectionListsItsReasons) {
     ASSERT_NE(err, nullptr);
     EXPECT_EQ(Field(*err, "code"), "risk_rejected");
     EXPECT_NE(common::ToJson(*err->Find("reasons")).find("price_outside_band"), std::string::npos);
+    // A limit order's block is made while risk decides: the rejection released it before the
+    // answer, so nothing stays blocked and the ledger shows the block undone.
+    const std::string order_id = Field(*err, "order_id");
+    ASSERT_EQ(order_id.size(), 36u) << r.body;
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "0.00");
+    EXPECT_EQ(Count("SELECT count(*) FROM reservations WHERE NOT released AND order_id = '" +
+                    order_id + "'"),
+              "0");
+    EXPECT_EQ(Count("SELECT COALESCE(sum(blocked_delta_cents), 0) FROM transactions WHERE ref = '" +
+                    order_id + "'"),
+              "0");
+    EXPECT_EQ(Count("SELECT status FROM orders WHERE order_id = '" + order_id + "'"), "REJECTED");
 }
 
 TEST_F(ExchangeFlows, PositionsAreCachedAndATradeInvalidatesThem) {

@@ -18,6 +18,8 @@ struct Span {
     std::string parent;
     std::string service;
     std::string name;
+    std::int64_t start_us = 0;
+    std::int64_t duration_us = 0;
     std::map<std::string, std::string> tags;
 };
 
@@ -55,6 +57,8 @@ std::vector<Span> WaitForTrace(const ExchangeStack& stack, const std::string& tr
                     Span sp;
                     sp.id = s.Find("spanID")->as_string();
                     sp.name = s.Find("operationName")->as_string();
+                    sp.start_us = s.Find("startTime")->ToInt64().value_or(0);
+                    sp.duration_us = s.Find("duration")->ToInt64().value_or(0);
                     if (const auto* refs = s.Find("references"); refs && !refs->as_array().empty()) {
                         sp.parent = refs->as_array()[0].Find("spanID")->as_string();
                     }
@@ -71,6 +75,12 @@ std::vector<Span> WaitForTrace(const ExchangeStack& stack, const std::string& tr
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return spans;
+}
+
+std::string Names(const std::vector<Span>& spans) {
+    std::string out;
+    for (const Span& s : spans) { out += s.service + ":" + s.name + " "; }
+    return out;
 }
 
 const Span* Find(const std::vector<Span>& spans, const std::string& service, const std::string& name) {
@@ -172,6 +182,21 @@ TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
     EXPECT_TRUE(Descends(spans, block, create));
     EXPECT_TRUE(Descends(spans, update, block));
     EXPECT_TRUE(Descends(spans, insert, create));
+    // A limit order's block is asked for while risk decides: order-manager's call to
+    // wallet-service starts before its call to risk-manager has its answer.
+    const Span* ask_risk = nullptr;
+    const Span* ask_wallet = nullptr;
+    for (const Span& s : spans) {
+        if (s.service != "order-manager" || s.name != "POST" || s.parent != create->id) {
+            continue;
+        }
+        const std::string url = s.tags.count("url.full") ? s.tags.at("url.full") : "";
+        if (url.ends_with("/validate")) { ask_risk = &s; }
+        if (url.ends_with("/block-funds")) { ask_wallet = &s; }
+    }
+    ASSERT_NE(ask_risk, nullptr) << Names(spans);
+    ASSERT_NE(ask_wallet, nullptr) << Names(spans);
+    EXPECT_LT(ask_wallet->start_us, ask_risk->start_us + ask_risk->duration_us);
     EXPECT_EQ(place->tags.at("symbol"), "AAPL");
     EXPECT_EQ(place->tags.at("side"), "BUY");
     EXPECT_EQ(place->tags.at("quantity"), "10");
@@ -301,12 +326,6 @@ std::vector<const Span*> Below(const std::vector<Span>& spans, const Span* ances
 std::string Tag(const Span* s, const std::string& key) {
     auto it = s->tags.find(key);
     return it == s->tags.end() ? std::string("<absent>") : it->second;
-}
-
-std::string Names(const std::vector<Span>& spans) {
-    std::string out;
-    for (const Span& s : spans) { out += s.service + ":" + s.name + " "; }
-    return out;
 }
 
 TEST_F(ExchangeTraces, AddFundsIsOneTraceThroughUserAndWalletServiceToPostgres) {

@@ -1,12 +1,12 @@
 #include "order_manager.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 
 #include "flowex/common/clock.hpp"
 #include "flowex/common/json.hpp"
@@ -1062,7 +1062,13 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         }
     }
 
-    // 1. risk
+    // 1. risk, and 2. the block of cash or shares, keyed by the order id. A limit order's
+    // reservation does not depend on risk's answer, so both are asked at once and a block made
+    // for an order that risk then rejects is released (a rejection is rare; the order was
+    // never acknowledged). A market order's reservation is priced at the edge of risk's price
+    // band, so it waits for the answer.
+    order.order_id = ids_.NewUuid();
+    span.SetAttribute("order_id", order.order_id);
     service::LogInfo(inner, "Sending to risk-manager for validation");
     common::JsonWriter rw;
     rw.BeginObject()
@@ -1072,21 +1078,57 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         .Field("quantity", order.quantity);
     if (order.price_cents.has_value()) { rw.Field("price_cents", *order.price_cents); }
     rw.EndObject();
-    auto risk = co_await risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
-    if (!risk) { co_return fail(risk.error()); }
+    auto block_body = [&order](std::int64_t price_cents) {
+        common::JsonWriter bw;
+        bw.BeginObject()
+            .Field("order_id", order.order_id)
+            .Field("side", exchange::ToString(order.side))
+            .Field("symbol", order.symbol)
+            .Field("quantity", order.quantity);
+        if (order.side == Side::kBuy) { bw.Field("price_cents", price_cents); }
+        bw.EndObject();
+        return bw.Take();
+    };
+    const bool at_once = order.type == exchange::OrderType::kLimit;
+    common::Result<http::ClientResponse> risk = Error{ErrorCode::kInternal, "not asked"};
+    std::optional<common::Result<http::ClientResponse>> blocked;
+    if (at_once) {
+        using namespace boost::asio::experimental::awaitable_operators;
+        // Named first: GCC 12 mishandles temporaries in a co_await expression.
+        auto validate = risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
+        auto block = wallet_->Call(Method::kPost, "/block-funds", block_body(*order.price_cents),
+                                   inner, order.user_id);
+        auto both = co_await (std::move(validate) && std::move(block));
+        risk = std::move(std::get<0>(both));
+        blocked = std::move(std::get<1>(both));
+    } else {
+        risk = co_await risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
+    }
+    // Risk said no or could not be asked: undo a block that happened or may have (idempotent;
+    // the sweeper releases an orphan later otherwise).
+    auto undo_block = [&]() -> http::awaitable<void> {
+        if (blocked.has_value() && (!*blocked || (*blocked)->status == 200)) {
+            (void)co_await Release(order.order_id, inner);
+        }
+    };
+    if (!risk) {
+        co_await undo_block();
+        co_return fail(risk.error());
+    }
     if (risk->status != 200) {
+        co_await undo_block();
         service::MarkError(span, service::ErrorFromResponse(*risk));
         co_return service::PassThrough(*risk);
     }
     auto decision = common::ParseJson(risk->body);
     if (!decision || !decision->is_object()) {
+        co_await undo_block();
         co_return fail(Error{ErrorCode::kInternal, "risk-manager answered malformed JSON"});
     }
     const common::JsonValue* approved = decision->Find("approved");
     const common::JsonValue* effective = decision->Find("effective_price_cents");
-    order.order_id = ids_.NewUuid();
-    span.SetAttribute("order_id", order.order_id);
     if (approved == nullptr || !approved->is_bool() || !approved->as_bool()) {
+        co_await undo_block();
         std::vector<std::string> reasons;
         if (const auto* rs = decision->Find("reasons"); rs != nullptr && rs->is_array()) {
             for (const auto& v : rs->as_array()) {
@@ -1108,33 +1150,26 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         ew.EndArray().Field("order_id", order.order_id).EndObject().EndObject();
         co_return http::JsonResponse(422, ew.Take());
     }
-    const std::int64_t block_price =
-        effective != nullptr ? effective->ToInt64().value_or(0) : order.price_cents.value_or(0);
-
-    // 2. block cash or shares, keyed by the order id
-    common::JsonWriter bw;
-    bw.BeginObject()
-        .Field("order_id", order.order_id)
-        .Field("side", exchange::ToString(order.side))
-        .Field("symbol", order.symbol)
-        .Field("quantity", order.quantity);
-    if (order.side == Side::kBuy) { bw.Field("price_cents", block_price); }
-    bw.EndObject();
-    auto blocked = co_await wallet_->Call(Method::kPost, "/block-funds", bw.Take(), inner, order.user_id);
-    if (!blocked) {
+    if (!blocked.has_value()) {
+        const std::int64_t block_price =
+            effective != nullptr ? effective->ToInt64().value_or(0) : order.price_cents.value_or(0);
+        blocked = co_await wallet_->Call(Method::kPost, "/block-funds", block_body(block_price),
+                                         inner, order.user_id);
+    }
+    if (!*blocked) {
         // Unknown whether the block happened: undo it if it did (idempotent); the sweeper
         // releases it later otherwise.
         (void)co_await Release(order.order_id, inner);
-        co_return fail(blocked.error());
+        co_return fail(blocked->error());
     }
-    if (blocked->status != 200) {
-        Error e = service::ErrorFromResponse(*blocked);
-        if (blocked->status == 422) {
+    if ((*blocked)->status != 200) {
+        Error e = service::ErrorFromResponse(**blocked);
+        if ((*blocked)->status == 422) {
             order.reject_reason = std::string(common::ToString(e.code)) + ":" + e.message;
             co_await StoreRejected(order, inner);
         }
         service::MarkError(span, e);
-        co_return service::PassThrough(*blocked);
+        co_return service::PassThrough(**blocked);
     }
 
     // 3. matching and the durable record of the order with its trades: serialized per symbol,
