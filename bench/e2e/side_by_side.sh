@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/e2e/side_by_side.sh — two whole stacks at once, under the same load at the same
-# moments: CPU per request of each and their ratio, drift-free.
+# moments: CPU per request of each and their ratio, drift-free, and each route's p50/p99.
 #
 #   bench/e2e/side_by_side.sh [REPO [BUILD_DIR [BASELINE_BUILD_DIR]]]
 #
@@ -186,18 +186,22 @@ for name in ("A", "B"):
         groups[g] = groups.get(g, 0) + v
     a = rep["routes"]["all"]
     detail = ",".join(f"{g}={v:.2f}" for g, v in sorted(groups.items()))
-    out.append((sum(per.values()), rep["completed"], rep["errors"], a["p50_ms"], a["p99_ms"], detail))
-(ca, na, ea, p50a, p99a, da), (cb, nb, eb, p50b, p99b, db) = out
-print(f"{ca:.3f} {cb:.3f} {cb / ca:.4f} {na} {ea} {p50a:.2f} {p99a:.2f} {nb} {eb} {p50b:.2f} {p99b:.2f} {da} {db}")
+    routes = ",".join(f"{k}={v['p50_ms']:.2f}/{v['p99_ms']:.2f}"
+                      for k, v in rep["routes"].items() if k != "all")
+    out.append((sum(per.values()), rep["completed"], rep["errors"], a["p50_ms"], a["p99_ms"], detail, routes))
+(ca, na, ea, p50a, p99a, da, ra), (cb, nb, eb, p50b, p99b, db, rb) = out
+print(f"{ca:.3f} {cb:.3f} {cb / ca:.4f} {na} {ea} {p50a:.2f} {p99a:.2f} {nb} {eb} {p50b:.2f} {p99b:.2f} {da} {db} {ra} {rb}")
 PY
 )"
-  read -r cpu_a cpu_b ratio n_a e_a p50_a p99_a n_b e_b p50_b p99_b detail_a detail_b <<< "$line"
+  read -r cpu_a cpu_b ratio n_a e_a p50_a p99_a n_b e_b p50_b p99_b detail_a detail_b routes_a routes_b <<< "$line"
   stop_all
   echo "round $r ($(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)):"
   echo "  A $desc_a: $cpu_a ms CPU per request, $n_a completed, $e_a errors, p50 $p50_a ms, p99 $p99_a ms"
   echo "      ${detail_a//,/, }"
+  echo "      p50/p99 ms: ${routes_a//,/, }"
   echo "  B $desc_b: $cpu_b ms CPU per request, $n_b completed, $e_b errors, p50 $p50_b ms, p99 $p99_b ms"
   echo "      ${detail_b//,/, }"
+  echo "      p50/p99 ms: ${routes_b//,/, }"
   echo "  B/A $ratio"
   ratios+=("$ratio")
 done
