@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The money-safety tests at full size (issue #7): 50 users × 200 random orders through the
 # gateway, one user racing itself from 4 connections: once undisturbed, once with
-# order-manager and then wallet-service killed with SIGKILL at random instants mid-load, and
-# once with PostgreSQL stopped mid-load (503s meanwhile) and started again.
+# order-manager and then wallet-service killed with SIGKILL at random instants mid-load, once
+# with PostgreSQL stopped mid-load (503s meanwhile) and started again, and once with
+# PostgreSQL crashed mid-load (immediate stop, crash recovery, synchronous commits).
 # Each run ends with the oracle's comparison and `flowex audit`. `make test` runs the same
 # tests at a small size.
 #
@@ -15,8 +16,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 build="$(cd "${1:-$repo/build}" && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 test_bin="$build/bin/flowex-money-safety-test"
 [[ -x "$test_bin" ]] || { echo "money_safety: $test_bin is not built (make build)" >&2; exit 2; }
 
