@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -247,6 +248,18 @@ TEST_F(ExchangeFlows, SettlementIsIdempotentAndRefusedWhenTheReservationsDoNotCo
     auto replay = post(trade_json(trade_id, 3));
     EXPECT_EQ(replay.status, 200) << replay.body;
     EXPECT_EQ(Field(replay.Json(), "replayed"), "true");
+    // The same trade with its ids in capitals is the same trade: a replay as well.
+    auto capitals = [](std::string id) {
+        for (char& c : id) { c = static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+        return id;
+    };
+    auto shouted =
+        post(R"({"trade_id":")" + capitals(trade_id) + R"(","buy_order_id":")" +
+             capitals(buy_order) + R"(","sell_order_id":")" + capitals(sell_order) +
+             R"(","buyer_id":)" + std::to_string(buyer_id) + R"(,"seller_id":)" +
+             std::to_string(seller_id) + R"(,"symbol":"NVDA","price_cents":12000,"quantity":3})");
+    EXPECT_EQ(shouted.status, 200) << shouted.body;
+    EXPECT_EQ(Field(shouted.Json(), "replayed"), "true") << shouted.body;
     // A new trade on the same orders: the BUY reservation has nothing left (3 of 3 used).
     auto uncovered = post(trade_json(uncovered_id, 1));
     EXPECT_EQ(uncovered.status, 500) << uncovered.body;

@@ -174,6 +174,16 @@ constexpr PgStatement kSelectCashByRef{
 
 constexpr std::int64_t kMaxLedgerPage = 500;
 
+/// A UUID (already checked with IsUuid) in its canonical lowercase form. Ledger refs are text:
+/// without this, a retry that spelled an order or trade id in capitals would be a new key
+/// for the same order or trade, and not be recognised as a replay.
+std::string CanonicalUuid(std::string id) {
+    for (char& c : id) {
+        if (c >= 'A' && c <= 'F') { c = static_cast<char>(c - 'A' + 'a'); }
+    }
+    return id;
+}
+
 /// Returned by a transaction body to roll back a retried call that was already applied.
 Error Replay() { return Error{ErrorCode::kConflict, "replay"}; }
 bool IsReplay(const Error& e) { return e.code == ErrorCode::kConflict && e.message == "replay"; }
@@ -352,6 +362,7 @@ http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
     if (!common::IsUuid(*order_id) || !side.has_value()) {
         co_return fail(Error{ErrorCode::kValidation, "order_id must be a UUID, side BUY or SELL"});
     }
+    *order_id = CanonicalUuid(std::move(*order_id));
     if (*side == exchange::Side::kBuy && !price->has_value()) {
         co_return fail(Error{ErrorCode::kValidation, "a BUY reservation needs price_cents"});
     }
@@ -429,11 +440,14 @@ http::awaitable<Response> WalletService::ReleaseMany(RequestContext& ctx, teleme
                             "order_ids must hold 1 to " + std::to_string(kMaxReleaseBatch) + " ids");
     }
     storage::PgBatch batch;
+    std::vector<std::string> canonical_ids;
+    canonical_ids.reserve(ids.size());
     for (const common::JsonValue& id : ids) {
         if (!id.is_string() || !common::IsUuid(id.as_string())) {
             co_return ctx.Error(ErrorCode::kValidation, "order_ids must be UUIDs");
         }
-        batch.Add(kReleaseAll, id.as_string(), id.as_string());
+        const std::string& canonical = canonical_ids.emplace_back(CanonicalUuid(id.as_string()));
+        batch.Add(kReleaseAll, canonical, canonical);
     }
     span.SetAttribute("orders", static_cast<std::int64_t>(ids.size()));
     auto rows = co_await pg_.Batch(service::ToPlain(span.GetContext()), std::move(batch));
@@ -446,7 +460,7 @@ http::awaitable<Response> WalletService::ReleaseMany(RequestContext& ctx, teleme
     for (std::size_t i = 0; i < ids.size(); ++i) {
         const storage::PgRows& rel = (*rows)[i];
         w.BeginObject()
-            .Field("order_id", ids[i].as_string())
+            .Field("order_id", canonical_ids[i])
             .Field("released_cents", rel.empty() ? 0 : rel.front().Int64(3))
             .Field("released_quantity", rel.empty() ? 0 : rel.front().Int64(4))
             .EndObject();
@@ -468,6 +482,7 @@ http::awaitable<Response> WalletService::ReleaseFunds(RequestContext& ctx) {
     if (!common::IsUuid(*order_id)) {
         co_return ctx.Error(ErrorCode::kValidation, "order_id must be a UUID");
     }
+    *order_id = CanonicalUuid(std::move(*order_id));
     span.SetAttribute("order_id", *order_id);
     std::int64_t released_cents = 0;
     std::int64_t released_quantity = 0;
@@ -520,7 +535,13 @@ common::Result<Settlement> ReadSettlement(const common::JsonValue& value) {
         *price > common::kMaxCents / *quantity) {
         return Error{ErrorCode::kValidation, "malformed settlement"};
     }
-    return Settlement{*trade_id, *buy_order, *sell_order, *symbol, *buyer, *seller, *price,
+    return Settlement{CanonicalUuid(*trade_id),
+                      CanonicalUuid(*buy_order),
+                      CanonicalUuid(*sell_order),
+                      *symbol,
+                      *buyer,
+                      *seller,
+                      *price,
                       *quantity};
 }
 
@@ -555,7 +576,7 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
         if (order_id->has_value() && !common::IsUuid(**order_id)) {
             co_return ctx.Error(ErrorCode::kValidation, "release_order_id must be a UUID");
         }
-        release = std::move(*order_id);
+        if (order_id->has_value()) { release = CanonicalUuid(std::move(**order_id)); }
     }
 
     // First the row locks in key order (kLockWallets), then a settle_trade span per trade
