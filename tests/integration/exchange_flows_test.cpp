@@ -557,6 +557,38 @@ TEST_F(ExchangeFlows, RiskRejectionListsItsReasons) {
     EXPECT_EQ(Count("SELECT status FROM orders WHERE order_id = '" + order_id + "'"), "REJECTED");
 }
 
+TEST_F(ExchangeFlows, AMarketBuyTradesNoHigherThanTheBandItWasBlockedAt) {
+    // TSLA: reference 250.00, band ±10 %. An ask at the band's top, 275.00.
+    std::string early_seller = NewUser("band_early_seller");
+    std::string seller = NewUser("band_seller");
+    std::string buyer = NewUser("band_buyer");
+    Grant(*stack_->UserId(early_seller), "TSLA", 1);
+    Grant(*stack_->UserId(seller), "TSLA", 1);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer, R"({"amount": 1000})").status, 200);
+    auto high_ask = Call("POST", "/v1/order", early_seller,
+                         R"({"symbol":"TSLA","side":"SELL","quantity":1,"price":275})");
+    ASSERT_EQ(high_ask.status, 201) << high_ask.body;
+    // A trade at 226.00 moves the last price, and the band to 203.40 – 248.60.
+    ASSERT_EQ(Call("POST", "/v1/order", seller,
+                   R"({"symbol":"TSLA","side":"SELL","quantity":1,"price":226})")
+                  .status,
+              201);
+    auto moved = Call("POST", "/v1/order", buyer,
+                      R"({"symbol":"TSLA","side":"BUY","quantity":1,"price":226})");
+    ASSERT_EQ(moved.status, 201) << moved.body;
+    ASSERT_EQ(moved.Json().Find("trades")->as_array().size(), 1u) << moved.body;
+    // A market buy is blocked at 248.60: the 275.00 ask is beyond it, so nothing trades.
+    auto market = Call("POST", "/v1/order", buyer,
+                       R"({"symbol":"TSLA","side":"BUY","quantity":1,"type":"MARKET"})");
+    ASSERT_EQ(market.status, 201) << market.body;
+    EXPECT_EQ(market.Json().Find("trades")->as_array().size(), 0u) << market.body;
+    EXPECT_EQ(Field(market.Json(), "status"), "CANCELLED") << market.body;
+    EXPECT_EQ(Count("SELECT status FROM orders WHERE order_id = '" +
+                    Field(high_ask.Json(), "order_id") + "'"),
+              "OPEN");
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", buyer).Json(), "blocked_balance"), "0.00");
+}
+
 TEST_F(ExchangeFlows, PositionsAreCachedAndATradeInvalidatesThem) {
     std::string seller = NewUser("cache_seller");
     std::string buyer = NewUser("cache_buyer");

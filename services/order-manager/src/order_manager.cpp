@@ -466,15 +466,21 @@ http::awaitable<std::int64_t> OrderManager::NextSeq(const common::TraceContext& 
 
 common::Result<OrderManager::MatchOutcome> OrderManager::Match(SymbolState& sym, OrderRecord& order,
                                                                telemetry::Span& span) {
+    // A market order with its band bound trades as an IOC limit at that bound: a resting order
+    // beyond the band (placed before the last price moved) would otherwise trade at a price
+    // the order's reservation does not cover, and its settlement would be refused.
+    const bool bounded = order.type == exchange::OrderType::kMarket && order.market_bound_cents;
     matching::NewOrder n{
         .id = static_cast<matching::OrderId>(order.seq),
         .user = static_cast<matching::UserId>(order.user_id),
         .side = ToBook(order.side),
-        .type = order.type == exchange::OrderType::kMarket ? matching::OrderType::kMarket
-                                                           : matching::OrderType::kLimit,
-        .tif = order.time_in_force == exchange::TimeInForce::kIoc ? matching::TimeInForce::kIoc
-                                                                  : matching::TimeInForce::kGtc,
-        .price = order.price_cents.value_or(0),
+        .type = order.type == exchange::OrderType::kMarket && !bounded
+                    ? matching::OrderType::kMarket
+                    : matching::OrderType::kLimit,
+        .tif = order.time_in_force == exchange::TimeInForce::kIoc || bounded
+                   ? matching::TimeInForce::kIoc
+                   : matching::TimeInForce::kGtc,
+        .price = bounded ? *order.market_bound_cents : order.price_cents.value_or(0),
         .quantity = order.quantity - order.filled_quantity};
 
     MatchOutcome out;
@@ -1154,6 +1160,9 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
     if (!blocked.has_value()) {
         const std::int64_t block_price =
             effective != nullptr ? effective->ToInt64().value_or(0) : order.price_cents.value_or(0);
+        if (order.type == exchange::OrderType::kMarket && block_price > 0) {
+            order.market_bound_cents = block_price;
+        }
         blocked = co_await wallet_->Call(Method::kPost, "/block-funds", block_body(block_price),
                                          inner, order.user_id);
     }

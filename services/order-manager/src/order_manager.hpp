@@ -58,6 +58,9 @@ struct OrderRecord {
     exchange::OrderType type = exchange::OrderType::kLimit;
     exchange::TimeInForce time_in_force = exchange::TimeInForce::kGtc;
     std::optional<std::int64_t> price_cents;
+    /// A market order's bound: the edge of risk's price band, which its cash was blocked at.
+    /// It trades at no worse price (DESIGN §6). Not stored: a market order never rests.
+    std::optional<std::int64_t> market_bound_cents;
     std::int64_t quantity = 0;
     std::int64_t filled_quantity = 0;
     std::int64_t filled_notional_cents = 0;
