@@ -469,7 +469,8 @@ common::Result<OrderManager::MatchOutcome> OrderManager::Match(SymbolState& sym,
     // A market order with its band bound trades as an IOC limit at that bound: a resting order
     // beyond the band (placed before the last price moved) would otherwise trade at a price
     // the order's reservation does not cover, and its settlement would be refused.
-    const bool bounded = order.type == exchange::OrderType::kMarket && order.market_bound_cents;
+    const bool bounded =
+        order.type == exchange::OrderType::kMarket && order.market_bound_cents.has_value();
     matching::NewOrder n{
         .id = static_cast<matching::OrderId>(order.seq),
         .user = static_cast<matching::UserId>(order.user_id),
