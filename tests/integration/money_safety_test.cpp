@@ -11,12 +11,17 @@
 //     and they equal the database's; every trade is seen from exactly one buy and one sell;
 //   * `flowex audit` passes.
 //
-// Size: FLOWEX_MONEY_USERS (8), FLOWEX_MONEY_ORDERS per user (40), FLOWEX_MONEY_RACERS (3),
-// FLOWEX_MONEY_SEED (random). tests/chaos/money_safety.sh runs it at full size.
+// Prices follow a random walk shared by all sessions (RandomOrder), so the market moves by
+// more than risk's ±10 % band; every trade must respect its orders' limits.
+//
+// Size: FLOWEX_MONEY_USERS (8; 20 for the load alone), FLOWEX_MONEY_ORDERS per user (40; 150
+// for the load alone), FLOWEX_MONEY_RACERS (3), FLOWEX_MONEY_SEED (random).
+// tests/chaos/money_safety.sh runs it at full size.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -77,6 +82,8 @@ public:
         std::int64_t user = 0;
         std::string token;
         std::string client_order_id;
+        std::string side;                         // BUY or SELL, as placed
+        std::optional<std::int64_t> limit_cents;  // none for a market order
     };
     struct Attempt {  // a placement whose outcome is unknown (no reply, or a 5xx)
         std::int64_t user = 0;
@@ -94,17 +101,21 @@ public:
         std::lock_guard lock(mu_);
         shares_[{user, symbol}] += qty;
     }
-    /// A placement answered 200/201 with an order: the same client_order_id must always
-    /// name the same order.
+    /// A placement (`body`) answered 200/201 with an order: the same client_order_id must
+    /// always name the same order.
     void Acknowledged(const std::string& order_id, std::int64_t user, const std::string& token,
-                      const std::string& client_order_id) {
+                      const std::string& client_order_id, const std::string& body) {
+        auto placed = common::ParseJson(body);
+        EXPECT_TRUE(placed.ok() && placed->is_object()) << body;
+        if (!placed.ok() || !placed->is_object()) { return; }
         std::lock_guard lock(mu_);
         auto [it, fresh] = by_client_id_.emplace(std::to_string(user) + "/" + client_order_id, order_id);
         if (!fresh && it->second != order_id) {
             ADD_FAILURE() << "client_order_id " << client_order_id << " of user " << user
                           << " named two orders: " << it->second << " and " << order_id;
         }
-        orders_.emplace(order_id, Order{user, token, client_order_id});
+        orders_.emplace(order_id, Order{user, token, client_order_id, Text(placed->Find("side")),
+                                        Cents(*placed, "price")});
     }
     void Unknown(Attempt a) {
         std::lock_guard lock(mu_);
@@ -161,13 +172,18 @@ struct Trader {
 class MoneySafety : public ::testing::Test {
 protected:
     void SetUp() override {
-        users_ = EnvInt("FLOWEX_MONEY_USERS", 8);
-        orders_per_user_ = EnvInt("FLOWEX_MONEY_ORDERS", 40);
-        racers_ = EnvInt("FLOWEX_MONEY_RACERS", 3);
-        seed_ = static_cast<std::uint64_t>(EnvInt("FLOWEX_MONEY_SEED", static_cast<int>(std::random_device{}() & 0x7fffffff)));
-        std::printf("money safety: %d users x %d orders, %d racers, seed %llu (FLOWEX_MONEY_SEED)\n",
-                    users_, orders_per_user_, racers_, static_cast<unsigned long long>(seed_));
         const std::string suite = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        // The load alone is larger: the random walk needs a few thousand orders to leave
+        // resting orders beyond the band that market orders then meet.
+        const bool load_only = suite == "ConcurrentRandomOrdersKeepEveryInvariant";
+        users_ = EnvInt("FLOWEX_MONEY_USERS", load_only ? 20 : 8);
+        orders_per_user_ = EnvInt("FLOWEX_MONEY_ORDERS", load_only ? 150 : 40);
+        racers_ = EnvInt("FLOWEX_MONEY_RACERS", 3);
+        for (const auto& ins : kInstruments) { walk_.push_back(ins.reference_cents); }
+        seed_ = static_cast<std::uint64_t>(EnvInt("FLOWEX_MONEY_SEED", static_cast<int>(std::random_device{}() & 0x7fffffff)));
+        std::printf(
+            "money safety: %d users x %d orders, %d racers, seed %llu (FLOWEX_MONEY_SEED)\n",
+            users_, orders_per_user_, racers_, static_cast<unsigned long long>(seed_));
         auto s = ExchangeStack::Start(
             "money_" + suite,
             StackOptions{.env = {{"FLOWEX_ORPHAN_GRACE", "1s"}, {"FLOWEX_SWEEP_INTERVAL", "100ms"}}});
@@ -235,7 +251,7 @@ protected:
             ASSERT_TRUE(doc.ok()) << r->body;
             const std::string id = Text(doc->Find("order_id"));
             ASSERT_FALSE(id.empty()) << r->body;
-            oracle_.Acknowledged(id, t.user, t.token, client_order_id);
+            oracle_.Acknowledged(id, t.user, t.token, client_order_id, body);
             const std::string status = Text(doc->Find("status"));
             if (status == "FILLED" || status == "CANCELLED") { oracle_.Closed(id); }
             return;
@@ -254,8 +270,24 @@ protected:
             << "cancel " << order_id << ": " << r->status << " " << r->body;
     }
 
-    std::string RandomOrder(std::mt19937_64& rng, const std::string& client_order_id) {
-        const Instrument& ins = kInstruments[rng() % kInstruments.size()];
+    /// A random order around its instrument's price. `walk`: the price it is drawn around
+    /// first takes a random step (up to ±2 % of the reference, kept within ±25 % of it), shared
+    /// by every session, so the market moves and risk's ±10 % band with it: orders rest far
+    /// from the band, limit orders fall outside it, market orders reach its edges. Without
+    /// `walk` (racers, whose bodies must be equal) the price is drawn around the reference.
+    std::string RandomOrder(std::mt19937_64& rng, const std::string& client_order_id,
+                            bool walk = true) {
+        const std::size_t which = rng() % kInstruments.size();
+        const Instrument& ins = kInstruments[which];
+        std::int64_t center = ins.reference_cents;
+        if (walk) {
+            const std::int64_t step = ins.reference_cents / 50;
+            std::lock_guard lock(walk_mu_);
+            std::int64_t& c = walk_[which];
+            c = std::clamp(c - step + static_cast<std::int64_t>(rng() % (2 * step + 1)),
+                           ins.reference_cents * 3 / 4, ins.reference_cents * 5 / 4);
+            center = c;
+        }
         const char* side = rng() % 2 ? "BUY" : "SELL";
         const std::int64_t qty = 1 + static_cast<std::int64_t>(rng() % 20);
         std::string body = R"({"symbol":")" + ins.symbol + R"(","side":")" + side +
@@ -263,13 +295,20 @@ protected:
         if (rng() % 8 == 0) {
             body += R"(,"type":"MARKET")";
         } else {
-            // Within ±1.5 % of the reference price: buyers and sellers overlap, so some cross.
-            const std::int64_t spread = ins.reference_cents * 3 / 200;
-            const std::int64_t price = ins.reference_cents - spread +
-                                       static_cast<std::int64_t>(rng() % (2 * spread + 1));
+            // Within ±1.5 % of that price: buyers and sellers overlap, so some cross.
+            const std::int64_t spread = center * 3 / 200;
+            const std::int64_t price =
+                center - spread + static_cast<std::int64_t>(rng() % (2 * spread + 1));
             body += R"(,"price":)" + common::FormatCents(price);
         }
         return body + R"(,"client_order_id":")" + client_order_id + R"("})";
+    }
+
+    /// An order that risk accepts wherever the random walk has taken the price (a limit
+    /// order might be outside the band by then): a market sell of one share.
+    static std::string ProbeOrder(const std::string& client_order_id) {
+        return R"({"symbol":"MSFT","side":"SELL","type":"MARKET","quantity":1,"client_order_id":")" +
+               client_order_id + R"("})";
     }
 
     /// One trader's random session: orders, cancels, amends, duplicates, reads.
@@ -284,7 +323,7 @@ protected:
                 // The racing user: every racer sends the same client_order_id.
                 const std::string coid = shared_client_id(i);
                 std::mt19937_64 same(std::hash<std::string>{}(coid));
-                Place(t, RandomOrder(same, coid), coid);
+                Place(t, RandomOrder(same, coid, /*walk=*/false), coid);
             } else if (dice < 15 && !open.empty()) {
                 Cancel(t, open[rng() % open.size()]);
             } else if (dice < 25 && !open.empty()) {
@@ -377,7 +416,8 @@ protected:
                 if (r->status == 200 || r->status == 201) {
                     auto doc = common::ParseJson(r->body);
                     ASSERT_TRUE(doc.ok());
-                    oracle_.Acknowledged(Text(doc->Find("order_id")), a.user, a.token, a.client_order_id);
+                    oracle_.Acknowledged(Text(doc->Find("order_id")), a.user, a.token,
+                                         a.client_order_id, a.body);
                 }
             }
             ASSERT_TRUE(answered) << "a retried placement never got an answer: " << a.body;
@@ -400,19 +440,19 @@ protected:
         }
         // 3. Quiescence: every trade settled, every reservation released, every event sent.
         const std::string pending_sql =
-            "SELECT (SELECT count(*) FROM trades WHERE settled_at IS NULL) + "
-            "(SELECT count(*) FROM reservations WHERE NOT released) + "
-            "(SELECT count(*) FROM outbox WHERE published_at IS NULL) + "
+            "SELECT (SELECT count(*) FROM trades WHERE settled_at IS NULL) || ' ' || "
+            "(SELECT count(*) FROM reservations WHERE NOT released) || ' ' || "
+            "(SELECT count(*) FROM outbox WHERE published_at IS NULL) || ' ' || "
             "(SELECT count(*) FROM orders WHERE status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED'))";
         std::string pending;
         for (int i = 0; i < 600; ++i) {
             auto v = stack_->db().QueryValue(pending_sql);
             pending = v.ok() ? *v : v.error().message;
-            if (pending == "0") { break; }
+            if (pending == "0 0 0 0") { break; }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
-        ASSERT_EQ(pending, "0") << "the system did not quiesce (unsettled trades + unreleased "
-                                   "reservations + unpublished events + open orders)";
+        ASSERT_EQ(pending, "0 0 0 0") << "the system did not quiesce (unsettled trades, unreleased "
+                                         "reservations, unpublished events, open orders)";
 
         // 4. The oracle: each order's final reply, and the trades it lists.
         struct Side {
@@ -439,6 +479,14 @@ protected:
                 sum += s.qty;
                 auto& sides = trades[Text(t.Find("trade_id"))];
                 const std::string side = Text(t.Find("side"));
+                EXPECT_EQ(side, o.side) << "order " << id << " trades on the other side";
+                // A limit order never trades at a worse price than its limit.
+                if (o.limit_cents.has_value()) {
+                    EXPECT_TRUE(side == "BUY" ? s.price <= *o.limit_cents
+                                              : s.price >= *o.limit_cents)
+                        << "order " << id << " (" << side << " at most/least " << *o.limit_cents
+                        << " cents) traded at " << s.price;
+                }
                 EXPECT_FALSE(sides.count(side)) << "trade " << Text(t.Find("trade_id")) << " has two " << side << " sides";
                 sides[side] = s;
             }
@@ -514,6 +562,8 @@ protected:
     std::uint64_t seed_ = 0;
     std::unique_ptr<ExchangeStack> stack_;
     Oracle oracle_;
+    std::mutex walk_mu_;
+    std::vector<std::int64_t> walk_;  // each instrument's walking price, cents
     std::atomic<int> progress_{0};
     std::mutex statuses_mu_;
     std::map<int, int> statuses_;  // HTTP status (0: no reply) → count, for orders and cancels
@@ -566,7 +616,7 @@ TEST_F(MoneySafety, PostgresOutageMidLoadAnswers503AndRecoversByItself) {
         // Meanwhile every order the gateway takes is answered 503 (nothing half-done stays).
         for (int i = 0; i < 10; ++i) {
             const std::string coid = "outage-probe-" + std::to_string(i);
-            const std::string body = R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":150,"client_order_id":")" + coid + R"("})";
+            const std::string body = ProbeOrder(coid);
             auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
             if (r.ok() && r->status == 503) {
                 ++probes_503;
@@ -582,12 +632,12 @@ TEST_F(MoneySafety, PostgresOutageMidLoadAnswers503AndRecoversByItself) {
         // The services reconnect by themselves: an order is accepted again (bounded wait).
         for (int i = 0; i < 600 && !recovered; ++i) {
             const std::string coid = "recovery-probe-" + std::to_string(i);
-            const std::string body = R"({"symbol":"MSFT","side":"SELL","quantity":1,"price":420,"client_order_id":")" + coid + R"("})";
+            const std::string body = ProbeOrder(coid);
             auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
             if (r.ok() && r->status == 201) {
                 recovered = true;
-                oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")), traders[0].user,
-                                     traders[0].token, coid);
+                oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")),
+                                     traders[0].user, traders[0].token, coid, body);
             } else {
                 oracle_.Unknown({traders[0].user, traders[0].token, body, coid});
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -646,14 +696,12 @@ TEST_F(MoneySafety, PostgresCrashMidLoadLosesNoAcknowledgedOrder) {
         std::printf("PostgreSQL recovered at %d ops\n", progress_.load());
         for (int i = 0; i < 600 && !recovered; ++i) {
             const std::string coid = "after-crash-probe-" + std::to_string(i);
-            const std::string body =
-                R"({"symbol":"MSFT","side":"SELL","quantity":1,"price":420,"client_order_id":")" +
-                coid + R"("})";
+            const std::string body = ProbeOrder(coid);
             auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
             if (r.ok() && r->status == 201) {
                 recovered = true;
                 oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")),
-                                     traders[0].user, traders[0].token, coid);
+                                     traders[0].user, traders[0].token, coid, body);
             } else {
                 oracle_.Unknown({traders[0].user, traders[0].token, body, coid});
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
