@@ -557,6 +557,43 @@ TEST_F(ExchangeFlows, RiskRejectionListsItsReasons) {
     EXPECT_EQ(Count("SELECT status FROM orders WHERE order_id = '" + order_id + "'"), "REJECTED");
 }
 
+TEST_F(ExchangeFlows, AMarketOrderIsBlockedWhileRiskDecidesAndReleasedWhenRiskRejectsIt) {
+    // A notional limit of one cent: risk rejects any NVDA order (max_notional), while
+    // wallet-service blocks the market buy at the band's top at the same time.
+    std::string token = NewUser("market_rejected");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", token, R"({"amount": 1000})").status, 200);
+    ASSERT_TRUE(
+        stack_->db()
+            .Exec("UPDATE instruments SET max_order_notional_cents = 1 WHERE symbol = 'NVDA'")
+            .ok());
+    auto r = Call("POST", "/v1/order", token,
+                  R"({"symbol":"NVDA","side":"BUY","quantity":1,"type":"MARKET"})");
+    ASSERT_TRUE(
+        stack_->db()
+            .Exec("UPDATE instruments SET max_order_notional_cents = DEFAULT WHERE symbol = 'NVDA'")
+            .ok());
+    ASSERT_EQ(r.status, 422) << r.body;
+    const JsonValue doc = r.Json();
+    const JsonValue* err = doc.Find("error");
+    ASSERT_NE(err, nullptr) << r.body;
+    EXPECT_EQ(Field(*err, "code"), "risk_rejected");
+    EXPECT_NE(common::ToJson(*err->Find("reasons")).find("max_notional"), std::string::npos);
+    const std::string order_id = Field(*err, "order_id");
+    ASSERT_EQ(order_id.size(), 36u) << r.body;
+    // The block was made (one ledger row blocking cash) and undone before the answer.
+    EXPECT_EQ(Count("SELECT count(*) FROM transactions WHERE blocked_delta_cents > 0 AND ref = '" +
+                    order_id + "'"),
+              "1");
+    EXPECT_EQ(Count("SELECT COALESCE(sum(blocked_delta_cents), 0) FROM transactions WHERE ref = '" +
+                    order_id + "'"),
+              "0");
+    EXPECT_EQ(Count("SELECT count(*) FROM reservations WHERE NOT released AND order_id = '" +
+                    order_id + "'"),
+              "0");
+    EXPECT_EQ(Field(Call("GET", "/wallet/balance", token).Json(), "blocked_balance"), "0.00");
+    EXPECT_EQ(Count("SELECT status FROM orders WHERE order_id = '" + order_id + "'"), "REJECTED");
+}
+
 TEST_F(ExchangeFlows, AMarketBuyTradesNoHigherThanTheBandItWasBlockedAt) {
     // TSLA: reference 250.00, band ±10 %. An ask at the band's top, 275.00.
     std::string early_seller = NewUser("band_early_seller");

@@ -1070,11 +1070,12 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         }
     }
 
-    // 1. risk, and 2. the block of cash or shares, keyed by the order id. A limit order's
-    // reservation does not depend on risk's answer, so both are asked at once and a block made
-    // for an order that risk then rejects is released (a rejection is rare; the order was
-    // never acknowledged). A market order's reservation is priced at the edge of risk's price
-    // band, so it waits for the answer.
+    // 1. risk, and 2. the block of cash or shares, keyed by the order id, asked at once: the
+    // reservation does not depend on risk's answer, and a block made for an order that risk
+    // then rejects is released (a rejection is rare; the order was never acknowledged). A
+    // limit order blocks at its price; a market order at the edge of the symbol's price band
+    // (DESIGN §6), computed here as risk computes it, from the last price this service
+    // recorded, and it trades no further than that edge (Match), so the block covers it.
     order.order_id = ids_.NewUuid();
     span.SetAttribute("order_id", order.order_id);
     service::LogInfo(inner, "Sending to risk-manager for validation");
@@ -1097,27 +1098,24 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         bw.EndObject();
         return bw.Take();
     };
-    const bool at_once = order.type == exchange::OrderType::kLimit;
-    common::Result<http::ClientResponse> risk = Error{ErrorCode::kInternal, "not asked"};
-    std::optional<common::Result<http::ClientResponse>> blocked;
-    if (at_once) {
-        using namespace boost::asio::experimental::awaitable_operators;
-        // Named first: GCC 12 mishandles temporaries in a co_await expression.
-        auto validate = risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
-        auto block = wallet_->Call(Method::kPost, "/block-funds", block_body(*order.price_cents),
-                                   inner, order.user_id);
-        auto both = co_await (std::move(validate) && std::move(block));
-        risk = std::move(std::get<0>(both));
-        blocked = std::move(std::get<1>(both));
-    } else {
-        risk = co_await risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
+    std::int64_t block_price = order.price_cents.value_or(0);
+    if (order.type == exchange::OrderType::kMarket) {
+        const exchange::PriceBand band = exchange::BandOf(sym->instrument);
+        block_price = order.side == Side::kBuy ? band.high_cents : band.low_cents;
+        order.market_bound_cents = block_price;
     }
+    using namespace boost::asio::experimental::awaitable_operators;
+    // Named first: GCC 12 mishandles temporaries in a co_await expression.
+    auto validate = risk_->Call(Method::kPost, "/validate", rw.Take(), inner, order.user_id);
+    auto block =
+        wallet_->Call(Method::kPost, "/block-funds", block_body(block_price), inner, order.user_id);
+    auto both = co_await (std::move(validate) && std::move(block));
+    common::Result<http::ClientResponse> risk = std::move(std::get<0>(both));
+    common::Result<http::ClientResponse> blocked = std::move(std::get<1>(both));
     // Risk said no or could not be asked: undo a block that happened or may have (idempotent;
     // the sweeper releases an orphan later otherwise).
     auto undo_block = [&]() -> http::awaitable<void> {
-        if (blocked.has_value() && (!*blocked || (*blocked)->status == 200)) {
-            (void)co_await Release(order.order_id, inner);
-        }
+        if (!blocked || blocked->status == 200) { (void)co_await Release(order.order_id, inner); }
     };
     if (!risk) {
         co_await undo_block();
@@ -1134,7 +1132,6 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         co_return fail(Error{ErrorCode::kInternal, "risk-manager answered malformed JSON"});
     }
     const common::JsonValue* approved = decision->Find("approved");
-    const common::JsonValue* effective = decision->Find("effective_price_cents");
     if (approved == nullptr || !approved->is_bool() || !approved->as_bool()) {
         co_await undo_block();
         std::vector<std::string> reasons;
@@ -1158,29 +1155,20 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         ew.EndArray().Field("order_id", order.order_id).EndObject().EndObject();
         co_return http::JsonResponse(422, ew.Take());
     }
-    if (!blocked.has_value()) {
-        const std::int64_t block_price =
-            effective != nullptr ? effective->ToInt64().value_or(0) : order.price_cents.value_or(0);
-        if (order.type == exchange::OrderType::kMarket && block_price > 0) {
-            order.market_bound_cents = block_price;
-        }
-        blocked = co_await wallet_->Call(Method::kPost, "/block-funds", block_body(block_price),
-                                         inner, order.user_id);
-    }
-    if (!*blocked) {
+    if (!blocked) {
         // Unknown whether the block happened: undo it if it did (idempotent); the sweeper
         // releases it later otherwise.
         (void)co_await Release(order.order_id, inner);
-        co_return fail(blocked->error());
+        co_return fail(blocked.error());
     }
-    if ((*blocked)->status != 200) {
-        Error e = service::ErrorFromResponse(**blocked);
-        if ((*blocked)->status == 422) {
+    if (blocked->status != 200) {
+        Error e = service::ErrorFromResponse(*blocked);
+        if (blocked->status == 422) {
             order.reject_reason = std::string(common::ToString(e.code)) + ":" + e.message;
             co_await StoreRejected(order, inner);
         }
         service::MarkError(span, e);
-        co_return service::PassThrough(**blocked);
+        co_return service::PassThrough(*blocked);
     }
 
     // 3. matching and the durable record of the order with its trades: serialized per symbol,
