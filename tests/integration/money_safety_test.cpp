@@ -311,6 +311,24 @@ protected:
                client_order_id + R"("})";
     }
 
+    /// After PostgreSQL is back: places probe orders (`tag`-N) as `t`, one every 100 ms for at
+    /// most 60 s, until one is accepted (true); every other probe is an unknown outcome.
+    bool ProbeUntilAccepted(const Trader& t, const std::string& tag) {
+        for (int i = 0; i < 600; ++i) {
+            const std::string coid = tag + "-" + std::to_string(i);
+            const std::string body = ProbeOrder(coid);
+            auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(t));
+            if (r.ok() && r->status == 201) {
+                oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")), t.user,
+                                     t.token, coid, body);
+                return true;
+            }
+            oracle_.Unknown({t.user, t.token, body, coid});
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+
     /// One trader's random session: orders, cancels, amends, duplicates, reads.
     void Session(const Trader& t, std::uint64_t seed, const std::string& tag, int ops,
                  const std::function<std::string(int)>& shared_client_id = {}) {
@@ -630,19 +648,7 @@ TEST_F(MoneySafety, PostgresOutageMidLoadAnswers503AndRecoversByItself) {
         TestServices("start-pg");
         std::printf("PostgreSQL started at %d ops\n", progress_.load());
         // The services reconnect by themselves: an order is accepted again (bounded wait).
-        for (int i = 0; i < 600 && !recovered; ++i) {
-            const std::string coid = "recovery-probe-" + std::to_string(i);
-            const std::string body = ProbeOrder(coid);
-            auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
-            if (r.ok() && r->status == 201) {
-                recovered = true;
-                oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")),
-                                     traders[0].user, traders[0].token, coid, body);
-            } else {
-                oracle_.Unknown({traders[0].user, traders[0].token, body, coid});
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
-        }
+        recovered = ProbeUntilAccepted(traders[0], "recovery-probe");
     });
     EXPECT_EQ(probes_503, 10) << other << " probes got something else than 503";
     EXPECT_TRUE(recovered) << "no order was accepted within 60 s of PostgreSQL's return";
@@ -694,19 +700,7 @@ TEST_F(MoneySafety, PostgresCrashMidLoadLosesNoAcknowledgedOrder) {
         TestServices("crash-pg");
         TestServices("start-pg");
         std::printf("PostgreSQL recovered at %d ops\n", progress_.load());
-        for (int i = 0; i < 600 && !recovered; ++i) {
-            const std::string coid = "after-crash-probe-" + std::to_string(i);
-            const std::string body = ProbeOrder(coid);
-            auto r = Http("POST", stack_->gateway() + "/v1/order", body, Auth(traders[0]));
-            if (r.ok() && r->status == 201) {
-                recovered = true;
-                oracle_.Acknowledged(Text(common::ParseJson(r->body)->Find("order_id")),
-                                     traders[0].user, traders[0].token, coid, body);
-            } else {
-                oracle_.Unknown({traders[0].user, traders[0].token, body, coid});
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
-        }
+        recovered = ProbeUntilAccepted(traders[0], "after-crash-probe");
     });
     EXPECT_TRUE(recovered) << "no order was accepted within 60 s of PostgreSQL's recovery";
     SettleAndCheck();
