@@ -1,9 +1,12 @@
 #include "flowex/telemetry/env.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <limits>
 
 namespace flowex::telemetry {
 namespace {
@@ -71,21 +74,36 @@ bool EnvBool(const EnvLookup& env, std::string_view name, bool fallback) {
 }
 
 std::int64_t EnvInt(const EnvLookup& env, std::string_view name, std::int64_t fallback) {
+    return EnvInt(env, name, fallback, std::numeric_limits<std::int64_t>::max());
+}
+
+std::int64_t EnvInt(const EnvLookup& env, std::string_view name, std::int64_t fallback,
+                    std::int64_t max) {
     auto v = EnvString(env, name);
     if (!v) {
         return fallback;
     }
     std::int64_t out = 0;
     const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0) {
+    if (ptr != v->data() + v->size() ||
+        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
         return fallback;
+    }
+    if (ec == std::errc::result_out_of_range) {
+        if (v->front() == '-') { return fallback; }
+        out = std::numeric_limits<std::int64_t>::max();
+    }
+    if (out < 0) { return fallback; }
+    if (out > max) {
+        spdlog::warn("telemetry: {}={} is over its limit; using {}", name, *v, max);
+        return max;
     }
     return out;
 }
 
 std::chrono::milliseconds EnvMillis(const EnvLookup& env, std::string_view name,
                                     std::chrono::milliseconds fallback) {
-    return std::chrono::milliseconds(EnvInt(env, name, fallback.count()));
+    return std::chrono::milliseconds(EnvInt(env, name, fallback.count(), kMaxEnvMillis.count()));
 }
 
 }  // namespace flowex::telemetry

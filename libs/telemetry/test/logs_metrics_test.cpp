@@ -288,6 +288,26 @@ std::string RunPromtool(const std::string& text, int* exit_code) {
     return output;
 }
 
+TEST(TelemetryLogs, BatchOptionsFromEnvReadAndClampTheBlrpVariables) {
+    const auto o =
+        logs::LogBatchOptionsFromEnv(MapEnv({{"OTEL_BLRP_MAX_QUEUE_SIZE", "100"},
+                                             {"OTEL_BLRP_SCHEDULE_DELAY", "250"},
+                                             {"OTEL_BLRP_EXPORT_TIMEOUT", "1000"},
+                                             {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "500"}}));
+    EXPECT_EQ(o.max_queue_size, 100u);
+    EXPECT_EQ(o.schedule_delay.count(), 250);
+    EXPECT_EQ(o.export_timeout.count(), 1000);
+    EXPECT_EQ(o.max_export_batch_size, 100u);  // clamped to the queue
+    const auto huge =
+        logs::LogBatchOptionsFromEnv(MapEnv({{"OTEL_BLRP_MAX_QUEUE_SIZE", "1000000000000"},
+                                             {"OTEL_BLRP_SCHEDULE_DELAY", "99999999999999999"}}));
+    EXPECT_EQ(huge.max_queue_size, static_cast<std::size_t>(kMaxEnvQueueSize));
+    EXPECT_EQ(huge.schedule_delay, kMaxEnvMillis);
+    const auto d = logs::LogBatchOptionsFromEnv(MapEnv({{"OTEL_BLRP_SCHEDULE_DELAY", "-1"}}));
+    EXPECT_EQ(d.max_queue_size, 2048u);
+    EXPECT_EQ(d.schedule_delay.count(), 1000);
+}
+
 TEST(TelemetryMetrics, PrometheusTextPassesPromtoolAndHasTheNamedMetrics) {
     metrics::Registry registry;
     TestProvider tp;

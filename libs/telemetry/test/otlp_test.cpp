@@ -514,6 +514,17 @@ TEST(TelemetryOtlpHttp, RetryAfterParsing) {
     EXPECT_EQ(exporters::ParseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now)->count(), 0);
     EXPECT_FALSE(exporters::ParseRetryAfter("soon", now).has_value());
     EXPECT_FALSE(exporters::ParseRetryAfter("-5", now).has_value());
+    EXPECT_FALSE(exporters::ParseRetryAfter("12s", now).has_value());
+    // A server may send any number or date: very long waits saturate (the exporter caps them
+    // at max_retry_after) instead of overflowing into a negative or wrapped wait.
+    const std::int64_t longest = exporters::ParseRetryAfter("4294967296", now)->count();
+    EXPECT_EQ(longest, std::int64_t{4294967296} * 1000);
+    EXPECT_EQ(exporters::ParseRetryAfter("9223372036854775807", now)->count(), longest);
+    EXPECT_EQ(exporters::ParseRetryAfter("99999999999999999999999", now)->count(), longest);
+    EXPECT_EQ(exporters::ParseRetryAfter("Fri, 01 Jan 2100 00:00:00 GMT", now)->count(),
+              (std::int64_t{4102444800} - 1445412480) * 1000);
+    // Past 2262 a date no longer fits the system clock's nanoseconds.
+    EXPECT_EQ(exporters::ParseRetryAfter("Wed, 01 Jan 3000 00:00:00 GMT", now)->count(), longest);
 }
 
 TEST(TelemetryOtlpHttp, OptionsFromEnv) {
@@ -543,6 +554,17 @@ TEST(TelemetryOtlpHttp, OptionsFromEnv) {
     EXPECT_EQ(logs.protocol, exporters::OtlpProtocol::kHttpProtobuf);
     EXPECT_EQ(exporters::OtlpHttpOptionsFromEnv(MapEnv({}), OtlpSignal::kLogs).endpoint,
               "http://localhost:4318/v1/logs");
+    // A timeout too long for the clock is clamped; the signal's own variable wins.
+    EXPECT_EQ(exporters::OtlpHttpOptionsFromEnv(
+                  MapEnv({{"OTEL_EXPORTER_OTLP_TIMEOUT", "99999999999999999"}}), OtlpSignal::kLogs)
+                  .timeout,
+              kMaxEnvMillis);
+    EXPECT_EQ(exporters::OtlpHttpOptionsFromEnv(
+                  MapEnv({{"OTEL_EXPORTER_OTLP_TIMEOUT", "99999999999999999"},
+                          {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700"}}),
+                  OtlpSignal::kTraces)
+                  .timeout.count(),
+              700);
 }
 
 TEST(TelemetryOtlpHttp, BatchProcessorExportsToCollectorEndToEnd) {

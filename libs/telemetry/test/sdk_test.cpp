@@ -355,6 +355,36 @@ TEST(TelemetryBatchProcessor, OptionsFromEnv) {
     EXPECT_EQ(d.max_export_batch_size, 512u);
 }
 
+// A mistyped OTEL_BSP_* value must not take a service down: a queue size too large to
+// allocate, or a delay whose nanoseconds overflow once added to the clock, is clamped (the
+// queue's cells are allocated up front: 10^12 of them used to end the process in bad_alloc).
+TEST(TelemetryBatchProcessor, OptionsFromEnvClampWhatCouldNotWork) {
+    const auto o =
+        sdk::BatchOptionsFromEnv(MapEnv({{"OTEL_BSP_MAX_QUEUE_SIZE", "1000000000000"},
+                                         {"OTEL_BSP_SCHEDULE_DELAY", "99999999999999999"},
+                                         {"OTEL_BSP_EXPORT_TIMEOUT", "99999999999999999999999"},
+                                         {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1000000000000"}}));
+    EXPECT_EQ(o.max_queue_size, static_cast<std::size_t>(kMaxEnvQueueSize));
+    EXPECT_EQ(o.max_export_batch_size, static_cast<std::size_t>(kMaxEnvQueueSize));
+    EXPECT_EQ(o.schedule_delay, kMaxEnvMillis);
+    EXPECT_EQ(o.export_timeout, kMaxEnvMillis);
+    auto storage = std::make_shared<exporters::InMemorySpanStorage>();
+    sdk::TracerProviderOptions po;
+    po.sampler = sdk::AlwaysOnSampler();
+    po.processor = std::make_unique<sdk::BatchSpanProcessor>(
+        std::make_unique<exporters::InMemorySpanExporter>(storage), o);
+    sdk::TracerProvider provider(std::move(po));
+    provider.GetTracer("t").StartSpan("op").End();
+    ASSERT_TRUE(provider.ForceFlush(std::chrono::seconds(10)));
+    EXPECT_EQ(storage->Size(), 1u);
+    // Negative or unreadable values keep the defaults, as before.
+    const auto d =
+        sdk::BatchOptionsFromEnv(MapEnv({{"OTEL_BSP_MAX_QUEUE_SIZE", "-99999999999999999999"},
+                                         {"OTEL_BSP_SCHEDULE_DELAY", "soon"}}));
+    EXPECT_EQ(d.max_queue_size, 2048u);
+    EXPECT_EQ(d.schedule_delay.count(), 5000);
+}
+
 // An exporter that blocks until released: the worker is stuck, the queue fills.
 class GateExporter final : public sdk::SpanExporter {
 public:

@@ -388,13 +388,18 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
     if (value.empty()) {
         return std::nullopt;
     }
-    std::int64_t seconds = 0;
-    const auto r = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (r.ec == std::errc() && r.ptr == value.data() + value.size()) {
-        if (seconds < 0) {
-            return std::nullopt;
-        }
-        return std::chrono::milliseconds(seconds * 1000);
+    // The server chooses the value: a wait too long to count in milliseconds (or, as a date,
+    // in the clock's nanoseconds) saturates instead of overflowing. Callers cap it anyway.
+    static constexpr std::int64_t kMaxSeconds = std::int64_t{1} << 32;  // ~136 years
+    const auto from_seconds = [](std::int64_t s) {
+        return std::chrono::milliseconds(std::min(s, kMaxSeconds) * 1000);
+    };
+    std::uint64_t digits = 0;
+    const auto r = std::from_chars(value.data(), value.data() + value.size(), digits);
+    if (r.ptr == value.data() + value.size() && r.ec != std::errc::invalid_argument) {
+        return from_seconds(r.ec == std::errc() && digits < std::uint64_t{1} << 62
+                                ? static_cast<std::int64_t>(digits)
+                                : kMaxSeconds);  // out of range: a very long wait
     }
     std::tm tm{};
     const std::string text(value);
@@ -402,11 +407,13 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
     if (end == nullptr || *end != '\0') {
         return std::nullopt;
     }
-    const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-    if (when <= now) {
-        return std::chrono::milliseconds(0);
-    }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+    const std::int64_t when = timegm(&tm);
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+    const std::int64_t now_seconds = since_epoch.count() / 1000;
+    if (when <= now_seconds) { return std::chrono::milliseconds(0); }
+    if (when - now_seconds >= kMaxSeconds) { return from_seconds(kMaxSeconds); }
+    return std::chrono::milliseconds(when * 1000) - since_epoch;
 }
 
 OtlpHttpOptions OtlpHttpOptionsFromEnv(const EnvLookup& env, OtlpSignal signal) {
@@ -446,8 +453,8 @@ OtlpHttpOptions OtlpHttpOptionsFromEnv(const EnvLookup& env, OtlpSignal signal) 
             }
         }
     }
-    const auto timeout = EnvInt(env, var("TIMEOUT", true), EnvInt(env, var("TIMEOUT", false), 10000));
-    o.timeout = std::chrono::milliseconds(timeout);
+    o.timeout = EnvMillis(env, var("TIMEOUT", true),
+                          EnvMillis(env, var("TIMEOUT", false), std::chrono::milliseconds(10000)));
     if (auto protocol = lookup("PROTOCOL")) {
         if (*protocol == "http/json") {
             o.protocol = OtlpProtocol::kHttpJson;

@@ -240,8 +240,9 @@ std::string FormatAccessLine(std::string_view client_address, unsigned client_po
 
 LogBatchOptions LogBatchOptionsFromEnv(const EnvLookup& env) {
     LogBatchOptions o;
-    o.max_queue_size = static_cast<std::size_t>(
-        EnvInt(env, "OTEL_BLRP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size)));
+    o.max_queue_size = static_cast<std::size_t>(EnvInt(env, "OTEL_BLRP_MAX_QUEUE_SIZE",
+                                                       static_cast<std::int64_t>(o.max_queue_size),
+                                                       kMaxEnvQueueSize));
     o.schedule_delay = EnvMillis(env, "OTEL_BLRP_SCHEDULE_DELAY", o.schedule_delay);
     o.export_timeout = EnvMillis(env, "OTEL_BLRP_EXPORT_TIMEOUT", o.export_timeout);
     o.max_export_batch_size = static_cast<std::size_t>(EnvInt(

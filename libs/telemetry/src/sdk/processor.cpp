@@ -60,8 +60,9 @@ ProcessorStats SimpleSpanProcessor::Stats() const noexcept {
 
 BatchOptions BatchOptionsFromEnv(const EnvLookup& env) {
     BatchOptions o;
-    o.max_queue_size = static_cast<std::size_t>(
-        EnvInt(env, "OTEL_BSP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size)));
+    o.max_queue_size = static_cast<std::size_t>(EnvInt(env, "OTEL_BSP_MAX_QUEUE_SIZE",
+                                                       static_cast<std::int64_t>(o.max_queue_size),
+                                                       kMaxEnvQueueSize));
     o.schedule_delay = EnvMillis(env, "OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay);
     o.export_timeout = EnvMillis(env, "OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout);
     o.max_export_batch_size = static_cast<std::size_t>(EnvInt(

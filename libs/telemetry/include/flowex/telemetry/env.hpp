@@ -25,7 +25,20 @@ std::optional<std::string> EnvString(const EnvLookup& env, std::string_view name
 bool EnvBool(const EnvLookup& env, std::string_view name, bool fallback);
 /// A non-negative integer; invalid or unset yields `fallback`.
 std::int64_t EnvInt(const EnvLookup& env, std::string_view name, std::int64_t fallback);
-/// Milliseconds (the OTEL_* convention); invalid or unset yields `fallback`.
+/// The same, at most `max`: a larger value (or one too large to read) is clamped to `max`,
+/// with a warning that names the variable.
+std::int64_t EnvInt(const EnvLookup& env, std::string_view name, std::int64_t fallback,
+                    std::int64_t max);
+
+/// The longest duration an OTEL_* variable may set (~24.8 days, as JavaScript timers allow):
+/// anything longer would overflow the clocks' nanoseconds once added to the current time.
+inline constexpr std::chrono::milliseconds kMaxEnvMillis{2147483647};
+/// The largest queue or batch an OTEL_* variable may set (the span queue allocates its cells
+/// up front: a mistyped size must not take the process down).
+inline constexpr std::int64_t kMaxEnvQueueSize = std::int64_t{1} << 20;
+
+/// Milliseconds (the OTEL_* convention), at most kMaxEnvMillis (clamped, with a warning);
+/// invalid or unset yields `fallback`.
 std::chrono::milliseconds EnvMillis(const EnvLookup& env, std::string_view name,
                                     std::chrono::milliseconds fallback);
 
