@@ -323,6 +323,17 @@ TEST(TelemetrySampler, FromEnv) {
                                           {"OTEL_TRACES_SAMPLER_ARG", "0.25"}}))
                   ->Description(),
               "ParentBased{root=TraceIdRatioBased{0.25}}");
+    // What is not a whole ratio from 0 to 1 samples everything (and is logged), as is unset.
+    for (const char* arg : {"0.25abc", "1.5", "-0.1", "nan", "half"}) {
+        EXPECT_EQ(sdk::SamplerFromEnv(MapEnv({{"OTEL_TRACES_SAMPLER", "traceidratio"},
+                                              {"OTEL_TRACES_SAMPLER_ARG", arg}}))
+                      ->Description(),
+                  "TraceIdRatioBased{1}")
+            << arg;
+    }
+    EXPECT_EQ(
+        sdk::SamplerFromEnv(MapEnv({{"OTEL_TRACES_SAMPLER", "traceidration"}}))->Description(),
+        "ParentBased{root=AlwaysOnSampler}");
 }
 
 TEST(TelemetryResource, FromEnvHonoursServiceNameAndResourceAttributes) {

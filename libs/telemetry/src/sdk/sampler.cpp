@@ -1,5 +1,7 @@
 #include "flowex/telemetry/sdk/sampler.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -85,28 +87,39 @@ std::shared_ptr<Sampler> ParentBasedSampler(std::shared_ptr<Sampler> root) {
 
 std::shared_ptr<Sampler> SamplerFromEnv(const EnvLookup& env) {
     const std::string name = EnvString(env, "OTEL_TRACES_SAMPLER").value_or("parentbased_always_on");
-    double ratio = 1.0;
-    if (auto arg = EnvString(env, "OTEL_TRACES_SAMPLER_ARG")) {
+    // OTEL_TRACES_SAMPLER_ARG, for the ratio samplers: a number in [0, 1], else 1.0 (a warning).
+    const auto ratio = [&env] {
+        const auto arg = EnvString(env, "OTEL_TRACES_SAMPLER_ARG");
+        if (!arg) { return 1.0; }
         double parsed = 0;
         const auto r = std::from_chars(arg->data(), arg->data() + arg->size(), parsed);
-        if (r.ec == std::errc() && parsed >= 0.0 && parsed <= 1.0) {
-            ratio = parsed;
+        if (r.ec == std::errc() && r.ptr == arg->data() + arg->size() && parsed >= 0.0 &&
+            parsed <= 1.0) {
+            return parsed;
         }
-    }
+        spdlog::warn("telemetry: OTEL_TRACES_SAMPLER_ARG={} is not a ratio from 0 to 1; using 1.0",
+                     *arg);
+        return 1.0;
+    };
     if (name == "always_on") {
         return AlwaysOnSampler();
     }
     if (name == "always_off") {
         return AlwaysOffSampler();
     }
-    if (name == "traceidratio") {
-        return TraceIdRatioSampler(ratio);
-    }
+    if (name == "traceidratio") { return TraceIdRatioSampler(ratio()); }
     if (name == "parentbased_always_off") {
         return ParentBasedSampler(AlwaysOffSampler());
     }
     if (name == "parentbased_traceidratio") {
-        return ParentBasedSampler(TraceIdRatioSampler(ratio));
+        return ParentBasedSampler(TraceIdRatioSampler(ratio()));
+    }
+    if (name != "parentbased_always_on") {
+        spdlog::warn(
+            "telemetry: OTEL_TRACES_SAMPLER={} is not a sampler this SDK knows (always_on, "
+            "always_off, traceidratio, parentbased_always_on, parentbased_always_off, "
+            "parentbased_traceidratio); using parentbased_always_on",
+            name);
     }
     return ParentBasedSampler(AlwaysOnSampler());
 }
