@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <thread>
 
+#include "flowex/telemetry/api/propagation.hpp"
 #include "flowex/telemetry/api/trace.hpp"
 #include "flowex/telemetry/exporters/in_memory.hpp"
 #include "flowex/telemetry/sdk/processor.hpp"
@@ -334,6 +337,47 @@ TEST(TelemetrySampler, FromEnv) {
     EXPECT_EQ(
         sdk::SamplerFromEnv(MapEnv({{"OTEL_TRACES_SAMPLER", "traceidration"}}))->Description(),
         "ParentBased{root=AlwaysOnSampler}");
+}
+
+// What spdlog's default logger writes while it lives (the SDK reports configuration there).
+class CapturedWarnings {
+public:
+    CapturedWarnings() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)) {
+        spdlog::default_logger()->sinks().push_back(sink_);
+    }
+    ~CapturedWarnings() { spdlog::default_logger()->sinks().pop_back(); }
+    CapturedWarnings(const CapturedWarnings&) = delete;
+    CapturedWarnings& operator=(const CapturedWarnings&) = delete;
+    std::string All() const {
+        std::string all;
+        for (const auto& line : sink_->last_formatted()) { all += line; }
+        return all;
+    }
+
+private:
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+// The specification: an OTEL_* value the SDK cannot use is logged, then the default applies.
+TEST(TelemetryEnv, ValuesThatCannotBeUsedAreLoggedByName) {
+    CapturedWarnings log;
+    (void)sdk::SamplerFromEnv(MapEnv({{"OTEL_TRACES_SAMPLER", "traceidration"}}));
+    (void)sdk::SamplerFromEnv(
+        MapEnv({{"OTEL_TRACES_SAMPLER", "traceidratio"}, {"OTEL_TRACES_SAMPLER_ARG", "half"}}));
+    (void)MakePropagator("tracecontext,b3");
+    (void)sdk::BatchOptionsFromEnv(MapEnv({{"OTEL_BSP_SCHEDULE_DELAY", "99999999999999999"}}));
+    const std::string all = log.All();
+    EXPECT_NE(all.find("OTEL_TRACES_SAMPLER=traceidration"), std::string::npos) << all;
+    EXPECT_NE(all.find("OTEL_TRACES_SAMPLER_ARG=half"), std::string::npos) << all;
+    EXPECT_NE(all.find("OTEL_PROPAGATORS names 'b3'"), std::string::npos) << all;
+    EXPECT_NE(all.find("OTEL_BSP_SCHEDULE_DELAY=99999999999999999"), std::string::npos) << all;
+    // Values it can use, and an argument no sampler reads, are not worth a line.
+    CapturedWarnings quiet;
+    (void)sdk::SamplerFromEnv(MapEnv(
+        {{"OTEL_TRACES_SAMPLER", "parentbased_always_on"}, {"OTEL_TRACES_SAMPLER_ARG", "half"}}));
+    (void)MakePropagator("tracecontext, baggage");
+    (void)sdk::BatchOptionsFromEnv(MapEnv({{"OTEL_BSP_SCHEDULE_DELAY", "200"}}));
+    EXPECT_EQ(quiet.All(), "");
 }
 
 TEST(TelemetryResource, FromEnvHonoursServiceNameAndResourceAttributes) {

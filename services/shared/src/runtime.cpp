@@ -76,8 +76,15 @@ Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool 
     telemetry::logs::LoggerOptions log_options = telemetry::logs::LoggerOptionsFromEnv(env, name_);
     log_options.resource = telemetry::sdk::ResourceFromEnv(
         env, telemetry::sdk::ResourceOptions{.service_name = name_, .service_version = "0.1.0"});
-    const std::string logs_exporter =
-        telemetry::EnvString(env, "OTEL_LOGS_EXPORTER").value_or("otlp");
+    std::string logs_exporter = telemetry::EnvString(env, "OTEL_LOGS_EXPORTER").value_or("otlp");
+    if (logs_exporter != "otlp" && logs_exporter != "none" && logs_exporter != "console") {
+        // "console" needs nothing: every line goes to the console and the log file anyway.
+        spdlog::warn(
+            "OTEL_LOGS_EXPORTER={} is not an exporter this service has (otlp, console, "
+            "none); using otlp",
+            logs_exporter);
+        logs_exporter = "otlp";
+    }
     const bool sdk_disabled = telemetry::EnvBool(env, "OTEL_SDK_DISABLED", false);
     if (logs_exporter == "otlp" && !sdk_disabled) {
         log_export_ = std::make_shared<telemetry::logs::BatchLogProcessor>(

@@ -1,5 +1,7 @@
 #include "flowex/telemetry/api/propagation.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -434,6 +436,11 @@ std::unique_ptr<CompositePropagator> MakePropagator(std::string_view otel_propag
             parts.push_back(std::make_unique<TraceContextPropagator>());
         } else if (name == "baggage") {
             parts.push_back(std::make_unique<BaggagePropagator>());
+        } else if (!name.empty()) {
+            spdlog::warn(
+                "telemetry: OTEL_PROPAGATORS names '{}', which this SDK does not have "
+                "(tracecontext, baggage, none); ignored",
+                name);
         }
         if (comma == std::string_view::npos) {
             break;

@@ -709,6 +709,12 @@ std::shared_ptr<sdk::TracerProvider> InitTracingFromEnv(const EnvLookup& env,
     if (!options.disabled) {
         const std::string exporter = EnvString(env, "OTEL_TRACES_EXPORTER").value_or("otlp");
         std::unique_ptr<sdk::SpanExporter> e;
+        if (exporter != "otlp" && exporter != "console" && exporter != "none") {
+            spdlog::warn(
+                "telemetry: OTEL_TRACES_EXPORTER={} is not an exporter this SDK has "
+                "(otlp, console, none); using otlp",
+                exporter);
+        }
         if (exporter == "console") {
             e = std::make_unique<ConsoleSpanExporter>();
         } else if (exporter != "none") {
