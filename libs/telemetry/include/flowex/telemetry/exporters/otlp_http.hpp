@@ -62,7 +62,8 @@ OtlpHttpOptions OtlpHttpOptionsFromEnv(const EnvLookup& env, OtlpSignal signal);
 std::string RedactEndpoint(std::string_view endpoint);
 
 /// A Retry-After value (delta-seconds or IMF-fixdate HTTP-date) as a wait from `now`;
-/// nullopt when unparsable. Dates in the past yield zero.
+/// nullopt when unparsable. Dates in the past yield zero; waits past 2^32 seconds (and numbers
+/// too large to read) saturate there rather than overflow.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view value, std::chrono::system_clock::time_point now);
 
