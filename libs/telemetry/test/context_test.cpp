@@ -19,6 +19,14 @@ namespace {
 
 namespace asio = boost::asio;
 
+// The running thread's id, read afresh at each call. glibc declares pthread_self `const`, so
+// clang merged the two std::this_thread::get_id() calls of a coroutine across the co_await
+// that moved it to another thread; the asm's memory clobber keeps each read where it stands.
+[[gnu::noinline]] std::thread::id RunningThread() {
+    asm volatile("" ::: "memory");
+    return std::this_thread::get_id();
+}
+
 // Completes on `target`'s thread: the awaiting coroutine resumes there.
 template <class Token>
 auto HopTo(asio::io_context& target, Token&& token) {
@@ -56,9 +64,9 @@ TEST(TelemetryContext, CoroutineResumingOnAnotherThreadKeepsItsContext) {
             Observation o;
             const Context ctx = request_ctx;  // carried explicitly
             InstallCurrentContext(ctx);
-            o.before = std::this_thread::get_id();
+            o.before = RunningThread();
             co_await Reenter(ctx, HopTo(io_b, asio::use_awaitable));
-            o.after = std::this_thread::get_id();
+            o.after = RunningThread();
             // Explicit context: right on any thread.
             Span child = tracer.StartSpan("place_order", {.parent = &ctx});
             o.explicit_ok = child.GetContext().GetTraceId() == ctx.GetSpanContext().GetTraceId();
