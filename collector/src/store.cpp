@@ -1295,9 +1295,9 @@ private:
         seg_buf_.clear();
         Status st = WriteTraces(w, traces, out);
         if (st) { st = WriteLogs(w, logs, out); }
-        // Pending traces must stay in the cache (FlushPending reads their summary there): far
-        // fewer of them than the cache evicts after (a call adds at most 64 requests' traces).
-        if (st && pending_.size() >= kMaxPending) { st = FlushPending(w); }
+        // Pending traces stay in the cache (FlushPending reads their summary there; eviction
+        // passes over them), so their number is kept well under the cache's.
+        if (st && pending_.size() >= MaxPending()) { st = FlushPending(w); }
         if (st) { st = WriteSeg(w); }
         if (!st) { return st; }
         w->seg_size += static_cast<std::int64_t>(seg_buf_.size());
@@ -1890,14 +1890,33 @@ private:
             key, CachedTrace{std::move(merged), w->created_ns, block, std::move(tags_written)});
         if (inserted) {
             summary_fifo_.push_back(key);
-            if (summary_fifo_.size() > kSummaryCache) {
-                summary_cache_.erase(summary_fifo_.front());
-                summary_fifo_.pop_front();
-            }
+            TrimSummaryCache();
         }
         (void)it;
         return {};
     }
+
+    // Forgets the summaries first seen longest ago beyond the cache's size, except those of
+    // pending traces: FlushPending writes their rows from the cache. A trace first seen long
+    // ago can be pending again (a late batch of it merged from the cache), so such an entry
+    // goes to the back of the queue instead.
+    void TrimSummaryCache() {
+        for (std::size_t turns = summary_fifo_.size();
+             summary_fifo_.size() > SummaryCacheSize() && turns > 0; --turns) {
+            const TraceKey oldest = summary_fifo_.front();
+            summary_fifo_.pop_front();
+            if (pending_index_.contains(oldest)) {
+                summary_fifo_.push_back(oldest);
+                continue;
+            }
+            summary_cache_.erase(oldest);
+        }
+    }
+    std::size_t SummaryCacheSize() const {
+        return std::max<std::size_t>(16, opt_.summary_cache_traces);
+    }
+    // Pending traces are flushed past this (a call may add many more before the check).
+    std::size_t MaxPending() const { return std::min(kMaxPending, SummaryCacheSize() / 4); }
 
     Status WriteLogs(Window* w, const std::vector<const DecodedLogs*>& batches, IngestOutcome* out) {
         for (const DecodedLogs* batch : batches) {
@@ -1936,8 +1955,7 @@ private:
         return {};
     }
 
-    static constexpr std::size_t kSummaryCache = 200'000;
-    static constexpr std::size_t kMaxPending = 20'000;  // ≪ kSummaryCache
+    static constexpr std::size_t kMaxPending = 20'000;
     // 64 MiB of WAL between checkpoints: the pages a commit rewrites again and again (index
     // tails, the current tag block) are copied to the database once per checkpoint.
     static constexpr int kCheckpointPages = 16000;

@@ -65,13 +65,15 @@ std::string TraceHex(int i) {
 
 class StoreTest : public ::testing::Test {
 protected:
-    std::unique_ptr<Store> Open(std::chrono::nanoseconds max_age = std::chrono::hours(24),
-                                std::int64_t max_bytes = 0, std::int64_t tag_block_traces = 2048,
-                                const std::string& dir = "",
-                                std::size_t dependency_memory_bytes = StoreOptions{}.dependency_memory_bytes) {
+    std::unique_ptr<Store> Open(
+        std::chrono::nanoseconds max_age = std::chrono::hours(24), std::int64_t max_bytes = 0,
+        std::int64_t tag_block_traces = 2048, const std::string& dir = "",
+        std::size_t dependency_memory_bytes = StoreOptions{}.dependency_memory_bytes,
+        std::size_t summary_cache_traces = StoreOptions{}.summary_cache_traces) {
         StoreOptions o;
         o.tag_block_traces = tag_block_traces;
         o.dependency_memory_bytes = dependency_memory_bytes;
+        o.summary_cache_traces = summary_cache_traces;
         o.data_dir = dir.empty() ? dir_.str() : dir;
         // The manual clock stands still: rows commit when a query, Flush or the close asks.
         o.clock = &clock_;
@@ -754,6 +756,35 @@ TEST_F(StoreTest, ACommitWritesATracesRowsOnceForAllItsCalls) {
     auto seg = std::filesystem::file_size(OnlyFileWithSuffix(dir_.str(), ".db-seg"));
     EXPECT_EQ(QueryWindows(dir_.str(), "SELECT value FROM meta WHERE key='seg_mark'"),
               std::vector<std::int64_t>{static_cast<std::int64_t>(seg)});
+}
+
+TEST_F(StoreTest, ALateBatchOfTheOldestCachedTraceIsMergedWhileNewerTracesArrive) {
+    // A summary cache of 16 traces (4 pending at most). Trace 0's order-manager half comes
+    // first, 15 whole traces after it, then its gateway half: merged from the cache, trace 0
+    // is pending while it is the cache's oldest entry, and the traces that follow must not
+    // evict it before its row is written. They did: the write failed ("pending trace missing
+    // from the cache") and the calls since the last commit were stored again from the span
+    // file.
+    auto s = Open(std::chrono::hours(24), 0, 2048, "", StoreOptions{}.dependency_memory_bytes, 16);
+    const ExportTraceRequest first = OrderTrace(TraceHex(0), kT0, false, 10);
+    Put(*s, OneResource(first, 1));
+    for (int i = 1; i < 16; ++i) { Put(*s, OrderTrace(TraceHex(i), kT0 + i * kMs, false, 10)); }
+    ASSERT_TRUE(s->Flush(true));
+    Put(*s, OneResource(first, 0));
+    for (int i = 16; i < 40; ++i) { Put(*s, OrderTrace(TraceHex(i), kT0 + i * kMs, false, 10)); }
+    ASSERT_TRUE(s->Flush(true));
+    EXPECT_EQ(s->Stats().replayed_frames, 0);
+    SearchQuery q;
+    q.limit = 100;
+    auto found = s->Search(q);
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    ASSERT_EQ(found->size(), 40u);
+    auto t0 = std::find_if(found->begin(), found->end(),
+                           [&](const TraceSummary& t) { return t.trace_id == Id(TraceHex(0)); });
+    ASSERT_NE(t0, found->end());
+    EXPECT_EQ(t0->span_count, 5);
+    EXPECT_EQ(t0->root_service, "client-gateway");
+    EXPECT_EQ(t0->services.size(), 2u);
 }
 
 TEST_F(StoreTest, SurvivesRestart) {
