@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     std::int64_t queue = static_cast<std::int64_t>(o.queue_batches);
     std::int64_t max_body = static_cast<std::int64_t>(o.max_body_bytes);
     std::int64_t otlp_threads = o.otlp_threads;
+    std::int64_t max_series = static_cast<std::int64_t>(o.max_metric_series);
     std::string index_tags;
 #ifdef FLOWEX_WEB_DIST
     if (std::filesystem::exists(std::filesystem::path(FLOWEX_WEB_DIST) / "index.html")) {
@@ -33,7 +34,12 @@ int main(int argc, char** argv) {
     cfg.Int("otlp-threads", "FLOWEX_COLLECTOR_OTLP_THREADS", &otlp_threads,
             "threads that receive and decode OTLP requests", 1, 64);
     cfg.Bytes("max-body", "FLOWEX_COLLECTOR_MAX_BODY", &max_body, "largest OTLP request body (413 above)");
+    cfg.Int("max-metric-series", "FLOWEX_COLLECTOR_MAX_METRIC_SERIES", &max_series,
+            "span metrics series (service, operation, span kind) kept; spans of others count in an "
+            "overflow series",
+            1, 1'000'000);
     cfg.ParseOrExit(argc, argv);
+    o.max_metric_series = static_cast<std::size_t>(max_series);
     o.queue_batches = static_cast<std::size_t>(queue);
     o.max_body_bytes = static_cast<std::size_t>(max_body);
     o.otlp_threads = static_cast<int>(otlp_threads);

@@ -496,7 +496,7 @@ private:
 
     CollectorOptions opt_;
     std::unique_ptr<collector::Store> store_;
-    RedMetrics metrics_;
+    RedMetrics metrics_{opt_.max_metric_series};
     std::unique_ptr<Ingestor> ingestor_;
     std::unique_ptr<QueryApi> api_;
     std::unique_ptr<http::Server> otlp_;

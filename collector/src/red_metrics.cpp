@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "flowex/common/clock.hpp"
 #include "flowex/common/json.hpp"
@@ -49,6 +50,13 @@ std::string Num(double v) {
 
 }  // namespace
 
+RedMetrics::Series& RedMetrics::SeriesOf(const SpanFact& f) {
+    Key key{std::string(f.service), std::string(f.operation), f.kind};
+    if (auto it = series_.find(key); it != series_.end()) { return it->second; }
+    if (series_.size() < max_series_) { return series_.try_emplace(std::move(key)).first->second; }
+    return overflow_[f.kind];
+}
+
 void RedMetrics::Record(const std::vector<SpanFact>& facts, const std::vector<TraceSummary>& new_traces) {
     std::lock_guard lock(mu_);
     Series* last = nullptr;
@@ -57,7 +65,7 @@ void RedMetrics::Record(const std::vector<SpanFact>& facts, const std::vector<Tr
         Series* s = last;
         if (last_fact == nullptr || last_fact->service != f.service || last_fact->operation != f.operation ||
             last_fact->kind != f.kind) {
-            s = &series_[Key{std::string(f.service), std::string(f.operation), f.kind}];
+            s = &SeriesOf(f);
         }
         last = s;
         last_fact = &f;
@@ -84,13 +92,22 @@ void RedMetrics::Record(const std::vector<SpanFact>& facts, const std::vector<Tr
         m.buckets[b] += 1;
     }
     for (const TraceSummary& t : new_traces) {
-        traces_per_service_[t.root_service] += 1;
+        if (auto it = traces_per_service_.find(t.root_service); it != traces_per_service_.end()) {
+            it->second += 1;
+        } else if (traces_per_service_.size() < max_series_) {
+            traces_per_service_.emplace(t.root_service, 1);
+        } else {
+            overflow_traces_ += 1;
+        }
     }
 }
 
 void RedMetrics::AppendPrometheus(std::string* out) const {
     std::lock_guard lock(mu_);
-    auto labels = [&](const Key& k) {
+    // Every series with its labels: the kept ones, then the overflow series of each span kind.
+    std::vector<std::pair<std::string, const Series*>> all;
+    all.reserve(series_.size() + overflow_.size());
+    for (const auto& [k, s] : series_) {
         std::string l = "service=\"";
         AppendLabelValue(&l, std::get<0>(k));
         l += "\",operation=\"";
@@ -98,31 +115,34 @@ void RedMetrics::AppendPrometheus(std::string* out) const {
         l += "\",span_kind=\"";
         l += KindLabel(std::get<2>(k));
         l += "\"";
-        return l;
-    };
+        all.emplace_back(std::move(l), &s);
+    }
+    for (const auto& [kind, s] : overflow_) {
+        all.emplace_back(
+            std::string("otel_metric_overflow=\"true\",span_kind=\"") + KindLabel(kind) + "\"", &s);
+    }
     *out += "# HELP flowex_span_calls_total Spans received, per service, operation and span kind.\n";
     *out += "# TYPE flowex_span_calls_total counter\n";
-    for (const auto& [k, s] : series_) {
-        *out += "flowex_span_calls_total{" + labels(k) + "} " + std::to_string(s.calls) + "\n";
+    for (const auto& [l, s] : all) {
+        *out += "flowex_span_calls_total{" + l + "} " + std::to_string(s->calls) + "\n";
     }
     *out += "# HELP flowex_span_errors_total Spans with status ERROR.\n";
     *out += "# TYPE flowex_span_errors_total counter\n";
-    for (const auto& [k, s] : series_) {
-        *out += "flowex_span_errors_total{" + labels(k) + "} " + std::to_string(s.errors) + "\n";
+    for (const auto& [l, s] : all) {
+        *out += "flowex_span_errors_total{" + l + "} " + std::to_string(s->errors) + "\n";
     }
     *out += "# HELP flowex_span_duration_seconds Span durations.\n";
     *out += "# TYPE flowex_span_duration_seconds histogram\n";
-    for (const auto& [k, s] : series_) {
-        std::string l = labels(k);
+    for (const auto& [l, s] : all) {
         std::int64_t cum = 0;
         for (int b = 0; b < kBuckets; ++b) {
-            cum += s.buckets[b];
+            cum += s->buckets[b];
             *out += "flowex_span_duration_seconds_bucket{" + l + ",le=\"" +
                     (b == kBuckets - 1 ? std::string("+Inf") : Num(kBoundsMs[b] / 1000.0)) + "\"} " +
                     std::to_string(cum) + "\n";
         }
-        *out += "flowex_span_duration_seconds_sum{" + l + "} " + Num(s.sum_seconds) + "\n";
-        *out += "flowex_span_duration_seconds_count{" + l + "} " + std::to_string(s.calls) + "\n";
+        *out += "flowex_span_duration_seconds_sum{" + l + "} " + Num(s->sum_seconds) + "\n";
+        *out += "flowex_span_duration_seconds_count{" + l + "} " + std::to_string(s->calls) + "\n";
     }
     *out += "# HELP flowex_traces_received_total New traces, per root service.\n";
     *out += "# TYPE flowex_traces_received_total counter\n";
@@ -130,6 +150,10 @@ void RedMetrics::AppendPrometheus(std::string* out) const {
         std::string l;
         AppendLabelValue(&l, svc);
         *out += "flowex_traces_received_total{service=\"" + l + "\"} " + std::to_string(n) + "\n";
+    }
+    if (overflow_traces_ > 0) {
+        *out += "flowex_traces_received_total{otel_metric_overflow=\"true\"} " +
+                std::to_string(overflow_traces_) + "\n";
     }
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "flowex/collector/query_api.hpp"
+#include "flowex/collector/red_metrics.hpp"
 #include "flowex/collector/render.hpp"
 #include "flowex/common/json.hpp"
 #include "test_util.hpp"
@@ -205,6 +206,89 @@ TEST_F(QueryTest, SpmMetricsShape) {
                         "span_kind=\"SPAN_KIND_SERVER\"} 1"),
               std::string::npos);
     EXPECT_NE(prom.find("flowex_traces_received_total{service=\"client-gateway\"} 1"), std::string::npos);
+}
+
+// Lines of a Prometheus text exposition that start with `prefix`.
+std::vector<std::string> LinesStartingWith(const std::string& text, const std::string& prefix) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string::npos) { end = text.size(); }
+        if (text.compare(pos, prefix.size(), prefix) == 0) {
+            out.push_back(text.substr(pos, end - pos));
+        }
+        pos = end + 1;
+    }
+    return out;
+}
+
+TEST(RedMetricsTest, SeriesPastTheLimitCountInOneOverflowSeriesPerKind) {
+    // An operation name holding an id makes a series per span; each held ~25 KB, without
+    // bound (three 4 MB OTLP/JSON requests of such spans took a collector from 9 MB to 1.8 GB).
+    RedMetrics metrics(3);
+    std::vector<std::string> names;
+    for (int i = 0; i < 6; ++i) { names.push_back("GET /orders/" + std::to_string(i)); }
+    std::vector<SpanFact> facts;
+    for (const std::string& name : names) {
+        facts.push_back(SpanFact{"svc", name, 2, static_cast<std::int64_t>(kT0), 3'000'000, false});
+    }
+    facts.push_back(SpanFact{"svc", names[0], 2, static_cast<std::int64_t>(kT0), 3'000'000, true});
+    facts.push_back(SpanFact{"svc", names[5], 2, static_cast<std::int64_t>(kT0), 3'000'000, true});
+    facts.push_back(SpanFact{"svc", names[5], 3, static_cast<std::int64_t>(kT0), 3'000'000, false});
+    std::vector<TraceSummary> traces(5);
+    for (int i = 0; i < 5; ++i) { traces[i].root_service = "root-" + std::to_string(i); }
+    metrics.Record(facts, traces);
+
+    std::string prom;
+    metrics.AppendPrometheus(&prom);
+    EXPECT_EQ(LinesStartingWith(prom, "flowex_span_calls_total{service=").size(), 3u) << prom;
+    EXPECT_EQ(
+        LinesStartingWith(prom,
+                          "flowex_span_calls_total{service=\"svc\",operation=\"GET /orders/0\","
+                          "span_kind=\"SPAN_KIND_SERVER\"} 2")
+            .size(),
+        1u)
+        << prom;
+    // Orders 3, 4 and 5 (twice) as SERVER spans, 5 as a CLIENT span.
+    EXPECT_EQ(LinesStartingWith(prom,
+                                "flowex_span_calls_total{otel_metric_overflow=\"true\","
+                                "span_kind=\"SPAN_KIND_SERVER\"} 4")
+                  .size(),
+              1u)
+        << prom;
+    EXPECT_EQ(LinesStartingWith(prom,
+                                "flowex_span_calls_total{otel_metric_overflow=\"true\","
+                                "span_kind=\"SPAN_KIND_CLIENT\"} 1")
+                  .size(),
+              1u)
+        << prom;
+    EXPECT_EQ(LinesStartingWith(prom,
+                                "flowex_span_errors_total{otel_metric_overflow=\"true\","
+                                "span_kind=\"SPAN_KIND_SERVER\"} 1")
+                  .size(),
+              1u)
+        << prom;
+    EXPECT_EQ(LinesStartingWith(prom,
+                                "flowex_span_duration_seconds_count{otel_metric_overflow=\"true\","
+                                "span_kind=\"SPAN_KIND_SERVER\"} 4")
+                  .size(),
+              1u)
+        << prom;
+    EXPECT_EQ(LinesStartingWith(prom, "flowex_traces_received_total{service=").size(), 3u) << prom;
+    EXPECT_EQ(
+        LinesStartingWith(prom, "flowex_traces_received_total{otel_metric_overflow=\"true\"} 2")
+            .size(),
+        1u)
+        << prom;
+
+    // The SPM API shows the kept series only.
+    SpmQuery q;
+    q.group_by_operation = true;
+    q.end_ns = static_cast<std::int64_t>(kT0) + 60'000'000'000LL;
+    auto spm = common::ParseJson(metrics.Spm("calls", q));
+    ASSERT_TRUE(spm.ok());
+    EXPECT_EQ(spm->Find("metrics")->as_array().size(), 3u);
 }
 
 TEST(Rfc3339, ParsesUtcAndOffsets) {

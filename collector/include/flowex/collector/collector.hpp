@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "flowex/collector/red_metrics.hpp"
 #include "flowex/common/config.hpp"
 #include "flowex/common/result.hpp"
 
@@ -33,6 +34,8 @@ struct CollectorOptions {
     /// (flowex-bench-collector-http side by side, docs/benchmarks.md).
     int otlp_threads = 1;
     int query_threads = 2;
+    /// RED metrics series kept (RedMetrics): spans of further ones count as overflow.
+    std::size_t max_metric_series = RedMetrics::kDefaultMaxSeries;
     bool print_listening = true;
     /// Test seam: runs on the writer thread before each commit (see IngestOptions).
     std::function<void()> before_commit;

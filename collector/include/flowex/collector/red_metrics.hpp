@@ -30,6 +30,14 @@ class RedMetrics {
 public:
     static constexpr int kBuckets = 14;  // upper bounds in kBoundsMs, the last is +Inf
     static constexpr int kMinutes = 180;
+    /// Series (service, operation, span kind) kept, ~25 KB each with their three hours of
+    /// minutes: spans of any further one (an operation name holding an id, say) are counted in
+    /// one overflow series per span kind, as OpenTelemetry's cardinality limit does (label
+    /// `otel_metric_overflow="true"`); the SPM API does not show them. The same limit holds
+    /// for the root services of flowex_traces_received_total.
+    static constexpr std::size_t kDefaultMaxSeries = 2000;
+
+    explicit RedMetrics(std::size_t max_series = kDefaultMaxSeries) : max_series_(max_series) {}
 
     void Record(const std::vector<SpanFact>& facts, const std::vector<TraceSummary>& new_traces);
     /// Prometheus text exposition of the span metrics (appended to `out`).
@@ -52,9 +60,14 @@ private:
         std::vector<Minute> minutes = std::vector<Minute>(kMinutes);
     };
     using Key = std::tuple<std::string, std::string, int>;  // service, operation, kind
+    Series& SeriesOf(const SpanFact& f);                    // under mu_
+
+    const std::size_t max_series_;
     mutable std::mutex mu_;
     std::map<Key, Series> series_;
+    std::map<int, Series> overflow_;  // by span kind: spans of series past max_series_
     std::map<std::string, std::int64_t> traces_per_service_;
+    std::int64_t overflow_traces_ = 0;  // new traces of root services past max_series_
 };
 
 }  // namespace flowex::collector
