@@ -119,7 +119,13 @@ struct Server::Impl {
     std::atomic<bool> stopping{false};
     std::atomic<bool> finished{false};
 
-    asio::io_context ioc;
+    // An io_context whose pending handlers can be destroyed before the Server is (shutdown()
+    // is protected in asio; ~io_context calls it again, which is harmless).
+    struct IoContext : asio::io_context {
+        explicit IoContext(int concurrency_hint) : asio::io_context(concurrency_hint) {}
+        using asio::execution_context::shutdown;
+    };
+    IoContext ioc;
     asio::any_io_executor acceptor_executor;
     tcp::acceptor acceptor;
     asio::steady_timer sweeper;
@@ -637,6 +643,12 @@ common::Status Server::Run() {
     if (!st) { return st; }
     Wait();
     return common::Ok();
+}
+
+void Server::DestroyPendingWork() noexcept {
+    Stop();
+    Wait();
+    impl_->ioc.shutdown();
 }
 
 void Server::Stop() noexcept {

@@ -4,6 +4,12 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -194,6 +200,38 @@ TEST(HttpServer, GracefulShutdownCompletesInFlightRequestAndRefusesNewConnects) 
     EXPECT_NE(r.find("Connection: close"), std::string::npos);
     server.Wait();  // the io threads end once in-flight work is done
     EXPECT_EQ(server.connection_count(), 0U);
+}
+
+// Holds something until its frame is destroyed, and waits for a timer that never fires.
+struct Lease {
+    int* given_back;
+    ~Lease() { ++*given_back; }
+};
+awaitable<void> HoldForever(int* given_back, std::promise<void>* suspended) {
+    Lease lease{given_back};
+    boost::asio::steady_timer never(co_await boost::asio::this_coro::executor,
+                                    boost::asio::steady_timer::time_point::max());
+    suspended->set_value();
+    co_await never.async_wait(boost::asio::use_awaitable);
+}
+
+TEST(HttpServer, DestroyPendingWorkDestroysCoroutinesStillSuspendedWhenItStopped) {
+    // Detached work suspended when the server stops (a pool lease in a frame, say) went only
+    // with the server's destructor: in a service, after the pools declared after the server.
+    auto server = std::make_unique<Server>(TestOptions());
+    int given_back = 0;
+    std::promise<void> suspended;
+    boost::asio::co_spawn(server->executor(), HoldForever(&given_back, &suspended),
+                          boost::asio::detached);
+    ASSERT_TRUE(server->Start().ok());
+    suspended.get_future().wait();
+    server->Stop();
+    server->Wait();
+    EXPECT_EQ(given_back, 0);  // stopped, its frame still there
+    server->DestroyPendingWork();
+    EXPECT_EQ(given_back, 1);
+    server.reset();
+    EXPECT_EQ(given_back, 1);
 }
 
 TEST(HttpServer, GarbageBytesGet400AndTheServerKeepsServing) {

@@ -253,7 +253,12 @@ http::awaitable<http::Response> Runtime::Health(http::RequestContext&) {
 
 int Runtime::Run() {
     server_->StopOnSignals();
-    if (auto st = server_->Run(); !st) {
+    common::Status st = server_->Run();
+    // Coroutines still suspended (detached work, a request cut off at the drain deadline)
+    // hold pool leases and locks of objects the service declared after this runtime: their
+    // frames go now, while those objects are alive, not when the server is destroyed.
+    server_->DestroyPendingWork();
+    if (!st) {
         spdlog::error("{}: {}", name_, st.error().message);
         return 1;
     }

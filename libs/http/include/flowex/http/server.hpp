@@ -83,6 +83,13 @@ public:
     /// requests finish (answered with Connection: close) up to shutdown_timeout, then
     /// close the rest and stop the io_context.
     void Stop() noexcept;
+    /// Stops (as Stop()), waits for the io threads, then destroys every handler still queued
+    /// or waiting on the io_context: the frames of coroutines suspended when the server
+    /// stopped (detached work, a pool lease, a lock's waiter). Call it while what those frames
+    /// refer to is alive; ~Server would destroy them too, but only after the objects declared
+    /// after the server are gone. Nothing runs on the io_context afterwards; objects bound to
+    /// it may still be destroyed. Not from an io thread.
+    void DestroyPendingWork() noexcept;
     /// Installs SIGTERM and SIGINT handling that calls Stop(). Before or after Start().
     void StopOnSignals();
 

@@ -97,8 +97,9 @@ public:
     using HealthCheck = std::function<http::awaitable<bool>()>;
     void AddHealthCheck(std::string name, HealthCheck check);
 
-    /// Starts serving (prints "listening on HOST:PORT"), runs until SIGTERM/SIGINT, flushes
-    /// telemetry. Returns the process exit code.
+    /// Starts serving (prints "listening on HOST:PORT") and runs until SIGTERM/SIGINT; before
+    /// returning, destroys the coroutines still suspended on the server's io_context (while
+    /// the objects declared after this runtime are alive). Returns the process exit code.
     int Run();
 
 private:
