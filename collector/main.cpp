@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     std::int64_t max_body = static_cast<std::int64_t>(o.max_body_bytes);
     std::int64_t otlp_threads = o.otlp_threads;
     std::int64_t max_series = static_cast<std::int64_t>(o.max_metric_series);
+    std::int64_t max_services = static_cast<std::int64_t>(o.max_services);
     std::string index_tags;
 #ifdef FLOWEX_WEB_DIST
     if (std::filesystem::exists(std::filesystem::path(FLOWEX_WEB_DIST) / "index.html")) {
@@ -38,8 +39,13 @@ int main(int argc, char** argv) {
             "span metrics series (service, operation, span kind) kept; spans of others count in an "
             "overflow series",
             1, 1'000'000);
+    cfg.Int(
+        "max-services", "FLOWEX_COLLECTOR_MAX_SERVICES", &max_services,
+        "service names indexed; spans of services first seen past this are indexed as (overflow)",
+        1, 10'000'000);
     cfg.ParseOrExit(argc, argv);
     o.max_metric_series = static_cast<std::size_t>(max_series);
+    o.max_services = static_cast<std::size_t>(max_services);
     o.queue_batches = static_cast<std::size_t>(queue);
     o.max_body_bytes = static_cast<std::size_t>(max_body);
     o.otlp_threads = static_cast<int>(otlp_threads);

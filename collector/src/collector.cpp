@@ -161,6 +161,7 @@ public:
         so.window = opt_.window;
         so.commit_interval = opt_.commit_interval;
         so.extra_index_tags = opt_.index_tags;
+        so.max_services = opt_.max_services;
         auto store = Store::Open(so);
         if (!store) {
             return store.error();

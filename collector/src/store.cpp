@@ -1173,11 +1173,18 @@ private:
         return {};
     }
 
+    // A service's (or peer's) number; its name is kept for the process's life. Names come
+    // from senders (resource and span attributes): past opt_.max_services of them, a new one
+    // is stored under kOverflowService.
     std::uint32_t Intern(const std::string& service) {
-        auto it = service_ids_.find(service);
-        if (it != service_ids_.end()) {
+        if (auto it = service_ids_.find(service); it != service_ids_.end()) { return it->second; }
+        if (service_names_.size() < opt_.max_services) { return InternNew(service); }
+        if (auto it = service_ids_.find(std::string(kOverflowService)); it != service_ids_.end()) {
             return it->second;
         }
+        return InternNew(std::string(kOverflowService));
+    }
+    std::uint32_t InternNew(const std::string& service) {
         auto id = static_cast<std::uint32_t>(service_names_.size());
         service_names_.push_back(service);
         service_ids_.emplace(service, id);

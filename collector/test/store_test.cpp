@@ -69,8 +69,10 @@ protected:
         std::chrono::nanoseconds max_age = std::chrono::hours(24), std::int64_t max_bytes = 0,
         std::int64_t tag_block_traces = 2048, const std::string& dir = "",
         std::size_t dependency_memory_bytes = StoreOptions{}.dependency_memory_bytes,
-        std::size_t summary_cache_traces = StoreOptions{}.summary_cache_traces) {
+        std::size_t summary_cache_traces = StoreOptions{}.summary_cache_traces,
+        std::size_t max_services = StoreOptions{}.max_services) {
         StoreOptions o;
+        o.max_services = max_services;
         o.tag_block_traces = tag_block_traces;
         o.dependency_memory_bytes = dependency_memory_bytes;
         o.summary_cache_traces = summary_cache_traces;
@@ -785,6 +787,44 @@ TEST_F(StoreTest, ALateBatchOfTheOldestCachedTraceIsMergedWhileNewerTracesArrive
     EXPECT_EQ(t0->span_count, 5);
     EXPECT_EQ(t0->root_service, "client-gateway");
     EXPECT_EQ(t0->services.size(), 2u);
+}
+
+TEST_F(StoreTest, ServicesPastTheLimitAreIndexedAsOverflowAndKeepTheirNameInTheSpans) {
+    // Service names come from senders and each one was kept for the process's life. With
+    // room for three, the order trace takes them all (client-gateway, order-manager and its
+    // postgresql peer); a fourth service's trace is indexed under "(overflow)".
+    auto s = Open(std::chrono::hours(24), 0, 2048, "", StoreOptions{}.dependency_memory_bytes,
+                  StoreOptions{}.summary_cache_traces, 3);
+    Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+    ExportTraceRequest billing;
+    testing::AddSpan(testing::AddResource(&billing, "billing"),
+                     {TraceHex(2), "3000000000000001", "", "POST /invoice", 2, kT0, kT0 + 5 * kMs});
+    Put(*s, billing);
+
+    SearchQuery by_name;
+    by_name.service = "billing";
+    auto found = s->Search(by_name);
+    ASSERT_TRUE(found.ok());
+    EXPECT_TRUE(found->empty());
+    SearchQuery overflow;
+    overflow.service = std::string(kOverflowService);
+    found = s->Search(overflow);
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ((*found)[0].trace_id, Id(TraceHex(2)));
+    EXPECT_EQ((*found)[0].root_service, kOverflowService);
+    auto services = s->Services();
+    ASSERT_TRUE(services.ok());
+    EXPECT_EQ(*services, (std::vector<std::string>{std::string(kOverflowService), "client-gateway",
+                                                   "order-manager"}));
+
+    auto trace = s->GetTrace(Id(TraceHex(2)));
+    ASSERT_TRUE(trace.ok());
+    ASSERT_TRUE(trace->has_value());
+    ASSERT_EQ((*trace)->resource_spans_size(), 1);
+    const auto& attrs = (*trace)->resource_spans(0).resource().attributes();
+    ASSERT_FALSE(attrs.empty());
+    EXPECT_EQ(attrs[0].value().string_value(), "billing");
 }
 
 TEST_F(StoreTest, SurvivesRestart) {

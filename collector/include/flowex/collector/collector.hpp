@@ -36,6 +36,7 @@ struct CollectorOptions {
     int query_threads = 2;
     /// RED metrics series kept (RedMetrics): spans of further ones count as overflow.
     std::size_t max_metric_series = RedMetrics::kDefaultMaxSeries;
+    std::size_t max_services = StoreOptions{}.max_services;  // StoreOptions
     bool print_listening = true;
     /// Test seam: runs on the writer thread before each commit (see IngestOptions).
     std::function<void()> before_commit;

@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flowex/collector/otlp_decode.hpp"
@@ -51,6 +52,9 @@ inline const std::vector<std::string> kDefaultIndexedTags = {
     "user_id", "order_id", "symbol", "side", "error.type", "http.response.status_code",
     "db.system.name", "user.tier",
 };
+
+/// The service name spans are indexed under once StoreOptions::max_services is reached.
+inline constexpr std::string_view kOverflowService = "(overflow)";
 
 struct StoreOptions {
     std::string data_dir;
@@ -68,6 +72,10 @@ struct StoreOptions {
     /// the default), so that a trace's later batches merge without reading its row back: the
     /// traces first seen most recently, ~11 minutes of the exchange at 300 orders/s. At least 16.
     std::size_t summary_cache_traces = 200'000;
+    /// Distinct service names (resources' service.name and database peers) the writer keeps
+    /// (~200 bytes each, for the process's life): spans of a service first seen past this
+    /// are indexed under kOverflowService (their stored bytes keep the real name).
+    std::size_t max_services = 10'000;
     /// How long `Ingest`'s rows may wait for their commit (0: commit in every call).
     std::chrono::nanoseconds commit_interval = std::chrono::seconds(2);
     const common::Clock* clock = nullptr;  // default: the system clock
