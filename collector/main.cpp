@@ -1,4 +1,5 @@
 // flowex-collector: wiring only (flags → CollectorOptions → Collector).
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
             o.index_tags.push_back(tag);
         }
     }
+    // Under a file-size limit (ulimit -f) a write past it fails with EFBIG, answered 503 like a
+    // full disk, instead of the signal's default: killing the process.
+    std::signal(SIGXFSZ, SIG_IGN);
     auto c = flowex::collector::Collector::Create(o);
     if (!c) {
         std::fprintf(stderr, "flowex-collector: %s\n", c.error().message.c_str());

@@ -173,10 +173,18 @@ public:
                          "answered but had not committed\n",
                          static_cast<long long>(replayed));
         }
+        if (auto error = store_->Stats().replay_error; !error.empty()) {
+            std::fprintf(stderr,
+                         "flowex-collector: an older window holds answered requests that could not "
+                         "be stored again; they stay in its span file and the next start tries "
+                         "again: %s\n",
+                         error.c_str());
+        }
         IngestOptions io;
         io.max_queue_items = opt_.queue_batches;
         io.max_queue_bytes = opt_.queue_bytes;
         io.before_commit = opt_.before_commit;
+        io.report = opt_.report;
         ingestor_ = std::make_unique<Ingestor>(*store_, metrics_, io);
         api_ = std::make_unique<QueryApi>(*store_, metrics_, common::SystemClock());
 
@@ -408,11 +416,15 @@ private:
         co_return r;
     }
 
+    // 200 either way, as the services' /health: "degraded" while export requests cannot be
+    // stored (they are answered 503; queries still work).
     Response Health() {
         auto s = ingestor_->Stats();
         common::JsonWriter w;
-        w.BeginObject().Key("status").String("ok").Key("service").String("flowex-collector");
+        w.BeginObject().Key("status").String(s.store_error.empty() ? "ok" : "degraded");
+        w.Key("service").String("flowex-collector");
         w.Key("queue").BeginObject().Key("batches").Uint(s.queued_items).Key("capacity").Uint(opt_.queue_batches).EndObject();
+        if (!s.store_error.empty()) { w.Key("store_error").String(s.store_error); }
         w.EndObject();
         return http::JsonResponse(200, w.Take());
     }
@@ -452,6 +464,9 @@ private:
              static_cast<double>(rejected_logs_.load()));
         line("flowex_collector_batches_refused_total", "counter", "Requests answered 503 because the queue was full.",
              static_cast<double>(s.refused_full));
+        line("flowex_collector_batches_failed_total", "counter",
+             "Requests answered 503 because storing them failed (the disk full, say).",
+             static_cast<double>(s.failed));
         line("flowex_collector_queue_batches", "gauge", "Batches waiting to be stored.", static_cast<double>(s.queued_items));
         line("flowex_collector_store_bytes", "gauge", "Bytes of the store's window files.", static_cast<double>(st.bytes));
         line("flowex_collector_store_windows", "gauge", "Window files in the store.", static_cast<double>(st.windows));

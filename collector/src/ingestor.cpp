@@ -1,5 +1,7 @@
 #include "flowex/collector/ingestor.hpp"
 
+#include <cstdio>
+
 namespace flowex::collector {
 
 Ingestor::Ingestor(Store& store, RedMetrics& metrics, IngestOptions options)
@@ -108,6 +110,7 @@ void Ingestor::Run() {
             if (!outcome) {
                 status = outcome.error();
             }
+            NoteStoreOutcome(status, items.size());
             {
                 std::lock_guard lock(mu_);
                 if (outcome) {
@@ -134,11 +137,51 @@ void Ingestor::Run() {
                 }
             }
         }
-        (void)store_.Flush(false);  // commits when the open transaction is old enough
+        if (common::Status flushed = store_.Flush(false); !flushed) {  // commits when due
+            NoteStoreOutcome(flushed, 0);
+        }
         if (std::chrono::steady_clock::now() >= next_retention) {
             (void)store_.ApplyRetention();
             next_retention = std::chrono::steady_clock::now() + options_.retention_interval;
         }
+    }
+}
+
+void Ingestor::NoteStoreOutcome(const common::Status& status, std::size_t requests) {
+    auto now = std::chrono::steady_clock::now();
+    if (status) {
+        if (!failing_) { return; }
+        Report("flowex-collector: storing works again (" + std::to_string(failed_since_ok_) +
+               " export requests were answered 503 meanwhile; their senders retry them)");
+        failing_ = false;
+        failed_since_ok_ = 0;
+        std::lock_guard lock(mu_);
+        stats_.store_error.clear();
+        return;
+    }
+    {
+        std::lock_guard lock(mu_);
+        stats_.store_error = status.error().message;
+    }
+    failed_since_ok_ += requests;
+    if (!failing_) {
+        failing_ = true;
+        Report("flowex-collector: cannot store export requests (answering 503 until it can): " +
+               status.error().message);
+        last_report_ = now;
+    } else if (now - last_report_ >= options_.report_interval) {
+        Report("flowex-collector: still cannot store export requests (" +
+               std::to_string(failed_since_ok_) +
+               " answered 503 so far): " + status.error().message);
+        last_report_ = now;
+    }
+}
+
+void Ingestor::Report(const std::string& line) const {
+    if (options_.report) {
+        options_.report(line);
+    } else {
+        std::fprintf(stderr, "%s\n", line.c_str());
     }
 }
 

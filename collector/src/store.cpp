@@ -648,11 +648,25 @@ public:
             return Error{ErrorCode::kInternal, "cannot create data dir " + opt_.data_dir + ": " + ec.message()};
         }
         std::vector<std::pair<std::int64_t, std::string>> found;
+        std::vector<std::string> empty;
         for (const auto& entry : fs::directory_iterator(opt_.data_dir, ec)) {
             std::int64_t ms = 0;
             if (entry.is_regular_file() && ParseWindowName(entry.path().filename().string(), &ms)) {
-                found.emplace_back(ms, entry.path().string());
+                std::string path = entry.path().string();
+                std::error_code size_ec;
+                if (fs::file_size(path, size_ec) == 0 && !size_ec &&
+                    !fs::exists(path + "-seg", size_ec) && !fs::exists(path + "-wal", size_ec)) {
+                    // Created by a rotation that failed before writing a byte (earlier versions
+                    // left one per attempt while the disk was full): holds nothing.
+                    empty.push_back(std::move(path));
+                    continue;
+                }
+                found.emplace_back(ms, std::move(path));
             }
+        }
+        for (const auto& path : empty) {
+            std::error_code remove_ec;
+            fs::remove(path, remove_ec);
         }
         std::sort(found.begin(), found.end());
         for (auto& [ms, path] : found) {
@@ -661,9 +675,27 @@ public:
             w->created_ns = ms * 1'000'000;
             if (&path != &found.back().second) {
                 // Older windows stay read-only, but their schema is brought up to date once.
-                auto db = Db::Open(path, Db::Mode::kReadWrite);
-                if (!db) { return db.error(); }
-                if (Status st = UpgradeSchema(**db); !st) { return st; }
+                bool journaled = false;
+                {
+                    auto db = Db::Open(path, Db::Mode::kReadWrite);
+                    if (!db) { return db.error(); }
+                    if (Status st = UpgradeSchema(**db); !st) { return st; }
+                    auto past = JournaledPastMark(**db, *w);
+                    if (!past) { return past.error(); }
+                    journaled = *past;
+                }
+                if (journaled) {
+                    // Answered calls that never reached the window's index (an earlier run
+                    // could not store them, its disk full, and went on in a newer window):
+                    // stored now, as for the newest window, which then starts afresh.
+                    if (Status st = OpenWriter(w.get()); !st) {
+                        // Kept journaled: the next start tries again. The store opens all the
+                        // same, to answer queries and store what comes.
+                        replay_error_ = w->path + ": " + st.error().message;
+                    }
+                    RollBack(w.get());  // commits nothing: forgets what the replay cached
+                    w->CloseWriter();
+                }
             }
             windows_.push_back(std::move(w));
         }
@@ -936,6 +968,7 @@ public:
         s.deleted_windows = deleted_windows_.load();
         s.commits = commits_.load(std::memory_order_relaxed);
         s.replayed_frames = replayed_frames_.load();
+        s.replay_error = replay_error_;  // written before the store is shared, read-only since
         return s;
     }
 
@@ -1075,7 +1108,18 @@ private:
         return SQLITE_OK;
     }
 
+    // Whether the window's span file holds frames past the offset its last commit covers.
+    static Result<bool> JournaledPastMark(Db& d, const Window& w) {
+        std::error_code ec;
+        auto size = fs::file_size(w.SegPath(), ec);
+        if (ec) { return false; }  // no span file: nothing journaled
+        auto m = d.Prepare("SELECT value FROM meta WHERE key='seg_mark'");
+        if (!m) { return m.error(); }
+        return m->Step() && m->Int(0) < static_cast<std::int64_t>(size);
+    }
+
     Status OpenWriter(Window* w) {
+        w->CloseWriter();  // a failed earlier attempt may have left its span file open
         auto db = Db::Open(w->path, Db::Mode::kReadWrite);
         if (!db) {
             return db.error();
@@ -1138,16 +1182,20 @@ private:
 
     Status RotateIfNeeded() {
         std::int64_t now = clock_->UnixNanos();
+        if (!windows_.empty() && windows_.back()->writer == nullptr) {
+            // A failed write or commit whose recovery failed as well (the disk full, say) closed
+            // the newest window with answered calls in its span file past its last commit. They
+            // are stored again before anything else is, or this call fails as that one did: a
+            // new window would leave them where no query and no later start looks.
+            if (Status st = OpenWriter(windows_.back().get()); !st) { return st; }
+        }
         bool need = windows_.empty();
         if (!need) {
             Window* cur = windows_.back().get();
             std::int64_t win = opt_.window.count() > 0 ? opt_.window.count() : INT64_MAX;
-            need = cur->writer == nullptr || (now / win != cur->created_ns / win) ||
+            need = (now / win != cur->created_ns / win) ||
                    (opt_.max_bytes > 0 && ++rotate_check_ % 16 == 0 &&
                     cur->Bytes() > opt_.max_bytes / 8);
-            if (!need && cur->writer == nullptr) {
-                return OpenWriter(cur);
-            }
         }
         if (!need) {
             return {};
@@ -1163,6 +1211,7 @@ private:
         w->created_ns = ms * 1'000'000;
         w->path = (fs::path(opt_.data_dir) / ("w-" + std::to_string(ms) + ".db")).string();
         if (Status st = OpenWriter(w.get()); !st) {
+            w->remove_files = true;  // holds nothing: its files go with it
             return st;
         }
         if (!windows_.empty()) {
@@ -2043,6 +2092,7 @@ private:
     std::int64_t txn_started_ns_ = 0;
     bool replaying_ = false;
     std::atomic<std::int64_t> replayed_frames_{0};
+    std::string replay_error_;  // an older window's replay at open failed (Init only)
     std::atomic<std::int64_t> commits_{0};
 };
 

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -267,6 +268,70 @@ TEST_F(ServerTest, AnsweredBatchesAreCommittedWhileIdle) {
         n = commits();
     }
     EXPECT_GE(n, 1.0);
+}
+
+// A full disk (here: a file-size limit, so every append fails): exports are answered 503 with
+// Retry-After, /health says so, a counter counts them, one line reports it and one its end; the
+// batches answered 200 before it are all kept.
+TEST_F(ServerTest, WhileStoringFailsExportsGet503AndHealthSaysDegraded) {
+    std::mutex mu;
+    std::vector<std::string> reports;
+    CollectorOptions o;
+    o.report = [&](const std::string& line) {
+        std::lock_guard lock(mu);
+        reports.push_back(line);
+    };
+    Start(o);
+    auto post = [&](const char* trace) {
+        return Call(otlp(), http::Method::kPost, "/v1/traces", OneTrace(trace),
+                    "application/x-protobuf");
+    };
+    auto failed_total = [&] {
+        std::string body = Call(query(), http::Method::kGet, "/metrics").body;
+        const std::string name = "\nflowex_collector_batches_failed_total ";
+        std::size_t at = body.find(name);
+        return at == std::string::npos ? -1.0 : std::atof(body.c_str() + at + name.size());
+    };
+    EXPECT_EQ(post("0af7651916cd43dd8448eb211c80319a").status, 200);
+    std::uintmax_t seg = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.str())) {
+        if (e.path().string().ends_with("-seg")) { seg = e.file_size(); }
+    }
+    ASSERT_GT(seg, 0u);
+    {
+        testing::FileSizeLimit full(seg + 16);
+        for (const char* trace :
+             {"0af7651916cd43dd8448eb211c80319b", "0af7651916cd43dd8448eb211c80319c"}) {
+            auto r = post(trace);
+            EXPECT_EQ(r.status, 503);
+            EXPECT_EQ(r.headers.Get("Retry-After").value_or(""), "5");
+            EXPECT_NE(r.body.find("storage failed"), std::string::npos) << r.body;
+        }
+        auto health = Call(otlp(), http::Method::kGet, "/health");
+        EXPECT_EQ(health.status, 200);
+        EXPECT_NE(health.body.find(R"("status":"degraded")"), std::string::npos) << health.body;
+        EXPECT_NE(health.body.find(R"("store_error":)"), std::string::npos) << health.body;
+        EXPECT_EQ(failed_total(), 2.0);
+    }
+    EXPECT_EQ(post("0af7651916cd43dd8448eb211c80319d").status, 200);
+    auto health = Call(otlp(), http::Method::kGet, "/health");
+    EXPECT_NE(health.body.find(R"("status":"ok")"), std::string::npos) << health.body;
+    EXPECT_EQ(health.body.find("store_error"), std::string::npos) << health.body;
+    for (const char* kept :
+         {"0af7651916cd43dd8448eb211c80319a", "0af7651916cd43dd8448eb211c80319d"}) {
+        EXPECT_EQ(Call(query(), http::Method::kGet, std::string("/api/traces/") + kept).status, 200)
+            << kept;
+    }
+    EXPECT_EQ(
+        Call(query(), http::Method::kGet, "/api/traces/0af7651916cd43dd8448eb211c80319b").status,
+        404);
+    std::lock_guard lock(mu);
+    ASSERT_GE(reports.size(), 2u);
+    EXPECT_EQ(reports.front().rfind("flowex-collector: cannot store export requests", 0), 0u)
+        << reports.front();
+    EXPECT_EQ(reports.back().rfind("flowex-collector: storing works again (2 export requests", 0),
+              0u)
+        << reports.back();
 }
 
 TEST_F(ServerTest, SpaFallbackServesIndexForUiRoutes) {

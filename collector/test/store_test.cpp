@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@ namespace {
 using testing::AddResource;
 using testing::AddSpan;
 using testing::DecodeOrDie;
+using testing::FileSizeLimit;
 using testing::Id;
 using testing::TempDir;
 
@@ -842,6 +844,107 @@ TEST_F(StoreTest, SurvivesRestart) {
     EXPECT_EQ(s->Search(q)->size(), 1u);
     Put(*s, OrderTrace(TraceHex(4), kT0 + kMs, false, 10));
     EXPECT_EQ(s->Search(SearchQuery{})->size(), 2u);
+}
+
+std::vector<std::string> FileNames(const std::string& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<std::string> FoundTraceIds(const Store& s) {
+    SearchQuery q;
+    q.limit = 100;
+    auto found = s.Search(q);
+    EXPECT_TRUE(found.ok()) << (found.ok() ? "" : found.error().message);
+    std::vector<std::string> ids;
+    if (found.ok()) {
+        for (const TraceSummary& t : *found) { ids.push_back(t.trace_id); }
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+TEST_F(StoreTest, CallsAnsweredBeforeTheDiskFilledUpAreKeptAndNoEmptyWindowIsLeft) {
+    // Five calls answered, not yet committed; then every write fails for lack of space. The
+    // failed call's recovery (storing the five again from the span file) fails too and
+    // closed the window. The next call opened a new window instead — failing, an empty file
+    // left per attempt — and once there was space again went on in a new one, leaving the
+    // five answered calls in the old window's span file, where no query looks.
+    auto s = Open();
+    std::vector<std::string> answered;
+    for (int i = 0; i < 5; ++i) {
+        Put(*s, OrderTrace(TraceHex(i), kT0 + i * kMs, false, 10));
+        answered.push_back(Id(TraceHex(i)));
+    }
+    const std::vector<std::string> files = FileNames(dir_.str());
+    {
+        FileSizeLimit full(std::filesystem::file_size(OnlyFileWithSuffix(dir_.str(), ".db-seg")) +
+                           16);
+        for (int i = 5; i < 8; ++i) {
+            DecodedTraces d = DecodeOrDie(OrderTrace(TraceHex(i), kT0 + i * kMs, false, 10));
+            EXPECT_FALSE(s->Ingest({&d}, {}).ok());
+        }
+        EXPECT_EQ(FileNames(dir_.str()), files);
+    }
+    Put(*s, OrderTrace(TraceHex(8), kT0 + 8 * kMs, false, 10));
+    answered.push_back(Id(TraceHex(8)));
+    EXPECT_EQ(FoundTraceIds(*s), answered);
+    EXPECT_EQ(s->Stats().windows, 1);
+    s.reset();
+    auto reopened = Open();
+    EXPECT_EQ(FoundTraceIds(*reopened), answered);
+    EXPECT_EQ(reopened->Stats().replayed_frames, 0);
+}
+
+TEST_F(StoreTest, CallsJournaledInAnOlderWindowAreStoredWhenTheStoreOpens) {
+    // What earlier versions left after a full disk: answered calls in an older window's span
+    // file past its last commit, a newer window beside it, and an empty window file.
+    TempDir left;
+    {
+        auto s = Open();
+        Put(*s, OrderTrace(TraceHex(1), kT0, false, 10));
+        Put(*s, OrderTrace(TraceHex(2), kT0 + kMs, false, 10));
+        for (const auto& e : std::filesystem::directory_iterator(dir_.str())) {
+            std::string name = e.path().filename().string();
+            if (name.size() < 5 || name.compare(name.size() - 4, 4, "-shm") != 0) {
+                std::filesystem::copy_file(e.path(), left.str() + "/" + name);
+            }
+        }
+    }
+    EXPECT_EQ(QueryWindows(left.str(), "SELECT count(*) FROM traces"),
+              std::vector<std::int64_t>{0});
+    clock_.Advance(std::chrono::hours(2));
+    TempDir later;
+    {
+        auto s = Open(std::chrono::hours(24), 0, 2048, later.str());
+        Put(*s, OrderTrace(TraceHex(3), kT0 + 2 * 3'600'000 * kMs, false, 10));
+        ASSERT_TRUE(s->Flush(true));
+    }
+    for (const auto& e : std::filesystem::directory_iterator(later.str())) {
+        std::filesystem::copy_file(e.path(), left.str() + "/" + e.path().filename().string());
+    }
+    { std::ofstream(left.str() + "/w-1700003600000.db"); }  // an empty window between them
+    auto databases = [&] {
+        std::vector<std::string> dbs;
+        for (const std::string& name : FileNames(left.str())) {
+            if (name.size() > 3 && name.compare(name.size() - 3, 3, ".db") == 0) {
+                dbs.push_back(name);
+            }
+        }
+        return dbs;
+    };
+    ASSERT_EQ(databases().size(), 3u);
+    auto s = Open(std::chrono::hours(24), 0, 2048, left.str());
+    EXPECT_EQ(s->Stats().replayed_frames, 2);
+    EXPECT_TRUE(s->Stats().replay_error.empty());
+    EXPECT_EQ(s->Stats().windows, 2);
+    EXPECT_EQ(FoundTraceIds(*s),
+              (std::vector<std::string>{Id(TraceHex(1)), Id(TraceHex(2)), Id(TraceHex(3))}));
+    EXPECT_EQ(databases(), (std::vector<std::string>{"w-1700000000000.db", "w-1700007200000.db"}));
 }
 
 TEST_F(StoreTest, BytesAfterTheLastCommitInTheSpanFileAreIgnored) {

@@ -1,5 +1,9 @@
 #pragma once
 // Builders for OTLP requests in tests.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -89,6 +93,28 @@ public:
 
 private:
     std::filesystem::path path_;
+};
+
+// Writes past `bytes` in any file fail (EFBIG, as ENOSPC on a full disk) while it lives.
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+        ::getrlimit(RLIMIT_FSIZE, &old_);
+        rlimit lower = old_;
+        lower.rlim_cur = bytes;
+        if (::setrlimit(RLIMIT_FSIZE, &lower) != 0) { std::abort(); }
+    }
+    ~FileSizeLimit() {
+        ::setrlimit(RLIMIT_FSIZE, &old_);
+        std::signal(SIGXFSZ, old_handler_);
+    }
+    FileSizeLimit(const FileSizeLimit&) = delete;
+    FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+private:
+    rlimit old_{};
+    void (*old_handler_)(int) = SIG_DFL;
 };
 
 }  // namespace flowex::collector::testing

@@ -40,6 +40,8 @@ struct CollectorOptions {
     bool print_listening = true;
     /// Test seam: runs on the writer thread before each commit (see IngestOptions).
     std::function<void()> before_commit;
+    /// Where storing failures (and recovery) are reported; stderr when empty (IngestOptions).
+    std::function<void(const std::string&)> report;
 };
 
 class Collector {

@@ -7,12 +7,14 @@
 /// queue is full (items or bytes), `Submit` refuses at once (the receiver answers 503 with
 /// Retry-After): memory stays bounded under overload. `Stop` drains what was accepted.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <variant>
 
@@ -28,6 +30,10 @@ struct IngestOptions {
     /// Test seam: called on the writer thread before each Store::Ingest call (may block to hold
     /// the queue).
     std::function<void()> before_commit;
+    /// Where the writer reports that storing fails (at once, then at most once per
+    /// report_interval while it goes on) and that it works again; stderr when empty.
+    std::function<void(const std::string&)> report;
+    std::chrono::milliseconds report_interval{30000};
 };
 
 struct IngestStats {
@@ -36,7 +42,10 @@ struct IngestStats {
     std::uint64_t batches = 0;
     std::uint64_t ingest_calls = 0;  // Store::Ingest calls (each stores every request queued)
     std::uint64_t refused_full = 0;
-    std::uint64_t failed = 0;
+    std::uint64_t failed = 0;  // requests answered 503 because storing them failed
+    /// While the store fails (its latest Ingest or commit did; the disk full, say): that
+    /// error. Empty once a write succeeds again.
+    std::string store_error;
     std::size_t queued_items = 0;
     std::size_t queued_bytes = 0;
 };
@@ -73,6 +82,9 @@ private:
     };
     bool Push(Item item);
     void Run();
+    // Writer thread: the outcome of a store call (requests: how many it covered).
+    void NoteStoreOutcome(const common::Status& status, std::size_t requests);
+    void Report(const std::string& line) const;
 
     Store& store_;
     RedMetrics& metrics_;
@@ -86,6 +98,10 @@ private:
     std::mutex live_mu_;
     std::map<std::uint64_t, LiveListener> live_;
     std::uint64_t next_live_ = 1;
+    // Writer thread only: requests failed since the store last worked, and the last report.
+    bool failing_ = false;
+    std::uint64_t failed_since_ok_ = 0;
+    std::chrono::steady_clock::time_point last_report_{};
     std::thread writer_;
 };
 

@@ -145,6 +145,9 @@ struct StoreStats {
     std::int64_t deleted_windows = 0;
     std::int64_t commits = 0;          // SQLite transactions committed
     std::int64_t replayed_frames = 0;  // span-file frames stored again when a window reopened
+    /// Set when Open could not store an older window's journaled frames again (they stay
+    /// journaled; the next Open tries again): the window and the error.
+    std::string replay_error;
 };
 
 class Store {
