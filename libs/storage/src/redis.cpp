@@ -95,6 +95,11 @@ std::string Upper(std::string_view s) {
 
 common::Error Unavailable() { return common::Error::Make(ErrorCode::kUpstreamUnavailable, "redis unavailable"); }
 common::Error TimedOut() { return common::Error::Make(ErrorCode::kUpstreamTimeout, "redis timeout"); }
+common::Error NotAnswering() {
+    return common::Error::Make(
+        ErrorCode::kUpstreamUnavailable,
+        "redis not answering (a command timed out; skipped until it answers a PING)");
+}
 
 // A batch of commands in flight: completed by hiredis callbacks, awaited through a timer that
 // the last reply cancels. Shared with the callbacks so a timed-out waiter can leave early.
@@ -138,6 +143,7 @@ public:
           socket_(executor_),
           reconnect_timer_(executor_),
           connect_timer_(executor_),
+          probe_timer_(executor_),
           backoff_(options_.reconnect_min) {
         ParseUrl();
     }
@@ -157,6 +163,7 @@ public:
         state_ = State::kStopped;
         reconnect_timer_.cancel();
         connect_timer_.cancel();
+        probe_timer_.cancel();
         if (ac_ != nullptr) {
             redisAsyncContext* ac = ac_;
             redisAsyncFree(ac);  // callbacks run with no reply; cleanup hook clears ac_
@@ -166,6 +173,7 @@ public:
     }
 
     bool connected() const { return state_ == State::kConnected; }
+    bool answering() const { return connected() && !stalled_; }
     State state() const { return state_; }
 
     void SetObserver(std::shared_ptr<DbObserver> o) { observer_ = std::move(o); }
@@ -223,6 +231,11 @@ public:
             finish(&err, nullptr);
             co_return err;
         }
+        if (stalled_) {
+            auto err = NotAnswering();
+            finish(&err, nullptr);
+            co_return err;
+        }
         auto batch = std::make_shared<Batch>(executor_, commands.size());
         for (std::size_t i = 0; i < commands.size(); ++i) {
             if (!Send(commands[i], &OnCommandReply, new Slot{batch, i})) {
@@ -237,6 +250,7 @@ public:
         }
         if (batch->remaining > 0) {
             auto err = batch->lost ? Unavailable() : TimedOut();
+            if (!batch->lost) { MarkStalled(); }
             finish(&err, nullptr);
             co_return err;
         }
@@ -356,6 +370,8 @@ private:
         if (ac_ == nullptr || cmd.empty()) {
             if (fn == &OnCommandReply) {
                 delete static_cast<Slot*>(privdata);
+            } else if (fn == &OnProbeReply) {
+                delete static_cast<std::weak_ptr<RedisLink>*>(privdata);
             }
             return false;
         }
@@ -371,6 +387,8 @@ private:
                                   lens.data()) != REDIS_OK) {
             if (fn == &OnCommandReply) {
                 delete static_cast<Slot*>(privdata);
+            } else if (fn == &OnProbeReply) {
+                delete static_cast<std::weak_ptr<RedisLink>*>(privdata);
             }
             return false;
         }
@@ -446,6 +464,51 @@ private:
             spdlog::warn("redis: connect to {}:{} timed out", self->host_, self->port_);
             self->Drop();
         });
+    }
+
+    // A command met its deadline without a reply: Redis is up but not answering (stopped, or
+    // busy with a slow command or a fork). Every caller would wait out its own deadline, one
+    // after the other; instead commands fail at once (kUpstreamUnavailable: a cache misses,
+    // a publish stays in its outbox) until Redis answers a PING, sent every
+    // stall_probe_interval. Its reply comes after those of the commands before it.
+    void MarkStalled() {
+        if (stalled_ || subscriber_ || state_ == State::kStopped) { return; }
+        stalled_ = true;
+        spdlog::warn(
+            "redis: {}:{} did not answer a command within its deadline; commands fail at once "
+            "until it answers a PING",
+            host_, port_);
+        ScheduleProbe();
+    }
+
+    void ScheduleProbe() {
+        probe_timer_.expires_after(options_.stall_probe_interval);
+        probe_timer_.async_wait([weak = weak_from_this()](boost::system::error_code e) {
+            auto self = weak.lock();
+            if (e || !self || !self->stalled_ || self->state_ == State::kStopped) { return; }
+            if (self->state_ == State::kConnected && self->ac_ != nullptr &&
+                self->probes_in_flight_ == 0) {
+                std::vector<std::string> ping{"PING"};
+                if (self->Send(ping, &OnProbeReply, new std::weak_ptr<RedisLink>(self))) {
+                    ++self->probes_in_flight_;
+                }
+            }
+            self->ScheduleProbe();
+        });
+    }
+
+    static void OnProbeReply(redisAsyncContext* /*ac*/, void* reply, void* privdata) {
+        std::unique_ptr<std::weak_ptr<RedisLink>> weak(
+            static_cast<std::weak_ptr<RedisLink>*>(privdata));
+        auto self = weak->lock();
+        if (!self) { return; }
+        --self->probes_in_flight_;
+        if (reply != nullptr &&
+            self->stalled_) {  // no reply: the connection went; the timer goes on
+            self->stalled_ = false;
+            self->probe_timer_.cancel();
+            spdlog::info("redis: {}:{} answers again", self->host_, self->port_);
+        }
     }
 
     // Frees the context from outside any hiredis callback (timers only) and reconnects.
@@ -645,6 +708,7 @@ private:
     asio::posix::stream_descriptor socket_;
     asio::steady_timer reconnect_timer_;
     asio::steady_timer connect_timer_;
+    asio::steady_timer probe_timer_;
     std::chrono::milliseconds backoff_;
     State state_ = State::kIdle;
     std::uint64_t generation_ = 0;
@@ -653,6 +717,8 @@ private:
     bool read_armed_ = false;
     bool write_armed_ = false;
     bool ever_connected_ = false;
+    bool stalled_ = false;  // a command timed out and no PING has been answered since
+    int probes_in_flight_ = 0;
 
     std::shared_ptr<DbObserver> observer_;
     // subscriber mode
@@ -693,6 +759,10 @@ RedisClient::~RedisClient() { link_->Stop(); }
 void RedisClient::SetObserver(std::shared_ptr<DbObserver> observer) { link_->SetObserver(std::move(observer)); }
 
 bool RedisClient::connected() const { return link_->connected(); }
+
+bool RedisClient::answering() const {
+    return link_->answering();
+}
 
 Task<common::Status> RedisClient::WaitConnected(std::chrono::milliseconds timeout) {
     co_return co_await detail::WaitUntilConnected(link_, timeout);

@@ -140,6 +140,36 @@ TEST_F(RedisTest, RedisCommandPastItsDeadlineIsTimeout) {
     EXPECT_EQ(r.error().code, ErrorCode::kUpstreamTimeout);
 }
 
+// A Redis that does not answer (stopped, stuck in a slow command or a fork) used to cost every
+// command its whole deadline, one after the other. Here only this connection's Redis is stuck:
+// a BLPOP that Redis holds for 3 s, past the client's 100 ms deadline, with commands queued
+// behind it. After that one deadline, commands fail at once until a PING is answered.
+TEST_F(RedisTest, RedisThatStopsAnsweringFailsCommandsAtOnceUntilItAnswersAPing) {
+    RedisOptions options = Options();
+    options.stall_probe_interval = 20ms;
+    RedisClient redis(io_.get_executor(), options);
+    ASSERT_TRUE(RunTask(io_, redis.WaitConnected(5s)).ok());
+    ASSERT_TRUE(RunTask(io_, redis.Set(kParent, Key("k"), "v")).ok());
+    EXPECT_TRUE(redis.answering());
+    std::vector<std::string> stuck{"BLPOP", Key("never"), "3"};
+    auto first = RunTask(io_, redis.CommandWith(kParent, stuck, 100ms));
+    ASSERT_FALSE(first.ok());
+    EXPECT_EQ(first.error().code, ErrorCode::kUpstreamTimeout);
+    EXPECT_FALSE(redis.answering());
+    EXPECT_TRUE(redis.connected());
+    auto skipped = RunTask(io_, redis.Get(kParent, Key("k")));
+    ASSERT_FALSE(skipped.ok()) << "sent, and answered only after the stuck command";
+    EXPECT_EQ(skipped.error().code, ErrorCode::kUpstreamUnavailable);
+    auto answering_again = [&]() -> Task<bool> {
+        for (int i = 0; i < 1000 && !redis.answering(); ++i) { co_await Pause(10ms); }
+        co_return redis.answering();
+    };
+    ASSERT_TRUE(RunTask(io_, answering_again()));
+    auto got = RunTask(io_, redis.Get(kParent, Key("k")));
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(*got, "v");
+}
+
 // Polls (bounded) until `cmd` succeeds on the client; returns how many attempts failed.
 Task<int> PollUntilOk(RedisClient& redis, std::string cmd) {
     int failures = 0;

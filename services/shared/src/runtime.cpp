@@ -224,7 +224,7 @@ void Runtime::ConnectRedis() {
     redis_ = std::make_unique<storage::RedisClient>(
         server_->executor(), storage::RedisOptions{.url = settings_.redis_url});
     redis_->SetObserver(MakeDbTracer(tracer_));
-    AddHealthCheck("redis", [this]() -> http::awaitable<bool> { co_return redis_->connected(); });
+    AddHealthCheck("redis", [this]() -> http::awaitable<bool> { co_return redis_->answering(); });
 }
 
 std::unique_ptr<storage::RedisSubscriber> Runtime::MakeSubscriber() {

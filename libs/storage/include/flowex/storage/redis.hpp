@@ -6,8 +6,10 @@
 ///
 /// Failure model: a lost connection is re-established in the background with exponential
 /// backoff; while it is down, commands fail at once with kUpstreamUnavailable (no queueing);
-/// a command without a reply by its deadline gives kUpstreamTimeout. Redis error replies
-/// (e.g. WRONGTYPE) are successful Results holding a reply of type kError.
+/// a command without a reply by its deadline gives kUpstreamTimeout, and from then on commands
+/// fail at once with kUpstreamUnavailable until Redis answers a PING (sent every
+/// stall_probe_interval): a stopped or stuck Redis costs one deadline, not one per command.
+/// Redis error replies (e.g. WRONGTYPE) are successful Results holding a reply of type kError.
 ///
 /// Arguments are passed as arguments, never as a braced list inside co_await (GCC 12 rejects
 /// a braced initializer list inside a co_await expression); build vectors in their own statement.
@@ -62,6 +64,9 @@ struct RedisOptions {
     /// Reconnect backoff: doubles from min to max after each failed attempt.
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{2000};
+    /// After a command's deadline passed without a reply: how often a PING asks whether Redis
+    /// answers again (commands fail at once meanwhile). Not for RedisSubscriber.
+    std::chrono::milliseconds stall_probe_interval{250};
 };
 
 namespace detail {
@@ -110,6 +115,9 @@ public:
 
     /// Whether the connection is up right now.
     bool connected() const;
+    /// Connected, and no command has met its deadline since Redis last answered (commands are
+    /// sent rather than failed at once): what a health check reports.
+    bool answering() const;
     /// Waits (polling, bounded) until connected; kUpstreamUnavailable after `timeout`.
     Task<common::Status> WaitConnected(std::chrono::milliseconds timeout);
 
