@@ -188,6 +188,46 @@ TEST_F(QueryTest, V3TraceAndSearchReturnOtlpJson) {
     EXPECT_EQ(t.Find("errorCount")->ToInt64(), 1);
 }
 
+// The search of /api/traces, one summary a trace (flowex extra): what the UI's search page
+// shows, without every span.
+TEST_F(QueryTest, TraceSummariesAnswerTheV1SearchWithOneSummaryATrace) {
+    ExportTraceRequest other;
+    AddSpan(AddResource(&other, "order-manager"),
+            {"1af7651916cd43dd8448eb211c80319c", "c7ad6b7169203331", "", "POST /order", 2,
+             kT0 + kMs, kT0 + 3 * kMs});
+    DecodedTraces d = DecodeOrDie(other);
+    ASSERT_TRUE(store_->Ingest({&d}, {}).ok());
+    auto full = Get("/api/traces", {{"service", "client-gateway"}, {"lookback", "1h"}});
+    auto j = Get("/api/trace-summaries", {{"service", "client-gateway"}, {"lookback", "1h"}});
+    const auto& found = j.Find("data")->as_array();
+    ASSERT_EQ(found.size(), 1u);
+    ASSERT_EQ(full.Find("data")->as_array().size(), 1u);
+    const auto& t = found[0];
+    EXPECT_EQ(t.Find("traceID")->as_string(),
+              full.Find("data")->as_array()[0].Find("traceID")->as_string());
+    EXPECT_EQ(t.Find("rootService")->as_string(), "client-gateway");
+    EXPECT_EQ(t.Find("rootOperation")->as_string(), "POST /v1/order");
+    EXPECT_EQ(t.Find("startTime")->ToInt64(), static_cast<std::int64_t>(kT0 / 1000));
+    EXPECT_EQ(t.Find("duration")->ToInt64(), 120000);
+    EXPECT_EQ(t.Find("spanCount")->ToInt64(), 2);
+    EXPECT_EQ(t.Find("errorCount")->ToInt64(), 1);
+    ASSERT_EQ(t.Find("services")->as_array().size(), 1u);
+    EXPECT_EQ(t.Find("services")->as_array()[0].Find("count")->ToInt64(), 2);
+    EXPECT_EQ(t.Find("spans"), nullptr);
+    EXPECT_EQ(j.Find("total")->ToInt64(), 1);
+    EXPECT_EQ(Get("/api/trace-summaries", {{"lookback", "1h"}}).Find("data")->as_array().size(),
+              2u);
+    for (const char* symbol : {"AAPL", "MSFT"}) {
+        QueryParams tagged{{"service", "client-gateway"},
+                           {"tags", std::string(R"({"symbol":")") + symbol + R"("})"}};
+        EXPECT_EQ(Get("/api/trace-summaries", tagged).Find("data")->as_array().size(),
+                  Get("/api/traces", tagged).Find("data")->as_array().size())
+            << symbol;
+    }
+    Get("/api/trace-summaries", {{"service", "client-gateway"}, {"minDuration", "soon"}}, 400);
+    Get("/api/trace-summaries", {{"traceID", kTrace}}, 400);
+}
+
 TEST_F(QueryTest, SpmMetricsShape) {
     auto j = Get("/api/metrics/calls", {{"service", "client-gateway"},
                                         {"endTs", std::to_string((kT0 + 60'000 * kMs) / 1'000'000)},

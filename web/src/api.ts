@@ -1,6 +1,8 @@
 // The only place that talks to the server. Everything Jaeger has goes through Jaeger's v1
-// query endpoints and shapes; the flowex extras (trace logs, live tail) report "absent"
-// when the server answers 404 so the pages can hide them.
+// query endpoints and shapes; the flowex extras (trace logs, live tail, search summaries)
+// report "absent" when the server answers 404 so the pages can hide them or do without.
+import {liveSummary} from './live';
+import {summarize, type TraceSummary} from './model';
 import type {
   DependencyLink, JaegerResponse, JaegerTrace, LogRecord, MetricFamily, Operation,
 } from './types';
@@ -81,6 +83,36 @@ export async function searchTraces(query: URLSearchParams, signal?: AbortSignal)
   return { ...r, data: r.data ?? [] };
 }
 
+const absent = (e: unknown) =>
+    e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501);
+let summariesAbsent = false;
+
+/**
+ * A search (Jaeger's /api/traces parameters) as one summary per trace: flowex's
+ * /api/trace-summaries answers from its index without sending the spans; on a server without
+ * it (plain Jaeger: 404, remembered) the full traces of /api/traces are summarised here.
+ */
+export async function searchTraceSummaries(
+    query: URLSearchParams, signal?: AbortSignal): Promise<JaegerResponse<TraceSummary[]>> {
+    if (!summariesAbsent) {
+        try {
+            const r = await getData<Record<string, unknown>[]|null>(
+                `/api/trace-summaries?${query}`, signal);
+            const data: TraceSummary[] = [];
+            for (const o of r.data ?? []) {
+                const s = liveSummary(o);
+                if (s) data.push(s);
+            }
+            return {...r, data};
+        } catch (e) {
+            if (!absent(e)) throw e;
+            summariesAbsent = true;
+        }
+    }
+    const r = await searchTraces(query, signal);
+    return {...r, data: r.data.map(summarize)};
+}
+
 export async function fetchTrace(id: string): Promise<JaegerTrace> {
   const r = await getData<JaegerTrace[] | null>(`/api/traces/${enc(id)}`);
   const t = (r.data ?? [])[0];
@@ -94,8 +126,8 @@ export async function fetchTraceLogs(id: string): Promise<LogRecord[] | null> {
     const r = await getJson<{ data: LogRecord[] | null }>(`/api/traces/${enc(id)}/logs`);
     return r.data ?? [];
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return null;
-    throw e;
+      if (absent(e)) return null;
+      throw e;
   }
 }
 

@@ -1,9 +1,10 @@
 // /search: Jaeger's Find Traces, with the form's state in the URL.
-import { ApiError, fetchMetrics, fetchOperations, fetchServices, searchTraces } from '../api';
-import { h, markRendered, notice, renderProgressive } from '../dom';
-import { escapeHtml, formatDuration, formatTime, serviceColor, timeAgo } from '../format';
-import { parseLogfmt, LogfmtError } from '../logfmt';
-import { summarize, type TraceSummary } from '../model';
+import {ApiError, fetchMetrics, fetchOperations, fetchServices, searchTraceSummaries} from '../api';
+import {h, markRendered, notice, renderProgressive} from '../dom';
+import {escapeHtml, formatDuration, formatTime, serviceColor, timeAgo} from '../format';
+import {LogfmtError, parseLogfmt} from '../logfmt';
+
+import type {TraceSummary} from '../model';
 import { setUrl } from '../router';
 import {
   LOOKBACKS, SORTS, defaultState, lookbackToUs, stateFromParams, stateToApiQuery, stateToParams,
@@ -141,11 +142,11 @@ export function searchPage(root: HTMLElement, url: URL): () => void {
     results.replaceChildren(h('div', { class: 'loading' }, 'Searching…'));
     findBtn.disabled = true;
     try {
-      const r = await searchTraces(query, aborter.signal);
-      performance.mark('search-fetched');
-      summaries = r.data.map(summarize);
-      renderResults(r.errors?.map((e) => e.msg) ?? []);
-      markRendered('search');
+        const r = await searchTraceSummaries(query, aborter.signal);
+        performance.mark('search-fetched');
+        summaries = r.data;
+        renderResults(r.errors?.map((e) => e.msg) ?? []);
+        markRendered('search');
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
       results.replaceChildren(notice('error', `Search failed: ${(e as Error).message}`, 'search-error'));

@@ -363,7 +363,7 @@ test('live: new traces stream in and every error links to its trace', async ({ p
   assert.ok(Number(await page.textContent('[data-testid=meta-errors]')) >= 1);
 });
 
-test('extras absent (plain Jaeger): logs hidden with a notice, live tail falls back to polling', async ({ page, model, plain }) => {
+test('extras absent (plain Jaeger): logs hidden with a notice, live tail falls back to polling, search summarises full traces', async ({ page, model, plain }) => {
   await page.goto(`${plain.url}/trace/${model.special.orderTraceId}`);
   await page.waitForSelector('[data-testid=span-row]', { timeout: TIMEOUT });
   await page.waitForSelector('[data-testid=logs-unavailable]', { timeout: TIMEOUT });
@@ -379,8 +379,14 @@ test('extras absent (plain Jaeger): logs hidden with a notice, live tail falls b
   await page.waitForSelector('[data-testid=live-row]', { timeout: TIMEOUT });
   assert.match(await page.textContent('[data-testid=live-status]'), /polling/);
   await shot(page, 'degraded-live');
+  await page.goto(`${plain.url}/search?service=client-gateway&lookback=1h&tags=error%3Dtrue`);
+  await page.waitForSelector('[data-testid=result]', { timeout: TIMEOUT });
+  assert.equal(await page.locator('[data-testid=result]').first().getAttribute('data-trace-id'), model.special.rejectedTraceId);
+  assert.match(await page.textContent('[data-testid=result] .r-errors'), /\d+ Errors?/);
   const extras = plain.requests.filter((r) => FLOWEX_EXTRAS.some((re) => re.test(r.path)));
-  assert.ok(extras.some((r) => r.path.endsWith('/logs')) && extras.some((r) => r.path === '/api/live'), 'the UI asked, got 404, and coped');
+  assert.ok(extras.some((r) => r.path.endsWith('/logs')) && extras.some((r) => r.path === '/api/live') &&
+    extras.some((r) => r.path === '/api/trace-summaries'), 'the UI asked, got 404, and coped');
+  assert.ok(plain.requests.some((r) => r.path === '/api/traces' && /service=client-gateway/.test(r.query)), 'the search fell back to /api/traces');
 }, { fixtureOnly: true });
 
 test('routes: any non-/api path is handled client-side', async ({ page, base }) => {
@@ -401,12 +407,13 @@ test('routes: any non-/api path is handled client-side', async ({ page, base }) 
   await page.waitForSelector('[data-testid=search-form]', { timeout: TIMEOUT });
 });
 
-test('the UI calls only Jaeger\'s endpoints, plus the two flowex extras', async () => {
+test('the UI calls only Jaeger\'s endpoints, plus the three flowex extras', async ({ base }) => {
   assert.ok(apiCalls.length > 20, `requests were recorded (${apiCalls.length})`);
   const bad = apiCalls.filter((u) => ![...JAEGER_ENDPOINTS, ...FLOWEX_EXTRAS].some((re) => re.test(u.pathname)));
   assert.deepEqual(bad.map((u) => u.pathname), [], 'no other /api endpoint');
   const allowed = {
     '/api/traces': ['service', 'operation', 'tags', 'start', 'end', 'lookback', 'minDuration', 'maxDuration', 'limit'],
+    '/api/trace-summaries': ['service', 'operation', 'tags', 'start', 'end', 'lookback', 'minDuration', 'maxDuration', 'limit'],
     '/api/dependencies': ['endTs', 'lookback'],
     '/api/operations': ['service', 'spanKind'],
   };
@@ -415,12 +422,14 @@ test('the UI calls only Jaeger\'s endpoints, plus the two flowex extras', async 
     const names = allowed[u.pathname] ?? (u.pathname.startsWith('/api/metrics/') ? metrics : null);
     if (!names) continue;
     for (const k of u.searchParams.keys()) assert.ok(names.includes(k), `${u.pathname} parameter ${k} is Jaeger's`);
-    if (u.pathname === '/api/traces' && u.searchParams.get('tags')) {
+    if ((u.pathname === '/api/traces' || u.pathname === '/api/trace-summaries') && u.searchParams.get('tags')) {
       const tags = JSON.parse(u.searchParams.get('tags'));
       assert.ok(Object.values(tags).every((v) => typeof v === 'string'), 'tags is a JSON map of strings');
     }
   }
-  assert.ok(apiCalls.some((u) => u.pathname === '/api/traces' && u.searchParams.get('tags') === '{"error":"true"}'), 'error=true became {"error":"true"}');
+  assert.ok(apiCalls.some((u) => u.pathname === '/api/trace-summaries' && u.searchParams.get('tags') === '{"error":"true"}'), 'error=true became {"error":"true"}');
+  assert.ok(!apiCalls.some((u) => u.origin === new URL(base).origin && u.pathname === '/api/traces' && u.searchParams.has('service')),
+    'searches ask for summaries, not every span');
 });
 
 // ---------- runner ----------

@@ -13,12 +13,12 @@ export const DEFAULT_DIST = path.resolve(here, '../../dist');
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon' };
 
-/** Jaeger v1 endpoints (what the UI may call for what Jaeger has) and the two flowex extras. */
+/** Jaeger v1 endpoints (what the UI may call for what Jaeger has) and the three flowex extras. */
 export const JAEGER_ENDPOINTS = [
   /^\/api\/services$/, /^\/api\/services\/[^/]+\/operations$/, /^\/api\/operations$/, /^\/api\/traces$/,
   /^\/api\/traces\/[0-9a-f]+$/, /^\/api\/dependencies$/, /^\/api\/metrics\/(latencies|calls|errors)$/,
 ];
-export const FLOWEX_EXTRAS = [/^\/api\/traces\/[0-9a-f]+\/logs$/, /^\/api\/live$/];
+export const FLOWEX_EXTRAS = [/^\/api\/traces\/[0-9a-f]+\/logs$/, /^\/api\/live$/, /^\/api\/trace-summaries$/];
 
 export async function startServer({ model, distDir = DEFAULT_DIST, extras = true, port = 0, liveSpacingMs = 40 } = {}) {
   const jaeger = new JaegerEmulator(model);
@@ -43,6 +43,7 @@ export async function startServer({ model, distDir = DEFAULT_DIST, extras = true
     if (p === '/api/dependencies') return send(res, 200, envelope(jaeger.dependencies(Number(q.get('endTs') || Date.now()), Number(q.get('lookback') || 86_400_000))));
     if ((m = /^\/api\/metrics\/(latencies|calls|errors)$/.exec(p))) { const r = jaeger.metrics(m[1], q); return send(res, r.status, r.body); }
     if (extras && (m = /^\/api\/traces\/([0-9a-f]+)\/logs$/.exec(p))) return send(res, 200, jaeger.logs(m[1]).body);
+    if (extras && p === '/api/trace-summaries') { const r = jaeger.summaries(q); return send(res, r.status, r.body); }
     if (extras && p === '/api/live') {
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
       res.write(': flowex live tail\n\n');

@@ -41,6 +41,7 @@ private:
     ApiResponse ServiceOperations(const std::string& service) const;
     ApiResponse Operations(const QueryParams& params) const;
     ApiResponse Traces(const QueryParams& params) const;
+    ApiResponse TraceSummaries(const QueryParams& params) const;
     ApiResponse Trace(std::string_view id) const;
     ApiResponse TraceLogs(std::string_view id) const;
     ApiResponse Dependencies(const QueryParams& params) const;
