@@ -182,6 +182,15 @@ errors="$(curl -fsS "$viewer/api/traces?service=client-gateway&tags=%7B%22error%
 grep -q '"traceID"' <<<"$errors" || fail "the demo's error is not found with error=true: ${errors:0:300}"
 pass "the demo's traces are in the viewer's API (order $order_trace; error=true finds the rejected order)"
 
+# The CLI's search lists it too (one summary per trace, from /api/trace-summaries), and draws
+# the order's waterfall.
+listed="$("$build/bin/flowex" traces --query-url "$viewer" --service client-gateway --tags error=true --no-color)" ||
+  fail "flowex traces failed: $listed"
+grep -q 'client-gateway: POST /v1/order' <<<"$listed" || fail "flowex traces lists no rejected order: $listed"
+drawn="$("$build/bin/flowex" trace --query-url "$viewer" --no-color "$order_trace")" || fail "flowex trace failed: $drawn"
+grep -q 'wallet-service' <<<"$drawn" || fail "flowex trace draws no wallet-service span: ${drawn:0:600}"
+pass "flowex traces finds the rejected order; flowex trace draws the order's waterfall"
+
 # The service map (Jaeger's /api/dependencies) joins each call's CLIENT span to the callee's
 # SERVER span, although every service exports on its own schedule.
 deps="$(curl -fsS "$viewer/api/dependencies?endTs=$(($(date +%s) * 1000 + 60000))&lookback=3600000")" ||

@@ -29,8 +29,22 @@ struct CliTrace {
     const CliSpan* Root() const;  // the span without a parent here (earliest if several)
 };
 
+/// One row of `flowex traces`.
+struct CliTraceSummary {
+    std::string trace_id;
+    std::int64_t start_us = 0;
+    std::int64_t duration_us = 0;
+    std::int64_t spans = 0;
+    std::int64_t errors = 0;
+    std::string root;  // "service: operation"
+};
+
 /// {"data":[trace…]} from /api/traces or /api/traces/{id}.
 common::Result<std::vector<CliTrace>> ParseJaegerTraces(std::string_view body);
+/// {"data":[summary…]} from flowex's /api/trace-summaries.
+common::Result<std::vector<CliTraceSummary>> ParseTraceSummaries(std::string_view body);
+/// The summary of a whole trace, as /api/trace-summaries would give it.
+CliTraceSummary SummaryOf(const CliTrace& trace);
 
 /// "152.3ms", "1.20s", "850µs".
 std::string FormatDuration(std::int64_t us);
@@ -39,6 +53,6 @@ std::string FormatDuration(std::int64_t us);
 /// trace, the duration; errors marked with ✗ (and red with colour).
 std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width = 40);
 /// The table of `flowex traces`.
-std::string RenderTraceTable(const std::vector<CliTrace>& traces, bool color);
+std::string RenderTraceTable(const std::vector<CliTraceSummary>& traces, bool color);
 
 }  // namespace flowex::cli

@@ -7,7 +7,9 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "command.hpp"
 #include "flowex/common/config.hpp"
@@ -266,22 +268,58 @@ std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width) {
     return out.str();
 }
 
-std::string RenderTraceTable(const std::vector<CliTrace>& traces, bool color) {
+common::Result<std::vector<CliTraceSummary>> ParseTraceSummaries(std::string_view body) {
+    auto j = common::ParseJson(body);
+    if (!j || !j->is_object()) {
+        return common::Error{common::ErrorCode::kInvalidJson,
+                             "the query API answered something that is not JSON"};
+    }
+    std::vector<CliTraceSummary> out;
+    const JsonValue* data = j->Find("data");
+    if (data == nullptr || !data->is_array()) { return out; }
+    for (const JsonValue& t : data->as_array()) {
+        if (!t.is_object()) { continue; }
+        CliTraceSummary s;
+        s.trace_id = Str(t.Find("traceID"));
+        s.start_us = Int(t.Find("startTime"));
+        s.duration_us = Int(t.Find("duration"));
+        s.spans = Int(t.Find("spanCount"));
+        s.errors = Int(t.Find("errorCount"));
+        std::string service = Str(t.Find("rootService"));
+        std::string operation = Str(t.Find("rootOperation"));
+        if (!service.empty() || !operation.empty()) { s.root = service + ": " + operation; }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+CliTraceSummary SummaryOf(const CliTrace& trace) {
+    CliTraceSummary s;
+    s.trace_id = trace.trace_id;
+    s.start_us = trace.Start();
+    s.duration_us = trace.End() - trace.Start();
+    s.spans = static_cast<std::int64_t>(trace.spans.size());
+    s.errors = trace.Errors();
+    if (const CliSpan* root = trace.Root(); root != nullptr) {
+        s.root = root->service + ": " + root->operation;
+    }
+    return s;
+}
+
+std::string RenderTraceTable(const std::vector<CliTraceSummary>& traces, bool color) {
     std::ostringstream out;
     out << (color ? kBold : "") << Pad("TRACE ID", 34) << Pad("START (UTC)", 21) << Pad("DURATION", 10) << Pad("SPANS", 7)
         << Pad("ERRORS", 8) << "ROOT" << (color ? kReset : "") << "\n";
     for (const auto& t : traces) {
-        std::time_t secs = static_cast<std::time_t>(t.Start() / 1'000'000);
+        std::time_t secs = static_cast<std::time_t>(t.start_us / 1'000'000);
         std::tm tm{};
         gmtime_r(&secs, &tm);
         char when[32];
         std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        const CliSpan* root = t.Root();
-        int errors = t.Errors();
         out << Pad(t.trace_id, 34) << (color ? kDim : "") << Pad(when, 21) << (color ? kReset : "")
-            << Pad(FormatDuration(t.End() - t.Start()), 10) << Pad(std::to_string(t.spans.size()), 7)
-            << (errors > 0 && color ? kRed : "") << Pad(std::to_string(errors), 8) << (errors > 0 && color ? kReset : "")
-            << (root != nullptr ? root->service + ": " + root->operation : std::string()) << "\n";
+            << Pad(FormatDuration(t.duration_us), 10) << Pad(std::to_string(t.spans), 7)
+            << (t.errors > 0 && color ? kRed : "") << Pad(std::to_string(t.errors), 8)
+            << (t.errors > 0 && color ? kReset : "") << t.root << "\n";
     }
     return out.str();
 }
@@ -346,7 +384,7 @@ std::string DefaultQueryUrl() {
         tw.Key(p.substr(0, eq)).String(p.substr(eq + 1));
     }
     tw.EndObject();
-    std::string target = "/api/traces?limit=" + std::to_string(limit) + "&lookback=" + UrlEncode(lookback);
+    std::string target = "?limit=" + std::to_string(limit) + "&lookback=" + UrlEncode(lookback);
     auto lb = common::ParseDuration(lookback);
     if (!lb) {
         std::fprintf(stderr, "flowex traces: bad --lookback '%s'\n", lookback.c_str());
@@ -369,29 +407,54 @@ std::string DefaultQueryUrl() {
     if (!max_duration.empty()) {
         target += "&maxDuration=" + UrlEncode(max_duration);
     }
-    auto r = HttpGet(query_url, target);
-    if (!r) {
-        std::fprintf(stderr, "flowex traces: %s: %s\n", query_url.c_str(), r.error().message.c_str());
-        return 1;
-    }
-    if (r->status != 200) {
-        std::fprintf(stderr, "flowex traces: HTTP %d: %s\n", r->status, r->body.c_str());
-        return 1;
+    // The table needs one summary per trace: flowex's /api/trace-summaries, or (a plain Jaeger
+    // answers 404) every span from /api/traces, summarised here. --json prints Jaeger's traces.
+    std::optional<HttpReply> answer;
+    bool summaries = false;
+    for (const char* path : {"/api/trace-summaries", "/api/traces"}) {
+        if (json && std::string_view(path) == "/api/trace-summaries") { continue; }
+        auto r = HttpGet(query_url, path + target);
+        if (!r) {
+            std::fprintf(stderr, "flowex traces: %s: %s\n", query_url.c_str(),
+                         r.error().message.c_str());
+            return 1;
+        }
+        if (r->status == 404 && std::string_view(path) == "/api/trace-summaries") { continue; }
+        if (r->status != 200) {
+            std::fprintf(stderr, "flowex traces: HTTP %d: %s\n", r->status, r->body.c_str());
+            return 1;
+        }
+        summaries = std::string_view(path) == "/api/trace-summaries";
+        answer = std::move(r).value();
+        break;
     }
     if (json) {
-        std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+        std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
         std::fputc('\n', stdout);
         return 0;
     }
-    auto traces = ParseJaegerTraces(r->body);
-    if (!traces) {
-        std::fprintf(stderr, "flowex traces: %s\n", traces.error().message.c_str());
-        return 1;
+    std::vector<CliTraceSummary> rows;
+    if (summaries) {
+        auto parsed = ParseTraceSummaries(answer->body);
+        if (!parsed) {
+            std::fprintf(stderr, "flowex traces: %s\n", parsed.error().message.c_str());
+            return 1;
+        }
+        rows = std::move(parsed).value();
+    } else {
+        auto traces = ParseJaegerTraces(answer->body);
+        if (!traces) {
+            std::fprintf(stderr, "flowex traces: %s\n", traces.error().message.c_str());
+            return 1;
+        }
+        for (const CliTrace& t : *traces) { rows.push_back(SummaryOf(t)); }
     }
-    std::sort(traces->begin(), traces->end(), [](const CliTrace& a, const CliTrace& b) { return a.Start() > b.Start(); });
-    std::string table = RenderTraceTable(*traces, UseColor(no_color));
+    std::sort(rows.begin(), rows.end(), [](const CliTraceSummary& a, const CliTraceSummary& b) {
+        return a.start_us > b.start_us;
+    });
+    std::string table = RenderTraceTable(rows, UseColor(no_color));
     std::fwrite(table.data(), 1, table.size(), stdout);
-    if (traces->empty()) {
+    if (rows.empty()) {
         std::fprintf(stderr, "no traces matched (lookback %s)\n", lookback.c_str());
     }
     return 0;

@@ -27,10 +27,30 @@ TEST(Waterfall, DrawsTreeBarsDurationsAndErrorsWithoutColour) {
 
 TEST(Waterfall, TableListsRootDurationSpansAndErrors) {
     auto traces = ParseJaegerTraces(kTrace);
-    std::string t = RenderTraceTable(*traces, false);
+    ASSERT_TRUE(traces.ok());
+    std::string t = RenderTraceTable({SummaryOf(traces->front())}, false);
     EXPECT_NE(t.find("abc"), std::string::npos);
     EXPECT_NE(t.find("150.0ms"), std::string::npos);
     EXPECT_NE(t.find("client-gateway: POST /v1/order"), std::string::npos);
+    EXPECT_NE(t.find("1970-01-01 00:00:01  150.0ms   3      1       client-gateway"),
+              std::string::npos)
+        << t;
+}
+
+// flowex's /api/trace-summaries gives the table's row without the spans: the same row as the
+// whole trace summarised here (what a plain Jaeger's /api/traces needs).
+TEST(Waterfall, ASummaryFromTheServerGivesTheSameRowAsTheWholeTrace) {
+    auto summaries = ParseTraceSummaries(
+        R"({"data":[{"traceID":"abc","rootService":"client-gateway","rootOperation":"POST /v1/order",)"
+        R"("startTime":1000000,"duration":150000,"spanCount":3,"errorCount":1,"services":[]}],"total":1})");
+    ASSERT_TRUE(summaries.ok());
+    ASSERT_EQ(summaries->size(), 1u);
+    auto traces = ParseJaegerTraces(kTrace);
+    ASSERT_TRUE(traces.ok());
+    EXPECT_EQ(RenderTraceTable(*summaries, false),
+              RenderTraceTable({SummaryOf(traces->front())}, false));
+    EXPECT_FALSE(ParseTraceSummaries("not json").ok());
+    EXPECT_TRUE(ParseTraceSummaries(R"({"data":null})")->empty());
 }
 
 TEST(Waterfall, FormatsDurations) {
