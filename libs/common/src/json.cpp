@@ -193,7 +193,17 @@ Result<const JsonValue*> JsonObjectReader::Get(std::string_view key, bool requir
     if (!value_.is_object()) {
         return Error{ErrorCode::kInvalidJson, "request body must be a JSON object"};
     }
-    const JsonValue* v = value_.Find(key);
+    const JsonValue* v = nullptr;
+    for (const auto& [name, member] : value_.as_object()) {
+        if (name != key) { continue; }
+        if (v != nullptr) {
+            // Parsers disagree on which one counts (the first, the last); a request that
+            // means two things is refused rather than guessed at.
+            return Error{ErrorCode::kInvalidJson,
+                         "field '" + std::string(key) + "' appears more than once"};
+        }
+        v = &member;
+    }
     if ((v == nullptr || v->is_null()) && required) {
         return Error{ErrorCode::kValidation, "missing field '" + std::string(key) + "'"};
     }

@@ -61,6 +61,17 @@ TEST(JsonObjectReader, IntRangeAndFractions) {
     EXPECT_EQ(r.Int("n", 1, 100).error().code, ErrorCode::kValidation);
 }
 
+TEST(JsonObjectReader, AFieldGivenTwiceIsInvalidJson) {
+    auto doc = ParseJson(R"({"amount":1,"amount":2,"note":"a","note":"b","symbol":"AAPL"})");
+    ASSERT_TRUE(doc.ok());
+    JsonObjectReader r(*doc);
+    auto amount = r.Cents("amount", 1, 100000);
+    ASSERT_FALSE(amount.ok());
+    EXPECT_EQ(amount.error().code, ErrorCode::kInvalidJson);
+    EXPECT_EQ(amount.error().message, "field 'amount' appears more than once");
+    EXPECT_EQ(*r.String("symbol"), "AAPL");  // fields given once read as before
+}
+
 TEST(JsonObjectReader, NonObjectBody) {
     auto doc = ParseJson("[1]");
     ASSERT_TRUE(doc.ok());
