@@ -7,10 +7,12 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <thread>
 
 #include "exchange_stack.hpp"
+#include "flowex/testing/test_env.hpp"
 
 namespace flowex::itest {
 namespace {
@@ -667,7 +669,8 @@ TEST_F(BadInput, EveryMalformedOrderGetsItsCodeAndWritesNothing) {
     const Case cases[] = {
         {R"({"symbol":"AAPL","side":"BUY","quantity":"10","price":150})", 400, "invalid_json"},
         {R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":"150"})", 400, "invalid_json"},
-        {R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150.123})", 422, "validation_error"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150.123})", 422,
+         "validation_error"},
         {R"({"symbol":"AAPL","side":"BUY","quantity":0,"price":150})", 422, "validation_error"},
         {R"({"symbol":"AAPL","side":"BUY","quantity":-3,"price":150})", 422, "validation_error"},
         {R"({"symbol":"AAPL","side":"BUY","quantity":1.5,"price":150})", 422, "validation_error"},
@@ -677,6 +680,8 @@ TEST_F(BadInput, EveryMalformedOrderGetsItsCodeAndWritesNothing) {
         {R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":NaN})", 400, "invalid_json"},
         {R"(not json at all)", 400, "invalid_json"},
         {R"([1,2,3])", 400, "invalid_json"},
+        {R"({"symbol":"AAPL","side":"BUY","quantity":1,"quantity":100,"price":150})", 400,
+         "invalid_json"},
     };
     for (const Case& c : cases) {
         auto r = Call("POST", "/v1/order", token, c.body);
@@ -709,6 +714,34 @@ TEST_F(BadInput, MissingGarbageAndRevokedTokensAre401) {
     EXPECT_EQ(Call("POST", "/auth/logout", token).status, 204);
     EXPECT_EQ(Call("GET", "/v1/me", token).status, 401);
     EXPECT_EQ(Call("POST", "/v1/order", token, R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":150})").status, 401);
+}
+
+// A logout while Redis does not answer: user-service fails its Redis commands at once after
+// the first one times out, so the logout's DEL of the cached session is never sent. The token
+// must still be refused once Redis answers again, although Redis still holds the entry.
+TEST_F(BadInput, ATokenRevokedWhileRedisDidNotAnswerStaysRevokedWhenItAnswersAgain) {
+    const std::string revoked = NewUser("revoked_in_outage");
+    const std::string other = NewUser("times_out_first");
+    ASSERT_EQ(Call("GET", "/v1/me", revoked).status, 200);  // its session is now cached
+    const auto env = testing::RequireTestEnv();
+    // Writes wait for 4 s (reads too, once queued behind one on a connection): the first
+    // logout's DEL meets user-service's 2 s deadline, the second one's is not even sent.
+    const std::string pause = "/usr/bin/redis-cli -h 127.0.0.1 -p " +
+                              std::to_string(env.redis_port) +
+                              " CLIENT PAUSE 4000 WRITE > /dev/null";
+    ASSERT_EQ(std::system(pause.c_str()), 0);
+    EXPECT_EQ(Call("POST", "/auth/logout", other).status, 204);
+    EXPECT_EQ(Call("POST", "/auth/logout", revoked).status, 204);
+    bool answering = false;  // user-service's Redis answers again (its /health says so)
+    for (int i = 0; i < 300 && !answering; ++i) {
+        auto h = Http("GET", stack_->url("user-service") + "/health");
+        answering =
+            h.ok() && h->status == 200 && h->body.find(R"("redis":"ok")") != std::string::npos;
+        if (!answering) { std::this_thread::sleep_for(std::chrono::milliseconds(100)); }
+    }
+    ASSERT_TRUE(answering) << stack_->Output();
+    EXPECT_EQ(Call("GET", "/v1/me", revoked).status, 401);
+    EXPECT_EQ(Call("GET", "/v1/me", other).status, 401);
 }
 
 TEST_F(BadInput, WrongPasswordIs401AndRepeatedAttemptsAre429) {

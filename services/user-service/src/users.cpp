@@ -196,7 +196,11 @@ http::awaitable<Response> UserService::Logout(RequestContext& ctx) {
     TokenHash h = HashToken(*token);
     auto rows = co_await pg_.Query(ctx.trace, kRevokeSession, ByteaParam(h));
     if (!rows) { co_return ctx.Error(rows.error()); }
-    (void)co_await redis_.Del(ctx.trace, options_.key_prefix + "session:" + HashHex(h));
+    std::string key = options_.key_prefix + "session:" + HashHex(h);
+    auto dropped = co_await redis_.Del(ctx.trace, key);
+    if (!dropped && rows->affected() > 0) {
+        RememberUndeleted(std::move(key));  // Redis may still hold the session it had cached
+    }
     if (rows->affected() == 0) { co_return ctx.Error(Unauthorized()); }
     Response r;
     r.status = 204;
@@ -213,9 +217,22 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
     }
     TokenHash h = HashToken(token);
     const std::string key = options_.key_prefix + "session:" + HashHex(h);
-    if (auto cached = co_await redis_.Get(inner, key); cached.ok() && cached->has_value()) {
+    bool trust_cache = !Undeleted(key);
+    if (!trust_cache) {
+        // Revoked while Redis did not answer: drop the entry now if Redis takes it; either
+        // way PostgreSQL decides this time.
+        if (auto dropped = co_await redis_.Del(inner, key); dropped.ok()) { undeleted_.erase(key); }
+        span.SetAttribute("cache", "distrusted");
+    }
+    std::optional<std::string> hit;
+    if (trust_cache) {
+        if (auto cached = co_await redis_.Get(inner, key); cached.ok() && cached->has_value()) {
+            hit = std::move(cached).value();
+        }
+    }
+    if (hit.has_value()) {
         // "user_id:tier:username" (username last: it may not contain ':' but be safe).
-        const std::string& v = **cached;
+        const std::string& v = *hit;
         auto a = v.find(':');
         auto b = a == std::string::npos ? a : v.find(':', a + 1);
         std::int64_t cached_id = 0;
@@ -231,7 +248,7 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
             co_return id;
         }
     }
-    span.SetAttribute("cache", "miss");
+    if (trust_cache) { span.SetAttribute("cache", "miss"); }
     auto rows = co_await pg_.Query(inner, kSelectSession, ByteaParam(h));
     if (!rows) {
         service::MarkError(span, rows.error());
@@ -252,6 +269,28 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
                                   std::chrono::seconds(ttl));
     }
     co_return id;
+}
+
+void UserService::RememberUndeleted(std::string key) {
+    auto now = std::chrono::steady_clock::now();
+    if (undeleted_.size() >= kMaxUndeleted) {
+        // Too many to remember one by one: trust no cache entry until the newest would expire.
+        distrust_cache_until_ = now + options_.cache_ttl;
+        undeleted_.clear();
+        undeleted_order_.clear();
+        return;
+    }
+    if (undeleted_.insert(key).second) { undeleted_order_.emplace_back(now, std::move(key)); }
+}
+
+bool UserService::Undeleted(const std::string& key) {
+    auto now = std::chrono::steady_clock::now();
+    while (!undeleted_order_.empty() &&
+           now - undeleted_order_.front().first >= options_.cache_ttl) {
+        undeleted_.erase(undeleted_order_.front().second);
+        undeleted_order_.pop_front();
+    }
+    return now < distrust_cache_until_ || (!undeleted_.empty() && undeleted_.count(key) > 0);
 }
 
 http::awaitable<Response> UserService::Me(RequestContext& ctx) {

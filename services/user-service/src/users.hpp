@@ -4,10 +4,16 @@
 /// Passwords are Argon2id-hashed on a worker pool so hashing never stalls the event loop.
 /// Tokens are stored only as SHA-256 hashes with an expiry; verification (`GET /me`, span
 /// `verify_token`) reads a Redis cache first and PostgreSQL on a miss; logout revokes the
-/// session in PostgreSQL and drops the cache entry, so revocation takes effect at once.
+/// session in PostgreSQL and drops the cache entry, so revocation takes effect at once. When
+/// Redis does not take the drop (down or not answering), the entry is remembered and a cache
+/// hit on it is not trusted (PostgreSQL decides) until the entry would have expired.
 /// Login attempts are counted per username and client address in Redis (429 over the limit).
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <deque>
+#include <string>
+#include <unordered_set>
+#include <utility>
 
 #include "credentials.hpp"
 #include "flowex/http/context.hpp"
@@ -57,6 +63,11 @@ private:
     /// alive until the returned awaitable completes.
     template <class Fn>
     http::awaitable<std::invoke_result_t<Fn&>> OffLoop(Fn& fn);
+    /// A revoked session's cache key that Redis may still hold (its DEL failed).
+    void RememberUndeleted(std::string key);
+    /// Whether `key` is such a key (forgetting those older than cache_ttl, whose entries
+    /// have expired in Redis by now).
+    bool Undeleted(const std::string& key);
 
     storage::PgPool& pg_;
     storage::RedisClient& redis_;
@@ -64,6 +75,12 @@ private:
     UserServiceOptions options_;
     boost::asio::thread_pool hash_pool_;
     std::string dummy_hash_;  // verified against for unknown users (equal timing)
+    // RememberUndeleted's keys, oldest first (one io thread: no lock). Past kMaxUndeleted the
+    // cache is not trusted at all until distrust_cache_until_.
+    static constexpr std::size_t kMaxUndeleted = 100'000;
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> undeleted_order_;
+    std::unordered_set<std::string> undeleted_;
+    std::chrono::steady_clock::time_point distrust_cache_until_{};
 };
 
 }  // namespace flowex::users
