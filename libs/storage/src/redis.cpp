@@ -503,8 +503,8 @@ private:
         auto self = weak->lock();
         if (!self) { return; }
         --self->probes_in_flight_;
-        if (reply != nullptr &&
-            self->stalled_) {  // no reply: the connection went; the timer goes on
+        // No reply: the connection went, and the timer sends another PING once it is back.
+        if (reply != nullptr && self->stalled_) {
             self->stalled_ = false;
             self->probe_timer_.cancel();
             spdlog::info("redis: {}:{} answers again", self->host_, self->port_);
