@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <thread>
@@ -717,15 +718,15 @@ TEST_F(BadInput, MissingGarbageAndRevokedTokensAre401) {
 }
 
 // A logout while Redis does not answer: user-service fails its Redis commands at once after
-// the first one times out, so the logout's DEL of the cached session is never sent. The token
-// must still be refused once Redis answers again, although Redis still holds the entry.
+// the first one times out, so the logout's tombstone for the cached session is never sent. The
+// token must still be refused once Redis answers again, although Redis still holds the entry.
 TEST_F(BadInput, ATokenRevokedWhileRedisDidNotAnswerStaysRevokedWhenItAnswersAgain) {
     const std::string revoked = NewUser("revoked_in_outage");
     const std::string other = NewUser("times_out_first");
     ASSERT_EQ(Call("GET", "/v1/me", revoked).status, 200);  // its session is now cached
     const auto env = testing::RequireTestEnv();
     // Writes wait for 4 s (reads too, once queued behind one on a connection): the first
-    // logout's DEL meets user-service's 2 s deadline, the second one's is not even sent.
+    // logout's write meets user-service's 2 s deadline, the second one's is not even sent.
     const std::string pause = "/usr/bin/redis-cli -h 127.0.0.1 -p " +
                               std::to_string(env.redis_port) +
                               " CLIENT PAUSE 4000 WRITE > /dev/null";
@@ -742,6 +743,38 @@ TEST_F(BadInput, ATokenRevokedWhileRedisDidNotAnswerStaysRevokedWhenItAnswersAga
     ASSERT_TRUE(answering) << stack_->Output();
     EXPECT_EQ(Call("GET", "/v1/me", revoked).status, 401);
     EXPECT_EQ(Call("GET", "/v1/me", other).status, 401);
+}
+
+// The output of a shell command (a test helper: redis-cli, sha256sum).
+std::string CommandOutput(const std::string& command) {
+    std::string out;
+    if (FILE* p = ::popen(command.c_str(), "r")) {
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, p) != nullptr) { out += buf; }
+        ::pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) { out.pop_back(); }
+    return out;
+}
+
+// Logout turns the session's cache entry into a tombstone instead of deleting it: a
+// verification that read the session before the revoke and caches it afterwards (SET NX)
+// cannot bring the token back for the cache's five minutes.
+TEST_F(BadInput, ALogoutLeavesATombstoneInTheSessionCache) {
+    const std::string token = NewUser("buried");
+    ASSERT_EQ(Call("GET", "/v1/me", token).status, 200);  // cached
+    const auto env = testing::RequireTestEnv();
+    const std::string cli =
+        "/usr/bin/redis-cli -h 127.0.0.1 -p " + std::to_string(env.redis_port) + " ";
+    const std::string key = stack_->db().name() + ":session:" +
+                            CommandOutput("printf %s '" + token + "' | sha256sum | cut -d' ' -f1");
+    ASSERT_NE(CommandOutput(cli + "GET " + key), "revoked");
+    EXPECT_EQ(Call("POST", "/auth/logout", token).status, 204);
+    EXPECT_EQ(CommandOutput(cli + "GET " + key), "revoked");
+    EXPECT_GT(std::stoi(CommandOutput(cli + "TTL " + key)), 0);
+    EXPECT_EQ(Call("GET", "/v1/me", token).status, 401);
+    EXPECT_EQ(CommandOutput(cli + "GET " + key), "revoked");
+    EXPECT_EQ(Call("POST", "/auth/logout", token).status, 401);  // once
 }
 
 TEST_F(BadInput, WrongPasswordIs401AndRepeatedAttemptsAre429) {

@@ -43,6 +43,8 @@ constexpr storage::PgStatement kRevokeSession{
     "AND expires_at > now()"};
 
 std::string HashHex(const TokenHash& h) { return common::ToHex(h.data(), h.size()); }
+// A revoked session's cache value (a live one is "user_id:tier:username").
+constexpr std::string_view kRevokedMark = "revoked";
 std::string ByteaParam(const TokenHash& h) { return "\\x" + HashHex(h); }
 
 
@@ -196,12 +198,17 @@ http::awaitable<Response> UserService::Logout(RequestContext& ctx) {
     TokenHash h = HashToken(*token);
     auto rows = co_await pg_.Query(ctx.trace, kRevokeSession, ByteaParam(h));
     if (!rows) { co_return ctx.Error(rows.error()); }
+    // The cache entry becomes a tombstone rather than going: a verification that read the
+    // session before the revoke and caches it after this write (SET NX) cannot bring it back.
+    // Only for a session this call revoked: unknown tokens leave Redis alone.
+    if (rows->affected() == 0) { co_return ctx.Error(Unauthorized()); }
     std::string key = options_.key_prefix + "session:" + HashHex(h);
-    auto dropped = co_await redis_.Del(ctx.trace, key);
-    if (!dropped && rows->affected() > 0) {
+    auto buried = co_await redis_.Set(
+        ctx.trace, key, std::string(kRevokedMark),
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl));
+    if (!buried) {
         RememberUndeleted(std::move(key));  // Redis may still hold the session it had cached
     }
-    if (rows->affected() == 0) { co_return ctx.Error(Unauthorized()); }
     Response r;
     r.status = 204;
     co_return r;
@@ -219,9 +226,12 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
     const std::string key = options_.key_prefix + "session:" + HashHex(h);
     bool trust_cache = !Undeleted(key);
     if (!trust_cache) {
-        // Revoked while Redis did not answer: drop the entry now if Redis takes it; either
+        // Revoked while Redis did not answer: bury the entry now if Redis takes it; either
         // way PostgreSQL decides this time.
-        if (auto dropped = co_await redis_.Del(inner, key); dropped.ok()) { undeleted_.erase(key); }
+        auto buried = co_await redis_.Set(
+            inner, key, std::string(kRevokedMark),
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl));
+        if (buried.ok()) { undeleted_.erase(key); }
         span.SetAttribute("cache", "distrusted");
     }
     std::optional<std::string> hit;
@@ -229,6 +239,11 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
         if (auto cached = co_await redis_.Get(inner, key); cached.ok() && cached->has_value()) {
             hit = std::move(cached).value();
         }
+    }
+    if (hit.has_value() && *hit == kRevokedMark) {
+        span.SetAttribute("cache", "hit");
+        span.SetAttribute("result", "rejected");
+        co_return Unauthorized();
     }
     if (hit.has_value()) {
         // "user_id:tier:username" (username last: it may not contain ':' but be safe).
@@ -264,9 +279,14 @@ http::awaitable<common::Result<UserService::Identity>> UserService::VerifyToken(
     span.SetAttribute("user_id", id.user_id);
     const std::int64_t ttl = std::min<std::int64_t>(remaining, options_.cache_ttl.count());
     if (ttl > 0) {
-        (void)co_await redis_.Set(inner, key,
-                                  std::to_string(id.user_id) + ":" + id.tier + ":" + id.username,
-                                  std::chrono::seconds(ttl));
+        // NX: never over a logout's tombstone written since the session was read.
+        std::vector<std::string> set{"SET",
+                                     key,
+                                     std::to_string(id.user_id) + ":" + id.tier + ":" + id.username,
+                                     "EX",
+                                     std::to_string(ttl),
+                                     "NX"};
+        (void)co_await redis_.CommandWith(inner, std::move(set));
     }
     co_return id;
 }

@@ -4,9 +4,10 @@
 /// Passwords are Argon2id-hashed on a worker pool so hashing never stalls the event loop.
 /// Tokens are stored only as SHA-256 hashes with an expiry; verification (`GET /me`, span
 /// `verify_token`) reads a Redis cache first and PostgreSQL on a miss; logout revokes the
-/// session in PostgreSQL and drops the cache entry, so revocation takes effect at once. When
-/// Redis does not take the drop (down or not answering), the entry is remembered and a cache
-/// hit on it is not trusted (PostgreSQL decides) until the entry would have expired.
+/// session in PostgreSQL and turns its cache entry into a tombstone (which a verification
+/// racing the logout cannot overwrite: it caches with SET NX), so revocation takes effect at
+/// once. When Redis does not take the tombstone (down or not answering), the key is remembered
+/// and a cache hit on it is not trusted (PostgreSQL decides) until the entry would have expired.
 /// Login attempts are counted per username and client address in Redis (429 over the limit).
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
