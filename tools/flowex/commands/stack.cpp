@@ -134,6 +134,9 @@ int RunStatus(int argc, char** argv) {
                 std::printf("  %-18s %s\n", dep, v->as_string().c_str());
             }
         }
+        if (const auto* e = doc->Find("store_error"); e && e->is_string()) {  // the collector's
+            std::printf("  %-18s %s\n", "store", e->as_string().c_str());
+        }
     };
     show("client-gateway", gateway);
     show("flowex-collector", query);
