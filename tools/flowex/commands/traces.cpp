@@ -7,7 +7,6 @@
 #include <ctime>
 #include <functional>
 #include <map>
-#include <optional>
 #include <sstream>
 #include <string_view>
 
@@ -409,24 +408,20 @@ std::string DefaultQueryUrl() {
     }
     // The table needs one summary per trace: flowex's /api/trace-summaries, or (a plain Jaeger
     // answers 404) every span from /api/traces, summarised here. --json prints Jaeger's traces.
-    std::optional<HttpReply> answer;
-    bool summaries = false;
-    for (const char* path : {"/api/trace-summaries", "/api/traces"}) {
-        if (json && std::string_view(path) == "/api/trace-summaries") { continue; }
-        auto r = HttpGet(query_url, path + target);
-        if (!r) {
-            std::fprintf(stderr, "flowex traces: %s: %s\n", query_url.c_str(),
-                         r.error().message.c_str());
-            return 1;
-        }
-        if (r->status == 404 && std::string_view(path) == "/api/trace-summaries") { continue; }
-        if (r->status != 200) {
-            std::fprintf(stderr, "flowex traces: HTTP %d: %s\n", r->status, r->body.c_str());
-            return 1;
-        }
-        summaries = std::string_view(path) == "/api/trace-summaries";
-        answer = std::move(r).value();
-        break;
+    bool summaries = !json;
+    auto answer = HttpGet(query_url, (summaries ? "/api/trace-summaries" : "/api/traces") + target);
+    if (answer && summaries && answer->status == 404) {
+        summaries = false;
+        answer = HttpGet(query_url, "/api/traces" + target);
+    }
+    if (!answer) {
+        std::fprintf(stderr, "flowex traces: %s: %s\n", query_url.c_str(),
+                     answer.error().message.c_str());
+        return 1;
+    }
+    if (answer->status != 200) {
+        std::fprintf(stderr, "flowex traces: HTTP %d: %s\n", answer->status, answer->body.c_str());
+        return 1;
     }
     if (json) {
         std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
