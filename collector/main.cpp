@@ -1,5 +1,6 @@
 // flowex-collector: wiring only (flags → CollectorOptions → Collector).
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
         "max-services", "FLOWEX_COLLECTOR_MAX_SERVICES", &max_services,
         "service names indexed; spans of services first seen past this are indexed as (overflow)",
         1, 10'000'000);
+    cfg.Int("max-trace-spans", "FLOWEX_COLLECTOR_MAX_TRACE_SPANS", &o.max_trace_spans,
+            "spans a trace response carries unless it asks for more with ?maxSpans= (the first to "
+            "arrive, and every root span; 0: all)",
+            0, INT64_MAX);
     cfg.ParseOrExit(argc, argv);
     o.max_metric_series = static_cast<std::size_t>(max_series);
     o.max_services = static_cast<std::size_t>(max_services);

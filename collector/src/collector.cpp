@@ -186,7 +186,8 @@ public:
         io.before_commit = opt_.before_commit;
         io.report = opt_.report;
         ingestor_ = std::make_unique<Ingestor>(*store_, metrics_, io);
-        api_ = std::make_unique<QueryApi>(*store_, metrics_, common::SystemClock());
+        api_ = std::make_unique<QueryApi>(*store_, metrics_, common::SystemClock(),
+                                          opt_.max_trace_spans);
 
         http::ServerOptions otlp;
         otlp.listen = opt_.otlp_addr;
@@ -359,6 +360,9 @@ private:
         r.content_type = a.content_type;
         r.body = std::move(a.body);
         r.headers.Set("Cache-Control", "no-store");
+        if (a.spans_omitted > 0) {
+            r.headers.Set("X-Flowex-Spans-Omitted", std::to_string(a.spans_omitted));
+        }
         return r;
     }
 

@@ -65,6 +65,26 @@ bool ParseTimeNs(std::string_view text, std::int64_t unit_ns, std::int64_t* ns) 
     return true;
 }
 
+// The span limit of a trace response: the collector's, or the request's `maxSpans` (0: all).
+Result<std::int64_t> SpanLimit(const QueryParams& p, std::int64_t configured) {
+    const std::string* s = First(p, "maxSpans");
+    if (s == nullptr) { return configured; }
+    std::int64_t v = 0;
+    if (!ParseInt(*s, &v) || v < 0) {
+        return Error{ErrorCode::kBadRequest, "cannot parse 'maxSpans' (a number of spans; 0: all)"};
+    }
+    return v;
+}
+
+// The Jaeger trace's warning when spans were left out.
+std::vector<std::string> OmittedWarnings(std::int64_t omitted, std::int64_t limit) {
+    if (omitted == 0) { return {}; }
+    return {std::to_string(omitted) + " spans of this trace are left out: a response carries " +
+            std::to_string(limit) +
+            " (the first to arrive) and every root span. Ask for more with ?maxSpans=N, or "
+            "?maxSpans=0 for all"};
+}
+
 ApiResponse V1Error(int status, std::string_view msg) {
     JsonWriter w;
     w.BeginObject().Key("data").Null().Key("total").Int(0).Key("limit").Int(0).Key("offset").Int(0);
@@ -347,9 +367,7 @@ ApiResponse QueryApi::Get(std::string_view path, const QueryParams& params) cons
         if (rest.size() > 5 && rest.substr(rest.size() - 5) == "/logs") {
             return TraceLogs(rest.substr(0, rest.size() - 5));
         }
-        if (rest.find('/') == std::string_view::npos) {
-            return Trace(rest);
-        }
+        if (rest.find('/') == std::string_view::npos) { return Trace(rest, params); }
     }
     if (path.rfind("/api/metrics/", 0) == 0) {
         std::string kind(path.substr(13));
@@ -375,7 +393,7 @@ ApiResponse QueryApi::Get(std::string_view path, const QueryParams& params) cons
             return V3Traces(params, true);
         }
         if (rest.rfind("traces/", 0) == 0 && rest.find('/', 7) == std::string_view::npos) {
-            return V3Trace(rest.substr(7));
+            return V3Trace(rest.substr(7), params);
         }
         return V3Error(404, "not found");
     }
@@ -467,21 +485,28 @@ ApiResponse QueryApi::Traces(const QueryParams& params) const {
             ids.push_back(s.trace_id);
         }
     }
+    auto limit = SpanLimit(params, max_trace_spans_);
+    if (!limit) { return V1Error(400, limit.error().message); }
     JsonWriter w;
     w.BeginObject().Key("data").BeginArray();
     std::int64_t n = 0;
+    std::int64_t omitted_total = 0;
     for (const auto& id : ids) {
-        auto t = store_.GetTrace(id);
+        std::int64_t omitted = 0;
+        auto t = store_.GetTrace(id, *limit, &omitted);
         if (!t) {
             return V1Error(500, t.error().message);
         }
         if (t->has_value()) {
-            WriteJaegerTrace(w, **t);
+            WriteJaegerTrace(w, **t, OmittedWarnings(omitted, *limit));
+            omitted_total += omitted;
             ++n;
         }
     }
     w.EndArray();
-    return V1Data(w, n);
+    ApiResponse r = V1Data(w, n);
+    r.spans_omitted = omitted_total;
+    return r;
 }
 
 // flowex extra: the search of /api/traces (the same parameters, the same traces in the same
@@ -503,12 +528,15 @@ ApiResponse QueryApi::TraceSummaries(const QueryParams& params) const {
     return V1Data(w, static_cast<std::int64_t>(found->size()));
 }
 
-ApiResponse QueryApi::Trace(std::string_view raw) const {
+ApiResponse QueryApi::Trace(std::string_view raw, const QueryParams& params) const {
     std::string id;
     if (!ParseTraceId(raw, &id)) {
         return V1Error(400, "malformed trace id");
     }
-    auto t = store_.GetTrace(id);
+    auto limit = SpanLimit(params, max_trace_spans_);
+    if (!limit) { return V1Error(400, limit.error().message); }
+    std::int64_t omitted = 0;
+    auto t = store_.GetTrace(id, *limit, &omitted);
     if (!t) {
         return V1Error(500, t.error().message);
     }
@@ -517,9 +545,11 @@ ApiResponse QueryApi::Trace(std::string_view raw) const {
     }
     JsonWriter w;
     w.BeginObject().Key("data").BeginArray();
-    WriteJaegerTrace(w, **t);
+    WriteJaegerTrace(w, **t, OmittedWarnings(omitted, *limit));
     w.EndArray();
-    return V1Data(w, 1);
+    ApiResponse r = V1Data(w, 1);
+    r.spans_omitted = omitted;
+    return r;
 }
 
 ApiResponse QueryApi::TraceLogs(std::string_view raw) const {
@@ -642,12 +672,15 @@ ApiResponse QueryApi::V3Operations(const QueryParams& params) const {
     return ApiResponse{200, "application/json", w.Take()};
 }
 
-ApiResponse QueryApi::V3Trace(std::string_view raw) const {
+ApiResponse QueryApi::V3Trace(std::string_view raw, const QueryParams& params) const {
     std::string id;
     if (!ParseTraceId(raw, &id)) {
         return V3Error(400, "malformed trace id");
     }
-    auto t = store_.GetTrace(id);
+    auto limit = SpanLimit(params, max_trace_spans_);
+    if (!limit) { return V3Error(400, limit.error().message); }
+    std::int64_t omitted = 0;
+    auto t = store_.GetTrace(id, *limit, &omitted);
     if (!t) {
         return V3Error(500, t.error().message);
     }
@@ -658,7 +691,9 @@ ApiResponse QueryApi::V3Trace(std::string_view raw) const {
     w.BeginObject().Key("result").BeginObject().Key("resourceSpans").BeginArray();
     WriteOtlpResourceSpans(w, **t);
     w.EndArray().EndObject().EndObject();
-    return ApiResponse{200, "application/json", w.Take()};
+    ApiResponse r{200, "application/json", w.Take()};
+    r.spans_omitted = omitted;
+    return r;
 }
 
 ApiResponse QueryApi::V3Traces(const QueryParams& params, bool summaries) const {
@@ -666,10 +701,13 @@ ApiResponse QueryApi::V3Traces(const QueryParams& params, bool summaries) const 
     if (!q) {
         return V3Error(400, q.error().message);
     }
+    auto limit = SpanLimit(params, max_trace_spans_);
+    if (!limit) { return V3Error(400, limit.error().message); }
     auto found = store_.Search(*q);
     if (!found) {
         return V3Error(500, found.error().message);
     }
+    std::int64_t omitted_total = 0;
     JsonWriter w;
     w.BeginObject().Key("result").BeginObject();
     if (summaries) {
@@ -681,18 +719,22 @@ ApiResponse QueryApi::V3Traces(const QueryParams& params, bool summaries) const 
     } else {
         w.Key("resourceSpans").BeginArray();
         for (const auto& s : *found) {
-            auto t = store_.GetTrace(s.trace_id);
+            std::int64_t omitted = 0;
+            auto t = store_.GetTrace(s.trace_id, *limit, &omitted);
             if (!t) {
                 return V3Error(500, t.error().message);
             }
             if (t->has_value()) {
                 WriteOtlpResourceSpans(w, **t);
+                omitted_total += omitted;
             }
         }
         w.EndArray();
     }
     w.EndObject().EndObject();
-    return ApiResponse{200, "application/json", w.Take()};
+    ApiResponse r{200, "application/json", w.Take()};
+    r.spans_omitted = omitted_total;
+    return r;
 }
 
 }  // namespace flowex::collector

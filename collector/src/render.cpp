@@ -173,7 +173,8 @@ int SpanKindFromText(std::string_view text) {
     return -1;
 }
 
-void WriteJaegerTrace(JsonWriter& w, const otlp_trace::TracesData& trace) {
+void WriteJaegerTrace(JsonWriter& w, const otlp_trace::TracesData& trace,
+                      const std::vector<std::string>& warnings) {
     // Processes: one per distinct resource.
     std::map<std::string, std::string> process_ids;  // serialized resource → "pN"
     std::vector<const otlp_resource::Resource*> processes;
@@ -283,7 +284,13 @@ void WriteJaegerTrace(JsonWriter& w, const otlp_trace::TracesData& trace) {
         w.EndArray().EndObject();
     }
     w.EndObject();
-    w.Key("warnings").Null();
+    if (warnings.empty()) {
+        w.Key("warnings").Null();
+    } else {
+        w.Key("warnings").BeginArray();
+        for (const auto& text : warnings) { w.String(text); }
+        w.EndArray();
+    }
     w.EndObject();
 }
 

@@ -301,6 +301,56 @@ void MergeSummary(TraceSummary* into, const TraceSummary& d) {
     }
 }
 
+// Gathers a trace's chunks (TracesData messages) into one: all their spans, or with a limit,
+// the first `max_spans` to arrive and every root span besides, counting the others. One chunk
+// is in memory at a time, so a limited read of a runaway trace stays small.
+class SpanGatherer {
+public:
+    SpanGatherer(otlp_trace::TracesData* into, std::int64_t max_spans)
+        : into_(into), budget_(max_spans), limited_(max_spans > 0) {}
+
+    // False when the bytes are not a TracesData.
+    bool Add(std::string_view bytes) {
+        otlp_trace::TracesData chunk;
+        if (!chunk.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) { return false; }
+        for (auto& rs : *chunk.mutable_resource_spans()) {
+            if (limited_ && !Select(&rs)) { continue; }
+            *into_->add_resource_spans() = std::move(rs);
+        }
+        return true;
+    }
+    std::int64_t omitted() const { return omitted_; }
+
+private:
+    // Keeps what the budget allows (in order) and the roots; false when nothing is kept.
+    bool Select(otlp_trace::ResourceSpans* rs) {
+        auto* scopes = rs->mutable_scope_spans();
+        int kept_scopes = 0;
+        for (int i = 0; i < scopes->size(); ++i) {
+            auto* spans = scopes->Mutable(i)->mutable_spans();
+            int kept = 0;
+            for (int j = 0; j < spans->size(); ++j) {
+                const bool root = spans->Get(j).parent_span_id().empty();
+                if (budget_ > 0 || root) {
+                    budget_ -= budget_ > 0 ? 1 : 0;
+                    spans->SwapElements(j, kept++);  // only left-out spans lie in between
+                } else {
+                    ++omitted_;
+                }
+            }
+            spans->DeleteSubrange(kept, spans->size() - kept);
+            if (kept > 0) { scopes->SwapElements(i, kept_scopes++); }
+        }
+        scopes->DeleteSubrange(kept_scopes, scopes->size() - kept_scopes);
+        return kept_scopes > 0;
+    }
+
+    otlp_trace::TracesData* into_;
+    std::int64_t budget_;
+    bool limited_;
+    std::int64_t omitted_ = 0;
+};
+
 // Per (trace, service) in one batch: the index row that service searches start from.
 struct SvcDelta {
     std::string_view service;
@@ -800,9 +850,12 @@ public:
         return const_cast<SqliteStore*>(this)->CommitOpen();  // writer state, under its lock
     }
 
-    Result<std::optional<otlp_trace::TracesData>> GetTrace(const std::string& trace_id) const override {
+    Result<std::optional<otlp_trace::TracesData>> GetTrace(const std::string& trace_id,
+                                                           std::int64_t max_spans,
+                                                           std::int64_t* omitted) const override {
         if (Status st = Sync(); !st) { return st.error(); }
         otlp_trace::TracesData data;
+        SpanGatherer gather(&data, max_spans);
         bool found = false;
         for (const auto& w : Snapshot()) {
             auto lease = ReaderLease::Acquire(w);
@@ -813,7 +866,7 @@ public:
             if (!refs) { return std::move(refs).error(); }
             refs->BindBlob(1, trace_id);
             if (refs->Step() && !refs->IsNull(0)) {
-                if (Status st = ReadChunks(*w, refs->Blob(0), &data); !st) { return st.error(); }
+                if (Status st = ReadChunks(*w, refs->Blob(0), &gather); !st) { return st.error(); }
                 found = true;
             }
             // Windows written before span files keep their chunks in the database.
@@ -823,14 +876,13 @@ public:
             }
             stmt->BindBlob(1, trace_id);
             while (stmt->Step()) {
-                std::string_view blob = stmt->Blob(0);
-                // Concatenated TracesData messages merge into one on parse.
-                if (!data.MergeFromString(std::string(blob))) {
+                if (!gather.Add(stmt->Blob(0))) {
                     return Error{ErrorCode::kInternal, "corrupt chunk"};
                 }
                 found = true;
             }
         }
+        if (omitted != nullptr) { *omitted = gather.omitted(); }
         if (!found) {
             return std::optional<otlp_trace::TracesData>();
         }
@@ -974,11 +1026,17 @@ public:
 
 private:
     // Reads the chunks a trace row points at (in order) and merges them into *data.
-    static Status ReadChunks(Window& w, std::string_view refs, otlp_trace::TracesData* data) {
+    // One chunk at a time: a trace's refs can point at gigabytes.
+    static Status ReadChunks(Window& w, std::string_view refs, SpanGatherer* gather) {
+        if (refs.size() % kRefBytes != 0) {
+            return Error{ErrorCode::kInternal, "corrupt chunk refs"};
+        }
         std::string buf;
-        if (Status st = ReadRefs(w, refs, &buf); !st) { return st; }
-        // Concatenated TracesData messages merge into one on parse.
-        if (!data->MergeFromString(buf)) { return Error{ErrorCode::kInternal, "corrupt chunk"}; }
+        for (std::size_t i = 0; i < refs.size(); i += kRefBytes) {
+            buf.clear();
+            if (Status st = ReadRefs(w, refs.substr(i, kRefBytes), &buf); !st) { return st; }
+            if (!gather->Add(buf)) { return Error{ErrorCode::kInternal, "corrupt chunk"}; }
+        }
         return {};
     }
 
@@ -2426,7 +2484,7 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 }
             }
             if (ok && (!other_tags.empty() || exact_span_check)) {
-                auto trace = store.GetTrace(id);
+                auto trace = store.GetTrace(id, 0, nullptr);
                 if (!trace) {
                     return std::move(trace).error();
                 }

@@ -188,6 +188,53 @@ TEST_F(QueryTest, V3TraceAndSearchReturnOtlpJson) {
     EXPECT_EQ(t.Find("errorCount")->ToInt64(), 1);
 }
 
+// A response carries at most the collector's span limit of a trace, and says so: Jaeger's
+// trace-level warnings and X-Flowex-Spans-Omitted. `maxSpans` asks for more (0: all).
+TEST_F(QueryTest, ATraceBeyondTheSpanLimitSaysHowManySpansAreLeftOutAndMaxSpansAsksForMore) {
+    const std::string path = std::string("/api/traces/") + kTrace;
+    auto spans_and_warnings = [](const ApiResponse& r) {
+        auto j = common::ParseJson(r.body);
+        EXPECT_TRUE(j.ok()) << r.body;
+        const auto& trace = j->Find("data")->as_array().at(0);
+        std::string warnings;
+        if (!trace.Find("warnings")->is_null()) {
+            for (const auto& w : trace.Find("warnings")->as_array()) { warnings += w.as_string(); }
+        }
+        return std::make_pair(trace.Find("spans")->as_array().size(), warnings);
+    };
+    auto [all, none] = spans_and_warnings(api_->Get(path, {}));
+    EXPECT_EQ(all, 2u);
+    EXPECT_EQ(none, "");
+
+    QueryApi limited(*store_, metrics_, clock_, 1);
+    ApiResponse r = limited.Get(path, {});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.spans_omitted, 1);
+    auto [spans, warning] = spans_and_warnings(r);
+    EXPECT_EQ(spans, 1u);
+    EXPECT_NE(warning.find("1 spans of this trace are left out"), std::string::npos) << warning;
+    EXPECT_NE(warning.find("maxSpans=0"), std::string::npos) << warning;
+
+    r = limited.Get(path, {{"maxSpans", "0"}});
+    EXPECT_EQ(r.spans_omitted, 0);
+    EXPECT_EQ(spans_and_warnings(r), std::make_pair(std::size_t{2}, std::string()));
+    r = limited.Get(path, {{"maxSpans", "2"}});
+    EXPECT_EQ(spans_and_warnings(r).first, 2u);
+
+    r = limited.Get("/api/traces", {{"service", "client-gateway"}});
+    EXPECT_EQ(r.spans_omitted, 1);
+    EXPECT_EQ(spans_and_warnings(r).first, 1u);
+    EXPECT_EQ(limited.Get(std::string("/api/v3/traces/") + kTrace, {}).spans_omitted, 1);
+    EXPECT_EQ(
+        limited.Get("/api/v3/traces", {{"query.service_name", "client-gateway"}}).spans_omitted, 1);
+
+    for (const char* bad : {"-1", "many", "1e3", ""}) {
+        EXPECT_EQ(limited.Get(path, {{"maxSpans", bad}}).status, *bad == '\0' ? 200 : 400) << bad;
+    }
+    EXPECT_EQ(limited.Get(std::string("/api/v3/traces/") + kTrace, {{"maxSpans", "x"}}).status,
+              400);
+}
+
 // The search of /api/traces, one summary a trace (flowex extra): what the UI's search page
 // shows, without every span.
 TEST_F(QueryTest, TraceSummariesAnswerTheV1SearchWithOneSummaryATrace) {

@@ -97,6 +97,60 @@ protected:
     common::ManualClock clock_{static_cast<std::int64_t>(kT0)};
 };
 
+// A runaway trace (a loop under one span) is read in bounded memory: the first spans to arrive
+// up to the limit, and the root, which ends (and arrives) last.
+TEST_F(StoreTest, ALimitedReadKeepsTheFirstSpansToArriveAndTheRootAndCountsTheRest) {
+    auto s = Open();
+    const std::string id = TraceHex(7);
+    for (int call = 0; call < 4; ++call) {
+        ExportTraceRequest req;
+        auto* scope = AddResource(&req, "runaway");
+        for (int i = 0; i < 10; ++i) {
+            const int n = call * 10 + i;
+            char sid[17];
+            std::snprintf(sid, sizeof sid, "%016x", 0x100 + n);
+            AddSpan(scope, {id, sid, "00000000000000aa", "loop", 1,
+                            kT0 + static_cast<std::uint64_t>(n) * kMs,
+                            kT0 + static_cast<std::uint64_t>(n + 1) * kMs});
+        }
+        Put(*s, req);
+    }
+    ExportTraceRequest root;
+    AddSpan(AddResource(&root, "runaway"),
+            {id, "00000000000000aa", "", "GET /runaway", 2, kT0, kT0 + 50 * kMs});
+    Put(*s, root);
+
+    auto span_ids = [](const otlp_trace::TracesData& t) {
+        std::vector<std::string> ids;
+        for (const auto& rs : t.resource_spans()) {
+            EXPECT_GT(rs.scope_spans_size(), 0);  // nothing left empty by the cut
+            for (const auto& ss : rs.scope_spans()) {
+                EXPECT_GT(ss.spans_size(), 0);
+                for (const auto& span : ss.spans()) { ids.push_back(span.span_id()); }
+            }
+        }
+        return ids;
+    };
+    std::int64_t omitted = -1;
+    auto t = s->GetTrace(Id(id), 15, &omitted);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_TRUE(t->has_value());
+    std::vector<std::string> ids = span_ids(**t);
+    ASSERT_EQ(ids.size(), 16u);
+    for (int n = 0; n < 15; ++n) {
+        char sid[17];
+        std::snprintf(sid, sizeof sid, "%016x", 0x100 + n);
+        EXPECT_EQ(ids[static_cast<std::size_t>(n)], Id(sid)) << n;
+    }
+    EXPECT_EQ(ids.back(), Id("00000000000000aa"));
+    EXPECT_EQ(omitted, 25);
+
+    t = s->GetTrace(Id(id), 0, &omitted);
+    ASSERT_TRUE(t.ok() && t->has_value());
+    EXPECT_EQ(span_ids(**t).size(), 41u);
+    EXPECT_EQ(omitted, 0);
+}
+
 TEST_F(StoreTest, IngestThenLookupById) {
     auto s = Open();
     std::string id = TraceHex(1);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "flowex/collector/query_api.hpp"
 #include "flowex/collector/red_metrics.hpp"
 #include "flowex/common/config.hpp"
 #include "flowex/common/result.hpp"
@@ -37,6 +38,8 @@ struct CollectorOptions {
     /// RED metrics series kept (RedMetrics): spans of further ones count as overflow.
     std::size_t max_metric_series = RedMetrics::kDefaultMaxSeries;
     std::size_t max_services = StoreOptions{}.max_services;  // StoreOptions
+    /// Spans a trace response carries unless the request asks otherwise (0: all; QueryApi).
+    std::int64_t max_trace_spans = QueryApi::kDefaultMaxTraceSpans;
     bool print_listening = true;
     /// Test seam: runs on the writer thread before each commit (see IngestOptions).
     std::function<void()> before_commit;

@@ -5,6 +5,7 @@
 /// `/api/metrics/{latencies,calls,errors}`), v3 (`/api/v3/services`, `/api/v3/operations`,
 /// `/api/v3/traces`, `/api/v3/traces/{id}`, `/api/v3/trace-summaries`) and flowex's
 /// `/api/traces/{id}/logs`. Thread-safe (the store and metrics are).
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,14 +21,22 @@ struct ApiResponse {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    /// Spans the trace responses left out (the span limit): X-Flowex-Spans-Omitted when > 0.
+    std::int64_t spans_omitted = 0;
 };
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 class QueryApi {
 public:
-    QueryApi(const Store& store, const RedMetrics& metrics, const common::Clock& clock)
-        : store_(store), metrics_(metrics), clock_(clock) {}
+    /// Spans a trace response carries by default: enough for any trace a person reads (Jaeger
+    /// UI slows down past a few thousand), and a bounded read of a runaway one (a 200,000-span
+    /// trace is 100 MB of JSON). A request asks for more with `maxSpans` (0: all).
+    static constexpr std::int64_t kDefaultMaxTraceSpans = 50'000;
+
+    QueryApi(const Store& store, const RedMetrics& metrics, const common::Clock& clock,
+             std::int64_t max_trace_spans = kDefaultMaxTraceSpans)
+        : store_(store), metrics_(metrics), clock_(clock), max_trace_spans_(max_trace_spans) {}
 
     /// Answers a GET for `path` (percent-decoded, without the query). Unknown /api paths → 404.
     ApiResponse Get(std::string_view path, const QueryParams& params) const;
@@ -42,18 +51,19 @@ private:
     ApiResponse Operations(const QueryParams& params) const;
     ApiResponse Traces(const QueryParams& params) const;
     ApiResponse TraceSummaries(const QueryParams& params) const;
-    ApiResponse Trace(std::string_view id) const;
+    ApiResponse Trace(std::string_view id, const QueryParams& params) const;
     ApiResponse TraceLogs(std::string_view id) const;
     ApiResponse Dependencies(const QueryParams& params) const;
     ApiResponse Metrics(const std::string& kind, const QueryParams& params) const;
     ApiResponse V3Services() const;
     ApiResponse V3Operations(const QueryParams& params) const;
-    ApiResponse V3Trace(std::string_view id) const;
+    ApiResponse V3Trace(std::string_view id, const QueryParams& params) const;
     ApiResponse V3Traces(const QueryParams& params, bool summaries) const;
 
     const Store& store_;
     const RedMetrics& metrics_;
     const common::Clock& clock_;
+    std::int64_t max_trace_spans_;  // 0: no limit
 };
 
 /// A trace id from hex (up to 32 digits; shorter ids are left-padded as Jaeger does); false

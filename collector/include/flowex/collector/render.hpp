@@ -4,14 +4,16 @@
 /// logs with an `event` field, parent → CHILD_OF, links → FOLLOWS_FROM, resource → process),
 /// OTLP/JSON for v3, and flowex's trace summary and log record shapes. Pure functions.
 #include <string>
+#include <vector>
 
 #include "flowex/collector/store.hpp"
 #include "flowex/common/json.hpp"
 
 namespace flowex::collector {
 
-/// One Jaeger trace object {traceID, spans, processes, warnings}.
-void WriteJaegerTrace(common::JsonWriter& w, const otlp_trace::TracesData& trace);
+/// One Jaeger trace object {traceID, spans, processes, warnings} (null when none given).
+void WriteJaegerTrace(common::JsonWriter& w, const otlp_trace::TracesData& trace,
+                      const std::vector<std::string>& warnings = {});
 /// OTLP/JSON resourceSpans elements (hex ids, int64 as strings, enums as ints), appended to
 /// an open array.
 void WriteOtlpResourceSpans(common::JsonWriter& w, const otlp_trace::TracesData& trace);

@@ -167,9 +167,13 @@ public:
     /// Deletes window files beyond max_age / max_bytes. Writer thread only.
     virtual common::Status ApplyRetention() = 0;
 
-    /// The trace's spans (every chunk, from every window), or nullopt when unknown.
+    /// The trace's spans (every chunk, from every window), or nullopt when unknown. With
+    /// `max_spans` > 0, at most that many in the order they arrived, and every root span (no
+    /// parent) besides, so that a runaway trace costs a bounded read; `*omitted` (if given)
+    /// counts the spans left out.
     virtual common::Result<std::optional<otlp_trace::TracesData>> GetTrace(
-        const std::string& trace_id) const = 0;
+        const std::string& trace_id, std::int64_t max_spans = 0,
+        std::int64_t* omitted = nullptr) const = 0;
     /// The trace's log records, oldest first.
     virtual common::Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const = 0;
     /// Matching traces, newest first (at most query.limit).
