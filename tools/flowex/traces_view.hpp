@@ -23,6 +23,7 @@ struct CliSpan {
 struct CliTrace {
     std::string trace_id;
     std::vector<CliSpan> spans;
+    std::vector<std::string> warnings;  // Jaeger's trace warnings (flowex: spans left out)
     std::int64_t Start() const;
     std::int64_t End() const;
     int Errors() const;
@@ -50,7 +51,7 @@ CliTraceSummary SummaryOf(const CliTrace& trace);
 std::string FormatDuration(std::int64_t us);
 
 /// The waterfall: one line per span in tree order, `service: operation`, a bar scaled to the
-/// trace, the duration; errors marked with ✗ (and red with colour).
+/// trace, the duration; errors marked with ✗ (and red with colour); then the trace's warnings.
 std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width = 40);
 /// The table of `flowex traces`.
 std::string RenderTraceTable(const std::vector<CliTraceSummary>& traces, bool color);

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <functional>
 #include <map>
 #include <sstream>
 #include <string_view>
+#include <unordered_set>
 
 #include "command.hpp"
 #include "flowex/common/config.hpp"
@@ -43,9 +45,10 @@ int CliTrace::Errors() const {
 }
 const CliSpan* CliTrace::Root() const {
     const CliSpan* best = nullptr;
+    std::unordered_set<std::string_view> ids;
+    for (const auto& sp : spans) { ids.insert(sp.span_id); }
     for (const auto& sp : spans) {
-        bool parent_here = !sp.parent_id.empty() &&
-                           std::any_of(spans.begin(), spans.end(), [&](const CliSpan& o) { return o.span_id == sp.parent_id; });
+        bool parent_here = !sp.parent_id.empty() && ids.contains(sp.parent_id);
         if (!parent_here && (best == nullptr || sp.start_us < best->start_us)) {
             best = &sp;
         }
@@ -55,13 +58,17 @@ const CliSpan* CliTrace::Root() const {
 
 namespace {
 
+// The query API's answers: up to the client's 256 MB response limit (a trace of 50,000 spans
+// is some 30 MB and 2.5 M JSON values), not the 1 M values allowed of a request body.
+const common::JsonLimits kAnswerLimits{64, 256 << 20, 1 << 26};
+
 std::string Str(const JsonValue* v) { return v != nullptr && v->is_string() ? v->as_string() : std::string(); }
 std::int64_t Int(const JsonValue* v) { return v != nullptr && v->is_number() ? v->ToInt64().value_or(0) : 0; }
 
 }  // namespace
 
 common::Result<std::vector<CliTrace>> ParseJaegerTraces(std::string_view body) {
-    auto j = common::ParseJson(body);
+    auto j = common::ParseJson(body, kAnswerLimits);
     if (!j || !j->is_object()) {
         return common::Error{common::ErrorCode::kInvalidJson, "the query API answered something that is not JSON"};
     }
@@ -80,6 +87,12 @@ common::Result<std::vector<CliTrace>> ParseJaegerTraces(std::string_view body) {
         if (const JsonValue* procs = t.Find("processes"); procs != nullptr && procs->is_object()) {
             for (const auto& [pid, p] : procs->as_object()) {
                 services[pid] = Str(p.Find("serviceName"));
+            }
+        }
+        if (const JsonValue* warnings = t.Find("warnings");
+            warnings != nullptr && warnings->is_array()) {
+            for (const JsonValue& w : warnings->as_array()) {
+                if (w.is_string()) { ct.warnings.push_back(w.as_string()); }
             }
         }
         const JsonValue* spans = t.Find("spans");
@@ -195,9 +208,10 @@ std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width) {
     // Tree order: children sorted by start under their parent; orphans are roots.
     std::map<std::string, std::vector<const CliSpan*>> children;
     std::vector<const CliSpan*> roots;
+    std::unordered_set<std::string_view> ids;
+    for (const auto& s : trace.spans) { ids.insert(s.span_id); }
     for (const auto& s : trace.spans) {
-        bool parent_here = !s.parent_id.empty() &&
-                           std::any_of(trace.spans.begin(), trace.spans.end(), [&](const CliSpan& o) { return o.span_id == s.parent_id; });
+        bool parent_here = !s.parent_id.empty() && ids.contains(s.parent_id);
         (parent_here ? children[s.parent_id] : roots).push_back(&s);
     }
     auto by_start = [](const CliSpan* a, const CliSpan* b) { return a->start_us < b->start_us; };
@@ -264,11 +278,14 @@ std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width) {
         }
         out << "\n";
     }
+    for (const auto& w : trace.warnings) {
+        out << (color ? kRed : "") << "warning: " << w << (color ? kReset : "") << "\n";
+    }
     return out.str();
 }
 
 common::Result<std::vector<CliTraceSummary>> ParseTraceSummaries(std::string_view body) {
-    auto j = common::ParseJson(body);
+    auto j = common::ParseJson(body, kAnswerLimits);
     if (!j || !j->is_object()) {
         return common::Error{common::ErrorCode::kInvalidJson,
                              "the query API answered something that is not JSON"};
@@ -460,19 +477,25 @@ std::string DefaultQueryUrl() {
     bool json = false;
     bool no_color = false;
     std::int64_t width = 40;
+    std::int64_t max_spans = -1;
     std::vector<std::string> ids;
     common::Config cfg("flowex trace", "Draw one trace as a waterfall (service: operation, bar, duration).");
     cfg.String("query-url", "FLOWEX_QUERY_URL", &query_url, "query API base URL");
     cfg.Bool("json", "", &json, "print the API's JSON instead");
     cfg.Bool("no-color", "", &no_color, "never colour the output");
     cfg.Int("width", "", &width, "bar width in columns", 10, 400);
+    cfg.Int("max-spans", "", &max_spans,
+            "spans to ask for (0: all; -1: the collector's limit, 50,000 by default)", -1,
+            INT64_MAX);
     cfg.Positional("<trace-id>", &ids);
     cfg.ParseOrExit(argc, argv);
     if (ids.size() != 1) {
         std::fprintf(stderr, "usage: flowex trace <trace-id> [--query-url URL] [--json]\n");
         return 2;
     }
-    auto r = HttpGet(query_url, "/api/traces/" + UrlEncode(ids[0]));
+    std::string target = "/api/traces/" + UrlEncode(ids[0]);
+    if (max_spans >= 0) { target += "?maxSpans=" + std::to_string(max_spans); }
+    auto r = HttpGet(query_url, target);
     if (!r) {
         std::fprintf(stderr, "flowex trace: %s: %s\n", query_url.c_str(), r.error().message.c_str());
         return 1;
@@ -491,12 +514,20 @@ std::string DefaultQueryUrl() {
         return 0;
     }
     auto traces = ParseJaegerTraces(r->body);
-    if (!traces || traces->empty()) {
+    if (!traces) {
+        std::fprintf(stderr, "flowex trace: %s\n", traces.error().message.c_str());
+        return 1;
+    }
+    if (traces->empty()) {
         std::fprintf(stderr, "flowex trace: trace %s not found\n", ids[0].c_str());
         return 1;
     }
     std::string w = RenderWaterfall(traces->front(), UseColor(no_color), static_cast<int>(width));
     std::fwrite(w.data(), 1, w.size(), stdout);
+    if (!traces->front().warnings.empty() && max_spans != 0) {
+        std::fprintf(stderr,
+                     "flowex trace: --max-spans N draws more of the trace (0: every span)\n");
+    }
     return 0;
 }
 

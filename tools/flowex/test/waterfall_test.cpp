@@ -53,6 +53,19 @@ TEST(Waterfall, ASummaryFromTheServerGivesTheSameRowAsTheWholeTrace) {
     EXPECT_TRUE(ParseTraceSummaries(R"({"data":null})")->empty());
 }
 
+// The collector's trace warnings (a huge trace cut to its span limit) follow the waterfall.
+TEST(Waterfall, TheTracesWarningsFollowTheWaterfall) {
+    std::string body = kTrace;
+    const std::string warning = "3 spans of this trace are left out";
+    body.replace(body.rfind("}]}"), 3, R"(,"warnings":[")" + warning + R"("]}]})");
+    auto traces = ParseJaegerTraces(body);
+    ASSERT_TRUE(traces.ok());
+    ASSERT_EQ(traces->front().warnings, std::vector<std::string>{warning});
+    std::string w = RenderWaterfall(traces->front(), false, 20);
+    EXPECT_NE(w.find("\nwarning: " + warning + "\n"), std::string::npos) << w;
+    EXPECT_TRUE(ParseJaegerTraces(kTrace)->front().warnings.empty());
+}
+
 TEST(Waterfall, FormatsDurations) {
     EXPECT_EQ(FormatDuration(850), "850µs");
     EXPECT_EQ(FormatDuration(152300), "152.3ms");
