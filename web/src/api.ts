@@ -83,8 +83,7 @@ export async function searchTraces(query: URLSearchParams, signal?: AbortSignal)
   return { ...r, data: r.data ?? [] };
 }
 
-const absent = (e: unknown) =>
-    e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501);
+const absent = (e: unknown) => e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501);
 let summariesAbsent = false;
 
 /**
@@ -92,29 +91,32 @@ let summariesAbsent = false;
  * /api/trace-summaries answers from its index without sending the spans; on a server without
  * it (plain Jaeger: 404, remembered) the full traces of /api/traces are summarised here.
  */
-export async function searchTraceSummaries(
-    query: URLSearchParams, signal?: AbortSignal): Promise<JaegerResponse<TraceSummary[]>> {
-    if (!summariesAbsent) {
-        try {
-            const r = await getData<Record<string, unknown>[]|null>(
-                `/api/trace-summaries?${query}`, signal);
-            const data: TraceSummary[] = [];
-            for (const o of r.data ?? []) {
-                const s = liveSummary(o);
-                if (s) data.push(s);
-            }
-            return {...r, data};
-        } catch (e) {
-            if (!absent(e)) throw e;
-            summariesAbsent = true;
-        }
+export async function searchTraceSummaries(query: URLSearchParams, signal?: AbortSignal): Promise<JaegerResponse<TraceSummary[]>> {
+  if (!summariesAbsent) {
+    try {
+      const r = await getData<Record<string, unknown>[] | null>(`/api/trace-summaries?${query}`, signal);
+      const data: TraceSummary[] = [];
+      for (const o of r.data ?? []) {
+        const s = liveSummary(o);
+        if (s) data.push(s);
+      }
+      return { ...r, data };
+    } catch (e) {
+      if (!absent(e)) throw e;
+      summariesAbsent = true;
     }
-    const r = await searchTraces(query, signal);
-    return {...r, data: r.data.map(summarize)};
+  }
+  const r = await searchTraces(query, signal);
+  return { ...r, data: r.data.map(summarize) };
 }
 
-export async function fetchTrace(id: string): Promise<JaegerTrace> {
-  const r = await getData<JaegerTrace[] | null>(`/api/traces/${enc(id)}`);
+/**
+ * The trace by id. flowex's collector returns at most its span limit of a huge trace (with a
+ * warning); `maxSpans` asks for more ('0': all). Plain Jaeger ignores it.
+ */
+export async function fetchTrace(id: string, maxSpans?: string | null): Promise<JaegerTrace> {
+  const q = maxSpans ? `?maxSpans=${encodeURIComponent(maxSpans)}` : '';
+  const r = await getData<JaegerTrace[] | null>(`/api/traces/${enc(id)}${q}`);
   const t = (r.data ?? [])[0];
   if (!t) throw new ApiError(404, `trace ${id} not found`);
   return t;

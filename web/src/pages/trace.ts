@@ -14,7 +14,7 @@ export function tracePage(root: HTMLElement, url: URL): () => void {
   root.append(h('div', { class: 'loading' }, `Loading trace ${id}…`));
   let alive = true;
   const logsP = fetchTraceLogs(id).catch(() => null);
-  fetchTrace(id)
+  fetchTrace(id, url.searchParams.get('maxSpans'))
     .then(async (raw) => {
       if (!alive) return;
       performance.mark('trace-fetched');
@@ -91,9 +91,18 @@ class TraceView {
         this.logsNote),
       h('div', { class: 'th-services', 'data-testid': 'trace-services' }, t.services.map((s) =>
         h('span', { class: 'svc-chip', style: { borderColor: serviceColor(s) } }, h('i', { style: { background: serviceColor(s) } }), s))));
+    // Jaeger's trace warnings; flowex's collector warns when a huge trace was cut to its span
+    // limit, and the link asks for every span.
+    const warnings = (t.raw.warnings ?? []).map((w) => {
+      const n = notice('warn', w, 'trace-warning');
+      if (w.includes('maxSpans=')) {
+        n.append(' ', h('a', { href: `/trace/${t.traceID}?maxSpans=0`, 'data-testid': 'all-spans' }, 'Show every span'));
+      }
+      return n;
+    });
     this.tabs = h('div', { class: 'tabs', role: 'tablist' });
     this.body = h('div', { class: 'trace-body' });
-    this.root.replaceChildren(h('div', { class: 'trace-page' }, header, this.tabs, this.body));
+    this.root.replaceChildren(h('div', { class: 'trace-page' }, header, ...warnings, this.tabs, this.body));
     this.renderTabs();
     this.renderBody();
   }

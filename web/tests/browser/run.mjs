@@ -259,6 +259,24 @@ test('trace: the trace\'s logs appear beside their spans', async ({ page, base, 
   assert.ok(body.data[0].spans.length >= BRIEF_SPANS.length);
 });
 
+test('trace: a trace cut to the span limit says how many spans are left out, and "Show every span" loads them', async ({ page, base, expected }) => {
+  const id = await openOrderTrace(page, base, expected);
+  const total = Number(await page.textContent('[data-testid=meta-spans]'));
+  assert.ok(total > 5, `the order has more than 5 spans (${total})`);
+  assert.equal(await page.locator('[data-testid=trace-warning]').count(), 0, 'a whole trace has no warning');
+  await page.goto(`${base}/trace/${id}?maxSpans=3`);
+  await page.waitForSelector('[data-testid=trace-warning]', { timeout: TIMEOUT });
+  const shown = Number(await page.textContent('[data-testid=meta-spans]'));
+  assert.ok(shown === 3 || shown === 4, `the first 3 spans to arrive, and the root (${shown} shown)`);
+  assert.ok((await texts(page, '[data-testid=span-op]')).includes('POST /v1/order'), 'the root is kept');
+  const warning = await page.textContent('[data-testid=trace-warning]');
+  assert.ok(warning.startsWith(`${total - shown} spans of this trace are left out`), warning);
+  await page.click('[data-testid=all-spans]');
+  await page.waitForURL(/\?maxSpans=0$/, { timeout: TIMEOUT });
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=meta-spans]')?.textContent) === n, total, { timeout: TIMEOUT });
+  assert.equal(await page.locator('[data-testid=trace-warning]').count(), 0, 'every span: no warning');
+});
+
 test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base, model, expected }) => {
   await page.goto(`${base}/map`);
   await page.waitForSelector('[data-testid=map-node]', { timeout: TIMEOUT });
