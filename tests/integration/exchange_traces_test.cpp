@@ -138,6 +138,36 @@ protected:
 };
 ExchangeStack* ExchangeTraces::stack_ = nullptr;
 
+// Health checks and metric scrapes (Prometheus, every few seconds, on every service) leave no
+// trace: they would bury the orders in the viewer. They are still measured.
+TEST_F(ExchangeTraces, HealthChecksAndMetricScrapesLeaveNoTraceButAreMeasured) {
+    for (const char* path : {"/health", "/metrics"}) {
+        auto r = Http("GET", stack_->gateway() + path);
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r->status, 200) << path;
+        EXPECT_EQ(r->Header("x-trace-id"), "") << path;
+    }
+    // The gateway exports its spans in the order they end: once this later order's span is
+    // stored, a span of the requests above would be too.
+    HttpResult order = PlaceOrderAsNewUser(
+        "untraced", R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":150})");
+    ASSERT_EQ(order.status, 201);
+    auto spans =
+        WaitForTrace(*stack_, order.Header("x-trace-id"), {{"client-gateway", "POST /v1/order"}});
+    ASSERT_NE(Find(spans, "client-gateway", "POST /v1/order"), nullptr) << Names(spans);
+    auto ops = Http("GET", stack_->query_url() + "/api/services/client-gateway/operations");
+    ASSERT_TRUE(ops.ok() && ops->status == 200);
+    EXPECT_NE(ops->body.find("POST /v1/order"), std::string::npos) << ops->body;
+    EXPECT_EQ(ops->body.find("GET /health"), std::string::npos) << ops->body;
+    EXPECT_EQ(ops->body.find("GET /metrics"), std::string::npos) << ops->body;
+    auto metrics = Http("GET", stack_->gateway() + "/metrics");
+    ASSERT_TRUE(metrics.ok());
+    EXPECT_NE(
+        metrics->body.find(
+            R"(http_server_request_duration_seconds_count{method="GET",route="/health",status="200"})"),
+        std::string::npos);
+}
+
 TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
     HttpResult order = PlaceOrderAsNewUser("tracer", R"({"symbol":"AAPL","side":"BUY","quantity":10,"price":150})");
     ASSERT_EQ(order.status, 201);

@@ -1,5 +1,6 @@
 #include "flowex/service/observability.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include "flowex/http/access_log.hpp"
@@ -129,10 +130,11 @@ private:
 
 }  // namespace
 
-http::Middleware TracingMiddleware(telemetry::Tracer tracer,
-                                   telemetry::metrics::Family<telemetry::metrics::Histogram>* duration) {
-    return [tracer, duration](http::RequestContext& ctx,
-                              http::Next next) -> http::awaitable<http::Response> {
+http::Middleware TracingMiddleware(
+    telemetry::Tracer tracer, telemetry::metrics::Family<telemetry::metrics::Histogram>* duration,
+    std::vector<std::string> untraced) {
+    return [tracer, duration, untraced = std::move(untraced)](
+               http::RequestContext& ctx, http::Next next) -> http::awaitable<http::Response> {
         RequestHeaders carrier(ctx.request.headers);
         const std::string_view path = ctx.request.Path();
         inst::HttpServerRequest req{
@@ -145,7 +147,10 @@ http::Middleware TracingMiddleware(telemetry::Tracer tracer,
             .protocol_version = ctx.request.version == 10 ? "1.0" : "1.1",
             .user_agent = ctx.request.headers.Get("User-Agent").value_or(std::string_view()),
             .headers = &carrier};
-        inst::ServerSpan server = inst::StartServerSpan(tracer, req);
+        const bool traced =
+            std::find(untraced.begin(), untraced.end(), ctx.route) == untraced.end();
+        // A default Tracer is the no-op one: the request is still measured.
+        inst::ServerSpan server = inst::StartServerSpan(traced ? tracer : telemetry::Tracer(), req);
         ctx.trace = ToPlain(server.span.GetContext());
         http::Response response = co_await next();
         const std::string trace_id = ctx.TraceId();

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "flowex/common/json.hpp"
@@ -61,6 +62,8 @@ void AddCommonFlags(common::Config& config, CommonSettings& s, CommonFlags which
     if (which.internal) { config.Required(); }
     config.Duration("upstream-timeout", "FLOWEX_UPSTREAM_TIMEOUT", &s.upstream_timeout,
                     "deadline of each call to another service");
+    config.String("untraced-routes", "FLOWEX_UNTRACED_ROUTES", &s.untraced_routes,
+                  "routes answered without a span, comma separated (empty: trace every route)");
 }
 
 Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool internal,
@@ -103,7 +106,13 @@ Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool 
     tracing_ = std::move(provider);
 
     server_ = std::make_unique<http::Server>(http::ServerOptions{.listen = settings.listen});
-    server_->Use(TracingMiddleware(tracer_, &telemetry::metrics::HttpServerDuration(registry)));
+    std::vector<std::string> untraced;
+    std::stringstream routes(settings.untraced_routes);
+    for (std::string route; std::getline(routes, route, ',');) {
+        if (!route.empty()) { untraced.push_back(route); }
+    }
+    server_->Use(TracingMiddleware(tracer_, &telemetry::metrics::HttpServerDuration(registry),
+                                   std::move(untraced)));
     server_->Use(AccessLogMiddleware(logger_));
     if (internal) { server_->Use(RequireInternalToken(settings.internal_token)); }
     server_->router().Get("/metrics", [](http::RequestContext&) -> http::awaitable<http::Response> {
