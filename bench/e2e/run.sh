@@ -14,7 +14,7 @@
 #
 # Environment (defaults in brackets): RATES ["250 500 1000 1500 2000"] traced rates,
 # UNTRACED_RATES ["1000 2000"], DURATION [20s] per point, LONG_RATE [1000] run for
-# LONG_DURATION [60s], USERS [20], CONNECTIONS [64], PORT_BASE [18300] (ten ports from
+# LONG_DURATION [60s], USERS [20], CONNECTIONS [64], PORT_BASE [18300] (eleven ports from
 # there), OUT [bench/e2e/results/<UTC time>], PROFILE [1], PROFILE_SECONDS [8], WARMUP [5s]
 # of load at the run's rate before each measured run (0 for none).
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the front door: `make up` on free ports reaches "ready" with the URLs
-# printed, the demo's traces are in the viewer's API and the market maker quotes every
-# symbol; then Ctrl-C (SIGINT to make's process group, as a terminal sends it) stops
+# printed, the demo's traces are in the viewer's API, the market maker quotes every symbol
+# and Prometheus scrapes every target and evaluates the alert rules; then Ctrl-C (SIGINT to make's process group, as a terminal sends it) stops
 # everything and leaves no process of ours running. Last, scripts/up signalled (SIGTERM) in
 # the middle of its start-up must exit promptly and leave nothing running either.
 #
@@ -52,11 +52,12 @@ free_port() {
   return 1
 }
 declare -A port
-for name in PG REDIS OTLP VIEWER GATEWAY USER_SERVICE ORDER_MANAGER RISK_MANAGER WALLET_SERVICE REPORTING_SERVICE; do
+for name in PG REDIS OTLP VIEWER GATEWAY USER_SERVICE ORDER_MANAGER RISK_MANAGER WALLET_SERVICE REPORTING_SERVICE PROMETHEUS; do
   port[$name]="$(free_port)" || fail "no free port"
 done
 viewer="http://127.0.0.1:${port[VIEWER]}"
 gateway="http://127.0.0.1:${port[GATEWAY]}"
+prometheus="http://127.0.0.1:${port[PROMETHEUS]}"
 
 # --- what is "ours": every descendant of make, plus the daemonised PostgreSQL and Redis ----
 descendants() {  # pid → that pid and all its descendants
@@ -134,6 +135,7 @@ env -u FLOWEX_INTERNAL_TOKEN -u OTEL_SDK_DISABLED -u OTEL_EXPORTER_OTLP_ENDPOINT
   FLOWEX_GATEWAY_PORT="${port[GATEWAY]}" FLOWEX_USER_SERVICE_PORT="${port[USER_SERVICE]}" \
   FLOWEX_ORDER_MANAGER_PORT="${port[ORDER_MANAGER]}" FLOWEX_RISK_MANAGER_PORT="${port[RISK_MANAGER]}" \
   FLOWEX_WALLET_SERVICE_PORT="${port[WALLET_SERVICE]}" FLOWEX_REPORTING_SERVICE_PORT="${port[REPORTING_SERVICE]}" \
+  FLOWEX_PROMETHEUS_PORT="${port[PROMETHEUS]}" FLOWEX_SCRAPE_INTERVAL=1s \
   OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BLRP_SCHEDULE_DELAY=200 \
   make -C "$src" up BUILD="$build" BUILD_TYPE="$build_type" SANITIZE="$sanitize" JOBS=1 \
   >"$log" 2>&1 </dev/null &
@@ -152,6 +154,7 @@ pass "make up reached ready"
 grep -q "trace viewer *$viewer" "$log" || fail "the viewer URL is not printed"
 grep -q "public API *$gateway" "$log" || fail "the API URL is not printed"
 grep -q "OTLP receiver *http://127.0.0.1:${port[OTLP]}" "$log" || fail "the OTLP URL is not printed"
+grep -q "alerts, metrics *$prometheus/alerts" "$log" || fail "the Prometheus URL is not printed"
 pass "URLs printed"
 
 # The demo data: the market maker quotes every listed symbol.
@@ -202,6 +205,45 @@ for edge in client-gateway:user-service client-gateway:order-manager order-manag
 done
 pass "the service map shows the order's calls (gateway, user-service, order-manager, risk-manager, wallet-service, postgresql)"
 
+# Prometheus scrapes every service and the collector, and evaluates the alert rules of
+# deploy/prometheus/alerts.yml against them: the rules' series exist, and their labels join
+# (each service's own request counter with the collector's spans of that service).
+promql() {  # expression → the JSON answer of an instant query
+  curl -fsS --get --data-urlencode "query=$1" "$prometheus/api/v1/query"
+}
+up_targets="" rules="" joined=""
+for _ in $(seq 1 600); do   # scrape and evaluation every second (FLOWEX_SCRAPE_INTERVAL=1s)
+  up_targets="$(curl -fsS "$prometheus/api/v1/targets?state=active" 2>/dev/null)" || up_targets=""
+  rules="$(curl -fsS "$prometheus/api/v1/rules?type=alert" 2>/dev/null)" || rules=""
+  # The counters, not their increase: the demo may have run before Prometheus's first scrape
+  # (alerts_test.yml checks what the rules make of increases).
+  joined="$(promql 'sum by (service) (http_server_request_duration_seconds_count{route!~"/health|/metrics"}) > 0 and on (service) sum by (service) (flowex_span_calls_total{span_kind="SPAN_KIND_SERVER"}) > 0' 2>/dev/null)" || joined=""
+  n_up="$( (grep -o '"health":"up"' <<<"$up_targets" || true) | wc -l)"
+  n_ok="$( (grep -o '"health":"ok"' <<<"$rules" || true) | wc -l)"
+  n_joined=0
+  for svc in client-gateway user-service order-manager risk-manager wallet-service; do
+    grep -q "\"service\":\"$svc\"" <<<"$joined" && n_joined=$((n_joined + 1))
+  done
+  (( n_up == 7 && n_ok == 6 && n_joined == 5 )) && break
+  sleep 0.1
+done
+(( n_up == 7 )) || fail "Prometheus has $n_up of 7 targets up: ${up_targets:0:1500}"
+(( n_ok == 6 )) || fail "Prometheus evaluated $n_ok of the 6 alert rules without error: ${rules:0:1500}"
+for alert in FlowexLatencyP95High FlowexErrorRateHigh FlowexServiceSendsNoTraces FlowexTargetDown; do
+  grep -q "\"name\":\"$alert\"" <<<"$rules" || fail "Prometheus has no alert rule $alert: ${rules:0:600}"
+done
+if (( n_joined != 5 )); then
+  requests="$(promql 'sum by (service) (http_server_request_duration_seconds_count{route!~"/health|/metrics"})')"
+  spans="$(promql 'sum by (service) (flowex_span_calls_total{span_kind="SPAN_KIND_SERVER"})')"
+  fail "requests and spans do not join by service for the order's five services: ${joined:0:800}; requests: ${requests:0:800}; spans: ${spans:0:800}"
+fi
+silent="$(promql 'ALERTS{alertname=~"FlowexServiceSendsNoTraces|FlowexTargetDown"}')"
+grep -q '"result":\[\]' <<<"$silent" || fail "alerts fire on a healthy stack: ${silent:0:600}"
+status="$("$build/bin/flowex" status --gateway-url "$gateway" --query-url "$viewer" --prometheus-url "$prometheus")" ||
+  fail "flowex status failed on a healthy stack: $status"
+grep -q -E '^prometheus +ok, 0 alerts firing' <<<"$status" || fail "flowex status does not show Prometheus's alerts: $status"
+pass "Prometheus scrapes the 7 targets and evaluates the 6 alert rules; requests and spans join by service; flowex status shows 0 alerts firing"
+
 # --- Ctrl-C -------------------------------------------------------------------------------
 read -r -a tracked <<<"$(descendants "$make_pid")"
 [[ -f "$state/redis.pid" ]] && tracked+=("$(cat "$state/redis.pid")")
@@ -212,6 +254,9 @@ for p in "${tracked[@]}"; do
   [[ "$exe" == "$build/bin/"* ]] && binaries=$((binaries + 1))
 done
 (( binaries >= 7 )) || fail "expected the collector and six services running from $build/bin, found $binaries"
+prom_procs=0
+for p in "${tracked[@]}"; do [[ "$(readlink "/proc/$p/exe" 2>/dev/null)" == */prometheus ]] && prom_procs=$((prom_procs + 1)); done
+(( prom_procs == 1 )) || fail "expected one Prometheus among the stack's processes, found $prom_procs"
 [[ -n "$pg" ]] && alive "$pg" || fail "PostgreSQL is not running"
 echo "tracking ${#tracked[@]} processes (${binaries} flowex binaries, PostgreSQL $pg, Redis $(cat "$state/redis.pid" 2>/dev/null))"
 
@@ -235,6 +280,7 @@ FLOWEX_PG_PORT="${port[PG]}" FLOWEX_REDIS_PORT="${port[REDIS]}" \
   FLOWEX_GATEWAY_PORT="${port[GATEWAY]}" FLOWEX_USER_SERVICE_PORT="${port[USER_SERVICE]}" \
   FLOWEX_ORDER_MANAGER_PORT="${port[ORDER_MANAGER]}" FLOWEX_RISK_MANAGER_PORT="${port[RISK_MANAGER]}" \
   FLOWEX_WALLET_SERVICE_PORT="${port[WALLET_SERVICE]}" FLOWEX_REPORTING_SERVICE_PORT="${port[REPORTING_SERVICE]}" \
+  FLOWEX_PROMETHEUS_PORT="${port[PROMETHEUS]}" \
   "$src/scripts/up" --build-dir "$build" --state-dir "$state" --no-demo >"$log" 2>&1 </dev/null &
 make_pid=$!   # the EXIT trap stops it as it stops make, should a check below fail
 set +m

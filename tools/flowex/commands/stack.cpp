@@ -99,13 +99,60 @@ int RunDown(int argc, char** argv) {
     return 0;
 }
 
+// Prometheus's alerts (deploy/prometheus/alerts.yml), firing ones first. Prometheus is
+// optional (FLOWEX_PROMETHEUS_PORT=0): not answering is said, not counted as a failure.
+void ShowAlerts(const std::string& url) {
+    auto r = HttpGet(url, "/api/v1/alerts", std::chrono::seconds(5));
+    if (!r || r->status != 200) {
+        std::printf("%-20s not answering at %s (%s): no alerts to show\n", "prometheus",
+                    url.c_str(),
+                    r ? ("HTTP " + std::to_string(r->status)).c_str() : r.error().message.c_str());
+        return;
+    }
+    auto doc = common::ParseJson(r->body);
+    const common::JsonValue* data = doc ? doc->Find("data") : nullptr;
+    const common::JsonValue* alerts = data ? data->Find("alerts") : nullptr;
+    if (alerts == nullptr || !alerts->is_array()) {
+        std::printf("%-20s answered no alert list\n", "prometheus");
+        return;
+    }
+    auto text = [](const common::JsonValue* v) {
+        return v != nullptr && v->is_string() ? v->as_string() : std::string();
+    };
+    std::vector<std::string> firing;
+    std::vector<std::string> pending;
+    for (const auto& a : alerts->as_array()) {
+        const common::JsonValue* labels = a.Find("labels");
+        if (labels == nullptr) { continue; }
+        std::string who = text(labels->Find("service"));
+        if (who.empty()) { who = text(labels->Find("job")); }
+        std::string line = text(labels->Find("alertname")) + " " + who;
+        if (const std::string op = text(labels->Find("operation")); !op.empty()) {
+            line += " " + op;
+        }
+        line += " (" + text(labels->Find("severity")) + ")";
+        (text(a.Find("state")) == "firing" ? firing : pending).push_back(std::move(line));
+    }
+    std::printf(
+        "%-20s ok, %zu alert%s firing%s\n", "prometheus", firing.size(),
+        firing.size() == 1 ? "" : "s",
+        pending.empty() ? "" : (", " + std::to_string(pending.size()) + " pending").c_str());
+    for (const auto& l : firing) { std::printf("  firing  %s\n", l.c_str()); }
+    for (const auto& l : pending) { std::printf("  pending %s\n", l.c_str()); }
+}
+
 int RunStatus(int argc, char** argv) {
     std::string gateway = "http://127.0.0.1:8347";
     std::string query = "http://127.0.0.1:16686";
-    common::Config cfg("flowex status", "Health of the gateway (and through it every service, "
-                                        "PostgreSQL and Redis) and of the collector.");
+    std::string prometheus = "http://127.0.0.1:9090";
+    common::Config cfg("flowex status",
+                       "Health of the gateway (and through it every service, "
+                       "PostgreSQL and Redis), of the collector, and the alerts "
+                       "Prometheus has firing.");
     cfg.String("gateway-url", "FLOWEX_GATEWAY_URL", &gateway, "client-gateway base URL");
     cfg.String("query-url", "FLOWEX_QUERY_URL", &query, "flowex-collector query URL");
+    cfg.String("prometheus-url", "FLOWEX_PROMETHEUS_URL", &prometheus,
+               "Prometheus base URL (empty: do not ask)");
     cfg.ParseOrExit(argc, argv);
     bool ok = true;
     auto show = [&](const std::string& name, const std::string& url) {
@@ -140,6 +187,7 @@ int RunStatus(int argc, char** argv) {
     };
     show("client-gateway", gateway);
     show("flowex-collector", query);
+    if (!prometheus.empty()) { ShowAlerts(prometheus); }
     return ok ? 0 : 1;
 }
 
