@@ -139,8 +139,9 @@ protected:
 ExchangeStack* ExchangeTraces::stack_ = nullptr;
 
 // Health checks and metric scrapes (Prometheus, every few seconds, on every service) leave no
-// trace: they would bury the orders in the viewer. They are still measured.
-TEST_F(ExchangeTraces, HealthChecksAndMetricScrapesLeaveNoTraceButAreMeasured) {
+// trace and no access line at the default level: they would bury the orders in the viewer and
+// in the logs. They are still measured.
+TEST_F(ExchangeTraces, HealthChecksAndMetricScrapesLeaveNoTraceNorLogLineButAreMeasured) {
     for (const char* path : {"/health", "/metrics"}) {
         auto r = Http("GET", stack_->gateway() + path);
         ASSERT_TRUE(r.ok());
@@ -166,6 +167,19 @@ TEST_F(ExchangeTraces, HealthChecksAndMetricScrapesLeaveNoTraceButAreMeasured) {
         metrics->body.find(
             R"(http_server_request_duration_seconds_count{method="GET",route="/health",status="200"})"),
         std::string::npos);
+    // The log is written in order: once the order's access line is there, theirs would be.
+    auto& gateway = stack_->process("client-gateway");
+    ASSERT_TRUE(gateway
+                    .WaitForLine(
+                        [](const std::string& l) {
+                            return l.find(R"("POST /v1/order HTTP/1.1" 201)") != std::string::npos;
+                        },
+                        std::chrono::seconds(10))
+                    .ok());
+    for (const std::string& line : gateway.Lines()) {
+        EXPECT_EQ(line.find(R"("GET /health HTTP/1.1" 200)"), std::string::npos) << line;
+        EXPECT_EQ(line.find(R"("GET /metrics HTTP/1.1" 200)"), std::string::npos) << line;
+    }
 }
 
 TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {

@@ -160,11 +160,16 @@ http::Middleware TracingMiddleware(
     };
 }
 
-http::Middleware AccessLogMiddleware(std::shared_ptr<telemetry::logs::Logger> logger) {
-    return [logger](http::RequestContext& ctx, http::Next next) -> http::awaitable<http::Response> {
+http::Middleware AccessLogMiddleware(std::shared_ptr<telemetry::logs::Logger> logger,
+                                     std::vector<std::string> quiet) {
+    return [logger, quiet = std::move(quiet)](http::RequestContext& ctx,
+                                              http::Next next) -> http::awaitable<http::Response> {
         http::Response response = co_await next();
-        logger->Log(telemetry::logs::Severity::kInfo, ToTelemetry(ctx.trace),
-                    http::FormatAccessLine(ctx, response.status));
+        // A quiet route's line is kept for FLOWEX_LOG_LEVEL=debug, unless it failed.
+        const bool is_quiet = response.status < 500 &&
+                              std::find(quiet.begin(), quiet.end(), ctx.route) != quiet.end();
+        logger->Log(is_quiet ? telemetry::logs::Severity::kDebug : telemetry::logs::Severity::kInfo,
+                    ToTelemetry(ctx.trace), http::FormatAccessLine(ctx, response.status));
         co_return response;
     };
 }

@@ -63,7 +63,8 @@ void AddCommonFlags(common::Config& config, CommonSettings& s, CommonFlags which
     config.Duration("upstream-timeout", "FLOWEX_UPSTREAM_TIMEOUT", &s.upstream_timeout,
                     "deadline of each call to another service");
     config.String("untraced-routes", "FLOWEX_UNTRACED_ROUTES", &s.untraced_routes,
-                  "routes answered without a span, comma separated (empty: trace every route)");
+                  "routes answered without a span, and access-logged at debug level unless they "
+                  "fail; comma separated (empty: none)");
 }
 
 Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool internal,
@@ -111,9 +112,9 @@ Runtime::Runtime(std::string service_name, const CommonSettings& settings, bool 
     for (std::string route; std::getline(routes, route, ',');) {
         if (!route.empty()) { untraced.push_back(route); }
     }
-    server_->Use(TracingMiddleware(tracer_, &telemetry::metrics::HttpServerDuration(registry),
-                                   std::move(untraced)));
-    server_->Use(AccessLogMiddleware(logger_));
+    server_->Use(
+        TracingMiddleware(tracer_, &telemetry::metrics::HttpServerDuration(registry), untraced));
+    server_->Use(AccessLogMiddleware(logger_, std::move(untraced)));
     if (internal) { server_->Use(RequireInternalToken(settings.internal_token)); }
     server_->router().Get("/metrics", [](http::RequestContext&) -> http::awaitable<http::Response> {
         http::Response r;

@@ -310,7 +310,9 @@ int RunPsql(int argc, char** argv) {
 #ifndef FLOWEX_CLI_NO_REGISTER
 FLOWEX_COMMAND("up", "start PostgreSQL, Redis, the collector and the six services (Ctrl-C stops all)", RunUp);
 FLOWEX_COMMAND("down", "stop a running `flowex up`", RunDown);
-FLOWEX_COMMAND("status", "health of every service, PostgreSQL, Redis and the collector", RunStatus);
+FLOWEX_COMMAND("status",
+               "health of every service, PostgreSQL, Redis and the collector; alerts firing",
+               RunStatus);
 FLOWEX_COMMAND("logs", "the services' logs, prefixed: flowex logs [-f] [service…]", RunLogs);
 FLOWEX_COMMAND("demo", "run ./trace_demo.sh against the running stack", RunDemo);
 FLOWEX_COMMAND("db-stats", "top SQL statements and table activity (pg_stat_statements)", RunDbStats);

@@ -25,8 +25,10 @@ http::Middleware TracingMiddleware(
     telemetry::Tracer tracer, telemetry::metrics::Family<telemetry::metrics::Histogram>* duration,
     std::vector<std::string> untraced = {});
 
-/// The access line of DESIGN §7 through the trace-aware logger, after the answer is known.
-http::Middleware AccessLogMiddleware(std::shared_ptr<telemetry::logs::Logger> logger);
+/// The access line of DESIGN §7 through the trace-aware logger, after the answer is known;
+/// at debug level for a `quiet` route's request that did not fail (health checks, scrapes).
+http::Middleware AccessLogMiddleware(std::shared_ptr<telemetry::logs::Logger> logger,
+                                     std::vector<std::string> quiet = {});
 
 /// CLIENT spans for calls through an http::Client; `peer_service` names the callee.
 std::shared_ptr<http::ClientObserver> MakeClientTracer(telemetry::Tracer tracer,

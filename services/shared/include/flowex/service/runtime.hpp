@@ -43,9 +43,10 @@ struct CommonSettings {
     /// Open the pool's connections at start (FLOWEX_PG_WARM; see storage::PgPool::Warm).
     bool pg_warm = true;
     std::chrono::nanoseconds upstream_timeout = std::chrono::seconds(5);
-    /// Routes answered without a span, comma separated (FLOWEX_UNTRACED_ROUTES): health checks
-    /// and metric scrapes come every few seconds from every poller and would bury the orders
-    /// in the viewer. They still count in http_server_request_duration_seconds.
+    /// Routes answered without a span, their access lines at debug level unless they fail,
+    /// comma separated (FLOWEX_UNTRACED_ROUTES): health checks and metric scrapes come every
+    /// few seconds from every poller and would bury the orders in the viewer and the logs.
+    /// They still count in http_server_request_duration_seconds.
     std::string untraced_routes = "/health,/metrics";
 };
 
