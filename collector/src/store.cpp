@@ -301,7 +301,7 @@ void MergeSummary(TraceSummary* into, const TraceSummary& d) {
     }
 }
 
-// Gathers a trace's chunks (TracesData messages) into one: all their spans, or with a limit,
+// Gathers a trace's chunks (SqliteStore::VisitChunks) into one: all their spans, or with a limit,
 // the first `max_spans` to arrive and every root span besides, counting the others. One chunk
 // is in memory at a time, so a limited read of a runaway trace stays small.
 class SpanGatherer {
@@ -309,15 +309,11 @@ public:
     SpanGatherer(otlp_trace::TracesData* into, std::int64_t max_spans)
         : into_(into), budget_(max_spans), limited_(max_spans > 0) {}
 
-    // False when the bytes are not a TracesData.
-    bool Add(std::string_view bytes) {
-        otlp_trace::TracesData chunk;
-        if (!chunk.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) { return false; }
+    void Add(otlp_trace::TracesData& chunk) {
         for (auto& rs : *chunk.mutable_resource_spans()) {
             if (limited_ && !Select(&rs)) { continue; }
             *into_->add_resource_spans() = std::move(rs);
         }
-        return true;
     }
     std::int64_t omitted() const { return omitted_; }
 
@@ -853,11 +849,44 @@ public:
     Result<std::optional<otlp_trace::TracesData>> GetTrace(const std::string& trace_id,
                                                            std::int64_t max_spans,
                                                            std::int64_t* omitted) const override {
-        if (Status st = Sync(); !st) { return st.error(); }
         otlp_trace::TracesData data;
         SpanGatherer gather(&data, max_spans);
         bool found = false;
+        Status st = VisitChunks(
+            trace_id,
+            [&gather](otlp_trace::TracesData& chunk) {
+                gather.Add(chunk);
+                return true;
+            },
+            &found);
+        if (!st) { return st.error(); }
+        if (omitted != nullptr) { *omitted = gather.omitted(); }
+        if (!found) { return std::optional<otlp_trace::TracesData>(); }
+        return std::optional<otlp_trace::TracesData>(std::move(data));
+    }
+
+    // Calls `visit` with each chunk of the trace (a TracesData: the spans of one export call,
+    // with their resources), from every window in the order they arrived, until it returns
+    // false. One chunk is in memory at a time: a trace's chunks can add up to gigabytes.
+    // *found: whether the trace has any.
+    Status VisitChunks(const std::string& trace_id,
+                       const std::function<bool(otlp_trace::TracesData&)>& visit,
+                       bool* found) const {
+        *found = false;
+        if (Status st = Sync(); !st) { return st; }
+        bool more = true;
+        auto take = [&](std::string_view bytes) -> Status {
+            otlp_trace::TracesData chunk;
+            // Concatenated TracesData messages merge into one on parse.
+            if (!chunk.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+                return Error{ErrorCode::kInternal, "corrupt chunk"};
+            }
+            *found = true;
+            more = visit(chunk);
+            return {};
+        };
         for (const auto& w : Snapshot()) {
+            if (!more) { break; }
             auto lease = ReaderLease::Acquire(w);
             if (!lease) {
                 return std::move(lease).error();
@@ -866,8 +895,18 @@ public:
             if (!refs) { return std::move(refs).error(); }
             refs->BindBlob(1, trace_id);
             if (refs->Step() && !refs->IsNull(0)) {
-                if (Status st = ReadChunks(*w, refs->Blob(0), &gather); !st) { return st.error(); }
-                found = true;
+                const std::string_view all = refs->Blob(0);
+                if (all.size() % kRefBytes != 0) {
+                    return Error{ErrorCode::kInternal, "corrupt chunk refs"};
+                }
+                std::string buf;
+                for (std::size_t i = 0; more && i < all.size(); i += kRefBytes) {
+                    buf.clear();
+                    if (Status st = ReadRefs(*w, all.substr(i, kRefBytes), &buf); !st) {
+                        return st;
+                    }
+                    if (Status st = take(buf); !st) { return st; }
+                }
             }
             // Windows written before span files keep their chunks in the database.
             auto stmt = lease->db().PrepareStatic("SELECT data FROM chunks WHERE trace_id=?1 ORDER BY id");
@@ -875,18 +914,11 @@ public:
                 return std::move(stmt).error();
             }
             stmt->BindBlob(1, trace_id);
-            while (stmt->Step()) {
-                if (!gather.Add(stmt->Blob(0))) {
-                    return Error{ErrorCode::kInternal, "corrupt chunk"};
-                }
-                found = true;
+            while (more && stmt->Step()) {
+                if (Status st = take(stmt->Blob(0)); !st) { return st; }
             }
         }
-        if (omitted != nullptr) { *omitted = gather.omitted(); }
-        if (!found) {
-            return std::optional<otlp_trace::TracesData>();
-        }
-        return std::optional<otlp_trace::TracesData>(std::move(data));
+        return {};
     }
 
     Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const override {
@@ -1025,21 +1057,6 @@ public:
     }
 
 private:
-    // Reads the chunks a trace row points at (in order) and merges them into *data.
-    // One chunk at a time: a trace's refs can point at gigabytes.
-    static Status ReadChunks(Window& w, std::string_view refs, SpanGatherer* gather) {
-        if (refs.size() % kRefBytes != 0) {
-            return Error{ErrorCode::kInternal, "corrupt chunk refs"};
-        }
-        std::string buf;
-        for (std::size_t i = 0; i < refs.size(); i += kRefBytes) {
-            buf.clear();
-            if (Status st = ReadRefs(w, refs.substr(i, kRefBytes), &buf); !st) { return st; }
-            if (!gather->Add(buf)) { return Error{ErrorCode::kInternal, "corrupt chunk"}; }
-        }
-        return {};
-    }
-
     // Appends the span-file bytes that refs (kRefBytes each: offset, length) point at to *out.
     static Status ReadRefs(Window& w, std::string_view refs, std::string* out) {
         if (refs.size() % kRefBytes != 0) {
@@ -2484,17 +2501,32 @@ Result<std::vector<TraceSummary>> SearchImpl(const SqliteStore& store,
                 }
             }
             if (ok && (!other_tags.empty() || exact_span_check)) {
-                auto trace = store.GetTrace(id, 0, nullptr);
-                if (!trace) {
-                    return std::move(trace).error();
-                }
-                ok = trace->has_value();
-                for (const auto& t : other_tags) {
-                    ok = ok && TraceHasTag(**trace, t.first, t.second);
-                }
-                if (ok && exact_span_check) {
-                    ok = TraceHasSpan(**trace, q.service, q.operation, q.min_duration_ns, max_dur, want_error);
-                }
+                // Each condition holds when some span (or its resource) meets it: the chunks
+                // are read one at a time, until every condition is met.
+                std::vector<bool> tag_met(other_tags.size(), false);
+                bool span_met = !exact_span_check;
+                std::size_t unmet = other_tags.size() + (span_met ? 0 : 1);
+                bool found = false;
+                Status st = store.VisitChunks(
+                    id,
+                    [&](otlp_trace::TracesData& chunk) {
+                        for (std::size_t i = 0; i < other_tags.size(); ++i) {
+                            if (!tag_met[i] &&
+                                TraceHasTag(chunk, other_tags[i].first, other_tags[i].second)) {
+                                tag_met[i] = true;
+                                --unmet;
+                            }
+                        }
+                        if (!span_met && TraceHasSpan(chunk, q.service, q.operation,
+                                                      q.min_duration_ns, max_dur, want_error)) {
+                            span_met = true;
+                            --unmet;
+                        }
+                        return unmet > 0;
+                    },
+                    &found);
+                if (!st) { return st.error(); }
+                ok = found && unmet == 0;
             }
             if (!ok) {
                 continue;

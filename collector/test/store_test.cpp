@@ -342,6 +342,47 @@ TEST_F(StoreTest, TagRowsOfATraceAreWrittenOncePerBlockAndAgainInANewWindow) {
               (std::vector<int>{1, 1}));
 }
 
+// Tags that are not indexed, and a span's duration, are checked on the trace's chunks one at a
+// time: each condition may be met by a span of another export call of the trace.
+TEST_F(StoreTest, ConditionsMetBySpansOfDifferentExportsFindTheTrace) {
+    auto s = Open();
+    const std::string id = TraceHex(21);
+    auto part = [&](const char* span_id, const char* name, std::uint64_t dur_ms,
+                    std::vector<std::pair<std::string, std::string>> attrs) {
+        ExportTraceRequest req;
+        testing::SpanSpec spec{id, span_id, "00000000000000aa", name, 1, kT0, kT0 + dur_ms * kMs};
+        spec.attrs = std::move(attrs);
+        AddSpan(AddResource(&req, "kitchen"), spec);
+        Put(*s, req);
+    };
+    part("0000000000000001", "prepare", 5, {{"flavor", "sweet"}});
+    part("0000000000000002", "bake", 50, {});
+    part("0000000000000003", "serve", 5, {{"colour", "green"}});
+    ExportTraceRequest root;
+    AddSpan(AddResource(&root, "kitchen"),
+            {id, "00000000000000aa", "", "GET /cake", 2, kT0, kT0 + 70 * kMs});
+    Put(*s, root);
+
+    auto count = [&](SearchQuery q) {
+        auto found = s->Search(q);
+        EXPECT_TRUE(found.ok()) << found.error().message;
+        return found.ok() ? found->size() : 0u;
+    };
+    SearchQuery q;
+    q.tags = {{"flavor", "sweet"}, {"colour", "green"}};
+    EXPECT_EQ(count(q), 1u);
+    q.tags = {{"flavor", "sweet"}, {"colour", "red"}};
+    EXPECT_EQ(count(q), 0u);
+    q = SearchQuery{};
+    q.service = "kitchen";
+    q.operation = "bake";
+    q.min_duration_ns = 40 * static_cast<std::int64_t>(kMs);
+    q.tags = {{"colour", "green"}};
+    EXPECT_EQ(count(q), 1u);
+    q.min_duration_ns = 60 * static_cast<std::int64_t>(kMs);
+    EXPECT_EQ(count(q), 0u);
+}
+
 void PutTrace(Store* s, const ExportTraceRequest& req) {
     DecodedTraces d = DecodeOrDie(req);
     auto r = s->Ingest({&d}, {});
