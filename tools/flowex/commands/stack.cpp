@@ -308,7 +308,7 @@ int RunPsql(int argc, char** argv) {
 }  // namespace
 
 #ifndef FLOWEX_CLI_NO_REGISTER
-FLOWEX_COMMAND("up", "start PostgreSQL, Redis, the collector and the six services (Ctrl-C stops all)", RunUp);
+FLOWEX_COMMAND("up", "start PostgreSQL, Redis, the collector, the six services and Prometheus (Ctrl-C stops all)", RunUp);
 FLOWEX_COMMAND("down", "stop a running `flowex up`", RunDown);
 FLOWEX_COMMAND("status",
                "health of every service, PostgreSQL, Redis and the collector; alerts firing",
