@@ -82,6 +82,30 @@ ExchangeStack* ExchangeFlowsStack() {
     return ExchangeFlows::Stack();
 }
 
+// The brief's `curl :8347/health` covers every service, risk-manager too (the gateway never
+// calls it otherwise), and a service that is down makes the whole "degraded".
+TEST_F(ExchangeFlows, TheGatewaysHealthNamesEveryServiceAndOneThatIsDown) {
+    auto health = [] {
+        auto r = Http("GET", stack_->gateway() + "/health");
+        EXPECT_TRUE(r.ok() && r->status == 200);
+        return r.ok() ? r->body : std::string();
+    };
+    std::string all = health();
+    for (const char* svc : {"client-gateway", "user-service", "order-manager", "risk-manager",
+                            "wallet-service", "reporting-service"}) {
+        EXPECT_NE(all.find("\"" + std::string(svc) + "\":\"ok\""), std::string::npos)
+            << svc << ": " << all;
+    }
+    EXPECT_NE(all.find(R"("status":"ok")"), std::string::npos) << all;
+
+    stack_->process("risk-manager").Stop();
+    std::string one_down = health();
+    EXPECT_NE(one_down.find(R"("risk-manager":"down")"), std::string::npos) << one_down;
+    EXPECT_NE(one_down.find(R"("status":"degraded")"), std::string::npos) << one_down;
+    ASSERT_TRUE(stack_->Restart("risk-manager", false).ok());
+    EXPECT_NE(health().find(R"("risk-manager":"ok")"), std::string::npos);
+}
+
 TEST_F(ExchangeFlows, RegisterLoginAndMe) {
     const std::string name = Unique("alice");
     auto token = stack_->NewUser(name);

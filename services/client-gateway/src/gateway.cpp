@@ -403,6 +403,7 @@ http::awaitable<Response> Gateway::Health(RequestContext& ctx) {
     };
     const Probe probes[] = {{"user-service", up_.users.get()},
                             {"order-manager", up_.orders.get()},
+                            {"risk-manager", up_.risk.get()},
                             {"wallet-service", up_.wallet.get()},
                             {"reporting-service", up_.reporting.get()}};
     bool all_ok = true;
@@ -412,12 +413,16 @@ http::awaitable<Response> Gateway::Health(RequestContext& ctx) {
     w.BeginObject().Key("services").BeginObject();
     w.Field("client-gateway", "ok");
     for (const auto& p : probes) {
+        if (p.upstream == nullptr) { continue; }
         auto r = co_await p.upstream->Call(Method::kGet, "/health", {}, ctx.trace);
-        bool ok = r.ok() && r->status == 200;
-        all_ok = all_ok && ok;
-        w.Field(p.name, ok ? "ok" : "down");
-        if (ok && std::string_view(p.name) == "user-service") {
-            if (auto doc = common::ParseJson(r->body); doc) {
+        // A service answers 200 while it runs; its "status" says whether it can serve
+        // ("degraded": its PostgreSQL or Redis is down, order-manager's books not loaded).
+        std::string state = "down";
+        if (r.ok() && r->status == 200) {
+            auto doc = common::ParseJson(r->body);
+            const auto* status = doc ? doc->Find("status") : nullptr;
+            state = status != nullptr && status->is_string() ? status->as_string() : "ok";
+            if (doc && std::string_view(p.name) == "user-service") {
                 if (const auto* pg = doc->Find("postgres"); pg && pg->is_string()) {
                     postgres = pg->as_string();
                 }
@@ -426,6 +431,8 @@ http::awaitable<Response> Gateway::Health(RequestContext& ctx) {
                 }
             }
         }
+        all_ok = all_ok && state == "ok";
+        w.Field(p.name, state);
     }
     w.EndObject();
     all_ok = all_ok && postgres == "ok" && redis == "ok";

@@ -64,6 +64,7 @@ struct Upstreams {
     std::unique_ptr<service::Upstream> orders;
     std::unique_ptr<service::Upstream> wallet;
     std::unique_ptr<service::Upstream> reporting;
+    std::unique_ptr<service::Upstream> risk;  // for /health only: order-manager calls it
 };
 
 class Gateway {

@@ -6,6 +6,7 @@ int main(int argc, char** argv) {
     flowex::service::CommonSettings settings;
     std::string user_url = "http://127.0.0.1:8101";
     std::string order_url = "http://127.0.0.1:8102";
+    std::string risk_url = "http://127.0.0.1:8103";
     std::string wallet_url = "http://127.0.0.1:8104";
     std::string reporting_url = "http://127.0.0.1:8105";
     std::int64_t max_in_flight = 256;
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
     config.String("user-service-url", "FLOWEX_USER_SERVICE_URL", &user_url, "user-service base URL");
     config.String("order-manager-url", "FLOWEX_ORDER_MANAGER_URL", &order_url,
                   "order-manager base URL");
+    config.String("risk-manager-url", "FLOWEX_RISK_MANAGER_URL", &risk_url,
+                  "risk-manager base URL (asked only by /health)");
     config.String("wallet-service-url", "FLOWEX_WALLET_SERVICE_URL", &wallet_url,
                   "wallet-service base URL");
     config.String("reporting-service-url", "FLOWEX_REPORTING_SERVICE_URL", &reporting_url,
@@ -31,7 +34,8 @@ int main(int argc, char** argv) {
     flowex::gateway::Upstreams upstreams{runtime.MakeUpstream(user_url, "user-service"),
                                          runtime.MakeUpstream(order_url, "order-manager"),
                                          runtime.MakeUpstream(wallet_url, "wallet-service"),
-                                         runtime.MakeUpstream(reporting_url, "reporting-service")};
+                                         runtime.MakeUpstream(reporting_url, "reporting-service"),
+                                         runtime.MakeUpstream(risk_url, "risk-manager")};
     flowex::gateway::Gateway gateway(std::move(upstreams), runtime.tracer(), {});
     runtime.server().Use(flowex::gateway::ShedLoad(max_in_flight));
     gateway.Register(runtime.server().router());
