@@ -81,9 +81,28 @@ std::vector<std::string> OmittedWarnings(std::int64_t omitted, std::int64_t limi
     if (omitted == 0) { return {}; }
     return {std::to_string(omitted) + " spans of this trace are left out: a response carries " +
             std::to_string(limit) +
-            " (the first to arrive) and every root span. Ask for more with ?maxSpans=N, or "
-            "?maxSpans=0 for all"};
+            " spans (the first to arrive, shared by the traces it lists) and every root span. "
+            "Ask for more with ?maxSpans=N, or ?maxSpans=0 for all"};
 }
+
+// The span limit of one response listing several traces: each trace gets what the traces
+// before it left (at least one span, and its roots), so that a search listing runaway traces
+// stays as bounded as the read of one. A limit of 0 is none.
+class SpanBudget {
+public:
+    explicit SpanBudget(std::int64_t total) : left_(total), unlimited_(total == 0) {}
+    std::int64_t Next() const { return unlimited_ ? 0 : std::max<std::int64_t>(left_, 1); }
+    void Spend(const otlp_trace::TracesData& trace) {
+        if (unlimited_) { return; }
+        for (const auto& rs : trace.resource_spans()) {
+            for (const auto& ss : rs.scope_spans()) { left_ -= ss.spans_size(); }
+        }
+    }
+
+private:
+    std::int64_t left_;
+    bool unlimited_;
+};
 
 ApiResponse V1Error(int status, std::string_view msg) {
     JsonWriter w;
@@ -491,13 +510,15 @@ ApiResponse QueryApi::Traces(const QueryParams& params) const {
     w.BeginObject().Key("data").BeginArray();
     std::int64_t n = 0;
     std::int64_t omitted_total = 0;
+    SpanBudget budget(*limit);
     for (const auto& id : ids) {
         std::int64_t omitted = 0;
-        auto t = store_.GetTrace(id, *limit, &omitted);
+        auto t = store_.GetTrace(id, budget.Next(), &omitted);
         if (!t) {
             return V1Error(500, t.error().message);
         }
         if (t->has_value()) {
+            budget.Spend(**t);
             WriteJaegerTrace(w, **t, OmittedWarnings(omitted, *limit));
             omitted_total += omitted;
             ++n;
@@ -718,13 +739,15 @@ ApiResponse QueryApi::V3Traces(const QueryParams& params, bool summaries) const 
         w.EndArray();
     } else {
         w.Key("resourceSpans").BeginArray();
+        SpanBudget budget(*limit);
         for (const auto& s : *found) {
             std::int64_t omitted = 0;
-            auto t = store_.GetTrace(s.trace_id, *limit, &omitted);
+            auto t = store_.GetTrace(s.trace_id, budget.Next(), &omitted);
             if (!t) {
                 return V3Error(500, t.error().message);
             }
             if (t->has_value()) {
+                budget.Spend(**t);
                 WriteOtlpResourceSpans(w, **t);
                 omitted_total += omitted;
             }

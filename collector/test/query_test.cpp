@@ -235,6 +235,59 @@ TEST_F(QueryTest, ATraceBeyondTheSpanLimitSaysHowManySpansAreLeftOutAndMaxSpansA
               400);
 }
 
+// A search's response shares the span limit among the traces it lists, each keeping its root:
+// twenty runaway traces cost no more than one.
+TEST_F(QueryTest, ASearchSharesTheSpanLimitAmongItsTracesAndKeepsEveryRoot) {
+    const char* other = "1af7651916cd43dd8448eb211c80319c";
+    ExportTraceRequest req;
+    auto* gw = AddResource(&req, "client-gateway");
+    AddSpan(gw, {other, "c7ad6b7169203331", "", "GET /v1/me", 2, kT0 + kMs, kT0 + 9 * kMs});
+    for (const char* child : {"c7ad6b7169203332", "c7ad6b7169203333", "c7ad6b7169203334"}) {
+        AddSpan(gw, {other, child, "c7ad6b7169203331", "verify_token", 1, kT0 + 2 * kMs,
+                     kT0 + 3 * kMs});
+    }
+    DecodedTraces d = DecodeOrDie(req);
+    ASSERT_TRUE(store_->Ingest({&d}, {}).ok());
+
+    QueryApi limited(*store_, metrics_, clock_, 3);
+    for (const char* path : {"/api/traces", "/api/v3/traces"}) {
+        const bool v3 = std::string_view(path) == "/api/v3/traces";
+        ApiResponse r =
+            limited.Get(path, {{v3 ? "query.service_name" : "service", "client-gateway"}});
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto j = common::ParseJson(r.body);
+        ASSERT_TRUE(j.ok());
+        std::size_t shown = 0;
+        std::size_t roots = 0;
+        if (v3) {
+            for (const auto& rs : j->Find("result")->Find("resourceSpans")->as_array()) {
+                for (const auto& ss : rs.Find("scopeSpans")->as_array()) {
+                    for (const auto& span : ss.Find("spans")->as_array()) {
+                        ++shown;
+                        roots += span.Find("parentSpanId") == nullptr ||
+                                 span.Find("parentSpanId")->as_string().empty();
+                    }
+                }
+            }
+        } else {
+            ASSERT_EQ(j->Find("data")->as_array().size(), 2u);
+            for (const auto& t : j->Find("data")->as_array()) {
+                for (const auto& span : t.Find("spans")->as_array()) {
+                    ++shown;
+                    bool child = false;  // a link is a FOLLOWS_FROM reference, not a parent
+                    for (const auto& ref : span.Find("references")->as_array()) {
+                        child = child || ref.Find("refType")->as_string() == "CHILD_OF";
+                    }
+                    roots += child ? 0 : 1;
+                }
+            }
+        }
+        EXPECT_EQ(roots, 2u) << path;
+        EXPECT_LE(shown, 3u + 1u) << path;  // the limit, and the root past it
+        EXPECT_EQ(shown + static_cast<std::size_t>(r.spans_omitted), 6u) << path;
+    }
+}
+
 // The search of /api/traces, one summary a trace (flowex extra): what the UI's search page
 // shows, without every span.
 TEST_F(QueryTest, TraceSummariesAnswerTheV1SearchWithOneSummaryATrace) {
