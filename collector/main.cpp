@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
             "spans a trace response carries unless it asks for more with ?maxSpans= (the first to "
             "arrive, and every root span; 0: all)",
             0, INT64_MAX);
+    cfg.Int("max-trace-logs", "FLOWEX_COLLECTOR_MAX_TRACE_LOGS", &o.max_trace_logs,
+            "log records a trace's logs carry unless it asks for more with ?maxLogs= (the first "
+            "to arrive; 0: all)",
+            0, INT64_MAX);
     cfg.ParseOrExit(argc, argv);
     o.max_metric_series = static_cast<std::size_t>(max_series);
     o.max_services = static_cast<std::size_t>(max_services);

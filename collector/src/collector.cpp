@@ -187,7 +187,7 @@ public:
         io.report = opt_.report;
         ingestor_ = std::make_unique<Ingestor>(*store_, metrics_, io);
         api_ = std::make_unique<QueryApi>(*store_, metrics_, common::SystemClock(),
-                                          opt_.max_trace_spans);
+                                          opt_.max_trace_spans, opt_.max_trace_logs);
 
         http::ServerOptions otlp;
         otlp.listen = opt_.otlp_addr;
@@ -362,6 +362,9 @@ private:
         r.headers.Set("Cache-Control", "no-store");
         if (a.spans_omitted > 0) {
             r.headers.Set("X-Flowex-Spans-Omitted", std::to_string(a.spans_omitted));
+        }
+        if (a.logs_omitted > 0) {
+            r.headers.Set("X-Flowex-Logs-Omitted", std::to_string(a.logs_omitted));
         }
         return r;
     }

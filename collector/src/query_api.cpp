@@ -384,7 +384,7 @@ ApiResponse QueryApi::Get(std::string_view path, const QueryParams& params) cons
     if (path.rfind("/api/traces/", 0) == 0) {
         std::string_view rest = path.substr(12);
         if (rest.size() > 5 && rest.substr(rest.size() - 5) == "/logs") {
-            return TraceLogs(rest.substr(0, rest.size() - 5));
+            return TraceLogs(rest.substr(0, rest.size() - 5), params);
         }
         if (rest.find('/') == std::string_view::npos) { return Trace(rest, params); }
     }
@@ -573,16 +573,32 @@ ApiResponse QueryApi::Trace(std::string_view raw, const QueryParams& params) con
     return r;
 }
 
-ApiResponse QueryApi::TraceLogs(std::string_view raw) const {
+ApiResponse QueryApi::TraceLogs(std::string_view raw, const QueryParams& params) const {
     std::string id;
     if (!ParseTraceId(raw, &id)) {
         return V1Error(400, "malformed trace id");
     }
-    auto logs = store_.GetTraceLogs(id);
+    std::int64_t limit = max_trace_logs_;
+    if (const std::string* s = First(params, "maxLogs");
+        s != nullptr && (!ParseInt(*s, &limit) || limit < 0)) {
+        return V1Error(400, "cannot parse 'maxLogs' (a number of log records; 0: all)");
+    }
+    std::int64_t omitted = 0;
+    auto logs = store_.GetTraceLogs(id, limit, &omitted);
     if (!logs) {
         return V1Error(500, logs.error().message);
     }
-    return ApiResponse{200, "application/json", RenderTraceLogs(*logs)};
+    std::vector<std::string> warnings;
+    if (omitted > 0) {
+        warnings.push_back(std::to_string(omitted) +
+                           " log records of this trace are left out: a response carries " +
+                           std::to_string(limit) +
+                           " (the first to arrive). Ask for more with ?maxLogs=N, or ?maxLogs=0 "
+                           "for all");
+    }
+    ApiResponse r{200, "application/json", RenderTraceLogs(*logs, warnings)};
+    r.logs_omitted = omitted;
+    return r;
 }
 
 ApiResponse QueryApi::Dependencies(const QueryParams& params) const {

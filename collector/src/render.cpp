@@ -380,7 +380,8 @@ void WriteTraceSummary(JsonWriter& w, const TraceSummary& s) {
     w.EndObject();
 }
 
-std::string RenderTraceLogs(const otlp_logs::LogsData& logs) {
+std::string RenderTraceLogs(const otlp_logs::LogsData& logs,
+                            const std::vector<std::string>& warnings) {
     struct Rec {
         const otlp_logs::LogRecord* rec;
         const std::string* service;
@@ -429,7 +430,13 @@ std::string RenderTraceLogs(const otlp_logs::LogsData& logs) {
         w.Key("service").String(*r.service);
         w.EndObject();
     }
-    w.EndArray().EndObject();
+    w.EndArray();
+    if (!warnings.empty()) {
+        w.Key("warnings").BeginArray();
+        for (const auto& text : warnings) { w.String(text); }
+        w.EndArray();
+    }
+    w.EndObject();
     return w.Take();
 }
 

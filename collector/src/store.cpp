@@ -347,6 +347,44 @@ private:
     std::int64_t omitted_ = 0;
 };
 
+// Gathers a trace's log chunks into one: all their records, or with a limit the first
+// `max_records` to arrive, counting the others.
+class LogGatherer {
+public:
+    LogGatherer(otlp_logs::LogsData* into, std::int64_t max_records)
+        : into_(into), budget_(max_records), limited_(max_records > 0) {}
+
+    void Add(otlp_logs::LogsData& chunk) {
+        for (auto& rl : *chunk.mutable_resource_logs()) {
+            if (limited_ && !Select(&rl)) { continue; }
+            *into_->add_resource_logs() = std::move(rl);
+        }
+    }
+    std::int64_t omitted() const { return omitted_; }
+
+private:
+    // Keeps what the budget allows, in order; false when nothing is kept.
+    bool Select(otlp_logs::ResourceLogs* rl) {
+        auto* scopes = rl->mutable_scope_logs();
+        int kept_scopes = 0;
+        for (int i = 0; i < scopes->size(); ++i) {
+            auto* records = scopes->Mutable(i)->mutable_log_records();
+            const int kept = static_cast<int>(std::min<std::int64_t>(budget_, records->size()));
+            budget_ -= kept;
+            omitted_ += records->size() - kept;
+            records->DeleteSubrange(kept, records->size() - kept);
+            if (kept > 0) { scopes->SwapElements(i, kept_scopes++); }
+        }
+        scopes->DeleteSubrange(kept_scopes, scopes->size() - kept_scopes);
+        return kept_scopes > 0;
+    }
+
+    otlp_logs::LogsData* into_;
+    std::int64_t budget_;
+    bool limited_;
+    std::int64_t omitted_ = 0;
+};
+
 // Per (trace, service) in one batch: the index row that service searches start from.
 struct SvcDelta {
     std::string_view service;
@@ -921,14 +959,27 @@ public:
         return {};
     }
 
-    Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const override {
+    Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id, std::int64_t max_records,
+                                             std::int64_t* omitted) const override {
         if (Status st = Sync(); !st) { return st.error(); }
         otlp_logs::LogsData data;
+        LogGatherer gather(&data, max_records);
+        // One export's records at a time: a runaway trace's logs can add up to gigabytes.
+        auto take = [&gather](std::string_view bytes) -> Status {
+            otlp_logs::LogsData chunk;
+            if (!chunk.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+                return Error{ErrorCode::kInternal, "corrupt log chunk"};
+            }
+            gather.Add(chunk);
+            return {};
+        };
         for (const auto& w : Snapshot()) {
             auto lease = ReaderLease::Acquire(w);
             if (!lease) {
                 return std::move(lease).error();
             }
+            // Windows written before log rows were given up keep them in the database, with
+            // their bytes in the row or in the span file (ref).
             auto stmt = lease->db().PrepareStatic("SELECT data, ref FROM logs WHERE trace_id=?1 ORDER BY id");
             if (!stmt) {
                 return std::move(stmt).error();
@@ -936,29 +987,33 @@ public:
             stmt->BindBlob(1, trace_id);
             std::string bytes;
             while (stmt->Step()) {
-                // The bytes are in the span file (ref), or in the row (windows written before).
                 bytes.clear();
                 if (stmt->IsNull(1)) {
                     bytes = stmt->Blob(0);
                 } else if (Status st = ReadRefs(*w, stmt->Blob(1), &bytes); !st) {
                     return st.error();
                 }
-                if (!data.MergeFromString(bytes)) {
-                    return Error{ErrorCode::kInternal, "corrupt log chunk"};
-                }
+                if (Status st = take(bytes); !st) { return st.error(); }
             }
-            // Since log rows were given up: the chunks' refs in the trace's row.
+            // Since then: the chunks' refs in the trace's row, one per export.
             auto refs = lease->db().PrepareStatic("SELECT log_refs FROM traces WHERE trace_id=?1");
             if (!refs) { return std::move(refs).error(); }
             refs->BindBlob(1, trace_id);
             if (refs->Step() && !refs->IsNull(0)) {
-                bytes.clear();
-                if (Status st = ReadRefs(*w, refs->Blob(0), &bytes); !st) { return st.error(); }
-                if (!data.MergeFromString(bytes)) {
-                    return Error{ErrorCode::kInternal, "corrupt log chunk"};
+                const std::string_view all = refs->Blob(0);
+                if (all.size() % kRefBytes != 0) {
+                    return Error{ErrorCode::kInternal, "corrupt log chunk refs"};
+                }
+                for (std::size_t i = 0; i < all.size(); i += kRefBytes) {
+                    bytes.clear();
+                    if (Status st = ReadRefs(*w, all.substr(i, kRefBytes), &bytes); !st) {
+                        return st.error();
+                    }
+                    if (Status st = take(bytes); !st) { return st.error(); }
                 }
             }
         }
+        if (omitted != nullptr) { *omitted = gather.omitted(); }
         return data;
     }
 

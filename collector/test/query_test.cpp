@@ -235,6 +235,69 @@ TEST_F(QueryTest, ATraceBeyondTheSpanLimitSaysHowManySpansAreLeftOutAndMaxSpansA
               400);
 }
 
+// A trace's logs carry at most the collector's log limit, and say so: "warnings" and
+// X-Flowex-Logs-Omitted. `maxLogs` asks for more (0: all); a bad one is a 400.
+TEST_F(QueryTest, ATracesLogsBeyondTheLogLimitSayHowManyAreLeftOutAndMaxLogsAsksForMore) {
+    ExportLogsRequest req;
+    auto* rl = req.add_resource_logs();
+    auto* kv = rl->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value("wallet-service");
+    auto* sl = rl->add_scope_logs();
+    for (int i = 0; i < 3; ++i) {
+        auto* rec = sl->add_log_records();
+        rec->set_time_unix_nano(kT0 + static_cast<std::uint64_t>(i) * kMs);
+        rec->set_trace_id(testing::Id(kTrace));
+        rec->set_span_id(testing::Id("b7ad6b7169203332"));
+        rec->mutable_body()->set_string_value("line " + std::to_string(i));
+    }
+    auto decoded = DecodeLogs(req.SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(decoded.ok());
+    const DecodedLogs& logs = *decoded;
+    ASSERT_TRUE(store_->Ingest({}, {&logs}).ok());
+
+    const std::string path = std::string("/api/traces/") + kTrace + "/logs";
+    auto bodies_and_warnings = [](const ApiResponse& r) {
+        auto j = common::ParseJson(r.body);
+        EXPECT_TRUE(j.ok()) << r.body;
+        std::string bodies;
+        for (const auto& rec : j->Find("data")->as_array()) {
+            bodies += rec.Find("body")->as_string() + ";";
+        }
+        std::string warnings;
+        if (const auto* w = j->Find("warnings"); w != nullptr) {
+            for (const auto& text : w->as_array()) { warnings += text.as_string(); }
+        }
+        return std::make_pair(bodies, warnings);
+    };
+    ApiResponse r = api_->Get(path, {});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.logs_omitted, 0);
+    EXPECT_EQ(bodies_and_warnings(r),
+              std::make_pair(std::string("line 0;line 1;line 2;"), std::string()));
+
+    QueryApi limited(*store_, metrics_, clock_, QueryApi::kDefaultMaxTraceSpans, 2);
+    r = limited.Get(path, {});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.logs_omitted, 1);
+    EXPECT_EQ(r.spans_omitted, 0);
+    auto [bodies, warning] = bodies_and_warnings(r);
+    EXPECT_EQ(bodies, "line 0;line 1;");
+    EXPECT_NE(warning.find("1 log records of this trace are left out"), std::string::npos)
+        << warning;
+    EXPECT_NE(warning.find("maxLogs=0"), std::string::npos) << warning;
+
+    r = limited.Get(path, {{"maxLogs", "0"}});
+    EXPECT_EQ(r.logs_omitted, 0);
+    EXPECT_EQ(bodies_and_warnings(r).first, "line 0;line 1;line 2;");
+    EXPECT_EQ(bodies_and_warnings(limited.Get(path, {{"maxLogs", "1"}})).first, "line 0;");
+    for (const char* bad : {"-1", "all", "2.5"}) {
+        r = limited.Get(path, {{"maxLogs", bad}});
+        EXPECT_EQ(r.status, 400) << bad;
+        EXPECT_NE(r.body.find("maxLogs"), std::string::npos) << r.body;
+    }
+}
+
 // A search's response shares the span limit among the traces it lists, each keeping its root:
 // twenty runaway traces cost no more than one.
 TEST_F(QueryTest, ASearchSharesTheSpanLimitAmongItsTracesAndKeepsEveryRoot) {

@@ -766,6 +766,47 @@ TEST_F(StoreTest, LogsAreStoredPerTrace) {
               std::vector<std::int64_t>{1});  // the logs-only row's range did not start at block 0
 }
 
+// A limited read of a trace's logs keeps the first records to arrive, across exports, resources
+// and scopes, and counts the rest; 0 reads them all.
+TEST_F(StoreTest, ALimitedLogReadKeepsTheFirstRecordsToArriveAndCountsTheRest) {
+    auto s = Open();
+    PutLogs(*s, TraceLogs(TraceHex(8), 3, "first"));
+    PutLogs(*s, MixedLogs(TraceHex(8), TraceHex(9), false));  // a1 a2 (wallet), a3 (order-manager)
+    PutLogs(*s, TraceLogs(TraceHex(8), 2, "last"));
+    auto bodies = [&](std::int64_t limit, std::int64_t* omitted) {
+        std::vector<std::string> out;
+        auto got = s->GetTraceLogs(Id(TraceHex(8)), limit, omitted);
+        EXPECT_TRUE(got.ok());
+        if (!got.ok()) { return out; }
+        for (const auto& rl : got->resource_logs()) {
+            EXPECT_GT(rl.scope_logs_size(), 0);  // no empty resource or scope is left behind
+            for (const auto& sl : rl.scope_logs()) {
+                EXPECT_GT(sl.log_records_size(), 0);
+                for (const auto& rec : sl.log_records()) {
+                    out.push_back(rl.resource().attributes(0).value().string_value() + ":" +
+                                  rec.body().string_value());
+                }
+            }
+        }
+        return out;
+    };
+    std::int64_t omitted = -1;
+    EXPECT_EQ(bodies(0, &omitted).size(), 8u);
+    EXPECT_EQ(omitted, 0);
+    EXPECT_EQ(bodies(4, &omitted),
+              (std::vector<std::string>{"wallet-service:first 0", "wallet-service:first 1",
+                                        "wallet-service:first 2", "wallet-service:a1"}));
+    EXPECT_EQ(omitted, 4);
+    EXPECT_EQ(bodies(6, &omitted),
+              (std::vector<std::string>{"wallet-service:first 0", "wallet-service:first 1",
+                                        "wallet-service:first 2", "wallet-service:a1",
+                                        "wallet-service:a2", "order-manager:a3"}));
+    EXPECT_EQ(omitted, 2);
+    EXPECT_EQ(bodies(8, &omitted).size(), 8u);
+    EXPECT_EQ(omitted, 0);
+    EXPECT_EQ(LogBodies(*s, TraceHex(9)), (std::vector<std::string>{"b1", "b2"}));
+}
+
 // Rows wait for their commit in an open transaction; the span file is the journal of what was
 // answered meanwhile. A copy of the files taken before the commit is what a crash leaves.
 TEST_F(StoreTest, AnsweredCallsSurviveACrashBeforeTheirCommit) {

@@ -122,11 +122,21 @@ export async function fetchTrace(id: string, maxSpans?: string | null): Promise<
   return t;
 }
 
-/** The trace's log records, or null when the server has no such endpoint (plain Jaeger). */
-export async function fetchTraceLogs(id: string): Promise<LogRecord[] | null> {
+/** A trace's log records, and the server's warnings (flowex's collector: records left out by its log limit). */
+export interface TraceLogs {
+  records: LogRecord[];
+  warnings: string[];
+}
+
+/**
+ * The trace's log records, or null when the server has no such endpoint (plain Jaeger).
+ * `maxLogs` asks flowex's collector for more than its limit ('0': all).
+ */
+export async function fetchTraceLogs(id: string, maxLogs?: string | null): Promise<TraceLogs | null> {
+  const q = maxLogs ? `?maxLogs=${encodeURIComponent(maxLogs)}` : '';
   try {
-    const r = await getJson<{ data: LogRecord[] | null }>(`/api/traces/${enc(id)}/logs`);
-    return r.data ?? [];
+    const r = await getJson<{ data: LogRecord[] | null; warnings?: string[] | null }>(`/api/traces/${enc(id)}/logs${q}`);
+    return { records: r.data ?? [], warnings: r.warnings ?? [] };
   } catch (e) {
       if (absent(e)) return null;
       throw e;

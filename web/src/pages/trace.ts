@@ -13,7 +13,7 @@ export function tracePage(root: HTMLElement, url: URL): () => void {
   const id = decodeURIComponent(url.pathname.slice('/trace/'.length)).replace(/\/+$/, '');
   root.append(h('div', { class: 'loading' }, `Loading trace ${id}…`));
   let alive = true;
-  const logsP = fetchTraceLogs(id).catch(() => null);
+  const logsP = fetchTraceLogs(id, url.searchParams.get('maxLogs')).catch(() => null);
   fetchTrace(id, url.searchParams.get('maxSpans'))
     .then(async (raw) => {
       if (!alive) return;
@@ -23,7 +23,10 @@ export function tracePage(root: HTMLElement, url: URL): () => void {
       view.render();
       markRendered('trace');
       const logs = await logsP;
-      if (alive) view.setLogs(logs === null ? null : normalizeLogs(logs));
+      // The same page with every log record (the collector's log limit lifted).
+      const all = new URL(url.href);
+      all.searchParams.set('maxLogs', '0');
+      if (alive) view.setLogs(logs === null ? null : normalizeLogs(logs.records), logs?.warnings ?? [], `${all.pathname}${all.search}`);
     })
     .catch((e) => {
       if (!alive) return;
@@ -58,6 +61,8 @@ class TraceView {
   private body!: HTMLElement;
   private tabs!: HTMLElement;
   private logsNote!: HTMLElement;
+  private logsWarnings: string[] = [];
+  private allLogsHref = '';
   private rulerEl!: HTMLElement;
 
   constructor(private root: HTMLElement, private trace: Trace, focus: string | null) {
@@ -107,8 +112,10 @@ class TraceView {
     this.renderBody();
   }
 
-  setLogs(logs: TraceLog[] | null): void {
+  setLogs(logs: TraceLog[] | null, warnings: string[] = [], allLogsHref = ''): void {
     this.logs = logs;
+    this.logsWarnings = warnings;
+    this.allLogsHref = allLogsHref;
     this.logsBySpan.clear();
     if (logs) {
       for (const l of logs) {
@@ -116,7 +123,7 @@ class TraceView {
         if (a) a.push(l);
         else this.logsBySpan.set(l.spanID, [l]);
       }
-      this.logsNote.textContent = `${logs.length} log record${logs.length === 1 ? '' : 's'}`;
+      this.logsNote.textContent = `${logs.length} log record${logs.length === 1 ? '' : 's'}${warnings.length ? ' (more left out)' : ''}`;
       this.logsNote.setAttribute('data-testid', 'logs-count');
     } else {
       this.logsNote.textContent = 'Log records are not available from this server.';
@@ -414,6 +421,14 @@ class TraceView {
       return;
     }
     el.innerHTML = this.logs.length ? logsTableHtml(this.logs, this.trace.start, true, this.trace) : '<div class="muted">This trace has no log records.</div>';
+    // flowex's collector warns when a trace's logs were cut to its log limit; the link asks for all.
+    const warnings = this.logsWarnings.map((w) => {
+      const n = notice('warn', w, 'logs-warning');
+      if (w.includes('maxLogs=') && this.allLogsHref) {
+        n.append(' ', h('a', { href: this.allLogsHref, 'data-testid': 'all-logs' }, 'Show every log record'));
+      }
+      return n;
+    });
     el.addEventListener('click', (ev) => {
       const jump = (ev.target as HTMLElement).closest<HTMLElement>('[data-jump]');
       if (jump) {
@@ -421,7 +436,7 @@ class TraceView {
         this.focusSpan(jump.dataset.jump!);
       }
     });
-    this.body.replaceChildren(el);
+    this.body.replaceChildren(...warnings, el);
   }
 
   // ---------- JSON ----------

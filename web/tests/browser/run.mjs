@@ -277,6 +277,26 @@ test('trace: a trace cut to the span limit says how many spans are left out, and
   assert.equal(await page.locator('[data-testid=trace-warning]').count(), 0, 'every span: no warning');
 });
 
+test('trace: logs cut to the log limit say how many records are left out, and "Show every log record" loads them', async ({ page, base, expected }) => {
+  const id = await openOrderTrace(page, base, expected);
+  await page.waitForSelector('[data-testid=logs-count]', { timeout: TIMEOUT });
+  const total = parseInt(await page.textContent('[data-testid=logs-count]'), 10);
+  assert.ok(total > 1, `the order has more than one log record (${total})`);
+  await page.click('[data-testid=tab-logs]');
+  assert.equal(await page.locator('[data-testid=logs-warning]').count(), 0, 'all of a trace\'s logs: no warning');
+  await page.goto(`${base}/trace/${id}?maxLogs=1`);
+  await page.waitForSelector('[data-testid=logs-count]', { timeout: TIMEOUT });
+  assert.equal(await page.textContent('[data-testid=logs-count]'), '1 log record (more left out)');
+  await page.click('[data-testid=tab-logs]');
+  const warning = await page.textContent('[data-testid=logs-warning]');
+  assert.ok(warning.startsWith(`${total - 1} log records of this trace are left out`), warning);
+  await page.click('[data-testid=all-logs]');
+  await page.waitForURL(/\?maxLogs=0$/, { timeout: TIMEOUT });
+  await page.waitForFunction((n) => parseInt(document.querySelector('[data-testid=logs-count]')?.textContent ?? '', 10) === n, total, { timeout: TIMEOUT });
+  await page.click('[data-testid=tab-logs]');
+  assert.equal(await page.locator('[data-testid=logs-warning]').count(), 0, 'every log record: no warning');
+});
+
 test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base, model, expected }) => {
   await page.goto(`${base}/map`);
   await page.waitForSelector('[data-testid=map-node]', { timeout: TIMEOUT });

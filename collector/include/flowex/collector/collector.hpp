@@ -40,6 +40,8 @@ struct CollectorOptions {
     std::size_t max_services = StoreOptions{}.max_services;  // StoreOptions
     /// Spans a trace response carries unless the request asks otherwise (0: all; QueryApi).
     std::int64_t max_trace_spans = QueryApi::kDefaultMaxTraceSpans;
+    /// Log records `/api/traces/{id}/logs` carries unless the request asks otherwise (0: all).
+    std::int64_t max_trace_logs = QueryApi::kDefaultMaxTraceLogs;
     bool print_listening = true;
     /// Test seam: runs on the writer thread before each commit (see IngestOptions).
     std::function<void()> before_commit;

@@ -23,6 +23,8 @@ struct ApiResponse {
     std::string body;
     /// Spans the trace responses left out (the span limit): X-Flowex-Spans-Omitted when > 0.
     std::int64_t spans_omitted = 0;
+    /// Log records a trace's logs left out (the log limit): X-Flowex-Logs-Omitted when > 0.
+    std::int64_t logs_omitted = 0;
 };
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
@@ -33,10 +35,18 @@ public:
     /// UI slows down past a few thousand), and a bounded read of a runaway one (a 200,000-span
     /// trace is 100 MB of JSON). A request asks for more with `maxSpans` (0: all).
     static constexpr std::int64_t kDefaultMaxTraceSpans = 50'000;
+    /// Log records `/api/traces/{id}/logs` carries by default (the first to arrive), for the
+    /// same reasons; a request asks for more with `maxLogs` (0: all).
+    static constexpr std::int64_t kDefaultMaxTraceLogs = 50'000;
 
     QueryApi(const Store& store, const RedMetrics& metrics, const common::Clock& clock,
-             std::int64_t max_trace_spans = kDefaultMaxTraceSpans)
-        : store_(store), metrics_(metrics), clock_(clock), max_trace_spans_(max_trace_spans) {}
+             std::int64_t max_trace_spans = kDefaultMaxTraceSpans,
+             std::int64_t max_trace_logs = kDefaultMaxTraceLogs)
+        : store_(store),
+          metrics_(metrics),
+          clock_(clock),
+          max_trace_spans_(max_trace_spans),
+          max_trace_logs_(max_trace_logs) {}
 
     /// Answers a GET for `path` (percent-decoded, without the query). Unknown /api paths → 404.
     ApiResponse Get(std::string_view path, const QueryParams& params) const;
@@ -52,7 +62,7 @@ private:
     ApiResponse Traces(const QueryParams& params) const;
     ApiResponse TraceSummaries(const QueryParams& params) const;
     ApiResponse Trace(std::string_view id, const QueryParams& params) const;
-    ApiResponse TraceLogs(std::string_view id) const;
+    ApiResponse TraceLogs(std::string_view id, const QueryParams& params) const;
     ApiResponse Dependencies(const QueryParams& params) const;
     ApiResponse Metrics(const std::string& kind, const QueryParams& params) const;
     ApiResponse V3Services() const;
@@ -64,6 +74,7 @@ private:
     const RedMetrics& metrics_;
     const common::Clock& clock_;
     std::int64_t max_trace_spans_;  // 0: no limit
+    std::int64_t max_trace_logs_;   // 0: no limit
 };
 
 /// A trace id from hex (up to 32 digits; shorter ids are left-padded as Jaeger does); false

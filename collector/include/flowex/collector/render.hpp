@@ -20,8 +20,10 @@ void WriteOtlpResourceSpans(common::JsonWriter& w, const otlp_trace::TracesData&
 /// {traceID, rootService, rootOperation, startTime (µs), duration (µs), spanCount, errorCount,
 ///  services:[{name,count,errors}]}
 void WriteTraceSummary(common::JsonWriter& w, const TraceSummary& s);
-/// {"data":[{timestamp (µs), severity, body, attributes {k: v}, spanID, service}]}, by time.
-std::string RenderTraceLogs(const otlp_logs::LogsData& logs);
+/// {"data":[{timestamp (µs), severity, body, attributes {k: v}, spanID, service}]}, by time,
+/// and "warnings":[…] when there are any (records left out by the log limit).
+std::string RenderTraceLogs(const otlp_logs::LogsData& logs,
+                            const std::vector<std::string>& warnings = {});
 /// Jaeger's span.kind tag value: "server", "client", … ("" for unspecified).
 std::string SpanKindText(int kind);
 /// Inverse (also accepts "SPAN_KIND_SERVER"); -1 when unknown.

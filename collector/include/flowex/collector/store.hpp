@@ -174,8 +174,12 @@ public:
     virtual common::Result<std::optional<otlp_trace::TracesData>> GetTrace(
         const std::string& trace_id, std::int64_t max_spans = 0,
         std::int64_t* omitted = nullptr) const = 0;
-    /// The trace's log records, oldest first.
-    virtual common::Result<otlp_logs::LogsData> GetTraceLogs(const std::string& trace_id) const = 0;
+    /// The trace's log records in the order they arrived. With `max_records` > 0, at most that
+    /// many (the first to arrive), read one export at a time; `*omitted` (if given) counts the
+    /// records left out.
+    virtual common::Result<otlp_logs::LogsData> GetTraceLogs(
+        const std::string& trace_id, std::int64_t max_records = 0,
+        std::int64_t* omitted = nullptr) const = 0;
     /// Matching traces, newest first (at most query.limit).
     virtual common::Result<std::vector<TraceSummary>> Search(const SearchQuery& query) const = 0;
     virtual common::Result<std::vector<std::string>> Services() const = 0;
