@@ -192,7 +192,17 @@ listed="$("$build/bin/flowex" traces --query-url "$viewer" --service client-gate
 grep -q 'client-gateway: POST /v1/order' <<<"$listed" || fail "flowex traces lists no rejected order: $listed"
 drawn="$("$build/bin/flowex" trace --query-url "$viewer" --no-color "$order_trace")" || fail "flowex trace failed: $drawn"
 grep -q 'wallet-service' <<<"$drawn" || fail "flowex trace draws no wallet-service span: ${drawn:0:600}"
-pass "flowex traces finds the rejected order; flowex trace draws the order's waterfall"
+# --logs prints the order's log records under it, with their spans (the log batch processors
+# export within OTEL_BLRP_SCHEDULE_DELAY).
+for _ in $(seq 1 300); do
+  with_logs="$("$build/bin/flowex" trace --query-url "$viewer" --no-color --logs "$order_trace")" ||
+    fail "flowex trace --logs failed: $with_logs"
+  grep -Eq '^\+[0-9.]+(µs|ms|s) +wallet-service +INFO +block_funds +Blocking ' <<<"$with_logs" && break
+  with_logs=""
+  sleep 0.1
+done
+[[ -n "$with_logs" ]] || fail "flowex trace --logs prints no 'Blocking …' record of block_funds: $("$build/bin/flowex" trace --query-url "$viewer" --no-color --logs "$order_trace" 2>&1 | tail -20)"
+pass "flowex traces finds the rejected order; flowex trace draws the order's waterfall, and its logs with --logs"
 
 # The service map (Jaeger's /api/dependencies) joins each call's CLIENT span to the callee's
 # SERVER span, although every service exports on its own schedule.

@@ -56,4 +56,22 @@ std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width = 4
 /// The table of `flowex traces`.
 std::string RenderTraceTable(const std::vector<CliTraceSummary>& traces, bool color);
 
+/// One record of flowex's /api/traces/{id}/logs.
+struct CliLog {
+    std::int64_t time_us = 0;
+    std::string severity;
+    std::string body;
+    std::string span_id;
+    std::string service;
+};
+struct CliTraceLogs {
+    std::vector<CliLog> records;        // by time
+    std::vector<std::string> warnings;  // flowex: records left out by the collector's log limit
+};
+/// {"data":[{timestamp, severity, body, spanID, service, …}], "warnings":[…]}.
+common::Result<CliTraceLogs> ParseTraceLogs(std::string_view body);
+/// The trace's log records under its waterfall: offset from the trace's start, service,
+/// severity, the span's operation, body; then the warnings.
+std::string RenderTraceLogs(const CliTrace& trace, const CliTraceLogs& logs, bool color);
+
 }  // namespace flowex::cli

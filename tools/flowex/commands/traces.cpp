@@ -8,8 +8,10 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "command.hpp"
@@ -200,6 +202,21 @@ std::string Truncate(const std::string& s, std::size_t width) {
     return out + "…";
 }
 
+// A log body on one line of the terminal: line breaks and tabs become spaces, other control
+// characters (an escape sequence in a body, say) '?'.
+std::string OneLine(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n' || c == '\r' || c == '\t') {
+            c = ' ';
+        } else if (u < 0x20 || u == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width) {
@@ -279,6 +296,65 @@ std::string RenderWaterfall(const CliTrace& trace, bool color, int bar_width) {
         out << "\n";
     }
     for (const auto& w : trace.warnings) {
+        out << (color ? kRed : "") << "warning: " << w << (color ? kReset : "") << "\n";
+    }
+    return out.str();
+}
+
+common::Result<CliTraceLogs> ParseTraceLogs(std::string_view body) {
+    auto j = common::ParseJson(body, kAnswerLimits);
+    if (!j || !j->is_object()) {
+        return common::Error{common::ErrorCode::kInvalidJson,
+                             "the query API answered something that is not JSON"};
+    }
+    CliTraceLogs out;
+    if (const JsonValue* data = j->Find("data"); data != nullptr && data->is_array()) {
+        for (const JsonValue& r : data->as_array()) {
+            if (!r.is_object()) { continue; }
+            out.records.push_back(CliLog{Int(r.Find("timestamp")), Str(r.Find("severity")),
+                                         Str(r.Find("body")), Str(r.Find("spanID")),
+                                         Str(r.Find("service"))});
+        }
+    }
+    if (const JsonValue* warnings = j->Find("warnings");
+        warnings != nullptr && warnings->is_array()) {
+        for (const JsonValue& w : warnings->as_array()) {
+            if (w.is_string()) { out.warnings.push_back(w.as_string()); }
+        }
+    }
+    std::stable_sort(out.records.begin(), out.records.end(),
+                     [](const CliLog& a, const CliLog& b) { return a.time_us < b.time_us; });
+    return out;
+}
+
+std::string RenderTraceLogs(const CliTrace& trace, const CliTraceLogs& logs, bool color) {
+    std::unordered_map<std::string_view, const CliSpan*> spans;
+    for (const auto& s : trace.spans) { spans.emplace(s.span_id, &s); }
+    std::size_t service_w = 0;
+    std::size_t op_w = 0;
+    for (const auto& r : logs.records) {
+        service_w = std::max(service_w, Width(r.service));
+        auto it = spans.find(r.span_id);
+        if (it != spans.end()) { op_w = std::max(op_w, Width(it->second->operation)); }
+    }
+    service_w = std::min<std::size_t>(service_w, 24);
+    op_w = std::min<std::size_t>(op_w, 32);
+    const std::int64_t t0 = trace.Start();
+    std::ostringstream out;
+    out << (color ? kBold : "") << "Logs (" << logs.records.size() << ")" << (color ? kReset : "")
+        << "\n";
+    for (const auto& r : logs.records) {
+        auto it = spans.find(r.span_id);
+        const std::string op = it != spans.end() ? it->second->operation : std::string();
+        const bool bad = r.severity == "ERROR" || r.severity == "FATAL" || r.severity == "WARN";
+        out << Pad("+" + FormatDuration(std::max<std::int64_t>(0, r.time_us - t0)), 10) << " "
+            << (color ? ServiceColor(r.service) : "")
+            << Pad(Truncate(r.service, service_w), service_w) << (color ? kReset : "") << " "
+            << (color && bad ? kRed : "") << Pad(r.severity, 5) << (color && bad ? kReset : "")
+            << " " << Pad(Truncate(op, op_w), op_w) << "  " << OneLine(r.body) << "\n";
+    }
+    if (logs.records.empty()) { out << "(no log records)\n"; }
+    for (const auto& w : logs.warnings) {
         out << (color ? kRed : "") << "warning: " << w << (color ? kReset : "") << "\n";
     }
     return out.str();
@@ -478,6 +554,8 @@ std::string DefaultQueryUrl() {
     bool no_color = false;
     std::int64_t width = 40;
     std::int64_t max_spans = -1;
+    bool logs = false;
+    std::int64_t max_logs = -1;
     std::vector<std::string> ids;
     common::Config cfg("flowex trace", "Draw one trace as a waterfall (service: operation, bar, duration).");
     cfg.String("query-url", "FLOWEX_QUERY_URL", &query_url, "query API base URL");
@@ -487,6 +565,12 @@ std::string DefaultQueryUrl() {
     cfg.Int("max-spans", "", &max_spans,
             "spans to ask for (0: all; -1: the collector's limit, 50,000 by default)", -1,
             INT64_MAX);
+    cfg.Bool("logs", "", &logs,
+             "also print the trace's log records under the waterfall (flowex-collector)");
+    cfg.Int("max-logs", "", &max_logs,
+            "log records to ask for with --logs (0: all; -1: the collector's limit, 50,000 by "
+            "default)",
+            -1, INT64_MAX);
     cfg.Positional("<trace-id>", &ids);
     cfg.ParseOrExit(argc, argv);
     if (ids.size() != 1) {
@@ -508,9 +592,35 @@ std::string DefaultQueryUrl() {
         std::fprintf(stderr, "flowex trace: HTTP %d: %s\n", r->status, r->body.c_str());
         return 1;
     }
+    // The trace's log records (flowex's /api/traces/{id}/logs; plain Jaeger has none).
+    std::optional<HttpReply> log_answer;
+    if (logs) {
+        std::string log_target = "/api/traces/" + UrlEncode(ids[0]) + "/logs";
+        if (max_logs >= 0) { log_target += "?maxLogs=" + std::to_string(max_logs); }
+        auto l = HttpGet(query_url, log_target);
+        if (!l) {
+            std::fprintf(stderr, "flowex trace: %s: %s\n", query_url.c_str(),
+                         l.error().message.c_str());
+            return 1;
+        }
+        if (l->status == 404) {
+            std::fprintf(stderr,
+                         "flowex trace: %s serves no log records (not a flowex-collector?)\n",
+                         query_url.c_str());
+        } else if (l->status != 200) {
+            std::fprintf(stderr, "flowex trace: logs: HTTP %d: %s\n", l->status, l->body.c_str());
+            return 1;
+        } else {
+            log_answer = std::move(*l);
+        }
+    }
     if (json) {
         std::fwrite(r->body.data(), 1, r->body.size(), stdout);
         std::fputc('\n', stdout);
+        if (log_answer) {  // a second JSON document, on its own line
+            std::fwrite(log_answer->body.data(), 1, log_answer->body.size(), stdout);
+            std::fputc('\n', stdout);
+        }
         return 0;
     }
     auto traces = ParseJaegerTraces(r->body);
@@ -524,6 +634,18 @@ std::string DefaultQueryUrl() {
     }
     std::string w = RenderWaterfall(traces->front(), UseColor(no_color), static_cast<int>(width));
     std::fwrite(w.data(), 1, w.size(), stdout);
+    if (log_answer) {
+        auto parsed = ParseTraceLogs(log_answer->body);
+        if (!parsed) {
+            std::fprintf(stderr, "flowex trace: logs: %s\n", parsed.error().message.c_str());
+            return 1;
+        }
+        std::string l = "\n" + RenderTraceLogs(traces->front(), *parsed, UseColor(no_color));
+        std::fwrite(l.data(), 1, l.size(), stdout);
+        if (!parsed->warnings.empty() && max_logs != 0) {
+            std::fprintf(stderr, "flowex trace: --max-logs N prints more of them (0: all)\n");
+        }
+    }
     if (!traces->front().warnings.empty() && max_spans != 0) {
         std::fprintf(stderr,
                      "flowex trace: --max-spans N draws more of the trace (0: every span)\n");

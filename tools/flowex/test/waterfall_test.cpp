@@ -66,6 +66,31 @@ TEST(Waterfall, TheTracesWarningsFollowTheWaterfall) {
     EXPECT_TRUE(ParseJaegerTraces(kTrace)->front().warnings.empty());
 }
 
+// `flowex trace --logs`: the trace's log records by time under the waterfall, each with its
+// offset in the trace, service, severity and span's operation, on one line each.
+TEST(Waterfall, TheTracesLogRecordsFollowByTimeWithTheirSpansOperation) {
+    auto traces = ParseJaegerTraces(kTrace);
+    ASSERT_TRUE(traces.ok());
+    auto logs = ParseTraceLogs(
+        R"({"data":[)"
+        R"({"timestamp":1100000,"severity":"ERROR","body":"Insufficient funds\nfor user 11","attributes":{},"spanID":"b","traceID":"abc","service":"order-manager"},)"
+        R"({"timestamp":1002000,"severity":"INFO","body":"POST /v1/order \u001b[2J","attributes":{},"spanID":"a","traceID":"abc","service":"client-gateway"}],)"
+        R"("warnings":["1 log records of this trace are left out"]})");
+    ASSERT_TRUE(logs.ok());
+    ASSERT_EQ(logs->records.size(), 2u);
+    std::string l = RenderTraceLogs(traces->front(), *logs, false);
+    EXPECT_EQ(l,
+              "Logs (2)\n"
+              "+2.0ms     client-gateway INFO  POST /v1/order  POST /v1/order ?[2J\n"
+              "+100.0ms   order-manager  ERROR create_order    Insufficient funds for user 11\n"
+              "warning: 1 log records of this trace are left out\n");
+    EXPECT_NE(RenderTraceLogs(traces->front(), *logs, true).find("\x1b[31mERROR"),
+              std::string::npos);
+    EXPECT_EQ(RenderTraceLogs(traces->front(), CliTraceLogs{}, false),
+              "Logs (0)\n(no log records)\n");
+    EXPECT_FALSE(ParseTraceLogs("<html>").ok());
+}
+
 TEST(Waterfall, FormatsDurations) {
     EXPECT_EQ(FormatDuration(850), "850µs");
     EXPECT_EQ(FormatDuration(152300), "152.3ms");
