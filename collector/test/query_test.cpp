@@ -239,11 +239,7 @@ TEST_F(QueryTest, ATraceBeyondTheSpanLimitSaysHowManySpansAreLeftOutAndMaxSpansA
 // X-Flowex-Logs-Omitted. `maxLogs` asks for more (0: all); a bad one is a 400.
 TEST_F(QueryTest, ATracesLogsBeyondTheLogLimitSayHowManyAreLeftOutAndMaxLogsAsksForMore) {
     ExportLogsRequest req;
-    auto* rl = req.add_resource_logs();
-    auto* kv = rl->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value("wallet-service");
-    auto* sl = rl->add_scope_logs();
+    auto* sl = testing::AddLogResource(&req, "wallet-service");
     for (int i = 0; i < 3; ++i) {
         auto* rec = sl->add_log_records();
         rec->set_time_unix_nano(kT0 + static_cast<std::uint64_t>(i) * kMs);

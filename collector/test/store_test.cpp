@@ -610,11 +610,7 @@ TEST_F(StoreTest, APeerServiceThatIsAlsoInstrumentedIsCountedOnceOnTheMap) {
 // A log export of `lines` records of one trace from wallet-service, bodies "<prefix> <i>".
 ExportLogsRequest TraceLogs(const std::string& trace_hex, int lines, const std::string& prefix) {
     ExportLogsRequest req;
-    auto* rl = req.add_resource_logs();
-    auto* kv = rl->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value("wallet-service");
-    auto* sl = rl->add_scope_logs();
+    auto* sl = testing::AddLogResource(&req, "wallet-service");
     for (int i = 0; i < lines; ++i) {
         auto* rec = sl->add_log_records();
         rec->set_time_unix_nano(kT0 + static_cast<std::uint64_t>(lines - i));

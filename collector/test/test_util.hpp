@@ -69,6 +69,15 @@ inline otlp_trace::ScopeSpans* AddResource(ExportTraceRequest* req, const std::s
     return ss;
 }
 
+// A resource of `service` with one scope for log records (no scope name).
+inline otlp_logs::ScopeLogs* AddLogResource(ExportLogsRequest* req, const std::string& service) {
+    auto* rl = req->add_resource_logs();
+    auto* kv = rl->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value(service);
+    return rl->add_scope_logs();
+}
+
 inline DecodedTraces DecodeOrDie(const ExportTraceRequest& req) {
     auto d = DecodeTraces(req.SerializeAsString(), Encoding::kProtobuf);
     if (!d) {
