@@ -13,7 +13,8 @@ export function tracePage(root: HTMLElement, url: URL): () => void {
   const id = decodeURIComponent(url.pathname.slice('/trace/'.length)).replace(/\/+$/, '');
   root.append(h('div', { class: 'loading' }, `Loading trace ${id}…`));
   let alive = true;
-  const logsP = fetchTraceLogs(id, url.searchParams.get('maxLogs')).catch(() => null);
+  // null: the server has no logs endpoint (plain Jaeger); an Error: it failed (a bad maxLogs, say).
+  const logsP = fetchTraceLogs(id, url.searchParams.get('maxLogs')).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
   fetchTrace(id, url.searchParams.get('maxSpans'))
     .then(async (raw) => {
       if (!alive) return;
@@ -26,7 +27,9 @@ export function tracePage(root: HTMLElement, url: URL): () => void {
       // The same page with every log record (the collector's log limit lifted).
       const all = new URL(url.href);
       all.searchParams.set('maxLogs', '0');
-      if (alive) view.setLogs(logs === null ? null : normalizeLogs(logs.records), logs?.warnings ?? [], `${all.pathname}${all.search}`);
+      if (!alive) return;
+      if (logs instanceof Error) view.setLogs(null, [], '', logs.message);
+      else view.setLogs(logs === null ? null : normalizeLogs(logs.records), logs?.warnings ?? [], `${all.pathname}${all.search}`);
     })
     .catch((e) => {
       if (!alive) return;
@@ -112,7 +115,7 @@ class TraceView {
     this.renderBody();
   }
 
-  setLogs(logs: TraceLog[] | null, warnings: string[] = [], allLogsHref = ''): void {
+  setLogs(logs: TraceLog[] | null, warnings: string[] = [], allLogsHref = '', error = ''): void {
     this.logs = logs;
     this.logsWarnings = warnings;
     this.allLogsHref = allLogsHref;
@@ -125,6 +128,9 @@ class TraceView {
       }
       this.logsNote.textContent = `${logs.length} log record${logs.length === 1 ? '' : 's'}${warnings.length ? ' (more left out)' : ''}`;
       this.logsNote.setAttribute('data-testid', 'logs-count');
+    } else if (error) {
+      this.logsNote.textContent = `Cannot load the log records: ${error}`;
+      this.logsNote.setAttribute('data-testid', 'logs-error');
     } else {
       this.logsNote.textContent = 'Log records are not available from this server.';
       this.logsNote.setAttribute('data-testid', 'logs-unavailable');

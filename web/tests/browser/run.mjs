@@ -295,6 +295,10 @@ test('trace: logs cut to the log limit say how many records are left out, and "S
   await page.waitForFunction((n) => parseInt(document.querySelector('[data-testid=logs-count]')?.textContent ?? '', 10) === n, total, { timeout: TIMEOUT });
   await page.click('[data-testid=tab-logs]');
   assert.equal(await page.locator('[data-testid=logs-warning]').count(), 0, 'every log record: no warning');
+  // A bad limit is the server's 400, said as such (not "no logs on this server").
+  await page.goto(`${base}/trace/${id}?maxLogs=many`);
+  await page.waitForSelector('[data-testid=logs-error]', { timeout: TIMEOUT });
+  assert.match(await page.textContent('[data-testid=logs-error]'), /^Cannot load the log records: 400 .*maxLogs/);
 });
 
 test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base, model, expected }) => {

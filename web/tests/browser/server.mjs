@@ -42,7 +42,7 @@ export async function startServer({ model, distDir = DEFAULT_DIST, extras = true
     if ((m = /^\/api\/traces\/([0-9a-f]+)$/.exec(p))) { const r = jaeger.trace(m[1], extras ? Number(q.get('maxSpans') || 0) : 0); return send(res, r.status, r.body, r.raw); }
     if (p === '/api/dependencies') return send(res, 200, envelope(jaeger.dependencies(Number(q.get('endTs') || Date.now()), Number(q.get('lookback') || 86_400_000))));
     if ((m = /^\/api\/metrics\/(latencies|calls|errors)$/.exec(p))) { const r = jaeger.metrics(m[1], q); return send(res, r.status, r.body); }
-    if (extras && (m = /^\/api\/traces\/([0-9a-f]+)\/logs$/.exec(p))) return send(res, 200, jaeger.logs(m[1], Number(q.get('maxLogs') || 0)).body);
+    if (extras && (m = /^\/api\/traces\/([0-9a-f]+)\/logs$/.exec(p))) { const r = jaeger.logs(m[1], q.get('maxLogs')); return send(res, r.status, r.body); }
     if (extras && p === '/api/trace-summaries') { const r = jaeger.summaries(q); return send(res, r.status, r.body); }
     if (extras && p === '/api/live') {
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
