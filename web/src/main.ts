@@ -3,6 +3,7 @@ import { startRouter, type Page } from './router';
 import { h } from './dom';
 import { searchPage } from './pages/search';
 import { tracePage } from './pages/trace';
+import { comparePage } from './pages/compare';
 import { mapPage } from './pages/map';
 import { monitorPage } from './pages/monitor';
 import { livePage } from './pages/live';
@@ -21,6 +22,8 @@ function notFound(root: HTMLElement, url: URL): void {
 function resolve(url: URL): Page {
   const p = url.pathname.replace(/\/+$/, '') || '/';
   if (p === '/' || p === '/search') return searchPage;
+  // Jaeger's comparison address is /trace/{a}...{b}.
+  if ((p.startsWith('/trace/') && p.includes('...')) || p === '/compare' || p.startsWith('/compare/')) return comparePage;
   if (p.startsWith('/trace/')) return tracePage;
   if (p === '/map' || p === '/dependencies') return mapPage;
   if (p === '/monitor') return monitorPage;

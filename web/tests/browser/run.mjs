@@ -301,6 +301,40 @@ test('trace: logs cut to the log limit say how many records are left out, and "S
   assert.match(await page.textContent('[data-testid=logs-error]'), /^Cannot load the log records: 400 .*maxLogs/);
 });
 
+test('compare: two traces merged by path, what only one did marked; "Compare…" asks for the second', async ({ page, base, expected }) => {
+  const a = await openOrderTrace(page, base, expected);
+  await search(page, base, { service: 'client-gateway', tags: 'error=true' });
+  const b = await page.locator('[data-testid=result]').first().getAttribute('data-trace-id');
+  assert.ok(b && b !== a, `a failed trace to compare with (${b})`);
+  const rowsOf = () => page.$$eval('[data-testid=cmp-row]', (els) => els.map((e) => ({
+    op: e.querySelector('[data-testid=cmp-op]').textContent, status: e.getAttribute('data-status'), depth: Number(e.getAttribute('data-depth')) })));
+  await page.goto(`${base}/trace/${a}...${b}`);
+  await page.waitForSelector('[data-testid=cmp-row]', { timeout: TIMEOUT });
+  let rows = await rowsOf();
+  assert.deepEqual(rows[0], { op: 'client-gateway: POST /v1/order', status: rows[0].status, depth: 0 }, 'the order\'s root comes first');
+  assert.ok(rows.some((r) => r.status === 'only-a'), `the filled order did what the failed one did not: ${JSON.stringify(rows)}`);
+  assert.equal(await page.getAttribute('[data-testid=cmp-a] a', 'href'), `/trace/${a}`);
+  assert.equal(await page.getAttribute('[data-testid=cmp-b] a', 'href'), `/trace/${b}`);
+  assert.match(await page.textContent('[data-testid=cmp-legend]'), /only in A: [1-9]/);
+  await shot(page, 'compare');
+  // A trace against itself: every path the same.
+  await page.goto(`${base}/trace/${a}...${a}`);
+  await page.waitForSelector('[data-testid=cmp-row]', { timeout: TIMEOUT });
+  rows = await rowsOf();
+  assert.ok(rows.length > 5 && rows.every((r) => r.status === 'same'), JSON.stringify(rows));
+  // From the trace page: the form comes with A filled in.
+  await page.goto(`${base}/trace/${a}`);
+  await page.click('[data-testid=compare]');
+  await page.waitForSelector('[data-testid=cmp-hint]', { timeout: TIMEOUT });
+  assert.equal(await page.inputValue('[data-testid=cmp-input-a]'), a);
+  await page.fill('[data-testid=cmp-input-b]', b);
+  await page.click('[data-testid=cmp-submit]');
+  await page.waitForURL(new RegExp(`/trace/${a}\\.\\.\\.${b}$`), { timeout: TIMEOUT });
+  await page.waitForSelector('[data-testid=cmp-row]', { timeout: TIMEOUT });
+  await page.goto(`${base}/trace/${a}...nothex`);
+  assert.match(await page.textContent('[data-testid=cmp-error]'), /Not a trace ID: nothex/);
+});
+
 test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base, model, expected }) => {
   await page.goto(`${base}/map`);
   await page.waitForSelector('[data-testid=map-node]', { timeout: TIMEOUT });
