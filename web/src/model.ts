@@ -65,6 +65,20 @@ export function parentRef(span: JaegerSpan): string | null {
 }
 
 /** Builds the span tree. Spans whose parent is missing become roots (Jaeger does the same). */
+/**
+ * Whether a span matches the trace page's "Find" text: every word (case-insensitive) is part of
+ * its service, operation, span ID, or one of its or its process's attributes as `key=value`.
+ */
+export function spanMatches(s: Span, query: string): boolean {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return false;
+  const fields = [s.service, s.operationName, s.spanID];
+  for (const t of s.tags) fields.push(`${t.key}=${String(t.value)}`);
+  for (const t of s.process.tags ?? []) fields.push(`${t.key}=${String(t.value)}`);
+  const text = fields.join('\n').toLowerCase();
+  return words.every((w) => text.includes(w));
+}
+
 export function buildTrace(raw: JaegerTrace): Trace {
   const byId = new Map<string, Span>();
   for (const s of raw.spans) {

@@ -4,7 +4,7 @@ import { fetchTrace, fetchTraceLogs } from '../api';
 import { h, markRendered, notice, renderProgressive } from '../dom';
 import { escapeHtml, formatDuration, formatTime, serviceColor } from '../format';
 import { normalizeLogs, type TraceLog } from '../logs';
-import { buildTrace, criticalPath, statsByOperation, statsByService, tagValue, type CriticalSegment, type Span, type Trace } from '../model';
+import { buildTrace, criticalPath, spanMatches, statsByOperation, statsByService, tagValue, type CriticalSegment, type Span, type Trace } from '../model';
 import type { KeyValue } from '../types';
 
 type Tab = 'timeline' | 'stats' | 'logs' | 'json';
@@ -66,6 +66,11 @@ class TraceView {
   private logsNote!: HTMLElement;
   private logsWarnings: string[] = [];
   private allLogsHref = '';
+  private query = '';
+  private matches: string[] = [];
+  private matchSet = new Set<string>();
+  private matchIdx = -1;
+  private findCount: HTMLElement | undefined;
   private rulerEl!: HTMLElement;
 
   constructor(private root: HTMLElement, private trace: Trace, focus: string | null) {
@@ -166,7 +171,18 @@ class TraceView {
     const expandAll = h('button', { class: 'btn small', onclick: () => { this.collapsed.clear(); this.drawRows(); } }, 'Expand all');
     const collapseAll = h('button', { class: 'btn small', onclick: () => { for (const s of this.trace.spans) if (s.children.length && s.depth >= 1) this.collapsed.add(s.spanID); this.drawRows(); } }, 'Collapse');
     const legend = h('span', { class: 'legend' }, h('i', { class: 'cp-swatch' }), 'critical path');
-    const toolbar = h('div', { class: 'tl-toolbar' }, h('label', { class: 'inline' }, cpToggle, ' Critical path'), legend, h('span', { class: 'spacer' }), expandAll, collapseAll, reset);
+    // Find: spans whose service, operation, ID or an attribute (key=value) hold every word;
+    // Enter (or ▾/▴) goes from one to the next, opening the tree down to it.
+    const findIn = h('input', { type: 'search', class: 'span-find', placeholder: 'Find spans: service, operation, key=value', value: this.query, 'data-testid': 'span-find', 'aria-label': 'Find spans', spellcheck: 'false' });
+    this.findCount = h('span', { class: 'muted find-count', 'data-testid': 'find-count' });
+    findIn.addEventListener('input', () => this.find(findIn.value));
+    findIn.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') { ev.preventDefault(); this.nextMatch(ev.shiftKey ? -1 : 1); }
+    });
+    const prev = h('button', { class: 'btn small', type: 'button', title: 'Previous match', 'data-testid': 'find-prev', onclick: () => this.nextMatch(-1) }, '▴');
+    const next = h('button', { class: 'btn small', type: 'button', title: 'Next match', 'data-testid': 'find-next', onclick: () => this.nextMatch(1) }, '▾');
+    const toolbar = h('div', { class: 'tl-toolbar' }, h('label', { class: 'inline' }, cpToggle, ' Critical path'), legend, h('span', { class: 'spacer' }), findIn, prev, next, this.findCount, expandAll, collapseAll, reset);
+    this.updateFindCount();
     const minimap = this.minimap();
     this.rulerEl = h('div', { class: 'ruler', 'data-testid': 'ruler' });
     this.rowsEl = h('div', { class: 'rows', 'data-testid': 'timeline' });
@@ -315,7 +331,8 @@ class TraceView {
     const hidden = collapsed ? `<span class="hidden-count">+${this.descendants(s)}</span>` : '';
     const logBadge = logs ? `<span class="log-badge" title="log records">${logs.length} log${logs.length === 1 ? '' : 's'}</span>` : '';
     const durLabel = `<span class="dur-label" style="${right > 80 ? `right:${(100 - l + 0.5).toFixed(2)}%` : `left:${(Math.min(100, right) + 0.5).toFixed(2)}%`}">${formatDuration(s.duration)}</span>`;
-    const row = `<div class="row${s.isError ? ' is-error' : ''}${onCp ? ' on-cp' : ''}${this.expanded.has(s.spanID) ? ' open' : ''}" data-span-id="${s.spanID}" data-testid="span-row">`
+    const found = this.query ? (this.matchSet.has(s.spanID) ? (this.matches[this.matchIdx] === s.spanID ? ' match current' : ' match') : ' dim') : '';
+    const row = `<div class="row${s.isError ? ' is-error' : ''}${onCp ? ' on-cp' : ''}${this.expanded.has(s.spanID) ? ' open' : ''}${found}" data-span-id="${s.spanID}" data-testid="span-row">`
       + `<div class="name" style="padding-left:${Math.min(s.depth, 40) * 14 + 4}px">${toggle}<span class="svc-stripe" style="background:${color}"></span>`
       + `<span class="svc">${escapeHtml(s.service)}</span> <span class="op" data-testid="span-op">${escapeHtml(s.operationName)}</span>`
       + (s.isError ? '<span class="err-icon" title="error">!</span>' : '') + hidden + logBadge + '</div>'
@@ -346,6 +363,32 @@ class TraceView {
     if (this.expanded.has(id)) this.expanded.delete(id);
     else this.expanded.add(id);
     this.drawRows();
+  }
+
+  private find(query: string): void {
+    this.query = query.trim();
+    this.matches = this.query ? this.trace.spans.filter((sp) => spanMatches(sp, this.query)).map((sp) => sp.spanID) : [];
+    this.matchSet = new Set(this.matches);
+    this.matchIdx = -1;
+    this.updateFindCount();
+    this.drawRows();
+  }
+
+  private nextMatch(step: number): void {
+    if (!this.matches.length) return;
+    const n = this.matches.length;
+    this.matchIdx = this.matchIdx < 0 ? (step > 0 ? 0 : n - 1) : (this.matchIdx + step + n) % n;
+    const s = this.trace.byId.get(this.matches[this.matchIdx])!;
+    for (let p = s.parent; p; p = p.parent) this.collapsed.delete(p.spanID);
+    this.updateFindCount();
+    this.drawRows();
+    this.rowsEl.querySelector(`[data-span-id="${CSS.escape(s.spanID)}"]`)?.scrollIntoView({ block: 'center' });
+  }
+
+  private updateFindCount(): void {
+    if (!this.findCount) return;
+    const n = this.matches.length;
+    this.findCount.textContent = !this.query ? '' : n === 0 ? 'no match' : this.matchIdx < 0 ? `${n} match${n === 1 ? '' : 'es'}` : `${this.matchIdx + 1} of ${n}`;
   }
 
   private focusSpan(id: string): void {

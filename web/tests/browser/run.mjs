@@ -301,6 +301,28 @@ test('trace: logs cut to the log limit say how many records are left out, and "S
   assert.match(await page.textContent('[data-testid=logs-error]'), /^Cannot load the log records: 400 .*maxLogs/);
 });
 
+test('trace: Find marks the spans that match, and Enter walks them, opening the tree down to each', async ({ page, base, expected }) => {
+  await openOrderTrace(page, base, expected);
+  await page.fill('[data-testid=span-find]', 'UPDATE wallets');
+  await waitText(page, '[data-testid=find-count]', 'match');
+  const n = parseInt(await page.textContent('[data-testid=find-count]'), 10);
+  assert.ok(n >= 1, `the order updates wallets (${await page.textContent('[data-testid=find-count]')})`);
+  const marked = await texts(page, '.row.match [data-testid=span-op]');
+  assert.equal(marked.length, n, 'every match is marked');
+  for (const op of marked) assert.match(op, /UPDATE wallets/i);
+  const total = await page.locator('[data-testid=span-row]').count();
+  assert.equal(await page.locator('[data-testid=span-row].dim').count(), total - n, 'the others are dimmed');
+  await page.click('button:text-is("Collapse")');
+  assert.equal(await page.locator('.row.match').count(), 0, 'collapsed: the matches are hidden');
+  await page.press('[data-testid=span-find]', 'Enter');
+  await waitText(page, '[data-testid=find-count]', `1 of ${n}`);
+  assert.match(await page.textContent('.row.match.current [data-testid=span-op]'), /UPDATE wallets/i, 'Enter opens the tree down to the first match');
+  await page.fill('[data-testid=span-find]', 'no-such-span-anywhere');
+  await waitText(page, '[data-testid=find-count]', 'no match');
+  await page.fill('[data-testid=span-find]', '');
+  assert.equal(await page.locator('[data-testid=span-row].dim').count(), 0, 'an empty Find dims nothing');
+});
+
 test('compare: two traces merged by path, what only one did marked; "Compare…" asks for the second', async ({ page, base, expected }) => {
   const a = await openOrderTrace(page, base, expected);
   await search(page, base, { service: 'client-gateway', tags: 'error=true' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrace, criticalPath, selfTime, spanIsError, statsByOperation, statsByService, summarize } from '../../src/model';
+import { buildTrace, criticalPath, selfTime, spanIsError, spanMatches, statsByOperation, statsByService, summarize } from '../../src/model';
 import type { JaegerSpan, JaegerTrace } from '../../src/types';
 
 const T = 'a'.repeat(32);
@@ -125,5 +125,24 @@ describe('summarize', () => {
     ]));
     expect(s).toMatchObject({ rootService: 'client-gateway', rootOperation: 'POST /v1/order', start: 5, duration: 100, spanCount: 2, errorCount: 1 });
     expect(s.services).toEqual([{ name: 'client-gateway', count: 1, errors: 0 }, { name: 'order-manager', count: 1, errors: 1 }]);
+  });
+});
+
+describe('spanMatches', () => {
+  const t = buildTrace(trace([
+    sp('r', null, 0, 10, 'client-gateway', 'POST /v1/order', [{ key: 'http.response.status_code', type: 'int64', value: 422 }]),
+    sp('u', 'r', 1, 5, 'wallet-service', 'UPDATE wallets', [{ key: 'db.system.name', type: 'string', value: 'postgresql' }]),
+  ]));
+  const find = (q: string) => t.spans.filter((s) => spanMatches(s, q)).map((s) => s.spanID);
+  it('finds by service, operation, span ID and key=value, case-insensitively, every word', () => {
+    expect(find('update WALLETS')).toEqual(['u']);
+    expect(find('wallet')).toEqual(['u']);
+    expect(find('status_code=422')).toEqual(['r']);
+    expect(find('db.system.name=postgresql wallet-service')).toEqual(['u']);
+    expect(find('postgresql gateway')).toEqual([]);
+    expect(find('r')).toEqual(['r', 'u']);
+  });
+  it('an empty query matches nothing', () => {
+    expect(find('   ')).toEqual([]);
   });
 });
