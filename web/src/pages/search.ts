@@ -5,7 +5,7 @@ import {escapeHtml, formatDuration, formatTime, serviceColor, timeAgo} from '../
 import {LogfmtError, parseLogfmt} from '../logfmt';
 
 import type {TraceSummary} from '../model';
-import { setUrl } from '../router';
+import { navigate, setUrl } from '../router';
 import {
   LOOKBACKS, SORTS, defaultState, lookbackToUs, stateFromParams, stateToApiQuery, stateToParams,
   type SearchState, type SortOrder,
@@ -159,13 +159,31 @@ export function searchPage(root: HTMLElement, url: URL): () => void {
     const sortSel = h('select', { 'data-testid': 'sort', 'aria-label': 'Sort' }, SORTS.map((x) => h('option', { value: x.value }, x.label)));
     sortSel.value = state.sort;
     const list = h('div', { class: 'result-list', 'data-testid': 'result-list' });
+    // Two results ticked: "Compare" opens /trace/{a}...{b}, in the order they were ticked.
+    const selected: string[] = [];
+    const compareBtn = h('button', { type: 'button', class: 'btn small', 'data-testid': 'compare-selected', disabled: true,
+      onclick: () => { if (selected.length === 2) navigate(`/trace/${selected[0]}...${selected[1]}`); } }, 'Compare');
+    const updateCompare = () => {
+      compareBtn.disabled = selected.length !== 2;
+      compareBtn.textContent = selected.length === 2 ? 'Compare the two' : `Compare (tick two: ${selected.length})`;
+    };
+    updateCompare();
+    list.addEventListener('change', (ev) => {
+      const box = (ev.target as HTMLElement).closest<HTMLInputElement>('input[data-select]');
+      if (!box) return;
+      const id = box.dataset.select!;
+      const at = selected.indexOf(id);
+      if (box.checked && at < 0) selected.push(id);
+      if (!box.checked && at >= 0) selected.splice(at, 1);
+      updateCompare();
+    });
     let cancel = () => {};
     const maxDur = summaries.reduce((m, x) => Math.max(m, x.duration), 1);
     const now = Date.now();
     const draw = () => {
       cancel();
       const sorted = sortSummaries(summaries, state.sort);
-      cancel = renderProgressive(list, sorted.length, (i) => resultHtml(sorted[i], maxDur, now), 20, 150);
+      cancel = renderProgressive(list, sorted.length, (i) => resultHtml(sorted[i], maxDur, now, selected.includes(sorted[i].traceID)), 20, 150);
     };
     sortSel.addEventListener('change', () => {
       state.sort = sortSel.value as SortOrder;
@@ -181,6 +199,7 @@ export function searchPage(root: HTMLElement, url: URL): () => void {
         h('strong', { 'data-testid': 'result-count' }, `${summaries.length} Trace${summaries.length === 1 ? '' : 's'}`),
         errs ? h('span', { class: 'err-badge' }, `${errs} with errors`) : null,
         h('span', { class: 'spacer' }),
+        summaries.length > 1 ? compareBtn : null,
         h('label', { class: 'inline' }, 'Sort ', sortSel)),
       summaries.length ? list : notice('info', 'No trace matches. Widen the lookback, or remove a tag.', 'no-results'));
   };
@@ -227,16 +246,17 @@ async function serviceCounts(services: string[], lookback: string, sel: HTMLSele
   }
 }
 
-function resultHtml(s: TraceSummary, maxDur: number, now: number): string {
+function resultHtml(s: TraceSummary, maxDur: number, now: number, ticked: boolean): string {
   const pct = Math.max(0.5, (s.duration / maxDur) * 100);
   const svc = s.services.map((x) =>
     `<span class="svc-chip${x.errors ? ' has-err' : ''}" style="border-color:${serviceColor(x.name)}"><i style="background:${serviceColor(x.name)}"></i>${escapeHtml(x.name)} (${x.count})</span>`).join('');
-  return `<a class="result${s.errorCount ? ' is-error' : ''}" href="/trace/${escapeHtml(s.traceID)}" data-testid="result" data-trace-id="${escapeHtml(s.traceID)}">`
+  return `<div class="result-row"><label class="r-select" title="Tick two traces to compare them"><input type="checkbox" data-select="${escapeHtml(s.traceID)}" data-testid="result-select"${ticked ? ' checked' : ''}></label>`
+    + `<a class="result${s.errorCount ? ' is-error' : ''}" href="/trace/${escapeHtml(s.traceID)}" data-testid="result" data-trace-id="${escapeHtml(s.traceID)}">`
     + `<div class="result-title"><span class="r-name"><b>${escapeHtml(s.rootService)}:</b> ${escapeHtml(s.rootOperation)}</span> <span class="r-id">${escapeHtml(s.traceID.slice(0, 7))}</span><span class="r-dur">${formatDuration(s.duration)}</span></div>`
     + `<div class="r-bar"><div style="width:${pct.toFixed(2)}%"></div></div>`
     + `<div class="result-body"><span class="r-spans">${s.spanCount} Span${s.spanCount === 1 ? '' : 's'}</span>`
     + (s.errorCount ? `<span class="r-errors">${s.errorCount} Error${s.errorCount === 1 ? '' : 's'}</span>` : '')
-    + `<span class="r-svcs">${svc}</span><span class="r-time" title="${formatTime(s.start)}">${formatTime(s.start).slice(0, 19)} · ${timeAgo(s.start, now)}</span></div></a>`;
+    + `<span class="r-svcs">${svc}</span><span class="r-time" title="${formatTime(s.start)}">${formatTime(s.start).slice(0, 19)} · ${timeAgo(s.start, now)}</span></div></a></div>`;
 }
 
 /** Duration over time: one dot per trace, red when it has errors; a dot opens its trace. */

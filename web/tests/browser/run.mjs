@@ -355,6 +355,18 @@ test('compare: two traces merged by path, what only one did marked; "Compare…"
   await page.waitForSelector('[data-testid=cmp-row]', { timeout: TIMEOUT });
   await page.goto(`${base}/trace/${a}...nothex`);
   assert.match(await page.textContent('[data-testid=cmp-error]'), /Not a trace ID: nothex/);
+  // From the search results: tick two, in this order, and compare them.
+  await search(page, base, { service: 'client-gateway' });
+  const ids = await page.$$eval('[data-testid=result]', (els) => els.slice(0, 3).map((e) => e.getAttribute('data-trace-id')));
+  assert.ok(ids.length === 3, `three results to choose from (${ids.length})`);
+  assert.ok(await page.isDisabled('[data-testid=compare-selected]'), 'nothing ticked: no comparison');
+  for (const i of [2, 0, 1]) await page.check(`[data-testid=result-select][data-select="${ids[i]}"]`);
+  assert.ok(await page.isDisabled('[data-testid=compare-selected]'), 'three ticked: which two?');
+  await page.uncheck(`[data-testid=result-select][data-select="${ids[0]}"]`);
+  assert.ok(page.url().includes('/search'), 'ticking a result does not open it');
+  await page.click('[data-testid=compare-selected]');
+  await page.waitForURL(new RegExp(`/trace/${ids[2]}\\.\\.\\.${ids[1]}$`), { timeout: TIMEOUT });
+  await page.waitForSelector('[data-testid=cmp-row]', { timeout: TIMEOUT });
 });
 
 test('service map: client-gateway → order-manager → wallet-service → postgresql', async ({ page, base, model, expected }) => {
