@@ -12,7 +12,6 @@ export interface PathStats {
 export type CompareStatus = 'same' | 'changed' | 'only-a' | 'only-b';
 
 export interface CompareRow {
-  key: string;
   depth: number;
   service: string;
   operation: string;
@@ -22,7 +21,6 @@ export interface CompareRow {
 }
 
 interface Node {
-  key: string;
   service: string;
   operation: string;
   stats: PathStats;
@@ -30,28 +28,29 @@ interface Node {
   children: Map<string, Node>;
 }
 
-function node(key: string, s: Span, t: Trace): Node {
-  return { key, service: s.service, operation: s.operationName, stats: { count: 0, total: 0, errors: 0 }, offset: s.start - t.start, children: new Map() };
+function node(s: Span, t: Trace): Node {
+  return { service: s.service, operation: s.operationName, stats: { count: 0, total: 0, errors: 0 }, offset: s.start - t.start, children: new Map() };
 }
 
-// One trace's spans merged by path into a tree under a virtual root.
+// One trace's spans merged by path into a tree under a virtual root. Iterative: a trace can be
+// deeper than the call stack.
 function pathTree(t: Trace): Node {
-  const root: Node = { key: '', service: '', operation: '', stats: { count: 0, total: 0, errors: 0 }, offset: 0, children: new Map() };
-  const walk = (s: Span, parent: Node): void => {
+  const root: Node = { service: '', operation: '', stats: { count: 0, total: 0, errors: 0 }, offset: 0, children: new Map() };
+  const stack: [Span, Node][] = t.roots.map((r) => [r, root]);
+  while (stack.length) {
+    const [s, parent] = stack.pop()!;
     const name = `${s.service}\u0000${s.operationName}`;
-    const key = `${parent.key}\u0001${name}`;
     let n = parent.children.get(name);
     if (!n) {
-      n = node(key, s, t);
+      n = node(s, t);
       parent.children.set(name, n);
     }
     n.stats.count += 1;
     n.stats.total += s.duration;
     if (s.isError) n.stats.errors += 1;
     n.offset = Math.min(n.offset, s.start - t.start);
-    for (const c of s.children) walk(c, n);
-  };
-  for (const r of t.roots) walk(r, root);
+    for (const c of s.children) stack.push([c, n]);
+  }
   return root;
 }
 
@@ -64,18 +63,20 @@ function statusOf(a: PathStats | null, b: PathStats | null): CompareStatus {
 /** The merged path tree of two traces, depth first, siblings in the order they first started. */
 export function compareTraces(a: Trace, b: Trace): CompareRow[] {
   const rows: CompareRow[] = [];
-  const merge = (na: Node | undefined, nb: Node | undefined, depth: number): void => {
+  const first = (x: { ca?: Node; cb?: Node }) => Math.min(x.ca?.offset ?? Infinity, x.cb?.offset ?? Infinity);
+  const childrenOf = (na: Node | undefined, nb: Node | undefined) => {
     const names = new Set([...(na?.children.keys() ?? []), ...(nb?.children.keys() ?? [])]);
-    const children = [...names].map((name) => ({ ca: na?.children.get(name), cb: nb?.children.get(name) }));
-    children.sort((x, y) => Math.min(x.ca?.offset ?? Infinity, x.cb?.offset ?? Infinity) - Math.min(y.ca?.offset ?? Infinity, y.cb?.offset ?? Infinity));
-    for (const { ca, cb } of children) {
-      const any = (ca ?? cb)!;
-      const sa = ca ? ca.stats : null;
-      const sb = cb ? cb.stats : null;
-      rows.push({ key: any.key, depth, service: any.service, operation: any.operation, a: sa, b: sb, status: statusOf(sa, sb) });
-      merge(ca, cb, depth + 1);
-    }
+    return [...names].map((name) => ({ ca: na?.children.get(name), cb: nb?.children.get(name) })).sort((x, y) => first(x) - first(y));
   };
-  merge(pathTree(a), pathTree(b), 0);
+  // Depth first without recursion: the stack holds the pairs still to list, the next on top.
+  const stack = childrenOf(pathTree(a), pathTree(b)).reverse().map((pair) => ({ ...pair, depth: 0 }));
+  while (stack.length) {
+    const { ca, cb, depth } = stack.pop()!;
+    const any = (ca ?? cb)!;
+    const sa = ca ? ca.stats : null;
+    const sb = cb ? cb.stats : null;
+    rows.push({ depth, service: any.service, operation: any.operation, a: sa, b: sb, status: statusOf(sa, sb) });
+    for (const pair of childrenOf(ca, cb).reverse()) stack.push({ ...pair, depth: depth + 1 });
+  }
   return rows;
 }

@@ -62,4 +62,13 @@ describe('compareTraces', () => {
     expect(rows).toContain('  wallet: block_funds 1/- only-a');
     expect(rows).toContain('    wallet: block_funds -/1 only-b');
   });
+
+  it('lists a trace deeper than the call stack', () => {
+    const spans = [sp('s0', null, 0, 100_000, 'svc', 'op')];
+    for (let i = 1; i < 50_000; i++) spans.push(sp(`s${i}`, `s${i - 1}`, i, 100_000 - i, 'svc', 'op'));
+    const deep = buildTrace(trace(spans));
+    const rows = compareTraces(deep, deep);
+    expect(rows).toHaveLength(50_000);
+    expect(rows[49_999].depth).toBe(49_999);
+  });
 });
