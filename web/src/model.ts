@@ -64,7 +64,6 @@ export function parentRef(span: JaegerSpan): string | null {
   return ref ? ref.spanID : null;
 }
 
-/** Builds the span tree. Spans whose parent is missing become roots (Jaeger does the same). */
 /**
  * Whether a span matches the trace page's "Find" text: every word (case-insensitive) is part of
  * its service, operation, span ID, or one of its or its process's attributes as `key=value`.
@@ -79,6 +78,7 @@ export function spanMatches(s: Span, query: string): boolean {
   return words.every((w) => text.includes(w));
 }
 
+/** Builds the span tree. Spans whose parent is missing become roots (Jaeger does the same). */
 export function buildTrace(raw: JaegerTrace): Trace {
   const byId = new Map<string, Span>();
   for (const s of raw.spans) {

@@ -5,6 +5,7 @@ import { compareTraces, type CompareRow, type PathStats } from '../compare';
 import { h, markRendered, notice } from '../dom';
 import { escapeHtml, formatDuration, serviceColor } from '../format';
 import { buildTrace, type Trace } from '../model';
+import { navigate } from '../router';
 
 const ID = /^[0-9a-f]{1,32}$/;
 
@@ -25,10 +26,7 @@ export function comparePage(root: HTMLElement, url: URL): () => void {
     class: 'compare-form', 'data-testid': 'cmp-form',
     onsubmit: (ev: Event) => {
       ev.preventDefault();
-      const link = h('a', { href: `/trace/${inA.value.trim().toLowerCase()}...${inB.value.trim().toLowerCase()}` });
-      document.body.append(link);
-      link.click();
-      link.remove();
+      navigate(`/trace/${encodeURIComponent(inA.value.trim().toLowerCase())}...${encodeURIComponent(inB.value.trim().toLowerCase())}`);
     },
   }, h('label', null, 'Trace A', inA), h('label', null, 'Trace B', inB), h('button', { type: 'submit', class: 'primary', 'data-testid': 'cmp-submit' }, 'Compare'));
   const body = h('div', { class: 'compare-body' });
@@ -74,7 +72,7 @@ function rowHtml(r: CompareRow): string {
   const delta = r.a && r.b ? r.b.total / r.b.count - r.a.total / r.a.count : null;
   const deltaText = delta === null ? '' : `${delta >= 0 ? '+' : '−'}${formatDuration(Math.abs(delta))}`;
   return `<tr class="cmp-${r.status}" data-testid="cmp-row" data-status="${r.status}" data-depth="${r.depth}">`
-    + `<td class="cmp-name" style="padding-left:${8 + r.depth * 16}px"><i class="dot-svc" style="background:${serviceColor(r.service)}"></i>`
+    + `<td class="cmp-name" style="padding-left:${8 + Math.min(r.depth, 40) * 16}px"><i class="dot-svc" style="background:${serviceColor(r.service)}"></i>`
     + `<span data-testid="cmp-op">${escapeHtml(r.service)}: ${escapeHtml(r.operation)}</span></td>`
     + cell(r.a) + cell(r.b) + `<td class="num">${deltaText}</td></tr>`;
 }
