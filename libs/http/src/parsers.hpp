@@ -54,84 +54,89 @@ inline std::uint64_t AnnouncedLength(const Headers& headers) noexcept {
     return n;
 }
 
-/// Parses one request into a Request (which must outlive the parser). One parser per
-/// message, as Beast requires.
-class RequestParser final : public beast_http::basic_parser<true> {
+/// What the request and response parsers share: header fields and body (Content-Length or
+/// chunked) go into `message.headers` and `message.body`. The message must outlive the parser;
+/// one parser per message, as Beast requires.
+template <bool IsRequest, class Message>
+class MessageParser : public beast_http::basic_parser<IsRequest> {
 public:
-    RequestParser(Request& request, std::size_t max_header, std::size_t max_body)
-        : request_(request) {
-        header_limit(static_cast<std::uint32_t>(max_header));
-        body_limit(static_cast<std::uint64_t>(max_body));
-        eager(true);
+    MessageParser(Message& message, std::size_t max_header, std::size_t max_body)
+        : message_(message) {
+        this->header_limit(static_cast<std::uint32_t>(max_header));
+        this->body_limit(static_cast<std::uint64_t>(max_body));
+        this->eager(true);
     }
 
     /// Bytes of a Content-Length body still to come (0 before it, when chunked, when the body
     /// has no length and runs to the end of the connection, and once the message is complete,
     /// as a 1xx, 204 or 304 response is whatever its Content-Length says).
     std::uint64_t BodyLeft() const noexcept {
-        return !is_done() && body_received_ < body_length_ ? body_length_ - body_received_ : 0;
+        return !this->is_done() && body_received_ < body_length_ ? body_length_ - body_received_
+                                                                 : 0;
     }
+
+protected:
+    Message& message_;
+
+private:
+    void on_field_impl(beast_http::field, boost::beast::string_view name,
+                       boost::beast::string_view value, boost::beast::error_code&) final {
+        message_.headers.Add(std::string_view(name.data(), name.size()),
+                             std::string_view(value.data(), value.size()));
+    }
+    // The length is known here already: a head read on its own makes the next read the body's.
+    void on_header_impl(boost::beast::error_code&) final {
+        body_length_ = AnnouncedLength(message_.headers);
+    }
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                           boost::beast::error_code&) final {
+        if (length) {
+            message_.body.reserve(static_cast<std::size_t>(*length));
+            body_length_ = *length;
+        }
+    }
+    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) final {
+        message_.body.append(body.data(), body.size());
+        body_received_ += body.size();
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
+                              boost::beast::error_code&) final {}
+    std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                   boost::beast::error_code&) final {
+        message_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(boost::beast::error_code&) final {}
+
+    std::uint64_t body_length_ = 0;
+    std::uint64_t body_received_ = 0;
+};
+
+/// Parses one request into a Request.
+class RequestParser final : public MessageParser<true, Request> {
+public:
+    RequestParser(Request& request, std::size_t max_header, std::size_t max_body)
+        : MessageParser(request, max_header, max_body) {}
 
 private:
     void on_request_impl(beast_http::verb method, boost::beast::string_view method_str,
                          boost::beast::string_view target, int version,
                          boost::beast::error_code&) override {
-        request_.method = FromVerb(method);
-        request_.method_text.assign(method_str.data(), method_str.size());
-        request_.target.assign(target.data(), target.size());
-        request_.version = version;
+        message_.method = FromVerb(method);
+        message_.method_text.assign(method_str.data(), method_str.size());
+        message_.target.assign(target.data(), target.size());
+        message_.version = version;
     }
-    void on_response_impl(int, boost::beast::string_view, int, boost::beast::error_code&) override {}
-    void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
-                       boost::beast::error_code&) override {
-        request_.headers.Add(std::string_view(name.data(), name.size()),
-                              std::string_view(value.data(), value.size()));
+    void on_response_impl(int, boost::beast::string_view, int, boost::beast::error_code&) override {
     }
-    // The length is known here already: a head read on its own makes the next read the body's.
-    void on_header_impl(boost::beast::error_code&) override {
-        body_length_ = AnnouncedLength(request_.headers);
-    }
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                           boost::beast::error_code&) override {
-        if (length) {
-            request_.body.reserve(static_cast<std::size_t>(*length));
-            body_length_ = *length;
-        }
-    }
-    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
-        request_.body.append(body.data(), body.size());
-        body_received_ += body.size();
-        return body.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
-                              boost::beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
-                                   boost::beast::error_code&) override {
-        request_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_finish_impl(boost::beast::error_code&) override {}
-
-    Request& request_;
-    std::uint64_t body_length_ = 0;
-    std::uint64_t body_received_ = 0;
 };
 
 /// Parses one response into a ClientResponse.
-class ResponseParser final : public beast_http::basic_parser<false> {
+class ResponseParser final : public MessageParser<false, ClientResponse> {
 public:
-    ResponseParser(ClientResponse& response, std::size_t max_body) : response_(response) {
-        header_limit(64 * 1024);
-        body_limit(static_cast<std::uint64_t>(max_body));
-        eager(true);
-    }
-
-    /// Bytes of a Content-Length body still to come (0 before it, when chunked, when the body
-    /// has no length and runs to the end of the connection, and once the message is complete,
-    /// as a 1xx, 204 or 304 response is whatever its Content-Length says).
-    std::uint64_t BodyLeft() const noexcept {
-        return !is_done() && body_received_ < body_length_ ? body_length_ - body_received_ : 0;
-    }
+    ResponseParser(ClientResponse& response, std::size_t max_body)
+        : MessageParser(response, 64 * 1024, max_body) {}
 
 private:
     void on_request_impl(beast_http::verb, boost::beast::string_view, boost::beast::string_view, int,
@@ -144,40 +149,8 @@ private:
             ec = beast_http::error::bad_status;
             return;
         }
-        response_.status = code;
+        message_.status = code;
     }
-    void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
-                       boost::beast::error_code&) override {
-        response_.headers.Add(std::string_view(name.data(), name.size()),
-                               std::string_view(value.data(), value.size()));
-    }
-    void on_header_impl(boost::beast::error_code&) override {
-        body_length_ = AnnouncedLength(response_.headers);
-    }
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                           boost::beast::error_code&) override {
-        if (length) {
-            response_.body.reserve(static_cast<std::size_t>(*length));
-            body_length_ = *length;
-        }
-    }
-    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
-        response_.body.append(body.data(), body.size());
-        body_received_ += body.size();
-        return body.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
-                              boost::beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
-                                   boost::beast::error_code&) override {
-        response_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_finish_impl(boost::beast::error_code&) override {}
-
-    ClientResponse& response_;
-    std::uint64_t body_length_ = 0;
-    std::uint64_t body_received_ = 0;
 };
 
 }  // namespace flowex::http::detail
