@@ -439,11 +439,23 @@ struct DepSpan {
 // Calls per (minute, parent service, child service) found by one Ingest call.
 using EdgeMap = std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t>;
 
+// One ResourceSpans of a chunk: its resource and scope fields and a run of its trace's span
+// fields, all as received (or as re-encoded in WriteTraces).
+struct ChunkSection {
+    std::string_view resource;
+    std::string_view scope;
+    std::size_t first_span = 0;  // into ChunkBuilder::spans
+    std::size_t span_count = 0;
+    std::size_t span_bytes = 0;
+};
+
+// One trace's chunk of an Ingest call (a TracesData) is kept as views of the request bytes and
+// written once, into the span file's buffer: building it in a string of its own first copied
+// every span twice and cost an allocation per trace.
 struct ChunkBuilder {
     std::string trace_id;
-    std::string blob;
-    std::vector<std::string_view> scope_spans;  // span fields of the current scope
-    std::size_t scope_spans_bytes = 0;
+    std::vector<std::string_view> spans;  // span fields, in the sections' order
+    std::vector<ChunkSection> sections;
     std::size_t epoch = SIZE_MAX;
     TraceSummary delta;
     std::vector<SvcDelta> svcs;
@@ -1436,8 +1448,10 @@ private:
 
     // Queues a frame for the span file (written by WriteSeg before Ingest returns) and fills
     // ref (kRefBytes: offset, length, little-endian) with where its bytes will be.
-    void AppendToSeg(const Window* w, char kind, std::string_view bytes, char* ref) {
-        auto len = static_cast<std::uint32_t>(bytes.size());
+    // A frame header announcing `len` bytes, which the caller appends next; `ref` gets their
+    // place in the span file.
+    void AppendFrameHeader(const Window* w, char kind, std::size_t len_bytes, char* ref) {
+        auto len = static_cast<std::uint32_t>(len_bytes);
         const char header[kFrameHeaderBytes] = {'f', 'x', kind, 1,
                                                 static_cast<char>(len), static_cast<char>(len >> 8),
                                                 static_cast<char>(len >> 16), static_cast<char>(len >> 24)};
@@ -1445,7 +1459,40 @@ private:
         auto off = static_cast<std::uint64_t>(w->seg_size) + seg_buf_.size();
         for (int i = 0; i < 8; ++i) { ref[i] = static_cast<char>(off >> (8 * i)); }
         for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
+    }
+
+    void AppendToSeg(const Window* w, char kind, std::string_view bytes, char* ref) {
+        AppendFrameHeader(w, kind, bytes.size(), ref);
         seg_buf_ += bytes;
+    }
+
+    // A chunk as one TracesData frame: per section ResourceSpans{resource, ScopeSpans{scope,
+    // spans…}}, each span's bytes copied once, into the span file's buffer.
+    void AppendChunkToSeg(const Window* w, const ChunkBuilder& g, char* ref) {
+        const auto lengths = [](const ChunkSection& c) {
+            std::size_t scope_len = c.scope.size() + c.span_bytes;
+            std::size_t rs_len = c.resource.size() + 1 + VarintSize(scope_len) + scope_len;
+            return std::pair{scope_len, rs_len};
+        };
+        std::size_t total = 0;
+        for (const ChunkSection& c : g.sections) {
+            std::size_t rs_len = lengths(c).second;
+            total += 1 + VarintSize(rs_len) + rs_len;
+        }
+        AppendFrameHeader(w, kSpanFrame, total, ref);
+        seg_buf_.reserve(seg_buf_.size() + total);
+        for (const ChunkSection& c : g.sections) {
+            auto [scope_len, rs_len] = lengths(c);
+            AppendVarint(&seg_buf_, (1 << 3) | 2);
+            AppendVarint(&seg_buf_, rs_len);
+            seg_buf_ += c.resource;
+            AppendVarint(&seg_buf_, (2 << 3) | 2);
+            AppendVarint(&seg_buf_, scope_len);
+            seg_buf_ += c.scope;
+            for (std::size_t i = c.first_span; i < c.first_span + c.span_count; ++i) {
+                seg_buf_ += g.spans[i];
+            }
+        }
     }
 
     // The span bytes of this call go to the span file at its committed end, before the commit
@@ -1727,6 +1774,9 @@ private:
         std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
         std::size_t epoch = 0;
         std::vector<std::size_t> touched;
+        // Span fields re-serialized when they cannot be sliced (JSON, truncated); a deque keeps
+        // the views into them valid until the chunks are written.
+        std::deque<std::string> encoded;
         for (const DecodedTraces* batch : batches) {
             // Reuse the received bytes when the structure matches the decoded message.
             std::vector<WireResource> wire;
@@ -1736,9 +1786,6 @@ private:
                 sliced = static_cast<int>(wire[static_cast<std::size_t>(ri)].scopes.size()) ==
                          batch->message->resource_spans(ri).scope_spans_size();
             }
-            // Span fields re-serialized when they cannot be sliced (JSON, truncated); a deque
-            // keeps the views into them valid.
-            std::deque<std::string> encoded;
             int ri = -1;
             for (const auto& rs : batch->message->resource_spans()) {
                 ++ri;
@@ -1771,6 +1818,7 @@ private:
                         if (g.epoch != epoch) {
                             g.epoch = epoch;
                             touched.push_back(it->second);
+                            g.sections.push_back(ChunkSection{{}, {}, g.spans.size(), 0, 0});
                         }
                         // Validation only removes spans, in order: find this one's bytes.
                         while (wspans != nullptr && wpos < wspans->size() &&
@@ -1784,8 +1832,9 @@ private:
                             AppendMessage(&encoded.emplace_back(), 2, span);
                             field = encoded.back();
                         }
-                        g.scope_spans.push_back(field);
-                        g.scope_spans_bytes += field.size();
+                        g.spans.push_back(field);
+                        g.sections.back().span_count += 1;
+                        g.sections.back().span_bytes += field.size();
                         Account(&g, service, svc_id, span, out, &edges);
                     }
                     std::string_view scope_field;
@@ -1796,23 +1845,8 @@ private:
                         scope_field = encoded.back();
                     }
                     for (std::size_t gi : touched) {
-                        ChunkBuilder& g = groups[gi];
-                        // ResourceSpans{resource, ScopeSpans{scope, spans…}} written in place,
-                        // each span's bytes copied once.
-                        std::size_t scope_len = scope_field.size() + g.scope_spans_bytes;
-                        std::size_t rs_len = res_field.size() + 1 + VarintSize(scope_len) + scope_len;
-                        g.blob.reserve(g.blob.size() + 1 + VarintSize(rs_len) + rs_len);
-                        AppendVarint(&g.blob, (1 << 3) | 2);
-                        AppendVarint(&g.blob, rs_len);
-                        g.blob += res_field;
-                        AppendVarint(&g.blob, (2 << 3) | 2);
-                        AppendVarint(&g.blob, scope_len);
-                        g.blob += scope_field;
-                        for (std::string_view part : g.scope_spans) {
-                            g.blob += part;
-                        }
-                        g.scope_spans.clear();
-                        g.scope_spans_bytes = 0;
+                        groups[gi].sections.back().resource = res_field;
+                        groups[gi].sections.back().scope = scope_field;
                     }
                 }
             }
@@ -1971,7 +2005,7 @@ private:
     Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {
         Db& db = *w->writer;
         char ref[kRefBytes];
-        AppendToSeg(w, kSpanFrame, g.blob, ref);
+        AppendChunkToSeg(w, g, ref);
         // Tag rows are keyed (block, key, value, trace): a block holds the tags of
         // opt_.tag_block_traces traces, so one commit's inserts land in the current block's few
         // pages instead of all over the index (keyed by value first, tag rows were the largest
