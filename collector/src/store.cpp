@@ -1446,10 +1446,9 @@ private:
         }
     }
 
-    // Queues a frame for the span file (written by WriteSeg before Ingest returns) and fills
-    // ref (kRefBytes: offset, length, little-endian) with where its bytes will be.
-    // A frame header announcing `len` bytes, which the caller appends next; `ref` gets their
-    // place in the span file.
+    // Queues a frame header for the span file (written by WriteSeg before Ingest returns) that
+    // announces `len_bytes`, which the caller appends next, and fills ref (kRefBytes: offset,
+    // length, little-endian) with where those bytes will be.
     void AppendFrameHeader(const Window* w, char kind, std::size_t len_bytes, char* ref) {
         auto len = static_cast<std::uint32_t>(len_bytes);
         const char header[kFrameHeaderBytes] = {'f', 'x', kind, 1,
@@ -1461,6 +1460,7 @@ private:
         for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
     }
 
+    // Queues a frame holding `bytes`; ref as above.
     void AppendToSeg(const Window* w, char kind, std::string_view bytes, char* ref) {
         AppendFrameHeader(w, kind, bytes.size(), ref);
         seg_buf_ += bytes;
