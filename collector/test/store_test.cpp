@@ -342,6 +342,39 @@ TEST_F(StoreTest, TagRowsOfATraceAreWrittenOncePerBlockAndAgainInANewWindow) {
               (std::vector<int>{1, 1}));
 }
 
+// Tag rows wait for the commit and are written then, sorted, many to a statement: every one
+// of a commit's rows arrives, with its own trace, value and start.
+TEST_F(StoreTest, TagRowsQueuedForTheCommitAreEachWrittenWithTheirOwnTrace) {
+    auto s = Open();
+    constexpr int kTraces = 45;  // 3 indexed tags each: 135 rows, several statements' worth
+    for (int i = 0; i < kTraces; ++i) {
+        Put(*s, OrderTrace(TraceHex(100 + i), kT0 + static_cast<std::uint64_t>(i) * kMs, false, 10,
+                           i % 2 == 0 ? "AAPL" : "MSFT", 5000 + i));
+    }
+    // A second call of an early trace in the same interval: its rows are not written twice.
+    Put(*s, OrderTrace(TraceHex(100), kT0, false, 10, "AAPL", 5000));
+    for (int i = 0; i < kTraces; ++i) {
+        SearchQuery q;
+        q.tags = {{"user_id", std::to_string(5000 + i)}};
+        auto found = s->Search(q);
+        ASSERT_TRUE(found.ok());
+        ASSERT_EQ(found->size(), 1u) << "user_id=" << 5000 + i;
+        EXPECT_EQ(ToHex((*found)[0].trace_id), TraceHex(100 + i));
+    }
+    SearchQuery msft;
+    msft.tags = {{"symbol", "MSFT"}};
+    msft.limit = 100;
+    auto found = s->Search(msft);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->size(), static_cast<std::size_t>(kTraces / 2));
+    EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM tagb"),
+              std::vector<int>{3 * kTraces});
+    EXPECT_EQ(CountInWindows(dir_.str(),
+                             "SELECT count(*) FROM tagb t JOIN traces r USING (trace_id) "
+                             "WHERE t.start_ns = r.start_ns"),
+              std::vector<int>{3 * kTraces});
+}
+
 // Tags that are not indexed, and a span's duration, are checked on the trace's chunks one at a
 // time: each condition may be met by a span of another export call of the trace.
 TEST_F(StoreTest, ConditionsMetBySpansOfDifferentExportsFindTheTrace) {
