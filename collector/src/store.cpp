@@ -440,6 +440,48 @@ struct DepSpan {
 // Calls per (minute, parent service, child service) found by one Ingest call.
 using EdgeMap = std::map<std::tuple<std::int64_t, std::uint32_t, std::uint32_t>, std::int64_t>;
 
+// An INSERT of many rows a statement: `head` ("INSERT … VALUES") followed by kRows groups of
+// `columns` parameters; the rows left over go one a statement. The writer's commits insert
+// thousands of rows: a statement a row costs its step, reset and VDBE start for each.
+class MultiRowInsert {
+public:
+    static constexpr std::size_t kRows = 32;
+
+    MultiRowInsert(std::string_view head, int columns) : columns_(columns) {
+        std::string group = "(";
+        for (int c = 0; c < columns; ++c) { group += c == 0 ? "?" : ",?"; }
+        group += ")";
+        one_ = std::string(head) + group;
+        many_ = one_;
+        for (std::size_t r = 1; r < kRows; ++r) { many_ += "," + group; }
+    }
+
+    // Inserts rows 0 … count-1; bind(stmt, first, i) binds row i's columns from parameter
+    // `first` on. `what` names the statement in an error.
+    template <class BindRow>
+    Status Run(Db& db, std::size_t count, std::string_view what, BindRow bind) const {
+        std::size_t i = 0;
+        while (i < count) {
+            const std::size_t rows = count - i >= kRows ? kRows : 1;
+            auto stmt = db.PrepareStatic(rows > 1 ? many_.c_str() : one_.c_str());
+            if (!stmt) { return stmt.error(); }
+            for (std::size_t r = 0; r < rows; ++r) {
+                bind(*stmt, static_cast<int>(r) * columns_ + 1, i + r);
+            }
+            if (stmt->Run() != SQLITE_DONE) {
+                return Error{ErrorCode::kInternal, std::string(what) + ": " + db.ErrorText()};
+            }
+            i += rows;
+        }
+        return {};
+    }
+
+private:
+    int columns_;
+    std::string one_;
+    std::string many_;
+};
+
 // One ResourceSpans of a chunk: its resource and scope fields and a run of its trace's span
 // fields, all as received (or as re-encoded in WriteTraces).
 struct ChunkSection {
@@ -1669,10 +1711,8 @@ private:
         return st;
     }
 
-    // Writes the trace rows merged since the last flush: the summary (as the cache has it) with
-    // the refs of the new chunks appended, and one svcr row per (trace, service).
-    // Writes the queued tag rows in key order (each insert then lands next to the one before)
-    // with kTagRowsPerStatement rows a statement.
+    // Writes the queued tag rows in key order (each insert then lands next to the one before),
+    // many rows a statement.
     Status FlushTags(Db& db) {
         std::sort(
             pending_tags_.begin(), pending_tags_.end(),
@@ -1681,44 +1721,31 @@ private:
                        (std::tie(a.block, a.key, a.value) == std::tie(b.block, b.key, b.value) &&
                         a.TraceId() < b.TraceId());
             });
-        static const std::string many = [] {
-            std::string sql =
-                "INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES";
-            for (std::size_t i = 0; i < kTagRowsPerStatement; ++i) {
-                sql += i == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)";
-            }
-            return sql;
-        }();
-        std::size_t i = 0;
-        while (i < pending_tags_.size()) {
-            const std::size_t rows =
-                pending_tags_.size() - i >= kTagRowsPerStatement ? kTagRowsPerStatement : 1;
-            auto stmt = rows > 1 ? db.PrepareStatic(many.c_str())
-                                 : db.PrepareStatic(
-                                       "INSERT OR IGNORE INTO tagb(block, key, value, trace_id, "
-                                       "start_ns) VALUES(?, ?, ?, ?, ?)");
-            if (!stmt) { return stmt.error(); }
-            for (std::size_t r = 0; r < rows; ++r) {
-                const PendingTag& t = pending_tags_[i + r];
-                const int base = static_cast<int>(r * 5);
-                stmt->Bind(base + 1, t.block)
-                    .BindText(base + 2, t.key)
-                    .BindText(base + 3, t.value)
-                    .BindBlob(base + 4, t.TraceId())
-                    .Bind(base + 5, t.start_ns);
-            }
-            if (stmt->Run() != SQLITE_DONE) {
-                return Error{ErrorCode::kInternal, "insert tags: " + db.ErrorText()};
-            }
-            i += rows;
-        }
+        static const MultiRowInsert kInsert(
+            "INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES", 5);
+        Status st = kInsert.Run(db, pending_tags_.size(), "insert tags",
+                                [&](Stmt& stmt, int p, std::size_t i) {
+                                    const PendingTag& t = pending_tags_[i];
+                                    stmt.Bind(p, t.block)
+                                        .BindText(p + 1, t.key)
+                                        .BindText(p + 2, t.value)
+                                        .BindBlob(p + 3, t.TraceId())
+                                        .Bind(p + 4, t.start_ns);
+                                });
         pending_tags_.clear();
-        return {};
+        return st;
     }
 
+    // Writes the trace rows merged since the last flush: the summary (as the cache has it) with
+    // the refs of the new chunks appended, and one svcr row per (trace, service).
     Status FlushPending(Window* w) {
         Db& db = *w->writer;
         if (Status st = FlushTags(db); !st) { return st; }
+        struct SvcRow {
+            const PendingTrace* trace;
+            const SvcDelta* svc;
+        };
+        std::vector<SvcRow> svc_rows;
         for (const PendingTrace& p : pending_) {
             if (!p.spans) {
                 // Logs only (so far): the row, created if need be, gains their refs. Its empty
@@ -1779,28 +1806,32 @@ private:
             if (stmt->Run() != SQLITE_DONE) {
                 return Error{ErrorCode::kInternal, "insert trace: " + db.ErrorText()};
             }
-            for (const SvcDelta& o : p.svcs) {
-                auto svc = db.PrepareStatic(
-                    // One row per (trace, service, commit), appended: keyed by trace id and
-                    // merged in place, these rows were the last index written on random pages
-                    // besides the trace summary. A search reads them by (service, start); a check
-                    // for one trace scans its service's rows within the trace's time span.
-                    "INSERT INTO svcr(trace_id, service, start_ns, min_dur, max_dur, errors, ops) "
-                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-                if (!svc) {
-                    return svc.error();
-                }
-                svc->BindBlob(1, merged.trace_id)
-                    .BindText(2, o.service)
-                    .Bind(3, o.start_ns)
-                    .Bind(4, o.min_dur)
-                    .Bind(5, o.max_dur)
-                    .Bind(6, o.errors)
-                    .BindText(7, o.ops);
-                if (svc->Run() != SQLITE_DONE) {
-                    return Error{ErrorCode::kInternal, "insert svc: " + db.ErrorText()};
-                }
-            }
+            for (const SvcDelta& o : p.svcs) { svc_rows.push_back(SvcRow{&p, &o}); }
+        }
+        // One row per (trace, service, commit), appended: keyed by trace id and merged in place,
+        // these rows were the last index written on random pages besides the trace summary. A
+        // search reads them by (service, start); a check for one trace scans its service's rows
+        // within the trace's time span. In (service, start) order, as that index has them.
+        std::sort(svc_rows.begin(), svc_rows.end(), [](const SvcRow& a, const SvcRow& b) {
+            return std::tie(a.svc->service, a.svc->start_ns) <
+                   std::tie(b.svc->service, b.svc->start_ns);
+        });
+        static const MultiRowInsert kInsertSvc(
+            "INSERT INTO svcr(trace_id, service, start_ns, min_dur, max_dur, errors, ops) VALUES",
+            7);
+        if (Status st = kInsertSvc.Run(db, svc_rows.size(), "insert svc",
+                                       [&](Stmt& stmt, int p, std::size_t i) {
+                                           const SvcDelta& o = *svc_rows[i].svc;
+                                           stmt.BindBlob(p, svc_rows[i].trace->trace_id)
+                                               .BindText(p + 1, o.service)
+                                               .Bind(p + 2, o.start_ns)
+                                               .Bind(p + 3, o.min_dur)
+                                               .Bind(p + 4, o.max_dur)
+                                               .Bind(p + 5, o.errors)
+                                               .BindText(p + 6, o.ops);
+                                       });
+            !st) {
+            return st;
         }
         pending_.clear();
         pending_index_.clear();
@@ -2220,7 +2251,6 @@ private:
     }
 
     static constexpr std::size_t kMaxPending = 20'000;
-    static constexpr std::size_t kTagRowsPerStatement = 32;
     // 64 MiB of WAL between checkpoints: the pages a commit rewrites again and again (index
     // tails, the current tag block) are copied to the database once per checkpoint.
     static constexpr int kCheckpointPages = 16000;

@@ -373,6 +373,25 @@ TEST_F(StoreTest, TagRowsQueuedForTheCommitAreEachWrittenWithTheirOwnTrace) {
                              "SELECT count(*) FROM tagb t JOIN traces r USING (trace_id) "
                              "WHERE t.start_ns = r.start_ns"),
               std::vector<int>{3 * kTraces});
+    // Their (trace, service) rows go the same way: one per trace and service, the second call of
+    // trace 100 merged into its first.
+    EXPECT_EQ(CountInWindows(dir_.str(), "SELECT count(*) FROM svcr"),
+              std::vector<int>{2 * kTraces});
+    EXPECT_EQ(
+        CountInWindows(
+            dir_.str(),
+            "SELECT count(*) FROM svcr s JOIN traces r USING (trace_id) "
+            "WHERE s.service = 'order-manager' AND s.start_ns = r.start_ns + 2000000 "
+            "AND s.min_dur = 1000000 AND s.max_dur = 1000000 "
+            "AND s.ops = char(10) || 'POST /order' || char(10) || 'INSERT orders' || char(10)"),
+        std::vector<int>{kTraces});
+    SearchQuery gateway;
+    gateway.service = "client-gateway";
+    gateway.tags = {{"symbol", "MSFT"}};
+    gateway.limit = 100;
+    auto by_service = s->Search(gateway);
+    ASSERT_TRUE(by_service.ok());
+    EXPECT_EQ(by_service->size(), static_cast<std::size_t>(kTraces / 2));
 }
 
 // Tags that are not indexed, and a span's duration, are checked on the trace's chunks one at a
