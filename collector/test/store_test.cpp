@@ -768,6 +768,50 @@ TEST_F(StoreTest, AnExportsLogsAreStoredPerTraceResourceAndScope) {
     EXPECT_EQ(LogLayout(*s, TraceHex(4)), b);
 }
 
+// A commit's trace rows go many to a statement: each keeps its own summary, refs and log refs,
+// whether the trace has spans or (so far) only logs.
+TEST_F(StoreTest, ACommitOfManyTracesKeepsEachTracesSummaryAndRefs) {
+    auto s = Open();
+    constexpr int kEach = 40;  // more than a statement's rows of each kind
+    for (int i = 0; i < kEach; ++i) {
+        PutLogs(*s, TraceLogs(TraceHex(200 + i), 1, "alone " + std::to_string(i)));
+        Put(*s, OrderTrace(TraceHex(300 + i), kT0 + static_cast<std::uint64_t>(i) * kMs, i % 4 == 0,
+                           10 + i));
+        PutLogs(*s, TraceLogs(TraceHex(300 + i), 2, "with " + std::to_string(i)));
+    }
+    SearchQuery all;
+    all.limit = 100;
+    auto found = s->Search(all);  // commits
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->size(), static_cast<std::size_t>(kEach));
+    EXPECT_EQ(QueryWindows(dir_.str(),
+                           "SELECT count(*) FROM traces WHERE span_count = 0 AND "
+                           "length(log_refs) = 12 AND refs IS NULL"),
+              std::vector<std::int64_t>{kEach});
+    EXPECT_EQ(
+        QueryWindows(
+            dir_.str(),
+            "SELECT count(*) FROM traces WHERE span_count = 5 AND has_root = 1 AND "
+            "root_service = 'client-gateway' AND root_operation = 'POST /v1/order' AND "
+            "duration_ns = end_ns - start_ns AND length(refs) = 12 AND length(log_refs) = 12"),
+        std::vector<std::int64_t>{kEach});
+    for (int i : {0, 17, kEach - 1}) {
+        EXPECT_EQ(LogBodies(*s, TraceHex(200 + i)),
+                  std::vector<std::string>{"alone " + std::to_string(i) + " 0"});
+        EXPECT_EQ(LogBodies(*s, TraceHex(300 + i)),
+                  (std::vector<std::string>{"with " + std::to_string(i) + " 0",
+                                            "with " + std::to_string(i) + " 1"}));
+        auto trace = s->GetTrace(Id(TraceHex(300 + i)));
+        ASSERT_TRUE(trace.ok() && trace->has_value());
+        const auto row = std::find_if(found->begin(), found->end(), [&](const TraceSummary& t) {
+            return ToHex(t.trace_id) == TraceHex(300 + i);
+        });
+        ASSERT_NE(row, found->end());
+        EXPECT_EQ(row->end_ns - row->start_ns, static_cast<std::int64_t>((10 + i) * kMs));
+        EXPECT_EQ(row->error_count, i % 4 == 0 ? 2 : 0);
+    }
+}
+
 TEST_F(StoreTest, LogsAreStoredPerTrace) {
     {
         auto s = Open();
