@@ -2302,7 +2302,6 @@ private:
     std::vector<OperationInfo> pending_ops_;
     std::string seg_buf_;  // frames of the current Ingest call, written before it returns
 
-    // The trace rows of the open transaction, merged in memory until its commit (in order).
     // A tag row queued for the commit (FlushPending): written then, sorted, several rows a
     // statement. One statement a row, written as each chunk came, was a tenth of the
     // collector's CPU under the exchange's traffic.
@@ -2317,6 +2316,7 @@ private:
     };
     std::vector<PendingTag> pending_tags_;
 
+    // The trace rows of the open transaction, merged in memory until its commit (in order).
     struct PendingTrace {
         TraceKey key;
         std::string trace_id;
