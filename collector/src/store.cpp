@@ -1717,9 +1717,8 @@ private:
         std::sort(
             pending_tags_.begin(), pending_tags_.end(),
             [](const PendingTag& a, const PendingTag& b) {
-                return std::tie(a.block, a.key, a.value) < std::tie(b.block, b.key, b.value) ||
-                       (std::tie(a.block, a.key, a.value) == std::tie(b.block, b.key, b.value) &&
-                        a.TraceId() < b.TraceId());
+                return std::make_tuple(a.block, a.key, std::string_view(a.value), a.TraceId()) <
+                       std::make_tuple(b.block, b.key, std::string_view(b.value), b.TraceId());
             });
         static const MultiRowInsert kInsert(
             "INSERT OR IGNORE INTO tagb(block, key, value, trace_id, start_ns) VALUES", 5);
