@@ -12,8 +12,7 @@ Ingestor::Ingestor(Store& store, RedMetrics& metrics, IngestOptions options)
 Ingestor::~Ingestor() { Stop(); }
 
 bool Ingestor::Submit(DecodedTraces batch, Done done) {
-    // The arena holds the decoded message: count its real footprint.
-    std::size_t bytes = batch.arena ? static_cast<std::size_t>(batch.arena->SpaceAllocated()) : batch.wire_bytes;
+    const std::size_t bytes = batch.Footprint();
     return Push(Item{std::move(batch), std::move(done), bytes});
 }
 

@@ -73,14 +73,8 @@ bool AllZero(std::string_view bytes) {
     return true;
 }
 
-// Counts changes made by the limits in this thread's current decode (0 = exact decoding).
-thread_local std::size_t g_changes = 0;
-
 void TruncateUtf8(std::string* s, std::size_t max_bytes) {
-    if (s->size() <= max_bytes) {
-        return;
-    }
-    ++g_changes;
+    if (s->size() <= max_bytes) { return; }
     std::size_t n = max_bytes;
     // Back off continuation bytes (10xxxxxx) so the cut lands on a character boundary.
     while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) {
@@ -95,7 +89,6 @@ std::size_t TruncateRepeated(Field* field, std::size_t max) {
         return 0;
     }
     std::size_t dropped = field->size() - max;
-    ++g_changes;
     field->DeleteSubrange(static_cast<int>(max), static_cast<int>(dropped));
     return dropped;
 }
@@ -134,10 +127,7 @@ void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth)
         case otlp_common::AnyValue::kArrayValue: {
             auto* values = v->mutable_array_value()->mutable_values();
             TruncateRepeated(values, limits.max_attributes);
-            if (depth > 8 && !values->empty()) {
-                values->Clear();
-                ++g_changes;
-            }
+            if (depth > 8 && !values->empty()) { values->Clear(); }
             for (auto& e : *values) {
                 BoundValue(&e, limits, depth + 1);
             }
@@ -145,10 +135,7 @@ void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth)
         }
         case otlp_common::AnyValue::kKvlistValue: {
             auto* values = v->mutable_kvlist_value()->mutable_values();
-            if (depth > 8 && !values->empty()) {
-                values->Clear();
-                ++g_changes;
-            }
+            if (depth > 8 && !values->empty()) { values->Clear(); }
             BoundAttributes(values, limits, nullptr, depth + 1);
             break;
         }
@@ -157,25 +144,23 @@ void BoundValue(otlp_common::AnyValue* v, const DecodeLimits& limits, int depth)
     }
 }
 
-// Why a span is invalid; nullptr when valid.
-template <class Span>
-const char* SpanProblem(const Span& span) {
-    if (span.trace_id().size() != 16) {
-        return "trace id must be 16 bytes";
-    }
-    if (AllZero(span.trace_id())) {
-        return "trace id must not be zero";
-    }
-    if (span.span_id().size() != 8) {
-        return "span id must be 8 bytes";
-    }
-    if (AllZero(span.span_id())) {
-        return "span id must not be zero";
-    }
-    if (!span.parent_span_id().empty() && span.parent_span_id().size() != 8) {
+// Why a span with these ids is invalid; nullptr when valid.
+const char* IdProblem(std::string_view trace_id, std::string_view span_id,
+                      std::string_view parent_span_id) {
+    if (trace_id.size() != 16) { return "trace id must be 16 bytes"; }
+    if (AllZero(trace_id)) { return "trace id must not be zero"; }
+    if (span_id.size() != 8) { return "span id must be 8 bytes"; }
+    if (AllZero(span_id)) { return "span id must not be zero"; }
+    if (!parent_span_id.empty() && parent_span_id.size() != 8) {
         return "parent span id must be empty or 8 bytes";
     }
     return nullptr;
+}
+const char* SpanProblem(const otlp_trace::Span& span) {
+    return IdProblem(span.trace_id(), span.span_id(), span.parent_span_id());
+}
+const char* SpanProblem(const SpanView& span) {
+    return IdProblem(span.trace_id, span.span_id, span.parent_span_id);
 }
 
 const char* LogProblem(const otlp_logs::LogRecord& rec) {
@@ -188,20 +173,10 @@ const char* LogProblem(const otlp_logs::LogRecord& rec) {
     return nullptr;
 }
 
-// The span attributes of an ingest message were checked by SpanAttributesPlain (within the
-// limits): nothing to bound.
-void BoundSpanAttributes(google::protobuf::RepeatedPtrField<std::string>*, const DecodeLimits&,
-                         std::uint32_t*) {}
-void BoundSpanAttributes(google::protobuf::RepeatedPtrField<otlp_common::KeyValue>* attrs,
-                         const DecodeLimits& limits, std::uint32_t* dropped) {
-    BoundAttributes(attrs, limits, dropped);
-}
-
 // Removes invalid spans (counted in rejected, the first reason in error_message) and bounds
 // the rest; returns how many were kept.
-template <class Request>
-std::int64_t ValidateTraces(Request* message, const DecodeLimits& limits, std::int64_t* rejected,
-                            std::string* error_message) {
+std::int64_t ValidateTraces(ExportTraceRequest* message, const DecodeLimits& limits,
+                            std::int64_t* rejected, std::string* error_message) {
     std::int64_t accepted = 0;
     for (auto& rs : *message->mutable_resource_spans()) {
         if (rs.has_resource()) {
@@ -223,7 +198,7 @@ std::int64_t ValidateTraces(Request* message, const DecodeLimits& limits, std::i
                     continue;
                 }
                 std::uint32_t dropped = span->dropped_attributes_count();
-                BoundSpanAttributes(span->mutable_attributes(), limits, &dropped);
+                BoundAttributes(span->mutable_attributes(), limits, &dropped);
                 span->set_dropped_attributes_count(dropped);
                 TruncateUtf8(span->mutable_name(), 1024);
                 std::size_t ev = TruncateRepeated(span->mutable_events(), limits.max_events);
@@ -298,6 +273,16 @@ public:
         p_ += n;
         return true;
     }
+    // A little-endian fixed64 (n = 8) or fixed32 (n = 4).
+    bool Fixed(std::size_t n, std::uint64_t* v) {
+        if (n > static_cast<std::size_t>(end_ - p_)) { return false; }
+        std::uint64_t out = 0;
+        for (std::size_t i = 0; i < n; ++i) { out |= static_cast<std::uint64_t>(p_[i]) << (8 * i); }
+        p_ += n;
+        *v = out;
+        return true;
+    }
+    const char* Position() const { return reinterpret_cast<const char*>(p_); }
 
 private:
     const unsigned char* p_;
@@ -423,24 +408,391 @@ bool PlainAnyValue(std::string_view bytes, const DecodeLimits& limits, int depth
     return true;
 }
 
-// Whether every span attribute of the request is plain and within the count limit.
-bool SpanAttributesPlain(const IngestTraceRequest& req, const DecodeLimits& limits) {
-    for (const auto& rs : req.resource_spans()) {
-        for (const auto& ss : rs.scope_spans()) {
-            for (const auto& span : ss.spans()) {
-                if (static_cast<std::size_t>(span.attributes_size()) > limits.max_attributes) {
-                    return false;
-                }
-                for (const std::string& a : span.attributes()) {
-                    if (!PlainKeyValue(a, limits, 0)) {
-                        return false;
-                    }
-                }
+// ---------------------------------------------------------------- span views
+
+// One field of a message: its number, wire type and value (a varint or fixed value in
+// `number_value`, a length-delimited one in `bytes`), and `whole`, its tag, length and value.
+struct WireField {
+    int number = 0;
+    int type = 0;
+    std::uint64_t number_value = 0;
+    std::string_view bytes;
+    std::string_view whole;
+};
+
+// The next field; false at a malformed one or a group (which no OTLP message has).
+bool NextField(WireReader& r, WireField* f) {
+    const char* begin = r.Position();
+    std::uint64_t tag = 0;
+    if (!r.Varint(&tag) || (tag >> 3) == 0 || (tag >> 3) > 536870911) { return false; }
+    f->number = static_cast<int>(tag >> 3);
+    f->type = static_cast<int>(tag & 7);
+    bool ok = false;
+    switch (f->type) {
+        case 0:
+            ok = r.Varint(&f->number_value);
+            break;
+        case 1:
+            ok = r.Fixed(8, &f->number_value);
+            break;
+        case 2:
+            ok = r.Bytes(&f->bytes);
+            break;
+        case 5:
+            ok = r.Fixed(4, &f->number_value);
+            break;
+        default:
+            return false;
+    }
+    f->whole = std::string_view(begin, static_cast<std::size_t>(r.Position() - begin));
+    return ok;
+}
+
+// Reads a trace request's protobuf encoding into DecodedTraces' views.
+//
+// Strict (a received body): only the plain form of the header — every known field of its
+// declared wire type, a singular one at most once, no unknown field, ASCII strings, attributes
+// that PlainKeyValue accepts, names and counts within the limits, enum and uint32 values in
+// range. On anything else it returns false and the caller leaves the body to the official
+// classes, which then decide exactly as for any body. Spans with invalid ids are left out and
+// counted, as ValidateTraces does.
+// Lenient (what the official classes wrote after validating and bounding, or what the store
+// wrote): any field order, unknown fields skipped, no checks beyond well-formedness.
+class TraceScanner {
+public:
+    TraceScanner(DecodedTraces* out, const DecodeLimits& limits, bool strict)
+        : out_(out), limits_(limits), strict_(strict) {}
+
+    bool Request(std::string_view bytes) {
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            if (f.number == 1) {
+                if (f.type != 2 || !ResourceSpans(f.bytes)) { return false; }
+            } else if (strict_) {
+                return false;
             }
         }
+        out_->accepted = static_cast<std::int64_t>(out_->spans.size());
+        return true;
     }
-    return true;
-}
+
+private:
+    // Whether a field may be read: of the declared wire type, and (strict) a singular field
+    // seen once. `seen` collects singular fields' numbers (all below 32).
+    bool Accept(const WireField& f, int type, std::uint32_t* seen) const {
+        if (f.type != type) { return false; }
+        if (seen != nullptr) {
+            const std::uint32_t bit = std::uint32_t{1} << f.number;
+            if (strict_ && (*seen & bit) != 0) { return false; }
+            *seen |= bit;
+        }
+        return true;
+    }
+    // A string field: ASCII (valid UTF-8 as it is) within max_bytes when strict.
+    bool Text(std::string_view s, std::size_t max_bytes) const {
+        return !strict_ || (s.size() <= max_bytes && Ascii(s));
+    }
+    bool Int32(std::uint64_t v) const {
+        return !strict_ || v <= static_cast<std::uint64_t>(INT32_MAX);
+    }
+    bool Uint32(std::uint64_t v) const { return !strict_ || v <= UINT32_MAX; }
+    bool Attribute(std::string_view kv, std::size_t* count) const {
+        return !strict_ || (++*count <= limits_.max_attributes && PlainKeyValue(kv, limits_, 0));
+    }
+    // A field this scanner does not read: an error when strict, skipped otherwise.
+    bool Unknown() const { return !strict_; }
+
+    bool ResourceSpans(std::string_view bytes) {
+        ResourceSpansView rs;
+        rs.service = "unknown_service";
+        rs.first_scope = static_cast<std::uint32_t>(out_->scopes.size());
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                    ok = Accept(f, 2, &seen) && Resource(f.bytes, &rs.service);
+                    rs.resource_field = f.whole;
+                    break;
+                case 2:
+                    ok = Accept(f, 2, nullptr) && ScopeSpans(f.bytes);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                default:
+                    ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        rs.scope_count = static_cast<std::uint32_t>(out_->scopes.size()) - rs.first_scope;
+        out_->resources.push_back(rs);
+        return true;
+    }
+
+    bool Resource(std::string_view bytes, std::string_view* service) {
+        bool found = false;
+        std::size_t count = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            if (f.number == 1) {
+                if (!Accept(f, 2, nullptr) || !Attribute(f.bytes, &count)) { return false; }
+                if (!found) {
+                    const AttributeView kv = ReadAttribute(f.bytes);
+                    if (kv.key == "service.name" && kv.is_string) {
+                        *service = kv.text;
+                        found = true;
+                    }
+                }
+            } else if (f.number == 2) {
+                if (!Accept(f, 0, &seen) || !Uint32(f.number_value)) { return false; }
+            } else if (!Unknown()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    bool ScopeSpans(std::string_view bytes) {
+        ScopeSpansView ss;
+        ss.first_span = static_cast<std::uint32_t>(out_->spans.size());
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                    ok = Accept(f, 2, &seen) && Scope(f.bytes);
+                    ss.scope_field = f.whole;
+                    break;
+                case 2:
+                    ok = Accept(f, 2, nullptr) && Span(f.bytes, f.whole);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                default:
+                    ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        ss.span_count = static_cast<std::uint32_t>(out_->spans.size()) - ss.first_span;
+        out_->scopes.push_back(ss);
+        return true;
+    }
+
+    // InstrumentationScope: read for its checks only.
+    bool Scope(std::string_view bytes) {
+        if (!strict_) { return true; }
+        std::size_t count = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                case 2:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
+                    break;
+                case 4:
+                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
+                    break;
+                default:
+                    ok = false;
+            }
+            if (!ok) { return false; }
+        }
+        return true;
+    }
+
+    bool Span(std::string_view bytes, std::string_view whole) {
+        SpanView s;
+        s.whole = whole;
+        s.first_attribute = static_cast<std::uint32_t>(out_->attributes.size());
+        std::size_t attributes = 0;
+        std::size_t events = 0;
+        std::size_t links = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                    ok = Accept(f, 2, &seen);
+                    s.trace_id = f.bytes;
+                    break;
+                case 2:
+                    ok = Accept(f, 2, &seen);
+                    s.span_id = f.bytes;
+                    break;
+                case 3:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                case 4:
+                    ok = Accept(f, 2, &seen);
+                    s.parent_span_id = f.bytes;
+                    break;
+                case 5:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, 1024);
+                    s.name = f.bytes;
+                    break;
+                case 6:
+                    ok = Accept(f, 0, &seen) && Int32(f.number_value);
+                    s.kind = static_cast<std::int32_t>(f.number_value);
+                    break;
+                case 7:
+                    ok = Accept(f, 1, &seen);
+                    s.start_time_unix_nano = f.number_value;
+                    break;
+                case 8:
+                    ok = Accept(f, 1, &seen);
+                    s.end_time_unix_nano = f.number_value;
+                    break;
+                case 9:
+                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &attributes);
+                    out_->attributes.push_back(f.bytes);
+                    break;
+                case 11:
+                    ok = Accept(f, 2, nullptr) && (!strict_ || ++events <= limits_.max_events) &&
+                         Event(f.bytes);
+                    break;
+                case 13:
+                    ok = Accept(f, 2, nullptr) && (!strict_ || ++links <= limits_.max_links) &&
+                         Link(f.bytes);
+                    break;
+                case 10:
+                case 12:
+                case 14:
+                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
+                    break;
+                case 15:
+                    ok = Accept(f, 2, &seen) && Status(f.bytes, &s.status_code);
+                    break;
+                case 16:
+                    ok = Accept(f, 5, &seen);
+                    break;
+                default:
+                    ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        s.attribute_count = static_cast<std::uint32_t>(out_->attributes.size()) - s.first_attribute;
+        if (const char* why = SpanProblem(s); why != nullptr) {
+            // Left out, as ValidateTraces removes it (which the lenient reader never meets).
+            out_->attributes.resize(s.first_attribute);
+            ++out_->rejected;
+            if (out_->error_message.empty()) { out_->error_message = why; }
+            return true;
+        }
+        out_->spans.push_back(s);
+        return true;
+    }
+
+    bool Event(std::string_view bytes) const {
+        if (!strict_) { return true; }
+        std::size_t count = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                    ok = Accept(f, 1, &seen);
+                    break;
+                case 2:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, 1024);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
+                    break;
+                case 4:
+                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
+                    break;
+                default:
+                    ok = false;
+            }
+            if (!ok) { return false; }
+        }
+        return true;
+    }
+
+    bool Link(std::string_view bytes) const {
+        if (!strict_) { return true; }
+        std::size_t count = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                case 2:
+                    ok = Accept(f, 2, &seen);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                case 4:
+                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
+                    break;
+                case 5:
+                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
+                    break;
+                case 6:
+                    ok = Accept(f, 5, &seen);
+                    break;
+                default:
+                    ok = false;
+            }
+            if (!ok) { return false; }
+        }
+        return true;
+    }
+
+    bool Status(std::string_view bytes, std::int32_t* code) const {
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            if (f.number == 2) {
+                ok = Accept(f, 2, &seen) && Text(f.bytes, limits_.max_string_bytes);
+            } else if (f.number == 3) {
+                ok = Accept(f, 0, &seen) && Int32(f.number_value);
+                *code = static_cast<std::int32_t>(f.number_value);
+            } else {
+                ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        return true;
+    }
+
+    DecodedTraces* out_;
+    const DecodeLimits& limits_;
+    bool strict_;
+};
 
 void ValidateLogs(DecodedLogs* d, const DecodeLimits& limits) {
     for (auto& rl : *d->message->mutable_resource_logs()) {
@@ -1040,25 +1392,25 @@ Result<Message*> Parse(std::string_view body, Encoding encoding, google::protobu
         }
         return message;
     }
-    if constexpr (std::is_same_v<Message, IngestTraceRequest>) {
-        return Error{ErrorCode::kInternal, "JSON is decoded with the official classes"};
+    auto json = common::ParseJson(body, OtlpJsonLimits(body.size()));
+    if (!json) { return Error{ErrorCode::kInvalidJson, json.error().message}; }
+    JsonDecoder dec;
+    Status st;
+    if constexpr (std::is_same_v<Message, ExportTraceRequest>) {
+        st = dec.Traces(*json, message);
     } else {
-        auto json = common::ParseJson(body, OtlpJsonLimits(body.size()));
-        if (!json) {
-            return Error{ErrorCode::kInvalidJson, json.error().message};
-        }
-        JsonDecoder dec;
-        Status st;
-        if constexpr (std::is_same_v<Message, ExportTraceRequest>) {
-            st = dec.Traces(*json, message);
-        } else {
-            st = dec.Logs(*json, message);
-        }
-        if (!st) {
-            return st.error();
-        }
-        return message;
+        st = dec.Logs(*json, message);
     }
+    if (!st) { return st.error(); }
+    return message;
+}
+
+// Reads an ingest request's encoding the official classes wrote (or, replaying, the store) into
+// `d`, which takes the bytes.
+bool ReadOwned(std::string bytes, DecodedTraces* d) {
+    d->storage = std::make_unique<std::string>(std::move(bytes));
+    d->bytes = *d->storage;
+    return TraceScanner(d, DecodeLimits{}, false).Request(d->bytes);
 }
 
 std::string PartialJson(std::string_view count_key, std::int64_t rejected,
@@ -1078,43 +1430,79 @@ std::string PartialJson(std::string_view count_key, std::int64_t rejected,
 
 Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
                                    const DecodeLimits& limits) {
-    DecodedTraces d;
-    d.arena = NewArena();
-    d.wire_bytes = body.size();
-    g_changes = 0;
-    bool plain = false;
     if (encoding == Encoding::kProtobuf) {
-        // What the official classes would refuse apart from span attributes, this parse refuses
-        // too (the same fields and types); the attributes are checked next.
-        auto m = Parse<IngestTraceRequest>(body, encoding, d.arena.get());
-        if (!m) {
-            return std::move(m).error();
-        }
-        d.message = *m;
-        plain = SpanAttributesPlain(*d.message, limits);
+        DecodedTraces d;
+        d.wire_bytes = body.size();
+        d.storage = std::make_unique<std::string>(body);
+        d.bytes = *d.storage;
+        if (TraceScanner(&d, limits, true).Request(d.bytes)) { return d; }
     }
-    if (plain) {
-        d.accepted = ValidateTraces(d.message, limits, &d.rejected, &d.error_message);
-    } else {
-        // The official classes decide and bound, and their result is read back as an ingest
-        // message (the arena's memory, reused by the next request, is not worth freeing early).
-        auto m = Parse<ExportTraceRequest>(body, encoding, d.arena.get());
-        if (!m) {
-            return std::move(m).error();
-        }
-        d.accepted = ValidateTraces(*m, limits, &d.rejected, &d.error_message);
-        std::string bytes = (*m)->SerializeAsString();
-        d.message = google::protobuf::Arena::CreateMessage<IngestTraceRequest>(d.arena.get());
-        if (!d.message->ParseFromString(bytes)) {
-            return Error{ErrorCode::kInternal, "re-reading a decoded OTLP request failed"};
-        }
-    }
-    if (encoding == Encoding::kProtobuf && g_changes == 0 && !body.empty()) {
-        char* copy = google::protobuf::Arena::CreateArray<char>(d.arena.get(), body.size());
-        std::memcpy(copy, body.data(), body.size());
-        d.raw = std::string_view(copy, body.size());
+    // Not plain: the official classes decide and bound, and what they encode is read back.
+    DecodedTraces d;
+    d.wire_bytes = body.size();
+    std::unique_ptr<google::protobuf::Arena> arena = NewArena();
+    auto m = Parse<ExportTraceRequest>(body, encoding, arena.get());
+    if (!m) { return std::move(m).error(); }
+    ValidateTraces(*m, limits, &d.rejected, &d.error_message);
+    (*m)->DiscardUnknownFields();
+    if (!ReadOwned((*m)->SerializeAsString(), &d)) {
+        return Error{ErrorCode::kInternal, "re-reading a decoded OTLP request failed"};
     }
     return d;
+}
+
+bool ReadStoredTraces(std::string_view bytes, DecodedTraces* out) {
+    DecodedTraces d;
+    d.wire_bytes = bytes.size();
+    d.bytes = bytes;
+    if (!TraceScanner(&d, DecodeLimits{}, false).Request(bytes)) {
+        // Written by an older collector that kept unknown fields, groups among them.
+        ExportTraceRequest m;
+        if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
+            !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+            return false;
+        }
+        m.DiscardUnknownFields();
+        d = DecodedTraces{};
+        d.wire_bytes = bytes.size();
+        if (!ReadOwned(m.SerializeAsString(), &d)) { return false; }
+    }
+    *out = std::move(d);
+    return true;
+}
+
+std::string EncodeKept(const DecodedTraces& d) {
+    const auto field = [](std::string* out, int number, std::string_view bytes) {
+        for (std::uint64_t v = (static_cast<std::uint64_t>(number) << 3) | 2;; v >>= 7) {
+            if (v < 0x80) {
+                out->push_back(static_cast<char>(v));
+                break;
+            }
+            out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+        }
+        for (std::uint64_t v = bytes.size();; v >>= 7) {
+            if (v < 0x80) {
+                out->push_back(static_cast<char>(v));
+                break;
+            }
+            out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+        }
+        out->append(bytes);
+    };
+    std::string out;
+    for (const ResourceSpansView& r : d.resources) {
+        std::string rs(r.resource_field);
+        for (std::uint32_t i = r.first_scope; i < r.first_scope + r.scope_count; ++i) {
+            const ScopeSpansView& sc = d.scopes[i];
+            std::string ss(sc.scope_field);
+            for (std::uint32_t j = sc.first_span; j < sc.first_span + sc.span_count; ++j) {
+                ss += d.spans[j].whole;
+            }
+            field(&rs, 2, ss);
+        }
+        field(&out, 1, rs);
+    }
+    return out;
 }
 
 Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,

@@ -107,124 +107,6 @@ void AppendMessage(std::string* out, int field, const Msg& m) {
     m.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out->data() + at));
 }
 
-// --- A minimal protobuf wire scanner: slices of the ExportTraceServiceRequest body, so stored
-// chunks reuse the spans' bytes as received instead of re-serializing them.
-bool ReadVarint(const char*& p, const char* end, std::uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64 && p < end; shift += 7) {
-        auto b = static_cast<unsigned char>(*p++);
-        *v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-        if ((b & 0x80) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// Calls each(field, value, whole) for every length-delimited field; false on malformed input.
-template <class F>
-bool ScanFields(std::string_view msg, F each) {
-    const char* p = msg.data();
-    const char* end = p + msg.size();
-    while (p < end) {
-        const char* start = p;
-        std::uint64_t tag = 0;
-        if (!ReadVarint(p, end, &tag)) {
-            return false;
-        }
-        std::uint64_t v = 0;
-        switch (tag & 7) {
-            case 0:
-                if (!ReadVarint(p, end, &v)) {
-                    return false;
-                }
-                break;
-            case 1:
-                if (end - p < 8) {
-                    return false;
-                }
-                p += 8;
-                break;
-            case 5:
-                if (end - p < 4) {
-                    return false;
-                }
-                p += 4;
-                break;
-            case 2: {
-                if (!ReadVarint(p, end, &v) || v > static_cast<std::uint64_t>(end - p)) {
-                    return false;
-                }
-                std::string_view value(p, v);
-                p += v;
-                if (!each(static_cast<int>(tag >> 3), value, std::string_view(start, static_cast<std::size_t>(p - start)))) {
-                    return false;
-                }
-                break;
-            }
-            default:
-                return false;
-        }
-    }
-    return true;
-}
-
-struct WireSpan {
-    std::string_view whole;  // field 2 of ScopeSpans: tag, length and span bytes
-    std::string_view trace_id;
-    std::string_view span_id;
-};
-struct WireScope {
-    std::string_view scope_field;
-    std::vector<WireSpan> spans;
-};
-struct WireResource {
-    std::string_view resource_field;
-    std::vector<WireScope> scopes;
-};
-
-bool ScanRequest(std::string_view body, std::vector<WireResource>* out) {
-    return ScanFields(body, [&](int f, std::string_view rs, std::string_view) {
-        if (f != 1) {
-            return true;
-        }
-        out->emplace_back();
-        return ScanFields(rs, [&](int f2, std::string_view v2, std::string_view whole2) {
-            if (f2 == 1) {
-                if (!out->back().resource_field.empty()) {
-                    return false;  // repeated (merged) resource: not sliceable
-                }
-                out->back().resource_field = whole2;
-            } else if (f2 == 2) {
-                out->back().scopes.emplace_back();
-                return ScanFields(v2, [&](int f3, std::string_view v3, std::string_view whole3) {
-                    WireScope& sc = out->back().scopes.back();
-                    if (f3 == 1) {
-                        if (!sc.scope_field.empty()) {
-                            return false;
-                        }
-                        sc.scope_field = whole3;
-                    } else if (f3 == 2) {
-                        WireSpan ws{whole3, {}, {}};
-                        bool ok = ScanFields(v3, [&](int f4, std::string_view v4, std::string_view) {
-                            if (f4 == 1) {
-                                ws.trace_id = v4;
-                            } else if (f4 == 2) {
-                                ws.span_id = v4;
-                            }
-                            return true;
-                        });
-                        sc.spans.push_back(ws);
-                        return ok;
-                    }
-                    return true;
-                });
-            }
-            return true;
-        });
-    });
-}
-
 std::string ServiceOf(const otlp_resource::Resource& r) {
     for (const auto& kv : r.attributes()) {
         if (kv.key() == "service.name" && kv.value().has_string_value()) {
@@ -1681,15 +1563,12 @@ private:
             std::string_view data(h + kFrameHeaderBytes, len);
             if (h[2] == kSpanFrame) {
                 DecodedTraces d;
-                d.message = google::protobuf::Arena::CreateMessage<IngestTraceRequest>(&arena);
-                if (!d.message->ParseFromArray(data.data(), static_cast<int>(len))) { break; }
-                d.raw = data;
+                if (!ReadStoredTraces(data, &d)) { break; }
                 traces.push_back(std::move(d));
             } else {
                 DecodedLogs d;
                 d.message = google::protobuf::Arena::CreateMessage<ExportLogsRequest>(&arena);
                 if (!d.message->ParseFromArray(data.data(), static_cast<int>(len))) { break; }
-                d.raw = data;
                 logs.push_back(std::move(d));
             }
             pos += kFrameHeaderBytes + len;
@@ -1852,45 +1731,25 @@ private:
         std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
         std::size_t epoch = 0;
         std::vector<std::size_t> touched;
-        // Span fields re-serialized when they cannot be sliced (JSON, truncated); a deque keeps
-        // the views into them valid until the chunks are written.
-        std::deque<std::string> encoded;
+        // A chunk holds views of the batches' bytes (each span as received, or as the official
+        // classes encoded it when the decoder left the request to them).
         for (const DecodedTraces* batch : batches) {
-            // Reuse the received bytes when the structure matches the decoded message.
-            std::vector<WireResource> wire;
-            bool sliced = !batch->raw.empty() && ScanRequest(batch->raw, &wire) &&
-                          static_cast<int>(wire.size()) == batch->message->resource_spans_size();
-            for (int ri = 0; sliced && ri < batch->message->resource_spans_size(); ++ri) {
-                sliced = static_cast<int>(wire[static_cast<std::size_t>(ri)].scopes.size()) ==
-                         batch->message->resource_spans(ri).scope_spans_size();
-            }
-            int ri = -1;
-            for (const auto& rs : batch->message->resource_spans()) {
-                ++ri;
-                std::uint32_t svc_id = Intern(ServiceOf(rs.resource()));
+            for (const ResourceSpansView& rs : batch->resources) {
+                std::uint32_t svc_id = Intern(std::string(rs.service));
                 const std::string& service = service_names_[svc_id];  // stable (a deque)
-                std::string_view res_field;
-                if (sliced) {
-                    res_field = wire[static_cast<std::size_t>(ri)].resource_field;
-                } else {
-                    AppendMessage(&encoded.emplace_back(), 1, rs.resource());
-                    res_field = encoded.back();
-                }
-                int si = -1;
-                for (const auto& ss : rs.scope_spans()) {
-                    ++si;
+                for (std::uint32_t si = rs.first_scope; si < rs.first_scope + rs.scope_count;
+                     ++si) {
+                    const ScopeSpansView& ss = batch->scopes[si];
                     ++epoch;
                     touched.clear();
-                    const std::vector<WireSpan>* wspans =
-                        sliced ? &wire[static_cast<std::size_t>(ri)].scopes[static_cast<std::size_t>(si)].spans : nullptr;
-                    std::size_t wpos = 0;
-                    for (const auto& span : ss.spans()) {
-                        TraceKey key = KeyOf(span.trace_id());
+                    for (std::uint32_t k = ss.first_span; k < ss.first_span + ss.span_count; ++k) {
+                        const SpanView& span = batch->spans[k];
+                        TraceKey key = KeyOf(span.trace_id);
                         auto [it, inserted] = index.emplace(key, groups.size());
                         if (inserted) {
                             groups.emplace_back();
-                            groups.back().trace_id = span.trace_id();
-                            groups.back().delta.trace_id = span.trace_id();
+                            groups.back().trace_id = span.trace_id;
+                            groups.back().delta.trace_id = span.trace_id;
                         }
                         ChunkBuilder& g = groups[it->second];
                         if (g.epoch != epoch) {
@@ -1898,33 +1757,14 @@ private:
                             touched.push_back(it->second);
                             g.sections.push_back(ChunkSection{{}, {}, g.spans.size(), 0, 0});
                         }
-                        // Validation only removes spans, in order: find this one's bytes.
-                        while (wspans != nullptr && wpos < wspans->size() &&
-                               ((*wspans)[wpos].span_id != span.span_id() || (*wspans)[wpos].trace_id != span.trace_id())) {
-                            ++wpos;
-                        }
-                        std::string_view field;
-                        if (wspans != nullptr && wpos < wspans->size()) {
-                            field = (*wspans)[wpos++].whole;
-                        } else {
-                            AppendMessage(&encoded.emplace_back(), 2, span);
-                            field = encoded.back();
-                        }
-                        g.spans.push_back(field);
+                        g.spans.push_back(span.whole);
                         g.sections.back().span_count += 1;
-                        g.sections.back().span_bytes += field.size();
-                        Account(&g, service, svc_id, span, out, &edges);
-                    }
-                    std::string_view scope_field;
-                    if (sliced) {
-                        scope_field = wire[static_cast<std::size_t>(ri)].scopes[static_cast<std::size_t>(si)].scope_field;
-                    } else {
-                        AppendMessage(&encoded.emplace_back(), 1, ss.scope());
-                        scope_field = encoded.back();
+                        g.sections.back().span_bytes += span.whole.size();
+                        Account(&g, service, svc_id, *batch, span, out, &edges);
                     }
                     for (std::size_t gi : touched) {
-                        groups[gi].sections.back().resource = res_field;
-                        groups[gi].sections.back().scope = scope_field;
+                        groups[gi].sections.back().resource = rs.resource_field;
+                        groups[gi].sections.back().scope = ss.scope_field;
                     }
                 }
             }
@@ -1957,25 +1797,26 @@ private:
     }
 
     void Account(ChunkBuilder* g, const std::string& service, std::uint32_t svc_id,
-                 const ingest::Span& span, IngestOutcome* out, EdgeMap* edges) {
-        auto start = static_cast<std::int64_t>(span.start_time_unix_nano());
-        auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
+                 const DecodedTraces& batch, const SpanView& span, IngestOutcome* out,
+                 EdgeMap* edges) {
+        auto start = static_cast<std::int64_t>(span.start_time_unix_nano);
+        auto end = static_cast<std::int64_t>(span.end_time_unix_nano);
         if (end < start) {
             end = start;
         }
         std::int64_t dur = end - start;
-        bool error = span.status().code() == otlp_trace::Status::STATUS_CODE_ERROR;
-        bool root = span.parent_span_id().empty();
+        bool error = span.status_code == otlp_trace::Status::STATUS_CODE_ERROR;
+        bool root = span.parent_span_id.empty();
         TraceSummary& d = g->delta;
         if (d.span_count == 0) {
             d.start_ns = start;
             d.end_ns = end;
             d.root_service = service;
-            d.root_operation = span.name();
+            d.root_operation = span.name;
         } else {
             if (!d.has_root && (root || start < d.start_ns)) {
                 d.root_service = service;
-                d.root_operation = span.name();
+                d.root_operation = span.name;
             }
             d.start_ns = std::min(d.start_ns, start);
             d.end_ns = std::max(d.end_ns, end);
@@ -1983,7 +1824,7 @@ private:
         if (root && !d.has_root) {
             d.has_root = true;
             d.root_service = service;
-            d.root_operation = span.name();
+            d.root_operation = span.name;
         }
         ++d.span_count;
         d.error_count += error ? 1 : 0;
@@ -2014,11 +1855,11 @@ private:
         sd->min_dur = std::min(sd->min_dur, dur);
         sd->max_dur = std::max(sd->max_dur, dur);
         sd->errors += error ? 1 : 0;
-        AddOperation(&sd->ops, span.name());
+        AddOperation(&sd->ops, span.name);
 
         std::string_view peer;
         bool db_span = false;
-        for (const std::string& encoded : span.attributes()) {
+        for (const std::string_view encoded : batch.AttributesOf(span)) {
             const AttributeView kv = ReadAttribute(encoded);
             const std::string_view kk = kv.key;  // string_view ==: lengths first, then the bytes
             // Most keys are not indexed: their length alone says so, without comparing bytes.
@@ -2059,19 +1900,20 @@ private:
         }
 
         // Operations catalog (per window).
-        std::uint64_t op_key = std::hash<std::string_view>()(span.name()) * 31 + svc_id * 7919 +
-                               static_cast<std::uint64_t>(span.kind());
+        std::uint64_t op_key = std::hash<std::string_view>()(span.name) * 31 + svc_id * 7919 +
+                               static_cast<std::uint64_t>(span.kind);
         if (g_window_ops_ != nullptr && g_window_ops_->insert(op_key).second) {
-            pending_ops_.push_back(OperationInfo{service + '\0' + span.name(), span.kind()});
+            pending_ops_.push_back(
+                OperationInfo{service + '\0' + std::string(span.name), span.kind});
         }
 
         // Dependencies: resolved per trace once the call's spans are grouped.
         std::int64_t minute = start / 60'000'000'000;
-        g->deps.push_back(DepSpan{SpanKeyOf(span.span_id()),
-                                  root ? 0 : SpanKeyOf(span.parent_span_id()), svc_id, minute});
+        g->deps.push_back(DepSpan{SpanKeyOf(span.span_id),
+                                  root ? 0 : SpanKeyOf(span.parent_span_id), svc_id, minute});
         if (!peer.empty() &&
-            (span.kind() == otlp_trace::Span::SPAN_KIND_CLIENT ||
-             span.kind() == otlp_trace::Span::SPAN_KIND_PRODUCER) &&
+            (span.kind == otlp_trace::Span::SPAN_KIND_CLIENT ||
+             span.kind == otlp_trace::Span::SPAN_KIND_PRODUCER) &&
             db_span) {
             // Databases and caches are nodes by their peer name (DESIGN §5). Calls between
             // services come from parent → child spans only, as in Jaeger: a peer.service that
@@ -2080,7 +1922,7 @@ private:
         }
 
         out->spans += 1;
-        out->facts.push_back(SpanFact{service, span.name(), span.kind(), start, dur, error});
+        out->facts.push_back(SpanFact{service, span.name, span.kind, start, dur, error});
     }
 
     Status WriteChunk(Window* w, ChunkBuilder& g, IngestOutcome* out) {

@@ -14,11 +14,11 @@ using testing::AddResource;
 using testing::AddSpan;
 using testing::Id;
 
-// A decoded span's attribute i, as the official classes read it.
-otlp_common::KeyValue Attr(const ingest::Span& span, int i) {
-    otlp_common::KeyValue kv;
-    EXPECT_TRUE(kv.ParseFromString(span.attributes(i)));
-    return kv;
+// What a decoded request keeps (as the store keeps it), read by the official classes.
+ExportTraceRequest Kept(const DecodedTraces& d) {
+    ExportTraceRequest m;
+    EXPECT_TRUE(m.ParseFromString(EncodeKept(d)));
+    return m;
 }
 
 ExportTraceRequest ThreeSpans() {
@@ -31,11 +31,26 @@ ExportTraceRequest ThreeSpans() {
 }
 
 TEST(Decode, ValidProtobufKeepsEverySpan) {
-    auto d = DecodeTraces(ThreeSpans().SerializeAsString(), Encoding::kProtobuf);
+    const std::string body = ThreeSpans().SerializeAsString();
+    auto d = DecodeTraces(body, Encoding::kProtobuf);
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(d->accepted, 3);
     EXPECT_EQ(d->rejected, 0);
-    EXPECT_EQ(d->message->resource_spans(0).scope_spans(0).spans(1).name(), "place_order");
+    EXPECT_EQ(d->bytes, body);  // read in place: views of the received bytes
+    ASSERT_EQ(d->resources.size(), 1u);
+    EXPECT_EQ(d->resources[0].service, "client-gateway");
+    ASSERT_EQ(d->spans.size(), 3u);
+    const SpanView& s = d->spans[1];
+    EXPECT_EQ(s.name, "place_order");
+    EXPECT_EQ(ToHex(s.trace_id), "0af7651916cd43dd8448eb211c80319c");
+    EXPECT_EQ(ToHex(s.span_id), "b7ad6b7169203332");
+    EXPECT_EQ(ToHex(s.parent_span_id), "b7ad6b7169203331");
+    EXPECT_TRUE(d->spans[0].parent_span_id.empty());
+    EXPECT_EQ(s.kind, 1);
+    EXPECT_EQ(d->spans[2].kind, 3);
+    EXPECT_EQ(s.start_time_unix_nano, 1500u);
+    EXPECT_EQ(s.end_time_unix_nano, 4000u);
+    EXPECT_EQ(Kept(*d).resource_spans(0).scope_spans(0).spans(1).name(), "place_order");
 }
 
 TEST(Decode, TruncatedProtobufIsRefused) {
@@ -79,18 +94,26 @@ TEST(Decode, OtlpJsonHexIdsStringAndNumberIntsEnumsAsIntsOrNames) {
     auto d = DecodeTraces(body, Encoding::kJson);
     ASSERT_TRUE(d.ok()) << d.error().message;
     EXPECT_EQ(d->accepted, 2);
-    const auto& s0 = d->message->resource_spans(0).scope_spans(0).spans(0);
+    const ExportTraceRequest kept = Kept(*d);
+    const auto& s0 = kept.resource_spans(0).scope_spans(0).spans(0);
     EXPECT_EQ(ToHex(s0.trace_id()), "5b8efff798038103d269b633813fc60c");
     EXPECT_EQ(s0.start_time_unix_nano(), 1544712660000000000ULL);
     EXPECT_EQ(s0.end_time_unix_nano(), 1544712661000000000ULL);
-    EXPECT_EQ(Attr(s0, 0).value().int_value(), 10);
-    EXPECT_EQ(Attr(s0, 1).value().int_value(), 11);
-    EXPECT_TRUE(Attr(s0, 2).value().bool_value());
+    EXPECT_EQ(s0.attributes(0).value().int_value(), 10);
+    EXPECT_EQ(s0.attributes(1).value().int_value(), 11);
+    EXPECT_TRUE(s0.attributes(2).value().bool_value());
     EXPECT_EQ(s0.status().code(), otlp_trace::Status::STATUS_CODE_ERROR);
     EXPECT_EQ(s0.events(0).name(), "exception");
-    const auto& s1 = d->message->resource_spans(0).scope_spans(0).spans(1);
+    const auto& s1 = kept.resource_spans(0).scope_spans(0).spans(1);
     EXPECT_EQ(s1.kind(), otlp_trace::Span::SPAN_KIND_CLIENT);
     EXPECT_EQ(ToHex(s1.parent_span_id()), "eee19b7ec3c1b174");
+    // The views the store reads.
+    ASSERT_EQ(d->spans.size(), 2u);
+    EXPECT_EQ(d->resources[0].service, "risk-manager");
+    EXPECT_EQ(d->spans[0].status_code, otlp_trace::Status::STATUS_CODE_ERROR);
+    EXPECT_EQ(d->spans[1].kind, otlp_trace::Span::SPAN_KIND_CLIENT);
+    EXPECT_EQ(d->AttributesOf(d->spans[0]).size(), 5u);
+    EXPECT_EQ(ReadAttribute(d->AttributesOf(d->spans[0])[1]).integer, 11);
 }
 
 TEST(Decode, InvalidIdsAreRejectedPerSpanAndCounted) {
@@ -104,7 +127,9 @@ TEST(Decode, InvalidIdsAreRejectedPerSpanAndCounted) {
     EXPECT_EQ(d->accepted, 3);
     EXPECT_EQ(d->rejected, 2);
     EXPECT_FALSE(d->error_message.empty());
-    EXPECT_EQ(d->message->resource_spans(0).scope_spans(0).spans_size(), 3);
+    ASSERT_EQ(d->spans.size(), 3u);
+    EXPECT_EQ(Kept(*d).resource_spans(0).scope_spans(0).spans_size(), 3);
+    EXPECT_EQ(d->spans[2].name, "POST");
 
     auto j = DecodeTraces(R"({"resourceSpans":[{"scopeSpans":[{"spans":[
         {"traceId":"not-hex","spanId":"eee19b7ec3c1b174","name":"x"}]}]}]})", Encoding::kJson);
@@ -123,9 +148,11 @@ TEST(Decode, TenThousandAttributesAreTruncatedNotFatal) {
     AddSpan(ss, spec);
     auto d = DecodeTraces(req.SerializeAsString(), Encoding::kProtobuf);
     ASSERT_TRUE(d.ok());
-    const auto& span = d->message->resource_spans(0).scope_spans(0).spans(0);
+    const ExportTraceRequest kept = Kept(*d);
+    const auto& span = kept.resource_spans(0).scope_spans(0).spans(0);
     EXPECT_EQ(span.attributes_size(), 128);
     EXPECT_EQ(span.dropped_attributes_count(), 10000u - 128u);
+    EXPECT_EQ(d->AttributesOf(d->spans[0]).size(), 128u);
 }
 
 TEST(Decode, PartialSuccessResponseInBothEncodings) {
@@ -177,13 +204,34 @@ ExportTraceRequest AllValueKinds() {
     return req;
 }
 
-// Whether the decoded request holds exactly what the official classes read from `body`.
+// Whether the decoded request keeps exactly what the official classes read from `body` (fields
+// they do not know left out), and its views say the same.
 void ExpectSameAsOfficial(const DecodedTraces& d, const std::string& body) {
     ExportTraceRequest official;
     ASSERT_TRUE(official.ParseFromString(body));
-    ExportTraceRequest back;
-    ASSERT_TRUE(back.ParseFromString(d.message->SerializeAsString()));
-    EXPECT_EQ(back.SerializeAsString(), official.SerializeAsString());
+    official.DiscardUnknownFields();
+    EXPECT_EQ(Kept(d).SerializeAsString(), official.SerializeAsString());
+    std::size_t i = 0;
+    for (const auto& rs : official.resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) {
+            for (const auto& span : ss.spans()) {
+                ASSERT_LT(i, d.spans.size());
+                const SpanView& v = d.spans[i++];
+                EXPECT_EQ(v.name, span.name());
+                EXPECT_EQ(v.kind, span.kind());
+                EXPECT_EQ(v.status_code, span.status().code());
+                EXPECT_EQ(v.start_time_unix_nano, span.start_time_unix_nano());
+                EXPECT_EQ(v.end_time_unix_nano, span.end_time_unix_nano());
+                EXPECT_EQ(v.parent_span_id, span.parent_span_id());
+                ASSERT_EQ(v.attribute_count, static_cast<std::uint32_t>(span.attributes_size()));
+                for (int a = 0; a < span.attributes_size(); ++a) {
+                    EXPECT_EQ(d.AttributesOf(v)[static_cast<std::size_t>(a)],
+                              span.attributes(a).SerializeAsString());
+                }
+            }
+        }
+    }
+    EXPECT_EQ(i, d.spans.size());
 }
 
 TEST(Decode, PlainAttributesOfEveryKindAreKeptExactly) {
@@ -191,20 +239,21 @@ TEST(Decode, PlainAttributesOfEveryKindAreKeptExactly) {
     auto d = DecodeTraces(body, Encoding::kProtobuf);
     ASSERT_TRUE(d.ok()) << d.error().message;
     EXPECT_EQ(d->accepted, 1);
-    EXPECT_EQ(d->raw, body);  // nothing changed: the store copies the received bytes
+    EXPECT_EQ(d->bytes, body);  // read in place: the store copies the received bytes
     ExpectSameAsOfficial(*d, body);
-    const auto& span = d->message->resource_spans(0).scope_spans(0).spans(0);
-    ASSERT_EQ(span.attributes_size(), 8);
-    AttributeView symbol = ReadAttribute(span.attributes(0));
+    const auto attrs = d->AttributesOf(d->spans[0]);
+    ASSERT_EQ(attrs.size(), 8u);
+    AttributeView symbol = ReadAttribute(attrs[0]);
     EXPECT_EQ(symbol.key, "symbol");
     EXPECT_TRUE(symbol.is_string);
     EXPECT_EQ(symbol.text, "AAPL");
-    EXPECT_EQ(Attr(span, 1).value().int_value(), 11);
-    EXPECT_EQ(ReadAttribute(span.attributes(1)).integer, 11);
-    EXPECT_FALSE(ReadAttribute(span.attributes(2)).is_int);  // a bool
-    EXPECT_EQ(Attr(span, 5).value().array_value().values(1).int_value(), -3);
-    EXPECT_EQ(Attr(span, 6).value().kvlist_value().values(0).key(), "inner");
-    EXPECT_FALSE(ReadAttribute(span.attributes(7)).is_string);
+    EXPECT_EQ(ReadAttribute(attrs[1]).integer, 11);
+    EXPECT_FALSE(ReadAttribute(attrs[2]).is_int);  // a bool
+    const ExportTraceRequest kept = Kept(*d);
+    const auto& span = kept.resource_spans(0).scope_spans(0).spans(0);
+    EXPECT_EQ(span.attributes(5).value().array_value().values(1).int_value(), -3);
+    EXPECT_EQ(span.attributes(6).value().kvlist_value().values(0).key(), "inner");
+    EXPECT_FALSE(ReadAttribute(attrs[7]).is_string);
 }
 
 // Non-ASCII text, a repeated field, an unknown field: the official classes decide, and the
@@ -231,11 +280,62 @@ TEST(Decode, UnusualAttributesGoThroughTheOfficialClasses) {
         ExpectSameAsOfficial(*d, b);
     }
     auto d = DecodeTraces(twice_req.SerializeAsString(), Encoding::kProtobuf);
-    const auto& s0 = d->message->resource_spans(0).scope_spans(0).spans(0);
-    AttributeView last = ReadAttribute(s0.attributes(s0.attributes_size() - 1));
+    ASSERT_TRUE(d.ok());
+    AttributeView last = ReadAttribute(d->AttributesOf(d->spans[0]).back());
     EXPECT_EQ(last.key, "twice");
     EXPECT_FALSE(last.is_string);  // int 7 came last
-    EXPECT_EQ(Attr(s0, s0.attributes_size() - 1).value().int_value(), 7);
+    EXPECT_EQ(last.integer, 7);
+}
+
+// Encodings no OpenTelemetry SDK writes but protobuf allows (a field twice, an unknown field, a
+// known field of another wire type, non-ASCII text): read as the official classes read them.
+TEST(Decode, UnusualSpanEncodingsGetTheOfficialReading) {
+    const ExportTraceRequest base = ThreeSpans();
+    const std::string span = base.resource_spans(0).scope_spans(0).spans(0).SerializeAsString();
+    const auto with_span = [&](const std::string& extra) {
+        ExportTraceRequest req = base;
+        EXPECT_TRUE(req.mutable_resource_spans(0)
+                        ->mutable_scope_spans(0)
+                        ->mutable_spans(0)
+                        ->ParseFromString(span + extra));
+        return req.SerializeAsString();
+    };
+    const auto field = [](int number, int type, const std::string& value) {
+        std::string out(1, static_cast<char>(number << 3 | type));
+        if (type == 2) { out.push_back(static_cast<char>(value.size())); }
+        return out + value;
+    };
+    const std::vector<std::string> bodies = {
+        with_span(field(5, 2, "renamed")),  // the name twice: the last wins
+        with_span(field(15, 2, field(2, 2, "first")) +
+                  field(15, 2, field(3, 0, "\x02"))),          // merged
+        with_span(field(6, 2, "x")),                           // kind as bytes: an unknown field
+        with_span(std::string("\xa0\x06\x01")),                // field 100: unknown
+        with_span(field(5, 2, "Z\xc3\xbcrich")),               // non-ASCII name
+        with_span(field(6, 0, "\x05") + field(6, 0, "\x03")),  // kind twice
+    };
+    for (const std::string& body : bodies) {
+        auto d = DecodeTraces(body, Encoding::kProtobuf);
+        ASSERT_TRUE(d.ok()) << d.error().message;
+        EXPECT_EQ(d->accepted, 3);
+        ExpectSameAsOfficial(*d, body);
+    }
+    auto renamed = DecodeTraces(bodies[0], Encoding::kProtobuf);
+    EXPECT_EQ(renamed->spans[0].name, "renamed");
+    auto merged = DecodeTraces(bodies[1], Encoding::kProtobuf);
+    EXPECT_EQ(merged->spans[0].status_code, otlp_trace::Status::STATUS_CODE_ERROR);
+    EXPECT_EQ(Kept(*merged).resource_spans(0).scope_spans(0).spans(0).status().message(), "first");
+    EXPECT_EQ(DecodeTraces(bodies[5], Encoding::kProtobuf)->spans[0].kind, 3);
+}
+
+TEST(Decode, NamesPastTheLimitAreCut) {
+    ExportTraceRequest req = ThreeSpans();
+    req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(1)->set_name(
+        std::string(1500, 'n'));
+    auto d = DecodeTraces(req.SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->spans[1].name, std::string(1024, 'n'));
+    EXPECT_EQ(Kept(*d).resource_spans(0).scope_spans(0).spans(1).name().size(), 1024u);
 }
 
 TEST(Decode, AttributesTheOfficialClassesRefuseAreRefused) {
@@ -261,13 +361,16 @@ TEST(Decode, LongAttributeValuesAreCutAndTheSpanReencoded) {
     kv->mutable_value()->set_string_value(std::string(20000, 'q'));
     auto d = DecodeTraces(req.SerializeAsString(), Encoding::kProtobuf);
     ASSERT_TRUE(d.ok());
-    EXPECT_TRUE(d->raw.empty());  // changed: not the received bytes
-    const auto& span = d->message->resource_spans(0).scope_spans(0).spans(0);
-    EXPECT_EQ(Attr(span, span.attributes_size() - 1).value().string_value().size(), DecodeLimits{}.max_string_bytes);
+    EXPECT_NE(d->bytes, req.SerializeAsString());  // changed: not the received bytes
+    const ExportTraceRequest kept = Kept(*d);
+    const auto& span = kept.resource_spans(0).scope_spans(0).spans(0);
+    EXPECT_EQ(span.attributes(span.attributes_size() - 1).value().string_value().size(),
+              DecodeLimits{}.max_string_bytes);
 }
 
 // Random damage to requests with every kind of attribute: the decoder accepts exactly the
-// bodies the official classes parse, and what it keeps parses with them (the query path).
+// bodies the official classes parse, and keeps what they read (spans with invalid ids left out,
+// unknown fields dropped), which parses with them again (the query path).
 TEST(Decode, DamagedBodiesGetTheOfficialClassesVerdict) {
     std::vector<std::string> seeds = {AllValueKinds().SerializeAsString(), ThreeSpans().SerializeAsString()};
     std::mt19937 rng(7);
@@ -289,7 +392,25 @@ TEST(Decode, DamagedBodiesGetTheOfficialClassesVerdict) {
         if (d.ok()) {
             ++accepted;
             otlp_trace::TracesData back;
-            ASSERT_TRUE(back.ParseFromString(d->message->SerializeAsString())) << "mutation " << i;
+            ASSERT_TRUE(back.ParseFromString(EncodeKept(*d))) << "mutation " << i;
+            official.DiscardUnknownFields();
+            for (auto& rs : *official.mutable_resource_spans()) {
+                rs.clear_schema_url();
+                for (auto& ss : *rs.mutable_scope_spans()) {
+                    ss.clear_schema_url();
+                    auto* spans = ss.mutable_spans();
+                    for (int k = spans->size() - 1; k >= 0; --k) {
+                        const auto& sp = spans->Get(k);
+                        const bool valid =
+                            sp.trace_id().size() == 16 && sp.trace_id() != std::string(16, '\0') &&
+                            sp.span_id().size() == 8 && sp.span_id() != std::string(8, '\0') &&
+                            (sp.parent_span_id().empty() || sp.parent_span_id().size() == 8);
+                        if (!valid) { spans->DeleteSubrange(k, 1); }
+                    }
+                }
+            }
+            ASSERT_EQ(Kept(*d).SerializeAsString(), official.SerializeAsString())
+                << "mutation " << i;
         }
     }
     EXPECT_GT(accepted, 1000);  // the damage left many bodies parseable: both paths were exercised

@@ -14,9 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // What the decoder keeps is stored as it is encoded, and the query path reads it with
         // the official classes: they must accept it (TracesData shares the request's field 1).
         fc::otlp_trace::TracesData td;
-        if (!td.ParseFromString(traces->message->SerializeAsString())) {
-            __builtin_trap();
-        }
+        if (!td.ParseFromString(fc::EncodeKept(*traces))) { __builtin_trap(); }
         flowex::common::JsonWriter w;
         fc::WriteJaegerTrace(w, td);
         (void)fc::EncodeTraceResponse(traces->rejected, traces->error_message, fc::Encoding::kJson);

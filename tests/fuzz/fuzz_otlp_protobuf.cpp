@@ -1,5 +1,6 @@
 // libFuzzer target: OTLP/HTTP protobuf bodies (traces and logs) through the collector's
-// decoder, validation and limits. Any input must yield a value or an error, never a crash.
+// decoder, validation and limits. Any input must yield a value or an error, never a crash, and
+// the same verdict as the official classes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -13,14 +14,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view body(reinterpret_cast<const char*>(data), size);
     namespace fc = flowex::collector;
     auto traces = fc::DecodeTraces(body, fc::Encoding::kProtobuf);
+    // The decoder reads plain bodies itself and leaves the rest to the official classes: it
+    // must refuse exactly what they refuse.
+    fc::ExportTraceRequest official;
+    if (static_cast<bool>(traces) != official.ParseFromArray(body.data(), static_cast<int>(size))) {
+        __builtin_trap();
+    }
     if (traces) {
         // Whatever validation kept must render (the query path's view of it).
         // What the decoder keeps is stored as it is encoded, and the query path reads it with
         // the official classes: they must accept it (TracesData shares the request's field 1).
         fc::otlp_trace::TracesData td;
-        if (!td.ParseFromString(traces->message->SerializeAsString())) {
-            __builtin_trap();
-        }
+        if (!td.ParseFromString(fc::EncodeKept(*traces))) { __builtin_trap(); }
         flowex::common::JsonWriter w;
         fc::WriteJaegerTrace(w, td);
         w.Clear();

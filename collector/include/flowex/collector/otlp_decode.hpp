@@ -12,23 +12,26 @@
 /// links beyond `Limits` are dropped (counted in the `dropped_*_count` fields, as the OTel SDK
 /// does), strings longer than `max_string_bytes` are cut at a UTF-8 boundary.
 ///
-/// Spans are decoded into `flowex.otlp.ingest` messages (libs/otlp/proto/flowex/otlp/
-/// ingest.proto): the official ones, except that a span's attributes stay encoded KeyValue
-/// messages (`ReadAttribute` reads one). A protobuf body whose span attributes are plain
-/// (well-formed, ASCII, within the limits) is decoded that way directly; any other body, and
-/// every JSON body, goes through the official classes and the limits first, so both ways accept,
-/// refuse and bound exactly the same requests.
+/// Spans are decoded into views (`DecodedTraces`): each resource, scope and span is a slice of
+/// protobuf bytes the decoded request keeps, with the few span fields the store reads, and a
+/// span's attributes stay encoded KeyValue messages (`ReadAttribute` reads one). A protobuf
+/// body in the plain form every OpenTelemetry SDK sends (each field of its declared wire type
+/// and at most once, no unknown field, ASCII strings, within the limits) is read that way in
+/// one pass, without building messages; any other body, and every JSON body, goes through the
+/// official classes and the limits first and is then read the same way from their encoding, so
+/// both ways accept, refuse and bound exactly the same requests.
 /// Thread-safe: the functions keep no state.
+#include <google/protobuf/arena.h>
+
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/arena.h>
+#include <vector>
 
 #include "flowex/common/result.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
-#include "flowex/otlp/ingest.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace flowex::collector {
@@ -39,8 +42,6 @@ namespace otlp_common = opentelemetry::proto::common::v1;
 namespace otlp_resource = opentelemetry::proto::resource::v1;
 using ExportTraceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using ExportLogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
-namespace ingest = flowex::otlp::ingest;
-using IngestTraceRequest = ingest::ExportTraceServiceRequest;
 
 enum class Encoding { kProtobuf, kJson };
 
@@ -51,22 +52,74 @@ struct DecodeLimits {
     std::size_t max_string_bytes = 16 * 1024;  // attribute values, names, bodies
 };
 
-/// A decoded request. The message lives on `arena`; move-only.
-template <class Message>
-struct Decoded {
+/// One span of a decoded request: views of DecodedTraces' bytes.
+struct SpanView {
+    std::string_view whole;     // field 2 of ScopeSpans (tag, length, span): what the store keeps
+    std::string_view trace_id;  // 16 bytes, not all zero
+    std::string_view span_id;   // 8 bytes, not all zero
+    std::string_view parent_span_id;  // empty (a root) or 8 bytes
+    std::string_view name;
+    std::uint64_t start_time_unix_nano = 0;
+    std::uint64_t end_time_unix_nano = 0;
+    std::int32_t kind = 0;              // OTLP SpanKind
+    std::int32_t status_code = 0;       // OTLP Status.StatusCode
+    std::uint32_t first_attribute = 0;  // in DecodedTraces::attributes
+    std::uint32_t attribute_count = 0;
+};
+/// One ScopeSpans: its scope field (field 1 with tag and length; empty when absent) and spans.
+struct ScopeSpansView {
+    std::string_view scope_field;
+    std::uint32_t first_span = 0;  // in DecodedTraces::spans
+    std::uint32_t span_count = 0;
+};
+/// One ResourceSpans: its resource field (field 1 with tag and length; empty when absent), the
+/// resource's service.name ("unknown_service" without one) and its ScopeSpans.
+struct ResourceSpansView {
+    std::string_view resource_field;
+    std::string_view service;
+    std::uint32_t first_scope = 0;  // in DecodedTraces::scopes
+    std::uint32_t scope_count = 0;
+};
+
+/// A decoded trace request: views of `bytes` (valid spans only; rejected ones are left out).
+/// Move-only; moving keeps the views valid.
+struct DecodedTraces {
+    std::unique_ptr<std::string> storage;  // what `bytes` views, when the request owns it
+    std::string_view bytes;
+    std::vector<ResourceSpansView> resources;
+    std::vector<ScopeSpansView> scopes;
+    std::vector<SpanView> spans;
+    std::vector<std::string_view> attributes;  // encoded KeyValue messages
+    std::int64_t accepted = 0;                 // spans kept
+    std::int64_t rejected = 0;                 // removed by validation
+    std::string error_message;   // why (first reason), empty when nothing was rejected
+    std::size_t wire_bytes = 0;  // size of the body it came from (queue accounting)
+
+    DecodedTraces() = default;
+    DecodedTraces(DecodedTraces&&) noexcept = default;
+    DecodedTraces& operator=(DecodedTraces&&) noexcept = default;
+
+    std::span<const std::string_view> AttributesOf(const SpanView& s) const {
+        return {attributes.data() + s.first_attribute, s.attribute_count};
+    }
+    /// The memory it holds: its bytes (when owned) and views.
+    std::size_t Footprint() const {
+        return (storage ? storage->capacity() : 0) +
+               resources.capacity() * sizeof(ResourceSpansView) +
+               scopes.capacity() * sizeof(ScopeSpansView) + spans.capacity() * sizeof(SpanView) +
+               attributes.capacity() * sizeof(std::string_view);
+    }
+};
+
+/// A decoded log request. The message lives on `arena` (when it owns one); move-only.
+struct DecodedLogs {
     std::unique_ptr<google::protobuf::Arena> arena;
-    Message* message = nullptr;
-    std::int64_t accepted = 0;  // spans or log records kept
+    ExportLogsRequest* message = nullptr;
+    std::int64_t accepted = 0;  // log records kept
     std::int64_t rejected = 0;  // removed by validation
     std::string error_message;  // why (first reason), empty when nothing was rejected
     std::size_t wire_bytes = 0;  // size of the body it came from (queue accounting)
-    /// A copy (on the arena) of the protobuf body when `message` is its exact decoding (nothing
-    /// truncated by the limits): the store then copies spans' wire bytes instead of
-    /// re-serializing them. Empty for JSON or when validation changed a span.
-    std::string_view raw;
 };
-using DecodedTraces = Decoded<IngestTraceRequest>;
-using DecodedLogs = Decoded<ExportLogsRequest>;
 
 /// Decodes and validates an ExportTraceServiceRequest. Errors: kInvalidJson / kBadRequest
 /// (unparseable body, wrong JSON types) — the whole request is refused.
@@ -74,6 +127,14 @@ common::Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encod
                                            const DecodeLimits& limits = {});
 common::Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
                                        const DecodeLimits& limits = {});
+
+/// Reads spans the store wrote (an ingest request's encoding) as views of `bytes`, which the
+/// caller keeps alive; false when they are not such an encoding.
+bool ReadStoredTraces(std::string_view bytes, DecodedTraces* out);
+
+/// The kept spans as one request's encoding, each resource, scope and span as the store keeps
+/// them (for tests and tools; schema URLs are not kept).
+std::string EncodeKept(const DecodedTraces& d);
 
 /// One span attribute of a decoded request (an encoded KeyValue): its key, and its value still
 /// encoded (an AnyValue message, empty when unset). Reads any bytes safely; on bytes the decoder
