@@ -17,7 +17,7 @@ bool Ingestor::Submit(DecodedTraces batch, Done done) {
 }
 
 bool Ingestor::Submit(DecodedLogs batch, Done done) {
-    std::size_t bytes = batch.arena ? static_cast<std::size_t>(batch.arena->SpaceAllocated()) : batch.wire_bytes;
+    const std::size_t bytes = batch.Footprint();
     return Push(Item{std::move(batch), std::move(done), bytes});
 }
 

@@ -1,5 +1,6 @@
 #include "flowex/collector/otlp_decode.hpp"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/stubs/logging.h>
 #include <malloc.h>
 
@@ -163,14 +164,13 @@ const char* SpanProblem(const SpanView& span) {
     return IdProblem(span.trace_id, span.span_id, span.parent_span_id);
 }
 
-const char* LogProblem(const otlp_logs::LogRecord& rec) {
-    if (!rec.trace_id().empty() && rec.trace_id().size() != 16) {
-        return "trace id must be empty or 16 bytes";
-    }
-    if (!rec.span_id().empty() && rec.span_id().size() != 8) {
-        return "span id must be empty or 8 bytes";
-    }
+const char* LogIdProblem(std::string_view trace_id, std::string_view span_id) {
+    if (!trace_id.empty() && trace_id.size() != 16) { return "trace id must be empty or 16 bytes"; }
+    if (!span_id.empty() && span_id.size() != 8) { return "span id must be empty or 8 bytes"; }
     return nullptr;
+}
+const char* LogProblem(const otlp_logs::LogRecord& rec) {
+    return LogIdProblem(rec.trace_id(), rec.span_id());
 }
 
 // Removes invalid spans (counted in rejected, the first reason in error_message) and bounds
@@ -448,37 +448,18 @@ bool NextField(WireReader& r, WireField* f) {
     return ok;
 }
 
-// Reads a trace request's protobuf encoding into DecodedTraces' views.
-//
-// Strict (a received body): only the plain form of the header — every known field of its
-// declared wire type, a singular one at most once, no unknown field, ASCII strings, attributes
-// that PlainKeyValue accepts, names and counts within the limits, enum and uint32 values in
-// range. On anything else it returns false and the caller leaves the body to the official
-// classes, which then decide exactly as for any body. Spans with invalid ids are left out and
-// counted, as ValidateTraces does.
+// What the trace and log readers share: the checks of the plain form, and resources and
+// scopes. Strict (a received body): only the plain form of the header — every known field of
+// its declared wire type, a singular one at most once, no unknown field, ASCII strings,
+// attributes and values that PlainKeyValue / PlainAnyValue accept, names and counts within the
+// limits, enum and uint32 values in range. On anything else a reader returns false and the
+// caller leaves the body to the official classes, which then decide exactly as for any body.
 // Lenient (what the official classes wrote after validating and bounding, or what the store
 // wrote): any field order, unknown fields skipped, no checks beyond well-formedness.
-class TraceScanner {
-public:
-    TraceScanner(DecodedTraces* out, const DecodeLimits& limits, bool strict)
-        : out_(out), limits_(limits), strict_(strict) {}
+class PlainScanner {
+protected:
+    PlainScanner(const DecodeLimits& limits, bool strict) : limits_(limits), strict_(strict) {}
 
-    bool Request(std::string_view bytes) {
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            if (f.number == 1) {
-                if (f.type != 2 || !ResourceSpans(f.bytes)) { return false; }
-            } else if (strict_) {
-                return false;
-            }
-        }
-        out_->accepted = static_cast<std::int64_t>(out_->spans.size());
-        return true;
-    }
-
-private:
     // Whether a field may be read: of the declared wire type, and (strict) a singular field
     // seen once. `seen` collects singular fields' numbers (all below 32).
     bool Accept(const WireField& f, int type, std::uint32_t* seen) const {
@@ -501,9 +482,91 @@ private:
     bool Attribute(std::string_view kv, std::size_t* count) const {
         return !strict_ || (++*count <= limits_.max_attributes && PlainKeyValue(kv, limits_, 0));
     }
-    // A field this scanner does not read: an error when strict, skipped otherwise.
+    // A field this reader does not know: an error when strict, skipped otherwise.
     bool Unknown() const { return !strict_; }
 
+    bool Resource(std::string_view bytes, std::string_view* service) const {
+        bool found = false;
+        std::size_t count = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            if (f.number == 1) {
+                if (!Accept(f, 2, nullptr) || !Attribute(f.bytes, &count)) { return false; }
+                if (service != nullptr && !found) {
+                    const AttributeView kv = ReadAttribute(f.bytes);
+                    if (kv.key == "service.name" && kv.is_string) {
+                        *service = kv.text;
+                        found = true;
+                    }
+                }
+            } else if (f.number == 2) {
+                if (!Accept(f, 0, &seen) || !Uint32(f.number_value)) { return false; }
+            } else if (!Unknown()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // InstrumentationScope: read for its checks only.
+    bool Scope(std::string_view bytes) const {
+        if (!strict_) { return true; }
+        std::size_t count = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                case 2:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
+                    break;
+                case 4:
+                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
+                    break;
+                default:
+                    ok = false;
+            }
+            if (!ok) { return false; }
+        }
+        return true;
+    }
+
+    const DecodeLimits& limits_;
+    bool strict_;
+};
+
+// Reads a trace request's protobuf encoding into DecodedTraces' views (see PlainScanner). Spans
+// with invalid ids are left out and counted, as ValidateTraces does.
+class TraceScanner : PlainScanner {
+public:
+    TraceScanner(DecodedTraces* out, const DecodeLimits& limits, bool strict)
+        : PlainScanner(limits, strict), out_(out) {}
+
+    bool Request(std::string_view bytes) {
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            if (f.number == 1) {
+                if (f.type != 2 || !ResourceSpans(f.bytes)) { return false; }
+            } else if (strict_) {
+                return false;
+            }
+        }
+        out_->accepted = static_cast<std::int64_t>(out_->spans.size());
+        return true;
+    }
+
+private:
     bool ResourceSpans(std::string_view bytes) {
         ResourceSpansView rs;
         rs.service = "unknown_service";
@@ -535,32 +598,6 @@ private:
         return true;
     }
 
-    bool Resource(std::string_view bytes, std::string_view* service) {
-        bool found = false;
-        std::size_t count = 0;
-        std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            if (f.number == 1) {
-                if (!Accept(f, 2, nullptr) || !Attribute(f.bytes, &count)) { return false; }
-                if (!found) {
-                    const AttributeView kv = ReadAttribute(f.bytes);
-                    if (kv.key == "service.name" && kv.is_string) {
-                        *service = kv.text;
-                        found = true;
-                    }
-                }
-            } else if (f.number == 2) {
-                if (!Accept(f, 0, &seen) || !Uint32(f.number_value)) { return false; }
-            } else if (!Unknown()) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     bool ScopeSpans(std::string_view bytes) {
         ScopeSpansView ss;
         ss.first_span = static_cast<std::uint32_t>(out_->spans.size());
@@ -588,35 +625,6 @@ private:
         }
         ss.span_count = static_cast<std::uint32_t>(out_->spans.size()) - ss.first_span;
         out_->scopes.push_back(ss);
-        return true;
-    }
-
-    // InstrumentationScope: read for its checks only.
-    bool Scope(std::string_view bytes) {
-        if (!strict_) { return true; }
-        std::size_t count = 0;
-        std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                case 2:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                case 3:
-                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
-                    break;
-                case 4:
-                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
-                    break;
-                default:
-                    ok = false;
-            }
-            if (!ok) { return false; }
-        }
         return true;
     }
 
@@ -790,12 +798,154 @@ private:
     }
 
     DecodedTraces* out_;
-    const DecodeLimits& limits_;
-    bool strict_;
 };
 
-void ValidateLogs(DecodedLogs* d, const DecodeLimits& limits) {
-    for (auto& rl : *d->message->mutable_resource_logs()) {
+// Reads a log request's protobuf encoding into DecodedLogs' views (see PlainScanner). Records
+// with ids of the wrong size are left out and counted, as ValidateLogs does.
+class LogScanner : PlainScanner {
+public:
+    LogScanner(DecodedLogs* out, const DecodeLimits& limits, bool strict)
+        : PlainScanner(limits, strict), out_(out) {}
+
+    bool Request(std::string_view bytes) {
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            if (f.number == 1) {
+                if (f.type != 2 || !ResourceLogs(f.bytes)) { return false; }
+            } else if (strict_) {
+                return false;
+            }
+        }
+        out_->accepted = static_cast<std::int64_t>(out_->records.size());
+        return true;
+    }
+
+private:
+    bool ResourceLogs(std::string_view bytes) {
+        ResourceLogsView rl;
+        rl.first_scope = static_cast<std::uint32_t>(out_->scopes.size());
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                    ok = Accept(f, 2, &seen) && Resource(f.bytes, nullptr);
+                    rl.resource_field = f.whole;
+                    break;
+                case 2:
+                    ok = Accept(f, 2, nullptr) && ScopeLogs(f.bytes);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                default:
+                    ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        rl.scope_count = static_cast<std::uint32_t>(out_->scopes.size()) - rl.first_scope;
+        out_->resources.push_back(rl);
+        return true;
+    }
+
+    bool ScopeLogs(std::string_view bytes) {
+        ScopeLogsView sl;
+        sl.first_record = static_cast<std::uint32_t>(out_->records.size());
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                    ok = Accept(f, 2, &seen) && Scope(f.bytes);
+                    sl.scope_field = f.whole;
+                    break;
+                case 2:
+                    ok = Accept(f, 2, nullptr) && Record(f.bytes, f.whole);
+                    break;
+                case 3:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                default:
+                    ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        sl.record_count = static_cast<std::uint32_t>(out_->records.size()) - sl.first_record;
+        out_->scopes.push_back(sl);
+        return true;
+    }
+
+    bool Record(std::string_view bytes, std::string_view whole) {
+        LogRecordView rec;
+        rec.whole = whole;
+        std::string_view span_id;
+        std::size_t attributes = 0;
+        std::uint32_t seen = 0;
+        WireReader r(bytes);
+        WireField f;
+        while (!r.Done()) {
+            if (!NextField(r, &f)) { return false; }
+            bool ok = false;
+            switch (f.number) {
+                case 1:
+                case 11:
+                    ok = Accept(f, 1, &seen);
+                    break;
+                case 2:
+                    ok = Accept(f, 0, &seen) && Int32(f.number_value);
+                    break;
+                case 3:
+                case 12:
+                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
+                    break;
+                case 5:
+                    ok = Accept(f, 2, &seen) && (!strict_ || PlainAnyValue(f.bytes, limits_, 0));
+                    break;
+                case 6:
+                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &attributes);
+                    break;
+                case 7:
+                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
+                    break;
+                case 8:
+                    ok = Accept(f, 5, &seen);
+                    break;
+                case 9:
+                    ok = Accept(f, 2, &seen);
+                    rec.trace_id = f.bytes;
+                    break;
+                case 10:
+                    ok = Accept(f, 2, &seen);
+                    span_id = f.bytes;
+                    break;
+                default:
+                    ok = Unknown();
+            }
+            if (!ok) { return false; }
+        }
+        if (const char* why = LogIdProblem(rec.trace_id, span_id); why != nullptr) {
+            // Left out, as ValidateLogs removes it (which the lenient reader never meets).
+            ++out_->rejected;
+            if (out_->error_message.empty()) { out_->error_message = why; }
+            return true;
+        }
+        out_->records.push_back(rec);
+        return true;
+    }
+
+    DecodedLogs* out_;
+};
+
+void ValidateLogs(ExportLogsRequest* message, const DecodeLimits& limits, DecodedLogs* d) {
+    for (auto& rl : *message->mutable_resource_logs()) {
         if (rl.has_resource()) {
             auto* res = rl.mutable_resource();
             std::uint32_t dropped = res->dropped_attributes_count();
@@ -824,7 +974,6 @@ void ValidateLogs(DecodedLogs* d, const DecodeLimits& limits) {
                     recs->SwapElements(keep, i);
                 }
                 ++keep;
-                ++d->accepted;
             }
             while (recs->size() > keep) {
                 recs->RemoveLast();
@@ -1405,19 +1554,85 @@ Result<Message*> Parse(std::string_view body, Encoding encoding, google::protobu
     return message;
 }
 
-// Reads an ingest request's encoding the official classes wrote (or, replaying, the store) into
-// `d`, which takes the bytes.
-bool ReadOwned(std::string bytes, DecodedTraces* d) {
+// Reads a request's encoding the official classes wrote (or, replaying, the store) into `d`,
+// which takes the bytes.
+template <class Scanner, class Decoded>
+bool ReadOwned(std::string bytes, Decoded* d) {
     d->storage = std::make_unique<std::string>(std::move(bytes));
     d->bytes = *d->storage;
-    return TraceScanner(d, DecodeLimits{}, false).Request(d->bytes);
+    return Scanner(d, DecodeLimits{}, false).Request(d->bytes);
+}
+
+// Decodes a body: read in place when plain, else by the official classes (`Message`), bounded
+// by `validate`, and their encoding read back.
+template <class Message, class Scanner, class Decoded, class Validate>
+Result<Decoded> DecodeBody(std::string_view body, Encoding encoding, const DecodeLimits& limits,
+                           Validate validate) {
+    if (encoding == Encoding::kProtobuf) {
+        Decoded d;
+        d.wire_bytes = body.size();
+        d.storage = std::make_unique<std::string>(body);
+        d.bytes = *d.storage;
+        if (Scanner(&d, limits, true).Request(d.bytes)) { return d; }
+    }
+    // Not plain: the official classes decide and bound, and what they encode is read back.
+    Decoded d;
+    d.wire_bytes = body.size();
+    std::unique_ptr<google::protobuf::Arena> arena = NewArena();
+    auto m = Parse<Message>(body, encoding, arena.get());
+    if (!m) { return std::move(m).error(); }
+    validate(*m, &d);
+    (*m)->DiscardUnknownFields();
+    if (!ReadOwned<Scanner>((*m)->SerializeAsString(), &d)) {
+        return Error{ErrorCode::kInternal, "re-reading a decoded OTLP request failed"};
+    }
+    return d;
+}
+
+// Reads what the store wrote; an older collector's bytes may hold unknown fields (groups among
+// them), which the official classes read and drop first.
+template <class Message, class Scanner, class Decoded>
+bool ReadStored(std::string_view bytes, Decoded* out) {
+    Decoded d;
+    d.wire_bytes = bytes.size();
+    d.bytes = bytes;
+    if (!Scanner(&d, DecodeLimits{}, false).Request(bytes)) {
+        Message m;
+        if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
+            !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+            return false;
+        }
+        m.DiscardUnknownFields();
+        d = Decoded{};
+        d.wire_bytes = bytes.size();
+        if (!ReadOwned<Scanner>(m.SerializeAsString(), &d)) { return false; }
+    }
+    *out = std::move(d);
+    return true;
+}
+
+// Appends field `number` (length-delimited) holding `bytes`.
+void AppendLengthDelimited(std::string* out, int number, std::string_view bytes) {
+    for (std::uint64_t v = (static_cast<std::uint64_t>(number) << 3) | 2;; v >>= 7) {
+        if (v < 0x80) {
+            out->push_back(static_cast<char>(v));
+            break;
+        }
+        out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    }
+    for (std::uint64_t v = bytes.size();; v >>= 7) {
+        if (v < 0x80) {
+            out->push_back(static_cast<char>(v));
+            break;
+        }
+        out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    }
+    out->append(bytes);
 }
 
 std::string PartialJson(std::string_view count_key, std::int64_t rejected,
                         std::string_view message) {
-    if (rejected == 0 && message.empty()) {
-        return "{}";
-    }
+    if (rejected == 0 && message.empty()) { return "{}"; }
     common::JsonWriter w;
     w.BeginObject().Key("partialSuccess").BeginObject();
     w.Key(count_key).String(std::to_string(rejected));
@@ -1430,65 +1645,28 @@ std::string PartialJson(std::string_view count_key, std::int64_t rejected,
 
 Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
                                    const DecodeLimits& limits) {
-    if (encoding == Encoding::kProtobuf) {
-        DecodedTraces d;
-        d.wire_bytes = body.size();
-        d.storage = std::make_unique<std::string>(body);
-        d.bytes = *d.storage;
-        if (TraceScanner(&d, limits, true).Request(d.bytes)) { return d; }
-    }
-    // Not plain: the official classes decide and bound, and what they encode is read back.
-    DecodedTraces d;
-    d.wire_bytes = body.size();
-    std::unique_ptr<google::protobuf::Arena> arena = NewArena();
-    auto m = Parse<ExportTraceRequest>(body, encoding, arena.get());
-    if (!m) { return std::move(m).error(); }
-    ValidateTraces(*m, limits, &d.rejected, &d.error_message);
-    (*m)->DiscardUnknownFields();
-    if (!ReadOwned((*m)->SerializeAsString(), &d)) {
-        return Error{ErrorCode::kInternal, "re-reading a decoded OTLP request failed"};
-    }
-    return d;
+    return DecodeBody<ExportTraceRequest, TraceScanner, DecodedTraces>(
+        body, encoding, limits, [&](ExportTraceRequest* m, DecodedTraces* d) {
+            ValidateTraces(m, limits, &d->rejected, &d->error_message);
+        });
+}
+
+Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
+                               const DecodeLimits& limits) {
+    return DecodeBody<ExportLogsRequest, LogScanner, DecodedLogs>(
+        body, encoding, limits,
+        [&](ExportLogsRequest* m, DecodedLogs* d) { ValidateLogs(m, limits, d); });
 }
 
 bool ReadStoredTraces(std::string_view bytes, DecodedTraces* out) {
-    DecodedTraces d;
-    d.wire_bytes = bytes.size();
-    d.bytes = bytes;
-    if (!TraceScanner(&d, DecodeLimits{}, false).Request(bytes)) {
-        // Written by an older collector that kept unknown fields, groups among them.
-        ExportTraceRequest m;
-        if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
-            !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-            return false;
-        }
-        m.DiscardUnknownFields();
-        d = DecodedTraces{};
-        d.wire_bytes = bytes.size();
-        if (!ReadOwned(m.SerializeAsString(), &d)) { return false; }
-    }
-    *out = std::move(d);
-    return true;
+    return ReadStored<ExportTraceRequest, TraceScanner>(bytes, out);
+}
+
+bool ReadStoredLogs(std::string_view bytes, DecodedLogs* out) {
+    return ReadStored<ExportLogsRequest, LogScanner>(bytes, out);
 }
 
 std::string EncodeKept(const DecodedTraces& d) {
-    const auto field = [](std::string* out, int number, std::string_view bytes) {
-        for (std::uint64_t v = (static_cast<std::uint64_t>(number) << 3) | 2;; v >>= 7) {
-            if (v < 0x80) {
-                out->push_back(static_cast<char>(v));
-                break;
-            }
-            out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-        }
-        for (std::uint64_t v = bytes.size();; v >>= 7) {
-            if (v < 0x80) {
-                out->push_back(static_cast<char>(v));
-                break;
-            }
-            out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-        }
-        out->append(bytes);
-    };
     std::string out;
     for (const ResourceSpansView& r : d.resources) {
         std::string rs(r.resource_field);
@@ -1498,25 +1676,28 @@ std::string EncodeKept(const DecodedTraces& d) {
             for (std::uint32_t j = sc.first_span; j < sc.first_span + sc.span_count; ++j) {
                 ss += d.spans[j].whole;
             }
-            field(&rs, 2, ss);
+            AppendLengthDelimited(&rs, 2, ss);
         }
-        field(&out, 1, rs);
+        AppendLengthDelimited(&out, 1, rs);
     }
     return out;
 }
 
-Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
-                               const DecodeLimits& limits) {
-    DecodedLogs d;
-    d.arena = NewArena();
-    d.wire_bytes = body.size();
-    auto m = Parse<ExportLogsRequest>(body, encoding, d.arena.get());
-    if (!m) {
-        return std::move(m).error();
+std::string EncodeKept(const DecodedLogs& d) {
+    std::string out;
+    for (const ResourceLogsView& r : d.resources) {
+        std::string rl(r.resource_field);
+        for (std::uint32_t i = r.first_scope; i < r.first_scope + r.scope_count; ++i) {
+            const ScopeLogsView& sc = d.scopes[i];
+            std::string sl(sc.scope_field);
+            for (std::uint32_t j = sc.first_record; j < sc.first_record + sc.record_count; ++j) {
+                sl += d.records[j].whole;
+            }
+            AppendLengthDelimited(&rl, 2, sl);
+        }
+        AppendLengthDelimited(&out, 1, rl);
     }
-    d.message = *m;
-    ValidateLogs(&d, limits);
-    return d;
+    return out;
 }
 
 AttributeView ReadAttribute(std::string_view encoded) {

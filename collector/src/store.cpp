@@ -97,15 +97,6 @@ void AppendField(std::string* out, int field, std::string_view bytes) {
     AppendVarint(out, bytes.size());
     out->append(bytes);
 }
-template <class Msg>
-void AppendMessage(std::string* out, int field, const Msg& m) {
-    std::size_t size = m.ByteSizeLong();
-    AppendVarint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
-    AppendVarint(out, size);
-    std::size_t at = out->size();
-    out->resize(at + size);
-    m.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out->data() + at));
-}
 
 std::string ServiceOf(const otlp_resource::Resource& r) {
     for (const auto& kv : r.attributes()) {
@@ -1547,7 +1538,6 @@ private:
             }
             got += static_cast<std::size_t>(n);
         }
-        google::protobuf::Arena arena;
         std::vector<DecodedTraces> traces;
         std::vector<DecodedLogs> logs;
         for (std::size_t pos = 0; bytes.size() - pos >= kFrameHeaderBytes;) {
@@ -1567,8 +1557,7 @@ private:
                 traces.push_back(std::move(d));
             } else {
                 DecodedLogs d;
-                d.message = google::protobuf::Arena::CreateMessage<ExportLogsRequest>(&arena);
-                if (!d.message->ParseFromArray(data.data(), static_cast<int>(len))) { break; }
+                if (!ReadStoredLogs(data, &d)) { break; }
                 logs.push_back(std::move(d));
             }
             pos += kFrameHeaderBytes + len;
@@ -2056,24 +2045,27 @@ private:
 
     Status WriteLogs(Window* w, const std::vector<const DecodedLogs*>& batches, IngestOutcome* out) {
         for (const DecodedLogs* batch : batches) {
-            std::map<std::string, std::string> per_trace;  // id → LogsData bytes
-            for (const auto& rl : batch->message->resource_logs()) {
-                std::string res_field;
-                AppendMessage(&res_field, 1, rl.resource());
-                for (const auto& sl : rl.scope_logs()) {
-                    std::string scope_field;
-                    AppendMessage(&scope_field, 1, sl.scope());
-                    std::map<std::string, std::string> recs;
-                    for (const auto& rec : sl.log_records()) {
+            // Trace id → LogsData bytes: each resource and scope with that trace's records, the
+            // records' bytes as received. The ids are views of the batch's bytes.
+            std::map<std::string_view, std::string> per_trace;
+            std::map<std::string_view, std::string> recs;
+            for (const ResourceLogsView& rl : batch->resources) {
+                for (std::uint32_t i = rl.first_scope; i < rl.first_scope + rl.scope_count; ++i) {
+                    const ScopeLogsView& sl = batch->scopes[i];
+                    recs.clear();
+                    for (std::uint32_t j = sl.first_record; j < sl.first_record + sl.record_count;
+                         ++j) {
+                        const LogRecordView& rec = batch->records[j];
                         out->logs += 1;
-                        if (rec.trace_id().size() != 16) {
+                        if (rec.trace_id.size() != 16) {
                             continue;  // only logs that belong to a trace are queryable
                         }
-                        AppendMessage(&recs[rec.trace_id()], 2, rec);
+                        recs[rec.trace_id] += rec.whole;
                     }
                     for (auto& [id, body] : recs) {
-                        std::string scope_logs = scope_field + body;
-                        std::string resource_logs = res_field;
+                        std::string scope_logs(sl.scope_field);
+                        scope_logs += body;
+                        std::string resource_logs(rl.resource_field);
                         AppendField(&resource_logs, 2, scope_logs);
                         AppendField(&per_trace[id], 1, resource_logs);
                     }

@@ -416,6 +416,158 @@ TEST(Decode, DamagedBodiesGetTheOfficialClassesVerdict) {
     EXPECT_GT(accepted, 1000);  // the damage left many bodies parseable: both paths were exercised
 }
 
+// Log records of two traces and one without a trace, with attributes, as the services send them.
+ExportLogsRequest SomeLogs() {
+    ExportLogsRequest req;
+    auto* sl = testing::AddLogResource(&req, "wallet-service");
+    sl->mutable_scope()->set_name("flowex");
+    const auto add = [&](const std::string& trace, const std::string& body) {
+        auto* rec = sl->add_log_records();
+        rec->set_time_unix_nano(1700000000000000000ULL);
+        rec->set_observed_time_unix_nano(1700000000000000001ULL);
+        rec->set_severity_number(otlp_logs::SEVERITY_NUMBER_INFO);
+        rec->set_severity_text("INFO");
+        rec->mutable_body()->set_string_value(body);
+        auto* kv = rec->add_attributes();
+        kv->set_key("user_id");
+        kv->mutable_value()->set_int_value(11);
+        if (!trace.empty()) {
+            rec->set_trace_id(Id(trace));
+            rec->set_span_id(Id("eee19b7ec3c1b174"));
+            rec->set_flags(1);
+        }
+    };
+    add("5b8efff798038103d269b633813fc60c", "Blocking $776.25 for user 11");
+    add("", "started");
+    add("0af7651916cd43dd8448eb211c80319c", "order accepted");
+    return req;
+}
+
+// What a decoded log request keeps, read by the official classes, is what they read from the
+// body (fields they do not know left out).
+void ExpectSameLogsAsOfficial(const DecodedLogs& d, const std::string& body) {
+    ExportLogsRequest official;
+    ASSERT_TRUE(official.ParseFromString(body));
+    official.DiscardUnknownFields();
+    ExportLogsRequest kept;
+    ASSERT_TRUE(kept.ParseFromString(EncodeKept(d)));
+    EXPECT_EQ(kept.SerializeAsString(), official.SerializeAsString());
+}
+
+TEST(Decode, PlainLogRecordsAreReadInPlace) {
+    const std::string body = SomeLogs().SerializeAsString();
+    auto d = DecodeLogs(body, Encoding::kProtobuf);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->bytes, body);
+    EXPECT_EQ(d->accepted, 3);
+    ASSERT_EQ(d->records.size(), 3u);
+    EXPECT_EQ(ToHex(d->records[0].trace_id), "5b8efff798038103d269b633813fc60c");
+    EXPECT_TRUE(d->records[1].trace_id.empty());
+    EXPECT_EQ(ToHex(d->records[2].trace_id), "0af7651916cd43dd8448eb211c80319c");
+    ASSERT_EQ(d->scopes.size(), 1u);
+    EXPECT_EQ(d->scopes[0].record_count, 3u);
+    ExpectSameLogsAsOfficial(*d, body);
+}
+
+TEST(Decode, LogRecordsWithBadIdsAreRejectedAndUnusualOnesGetTheOfficialReading) {
+    ExportLogsRequest req = SomeLogs();
+    req.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records(1)->set_trace_id(
+        "abc");
+    auto bad = DecodeLogs(req.SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(bad.ok());
+    EXPECT_EQ(bad->accepted, 2);
+    EXPECT_EQ(bad->rejected, 1);
+    EXPECT_EQ(bad->error_message, "trace id must be empty or 16 bytes");
+    ASSERT_EQ(bad->records.size(), 2u);
+    EXPECT_EQ(ToHex(bad->records[1].trace_id), "0af7651916cd43dd8448eb211c80319c");
+
+    // Non-ASCII text, a field twice, an unknown field: as the official classes read them.
+    ExportLogsRequest unusual = SomeLogs();
+    unusual.mutable_resource_logs(0)
+        ->mutable_scope_logs(0)
+        ->mutable_log_records(0)
+        ->mutable_body()
+        ->set_string_value("Zürich");
+    const std::string record =
+        SomeLogs().resource_logs(0).scope_logs(0).log_records(2).SerializeAsString();
+    ExportLogsRequest twice = SomeLogs();
+    ASSERT_TRUE(
+        twice.mutable_resource_logs(0)
+            ->mutable_scope_logs(0)
+            ->mutable_log_records(2)
+            ->ParseFromString(record + std::string("\x1a\x04WARN") + std::string("\xa0\x06\x01")));
+    for (const std::string& body : {unusual.SerializeAsString(), twice.SerializeAsString()}) {
+        auto d = DecodeLogs(body, Encoding::kProtobuf);
+        ASSERT_TRUE(d.ok()) << d.error().message;
+        EXPECT_EQ(d->accepted, 3);
+        ExpectSameLogsAsOfficial(*d, body);
+    }
+
+    // A body past the limit is cut.
+    ExportLogsRequest big = SomeLogs();
+    big.mutable_resource_logs(0)
+        ->mutable_scope_logs(0)
+        ->mutable_log_records(0)
+        ->mutable_body()
+        ->set_string_value(std::string(20000, 'x'));
+    auto cut = DecodeLogs(big.SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(cut.ok());
+    ExportLogsRequest kept;
+    ASSERT_TRUE(kept.ParseFromString(EncodeKept(*cut)));
+    EXPECT_EQ(kept.resource_logs(0).scope_logs(0).log_records(0).body().string_value().size(),
+              DecodeLimits{}.max_string_bytes);
+}
+
+// Random damage to log requests: accepted exactly when the official classes parse them, and
+// what is kept is what they read (records with ids of the wrong size left out).
+TEST(Decode, DamagedLogBodiesGetTheOfficialClassesVerdict) {
+    const std::string seed = SomeLogs().SerializeAsString();
+    std::mt19937 rng(11);
+    int accepted = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string body = seed;
+        for (int n = 1 + static_cast<int>(rng() % 3); n > 0; --n) {
+            std::size_t at = rng() % body.size();
+            switch (rng() % 3) {
+                case 0:
+                    body[at] = static_cast<char>(rng());
+                    break;
+                case 1:
+                    body.insert(at, 1, static_cast<char>(rng()));
+                    break;
+                default:
+                    body.erase(at, 1);
+                    break;
+            }
+        }
+        ExportLogsRequest official;
+        const bool official_ok = official.ParseFromString(body);
+        auto d = DecodeLogs(body, Encoding::kProtobuf);
+        ASSERT_EQ(d.ok(), official_ok) << "mutation " << i;
+        if (!d.ok()) { continue; }
+        ++accepted;
+        official.DiscardUnknownFields();
+        for (auto& rl : *official.mutable_resource_logs()) {
+            rl.clear_schema_url();
+            for (auto& sl : *rl.mutable_scope_logs()) {
+                sl.clear_schema_url();
+                auto* recs = sl.mutable_log_records();
+                for (int k = recs->size() - 1; k >= 0; --k) {
+                    const auto& rec = recs->Get(k);
+                    if ((!rec.trace_id().empty() && rec.trace_id().size() != 16) ||
+                        (!rec.span_id().empty() && rec.span_id().size() != 8)) {
+                        recs->DeleteSubrange(k, 1);
+                    }
+                }
+            }
+        }
+        ExportLogsRequest kept;
+        ASSERT_TRUE(kept.ParseFromString(EncodeKept(*d))) << "mutation " << i;
+        ASSERT_EQ(kept.SerializeAsString(), official.SerializeAsString()) << "mutation " << i;
+    }
+    EXPECT_GT(accepted, 1000);
+}
+
 TEST(Decode, ReadAttributeGivesKeyAndValue) {
     otlp_common::KeyValue kv;
     kv.set_key("symbol");

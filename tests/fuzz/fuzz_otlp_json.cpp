@@ -21,10 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto logs = fc::DecodeLogs(body, fc::Encoding::kJson);
     if (logs) {
+        // Kept log records are stored as they are encoded, and read with the official classes.
         fc::otlp_logs::LogsData ld;
-        for (const auto& rl : logs->message->resource_logs()) {
-            *ld.add_resource_logs() = rl;
-        }
+        if (!ld.ParseFromString(fc::EncodeKept(*logs))) { __builtin_trap(); }
         (void)fc::RenderTraceLogs(ld);
     }
     return 0;

@@ -35,11 +35,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)fc::EncodeTraceResponse(traces->rejected, traces->error_message, fc::Encoding::kProtobuf);
     }
     auto logs = fc::DecodeLogs(body, fc::Encoding::kProtobuf);
+    fc::ExportLogsRequest official_logs;
+    if (static_cast<bool>(logs) !=
+        official_logs.ParseFromArray(body.data(), static_cast<int>(size))) {
+        __builtin_trap();
+    }
     if (logs) {
+        // Kept log records are stored as they are encoded, and read with the official classes.
         fc::otlp_logs::LogsData ld;
-        for (const auto& rl : logs->message->resource_logs()) {
-            *ld.add_resource_logs() = rl;
-        }
+        if (!ld.ParseFromString(fc::EncodeKept(*logs))) { __builtin_trap(); }
         (void)fc::RenderTraceLogs(ld);
     }
     return 0;

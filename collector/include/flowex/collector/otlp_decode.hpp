@@ -12,17 +12,16 @@
 /// links beyond `Limits` are dropped (counted in the `dropped_*_count` fields, as the OTel SDK
 /// does), strings longer than `max_string_bytes` are cut at a UTF-8 boundary.
 ///
-/// Spans are decoded into views (`DecodedTraces`): each resource, scope and span is a slice of
-/// protobuf bytes the decoded request keeps, with the few span fields the store reads, and a
-/// span's attributes stay encoded KeyValue messages (`ReadAttribute` reads one). A protobuf
-/// body in the plain form every OpenTelemetry SDK sends (each field of its declared wire type
-/// and at most once, no unknown field, ASCII strings, within the limits) is read that way in
-/// one pass, without building messages; any other body, and every JSON body, goes through the
-/// official classes and the limits first and is then read the same way from their encoding, so
-/// both ways accept, refuse and bound exactly the same requests.
+/// Spans and log records are decoded into views (`DecodedTraces`, `DecodedLogs`): each
+/// resource, scope, span and record is a slice of protobuf bytes the decoded request keeps, with
+/// the few fields the store reads, and a span's attributes stay encoded KeyValue messages
+/// (`ReadAttribute` reads one). A protobuf body in the plain form every OpenTelemetry SDK sends
+/// (each field of its declared wire type and at most once, no unknown field, ASCII strings,
+/// within the limits) is read that way in one pass, without building messages; any other body,
+/// and every JSON body, goes through the official classes and the limits first and is then read
+/// the same way from their encoding, so both ways accept, refuse and bound exactly the same
+/// requests.
 /// Thread-safe: the functions keep no state.
-#include <google/protobuf/arena.h>
-
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -111,14 +110,46 @@ struct DecodedTraces {
     }
 };
 
-/// A decoded log request. The message lives on `arena` (when it owns one); move-only.
+/// One log record of a decoded request: its field (tag, length, record) in DecodedLogs' bytes,
+/// and its trace id (empty or 16 bytes).
+struct LogRecordView {
+    std::string_view whole;
+    std::string_view trace_id;
+};
+struct ScopeLogsView {
+    std::string_view scope_field;    // field 1 of ScopeLogs with tag and length; empty when absent
+    std::uint32_t first_record = 0;  // in DecodedLogs::records
+    std::uint32_t record_count = 0;
+};
+struct ResourceLogsView {
+    std::string_view resource_field;  // field 1 of ResourceLogs with tag and length, or empty
+    std::uint32_t first_scope = 0;    // in DecodedLogs::scopes
+    std::uint32_t scope_count = 0;
+};
+
+/// A decoded log request: views of `bytes`, as DecodedTraces (valid records only).
 struct DecodedLogs {
-    std::unique_ptr<google::protobuf::Arena> arena;
-    ExportLogsRequest* message = nullptr;
+    std::unique_ptr<std::string> storage;  // what `bytes` views, when the request owns it
+    std::string_view bytes;
+    std::vector<ResourceLogsView> resources;
+    std::vector<ScopeLogsView> scopes;
+    std::vector<LogRecordView> records;
     std::int64_t accepted = 0;  // log records kept
     std::int64_t rejected = 0;  // removed by validation
     std::string error_message;  // why (first reason), empty when nothing was rejected
     std::size_t wire_bytes = 0;  // size of the body it came from (queue accounting)
+
+    DecodedLogs() = default;
+    DecodedLogs(DecodedLogs&&) noexcept = default;
+    DecodedLogs& operator=(DecodedLogs&&) noexcept = default;
+
+    /// The memory it holds: its bytes (when owned) and views.
+    std::size_t Footprint() const {
+        return (storage ? storage->capacity() : 0) +
+               resources.capacity() * sizeof(ResourceLogsView) +
+               scopes.capacity() * sizeof(ScopeLogsView) +
+               records.capacity() * sizeof(LogRecordView);
+    }
 };
 
 /// Decodes and validates an ExportTraceServiceRequest. Errors: kInvalidJson / kBadRequest
@@ -128,13 +159,15 @@ common::Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encod
 common::Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
                                        const DecodeLimits& limits = {});
 
-/// Reads spans the store wrote (an ingest request's encoding) as views of `bytes`, which the
-/// caller keeps alive; false when they are not such an encoding.
+/// Reads spans or log records the store wrote (a request's encoding) as views of `bytes`,
+/// which the caller keeps alive; false when they are not such an encoding.
 bool ReadStoredTraces(std::string_view bytes, DecodedTraces* out);
+bool ReadStoredLogs(std::string_view bytes, DecodedLogs* out);
 
-/// The kept spans as one request's encoding, each resource, scope and span as the store keeps
-/// them (for tests and tools; schema URLs are not kept).
+/// The kept spans or log records as one request's encoding, each resource, scope and item as
+/// the store keeps them (for tests and tools; schema URLs are not kept).
 std::string EncodeKept(const DecodedTraces& d);
+std::string EncodeKept(const DecodedLogs& d);
 
 /// One span attribute of a decoded request (an encoded KeyValue): its key, and its value still
 /// encoded (an AnyValue message, empty when unset). Reads any bytes safely; on bytes the decoder
