@@ -448,17 +448,79 @@ bool NextField(WireReader& r, WireField* f) {
     return ok;
 }
 
-// What the trace and log readers share: the checks of the plain form, and resources and
-// scopes. Strict (a received body): only the plain form of the header — every known field of
-// its declared wire type, a singular one at most once, no unknown field, ASCII strings,
-// attributes and values that PlainKeyValue / PlainAnyValue accept, names and counts within the
-// limits, enum and uint32 values in range. On anything else a reader returns false and the
-// caller leaves the body to the official classes, which then decide exactly as for any body.
+// Reads a message's fields in order, calling read(field) for each; false at a malformed field
+// or when read returns false.
+template <class Read>
+bool ReadFields(std::string_view bytes, Read&& read) {
+    WireReader r(bytes);
+    WireField f;
+    while (!r.Done()) {
+        if (!NextField(r, &f) || !read(f)) { return false; }
+    }
+    return true;
+}
+
+// The envelope spans and log records share (a request's resources, each with its scopes, each
+// with its items), as views of DecodedTraces or DecodedLogs.
+template <class Decoded>
+struct Envelope;
+template <>
+struct Envelope<DecodedTraces> {
+    using ResourceView = ResourceSpansView;
+    using ScopeView = ScopeSpansView;
+    static std::size_t Items(const DecodedTraces& d) { return d.spans.size(); }
+    static std::string_view Item(const DecodedTraces& d, std::uint32_t i) {
+        return d.spans[i].whole;
+    }
+    static std::uint32_t& First(ScopeSpansView& s) { return s.first_span; }
+    static std::uint32_t& Count(ScopeSpansView& s) { return s.span_count; }
+    static std::uint32_t First(const ScopeSpansView& s) { return s.first_span; }
+    static std::uint32_t Count(const ScopeSpansView& s) { return s.span_count; }
+    static std::string_view* Service(ResourceSpansView& r) { return &r.service; }
+};
+template <>
+struct Envelope<DecodedLogs> {
+    using ResourceView = ResourceLogsView;
+    using ScopeView = ScopeLogsView;
+    static std::size_t Items(const DecodedLogs& d) { return d.records.size(); }
+    static std::string_view Item(const DecodedLogs& d, std::uint32_t i) {
+        return d.records[i].whole;
+    }
+    static std::uint32_t& First(ScopeLogsView& s) { return s.first_record; }
+    static std::uint32_t& Count(ScopeLogsView& s) { return s.record_count; }
+    static std::uint32_t First(const ScopeLogsView& s) { return s.first_record; }
+    static std::uint32_t Count(const ScopeLogsView& s) { return s.record_count; }
+    static std::string_view* Service(ResourceLogsView&) { return nullptr; }
+};
+
+// Reads a trace or log request's protobuf encoding into views (DecodedTraces, DecodedLogs):
+// the envelope here, each span or record by `Items::Item` (SpanItems, LogItems).
+//
+// Strict (a received body): only the plain form of the header — every known field of its
+// declared wire type, a singular one at most once, no unknown field, ASCII strings, attributes
+// and values that PlainKeyValue / PlainAnyValue accept, names and counts within the limits,
+// enum and uint32 values in range. On anything else it returns false and the caller leaves the
+// body to the official classes, which then decide exactly as for any body. Items with invalid
+// ids are left out and counted, as ValidateTraces / ValidateLogs remove them.
 // Lenient (what the official classes wrote after validating and bounding, or what the store
 // wrote): any field order, unknown fields skipped, no checks beyond well-formedness.
-class PlainScanner {
-protected:
-    PlainScanner(const DecodeLimits& limits, bool strict) : limits_(limits), strict_(strict) {}
+template <class Decoded, class Items>
+class EnvelopeScanner {
+public:
+    EnvelopeScanner(Decoded* out, const DecodeLimits& limits, bool strict)
+        : out_(out), limits_(limits), strict_(strict) {}
+
+    bool Request(std::string_view bytes) {
+        const bool ok = ReadFields(bytes, [&](const WireField& f) {
+            if (f.number != 1) { return Unknown(); }
+            return f.type == 2 && ResourceItems(f.bytes);
+        });
+        out_->accepted = static_cast<std::int64_t>(Envelope<Decoded>::Items(*out_));
+        return ok;
+    }
+
+private:
+    friend Items;
 
     // Whether a field may be read: of the declared wire type, and (strict) a singular field
     // seen once. `seen` collects singular fields' numbers (all below 32).
@@ -472,7 +534,7 @@ protected:
         return true;
     }
     // A string field: ASCII (valid UTF-8 as it is) within max_bytes when strict.
-    bool Text(std::string_view s, std::size_t max_bytes) const {
+    bool Text(std::string_view s, std::size_t max_bytes = SIZE_MAX) const {
         return !strict_ || (s.size() <= max_bytes && Ascii(s));
     }
     bool Int32(std::uint64_t v) const {
@@ -484,465 +546,293 @@ protected:
     }
     // A field this reader does not know: an error when strict, skipped otherwise.
     bool Unknown() const { return !strict_; }
+    // Counts a rejected item and keeps the first reason.
+    void Reject(const char* why) {
+        ++out_->rejected;
+        if (out_->error_message.empty()) { out_->error_message = why; }
+    }
 
+    // ResourceSpans / ResourceLogs.
+    bool ResourceItems(std::string_view bytes) {
+        typename Envelope<Decoded>::ResourceView res;
+        res.first_scope = static_cast<std::uint32_t>(out_->scopes.size());
+        std::uint32_t seen = 0;
+        if (!ReadFields(bytes, [&](const WireField& f) {
+                switch (f.number) {
+                    case 1:
+                        res.resource_field = f.whole;
+                        return Accept(f, 2, &seen) &&
+                               Resource(f.bytes, Envelope<Decoded>::Service(res));
+                    case 2:
+                        return Accept(f, 2, nullptr) && ScopeItems(f.bytes);
+                    case 3:
+                        return Accept(f, 2, &seen) && Text(f.bytes);
+                    default:
+                        return Unknown();
+                }
+            })) {
+            return false;
+        }
+        res.scope_count = static_cast<std::uint32_t>(out_->scopes.size()) - res.first_scope;
+        out_->resources.push_back(res);
+        return true;
+    }
+
+    // ScopeSpans / ScopeLogs.
+    bool ScopeItems(std::string_view bytes) {
+        typename Envelope<Decoded>::ScopeView scope;
+        const auto first = static_cast<std::uint32_t>(Envelope<Decoded>::Items(*out_));
+        Envelope<Decoded>::First(scope) = first;
+        std::uint32_t seen = 0;
+        if (!ReadFields(bytes, [&](const WireField& f) {
+                switch (f.number) {
+                    case 1:
+                        scope.scope_field = f.whole;
+                        return Accept(f, 2, &seen) && Scope(f.bytes);
+                    case 2:
+                        return Accept(f, 2, nullptr) && Items::Item(*this, f.bytes, f.whole);
+                    case 3:
+                        return Accept(f, 2, &seen) && Text(f.bytes);
+                    default:
+                        return Unknown();
+                }
+            })) {
+            return false;
+        }
+        Envelope<Decoded>::Count(scope) =
+            static_cast<std::uint32_t>(Envelope<Decoded>::Items(*out_)) - first;
+        out_->scopes.push_back(scope);
+        return true;
+    }
+
+    // Resource: its checks, and the first string service.name when `service` is given.
     bool Resource(std::string_view bytes, std::string_view* service) const {
         bool found = false;
         std::size_t count = 0;
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            if (f.number == 1) {
-                if (!Accept(f, 2, nullptr) || !Attribute(f.bytes, &count)) { return false; }
-                if (service != nullptr && !found) {
-                    const AttributeView kv = ReadAttribute(f.bytes);
-                    if (kv.key == "service.name" && kv.is_string) {
-                        *service = kv.text;
-                        found = true;
+        return ReadFields(bytes, [&](const WireField& f) {
+            switch (f.number) {
+                case 1:
+                    if (!Accept(f, 2, nullptr) || !Attribute(f.bytes, &count)) { return false; }
+                    if (service != nullptr && !found) {
+                        const AttributeView kv = ReadAttribute(f.bytes);
+                        if (kv.key == "service.name" && kv.is_string) {
+                            *service = kv.text;
+                            found = true;
+                        }
                     }
-                }
-            } else if (f.number == 2) {
-                if (!Accept(f, 0, &seen) || !Uint32(f.number_value)) { return false; }
-            } else if (!Unknown()) {
-                return false;
+                    return true;
+                case 2:
+                    return Accept(f, 0, &seen) && Uint32(f.number_value);
+                default:
+                    return Unknown();
             }
-        }
-        return true;
+        });
     }
 
     // InstrumentationScope: read for its checks only.
     bool Scope(std::string_view bytes) const {
-        if (!strict_) { return true; }
         std::size_t count = 0;
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
+        return !strict_ || ReadFields(bytes, [&](const WireField& f) {
             switch (f.number) {
                 case 1:
                 case 2:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
+                    return Accept(f, 2, &seen) && Text(f.bytes);
                 case 3:
-                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
-                    break;
+                    return Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
                 case 4:
-                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
-                    break;
+                    return Accept(f, 0, &seen) && Uint32(f.number_value);
                 default:
-                    ok = false;
+                    return false;
             }
-            if (!ok) { return false; }
-        }
-        return true;
+        });
     }
 
+    Decoded* out_;
     const DecodeLimits& limits_;
     bool strict_;
 };
 
-// Reads a trace request's protobuf encoding into DecodedTraces' views (see PlainScanner). Spans
-// with invalid ids are left out and counted, as ValidateTraces does.
-class TraceScanner : PlainScanner {
-public:
-    TraceScanner(DecodedTraces* out, const DecodeLimits& limits, bool strict)
-        : PlainScanner(limits, strict), out_(out) {}
+// A span, its events, links and status.
+struct SpanItems {
+    using Reader = EnvelopeScanner<DecodedTraces, SpanItems>;
 
-    bool Request(std::string_view bytes) {
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            if (f.number == 1) {
-                if (f.type != 2 || !ResourceSpans(f.bytes)) { return false; }
-            } else if (strict_) {
-                return false;
-            }
-        }
-        out_->accepted = static_cast<std::int64_t>(out_->spans.size());
-        return true;
-    }
-
-private:
-    bool ResourceSpans(std::string_view bytes) {
-        ResourceSpansView rs;
-        rs.service = "unknown_service";
-        rs.first_scope = static_cast<std::uint32_t>(out_->scopes.size());
-        std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                    ok = Accept(f, 2, &seen) && Resource(f.bytes, &rs.service);
-                    rs.resource_field = f.whole;
-                    break;
-                case 2:
-                    ok = Accept(f, 2, nullptr) && ScopeSpans(f.bytes);
-                    break;
-                case 3:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                default:
-                    ok = Unknown();
-            }
-            if (!ok) { return false; }
-        }
-        rs.scope_count = static_cast<std::uint32_t>(out_->scopes.size()) - rs.first_scope;
-        out_->resources.push_back(rs);
-        return true;
-    }
-
-    bool ScopeSpans(std::string_view bytes) {
-        ScopeSpansView ss;
-        ss.first_span = static_cast<std::uint32_t>(out_->spans.size());
-        std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                    ok = Accept(f, 2, &seen) && Scope(f.bytes);
-                    ss.scope_field = f.whole;
-                    break;
-                case 2:
-                    ok = Accept(f, 2, nullptr) && Span(f.bytes, f.whole);
-                    break;
-                case 3:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                default:
-                    ok = Unknown();
-            }
-            if (!ok) { return false; }
-        }
-        ss.span_count = static_cast<std::uint32_t>(out_->spans.size()) - ss.first_span;
-        out_->scopes.push_back(ss);
-        return true;
-    }
-
-    bool Span(std::string_view bytes, std::string_view whole) {
+    static bool Item(Reader& r, std::string_view bytes, std::string_view whole) {
+        DecodedTraces& out = *r.out_;
         SpanView s;
         s.whole = whole;
-        s.first_attribute = static_cast<std::uint32_t>(out_->attributes.size());
+        s.first_attribute = static_cast<std::uint32_t>(out.attributes.size());
         std::size_t attributes = 0;
         std::size_t events = 0;
         std::size_t links = 0;
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                    ok = Accept(f, 2, &seen);
-                    s.trace_id = f.bytes;
-                    break;
-                case 2:
-                    ok = Accept(f, 2, &seen);
-                    s.span_id = f.bytes;
-                    break;
-                case 3:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                case 4:
-                    ok = Accept(f, 2, &seen);
-                    s.parent_span_id = f.bytes;
-                    break;
-                case 5:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, 1024);
-                    s.name = f.bytes;
-                    break;
-                case 6:
-                    ok = Accept(f, 0, &seen) && Int32(f.number_value);
-                    s.kind = static_cast<std::int32_t>(f.number_value);
-                    break;
-                case 7:
-                    ok = Accept(f, 1, &seen);
-                    s.start_time_unix_nano = f.number_value;
-                    break;
-                case 8:
-                    ok = Accept(f, 1, &seen);
-                    s.end_time_unix_nano = f.number_value;
-                    break;
-                case 9:
-                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &attributes);
-                    out_->attributes.push_back(f.bytes);
-                    break;
-                case 11:
-                    ok = Accept(f, 2, nullptr) && (!strict_ || ++events <= limits_.max_events) &&
-                         Event(f.bytes);
-                    break;
-                case 13:
-                    ok = Accept(f, 2, nullptr) && (!strict_ || ++links <= limits_.max_links) &&
-                         Link(f.bytes);
-                    break;
-                case 10:
-                case 12:
-                case 14:
-                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
-                    break;
-                case 15:
-                    ok = Accept(f, 2, &seen) && Status(f.bytes, &s.status_code);
-                    break;
-                case 16:
-                    ok = Accept(f, 5, &seen);
-                    break;
-                default:
-                    ok = Unknown();
-            }
-            if (!ok) { return false; }
+        if (!ReadFields(bytes, [&](const WireField& f) {
+                switch (f.number) {
+                    case 1:
+                        s.trace_id = f.bytes;
+                        return r.Accept(f, 2, &seen);
+                    case 2:
+                        s.span_id = f.bytes;
+                        return r.Accept(f, 2, &seen);
+                    case 3:
+                        return r.Accept(f, 2, &seen) && r.Text(f.bytes);
+                    case 4:
+                        s.parent_span_id = f.bytes;
+                        return r.Accept(f, 2, &seen);
+                    case 5:
+                        s.name = f.bytes;
+                        return r.Accept(f, 2, &seen) && r.Text(f.bytes, 1024);
+                    case 6:
+                        s.kind = static_cast<std::int32_t>(f.number_value);
+                        return r.Accept(f, 0, &seen) && r.Int32(f.number_value);
+                    case 7:
+                        s.start_time_unix_nano = f.number_value;
+                        return r.Accept(f, 1, &seen);
+                    case 8:
+                        s.end_time_unix_nano = f.number_value;
+                        return r.Accept(f, 1, &seen);
+                    case 9:
+                        out.attributes.push_back(f.bytes);
+                        return r.Accept(f, 2, nullptr) && r.Attribute(f.bytes, &attributes);
+                    case 10:
+                    case 12:
+                    case 14:
+                        return r.Accept(f, 0, &seen) && r.Uint32(f.number_value);
+                    case 11:
+                        return r.Accept(f, 2, nullptr) &&
+                               (!r.strict_ ||
+                                (++events <= r.limits_.max_events && Event(r, f.bytes)));
+                    case 13:
+                        return r.Accept(f, 2, nullptr) &&
+                               (!r.strict_ || (++links <= r.limits_.max_links && Link(r, f.bytes)));
+                    case 15:
+                        return r.Accept(f, 2, &seen) && Status(r, f.bytes, &s.status_code);
+                    case 16:
+                        return r.Accept(f, 5, &seen);
+                    default:
+                        return r.Unknown();
+                }
+            })) {
+            return false;
         }
-        s.attribute_count = static_cast<std::uint32_t>(out_->attributes.size()) - s.first_attribute;
+        s.attribute_count = static_cast<std::uint32_t>(out.attributes.size()) - s.first_attribute;
         if (const char* why = SpanProblem(s); why != nullptr) {
-            // Left out, as ValidateTraces removes it (which the lenient reader never meets).
-            out_->attributes.resize(s.first_attribute);
-            ++out_->rejected;
-            if (out_->error_message.empty()) { out_->error_message = why; }
+            out.attributes.resize(s.first_attribute);  // left out
+            r.Reject(why);
             return true;
         }
-        out_->spans.push_back(s);
+        out.spans.push_back(s);
         return true;
     }
 
-    bool Event(std::string_view bytes) const {
-        if (!strict_) { return true; }
+    // Read (strict only) for their checks.
+    static bool Event(const Reader& r, std::string_view bytes) {
         std::size_t count = 0;
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
+        return ReadFields(bytes, [&](const WireField& f) {
             switch (f.number) {
                 case 1:
-                    ok = Accept(f, 1, &seen);
-                    break;
+                    return r.Accept(f, 1, &seen);
                 case 2:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, 1024);
-                    break;
+                    return r.Accept(f, 2, &seen) && r.Text(f.bytes, 1024);
                 case 3:
-                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
-                    break;
+                    return r.Accept(f, 2, nullptr) && r.Attribute(f.bytes, &count);
                 case 4:
-                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
-                    break;
+                    return r.Accept(f, 0, &seen) && r.Uint32(f.number_value);
                 default:
-                    ok = false;
+                    return false;
             }
-            if (!ok) { return false; }
-        }
-        return true;
+        });
     }
-
-    bool Link(std::string_view bytes) const {
-        if (!strict_) { return true; }
+    static bool Link(const Reader& r, std::string_view bytes) {
         std::size_t count = 0;
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
+        return ReadFields(bytes, [&](const WireField& f) {
             switch (f.number) {
                 case 1:
                 case 2:
-                    ok = Accept(f, 2, &seen);
-                    break;
+                    return r.Accept(f, 2, &seen);
                 case 3:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
+                    return r.Accept(f, 2, &seen) && r.Text(f.bytes);
                 case 4:
-                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &count);
-                    break;
+                    return r.Accept(f, 2, nullptr) && r.Attribute(f.bytes, &count);
                 case 5:
-                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
-                    break;
+                    return r.Accept(f, 0, &seen) && r.Uint32(f.number_value);
                 case 6:
-                    ok = Accept(f, 5, &seen);
-                    break;
+                    return r.Accept(f, 5, &seen);
                 default:
-                    ok = false;
+                    return false;
             }
-            if (!ok) { return false; }
-        }
-        return true;
+        });
     }
-
-    bool Status(std::string_view bytes, std::int32_t* code) const {
+    static bool Status(const Reader& r, std::string_view bytes, std::int32_t* code) {
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            if (f.number == 2) {
-                ok = Accept(f, 2, &seen) && Text(f.bytes, limits_.max_string_bytes);
-            } else if (f.number == 3) {
-                ok = Accept(f, 0, &seen) && Int32(f.number_value);
-                *code = static_cast<std::int32_t>(f.number_value);
-            } else {
-                ok = Unknown();
+        return ReadFields(bytes, [&](const WireField& f) {
+            switch (f.number) {
+                case 2:
+                    return r.Accept(f, 2, &seen) && r.Text(f.bytes, r.limits_.max_string_bytes);
+                case 3:
+                    *code = static_cast<std::int32_t>(f.number_value);
+                    return r.Accept(f, 0, &seen) && r.Int32(f.number_value);
+                default:
+                    return r.Unknown();
             }
-            if (!ok) { return false; }
-        }
-        return true;
+        });
     }
-
-    DecodedTraces* out_;
 };
+using TraceScanner = EnvelopeScanner<DecodedTraces, SpanItems>;
 
-// Reads a log request's protobuf encoding into DecodedLogs' views (see PlainScanner). Records
-// with ids of the wrong size are left out and counted, as ValidateLogs does.
-class LogScanner : PlainScanner {
-public:
-    LogScanner(DecodedLogs* out, const DecodeLimits& limits, bool strict)
-        : PlainScanner(limits, strict), out_(out) {}
+// A log record.
+struct LogItems {
+    using Reader = EnvelopeScanner<DecodedLogs, LogItems>;
 
-    bool Request(std::string_view bytes) {
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            if (f.number == 1) {
-                if (f.type != 2 || !ResourceLogs(f.bytes)) { return false; }
-            } else if (strict_) {
-                return false;
-            }
-        }
-        out_->accepted = static_cast<std::int64_t>(out_->records.size());
-        return true;
-    }
-
-private:
-    bool ResourceLogs(std::string_view bytes) {
-        ResourceLogsView rl;
-        rl.first_scope = static_cast<std::uint32_t>(out_->scopes.size());
-        std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                    ok = Accept(f, 2, &seen) && Resource(f.bytes, nullptr);
-                    rl.resource_field = f.whole;
-                    break;
-                case 2:
-                    ok = Accept(f, 2, nullptr) && ScopeLogs(f.bytes);
-                    break;
-                case 3:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                default:
-                    ok = Unknown();
-            }
-            if (!ok) { return false; }
-        }
-        rl.scope_count = static_cast<std::uint32_t>(out_->scopes.size()) - rl.first_scope;
-        out_->resources.push_back(rl);
-        return true;
-    }
-
-    bool ScopeLogs(std::string_view bytes) {
-        ScopeLogsView sl;
-        sl.first_record = static_cast<std::uint32_t>(out_->records.size());
-        std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                    ok = Accept(f, 2, &seen) && Scope(f.bytes);
-                    sl.scope_field = f.whole;
-                    break;
-                case 2:
-                    ok = Accept(f, 2, nullptr) && Record(f.bytes, f.whole);
-                    break;
-                case 3:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                default:
-                    ok = Unknown();
-            }
-            if (!ok) { return false; }
-        }
-        sl.record_count = static_cast<std::uint32_t>(out_->records.size()) - sl.first_record;
-        out_->scopes.push_back(sl);
-        return true;
-    }
-
-    bool Record(std::string_view bytes, std::string_view whole) {
+    static bool Item(Reader& r, std::string_view bytes, std::string_view whole) {
         LogRecordView rec;
         rec.whole = whole;
         std::string_view span_id;
         std::size_t attributes = 0;
         std::uint32_t seen = 0;
-        WireReader r(bytes);
-        WireField f;
-        while (!r.Done()) {
-            if (!NextField(r, &f)) { return false; }
-            bool ok = false;
-            switch (f.number) {
-                case 1:
-                case 11:
-                    ok = Accept(f, 1, &seen);
-                    break;
-                case 2:
-                    ok = Accept(f, 0, &seen) && Int32(f.number_value);
-                    break;
-                case 3:
-                case 12:
-                    ok = Accept(f, 2, &seen) && Text(f.bytes, SIZE_MAX);
-                    break;
-                case 5:
-                    ok = Accept(f, 2, &seen) && (!strict_ || PlainAnyValue(f.bytes, limits_, 0));
-                    break;
-                case 6:
-                    ok = Accept(f, 2, nullptr) && Attribute(f.bytes, &attributes);
-                    break;
-                case 7:
-                    ok = Accept(f, 0, &seen) && Uint32(f.number_value);
-                    break;
-                case 8:
-                    ok = Accept(f, 5, &seen);
-                    break;
-                case 9:
-                    ok = Accept(f, 2, &seen);
-                    rec.trace_id = f.bytes;
-                    break;
-                case 10:
-                    ok = Accept(f, 2, &seen);
-                    span_id = f.bytes;
-                    break;
-                default:
-                    ok = Unknown();
-            }
-            if (!ok) { return false; }
+        if (!ReadFields(bytes, [&](const WireField& f) {
+                switch (f.number) {
+                    case 1:
+                    case 11:
+                        return r.Accept(f, 1, &seen);
+                    case 2:
+                        return r.Accept(f, 0, &seen) && r.Int32(f.number_value);
+                    case 3:
+                    case 12:
+                        return r.Accept(f, 2, &seen) && r.Text(f.bytes);
+                    case 5:
+                        return r.Accept(f, 2, &seen) &&
+                               (!r.strict_ || PlainAnyValue(f.bytes, r.limits_, 0));
+                    case 6:
+                        return r.Accept(f, 2, nullptr) && r.Attribute(f.bytes, &attributes);
+                    case 7:
+                        return r.Accept(f, 0, &seen) && r.Uint32(f.number_value);
+                    case 8:
+                        return r.Accept(f, 5, &seen);
+                    case 9:
+                        rec.trace_id = f.bytes;
+                        return r.Accept(f, 2, &seen);
+                    case 10:
+                        span_id = f.bytes;
+                        return r.Accept(f, 2, &seen);
+                    default:
+                        return r.Unknown();
+                }
+            })) {
+            return false;
         }
         if (const char* why = LogIdProblem(rec.trace_id, span_id); why != nullptr) {
-            // Left out, as ValidateLogs removes it (which the lenient reader never meets).
-            ++out_->rejected;
-            if (out_->error_message.empty()) { out_->error_message = why; }
+            r.Reject(why);  // left out
             return true;
         }
-        out_->records.push_back(rec);
+        r.out_->records.push_back(rec);
         return true;
     }
-
-    DecodedLogs* out_;
 };
+using LogScanner = EnvelopeScanner<DecodedLogs, LogItems>;
 
 void ValidateLogs(ExportLogsRequest* message, const DecodeLimits& limits, DecodedLogs* d) {
     for (auto& rl : *message->mutable_resource_logs()) {
@@ -1666,38 +1556,35 @@ bool ReadStoredLogs(std::string_view bytes, DecodedLogs* out) {
     return ReadStored<ExportLogsRequest, LogScanner>(bytes, out);
 }
 
-std::string EncodeKept(const DecodedTraces& d) {
+namespace {
+
+template <class Decoded>
+std::string EncodeKeptItems(const Decoded& d) {
+    using E = Envelope<Decoded>;
     std::string out;
-    for (const ResourceSpansView& r : d.resources) {
-        std::string rs(r.resource_field);
+    for (const auto& r : d.resources) {
+        std::string resource(r.resource_field);
         for (std::uint32_t i = r.first_scope; i < r.first_scope + r.scope_count; ++i) {
-            const ScopeSpansView& sc = d.scopes[i];
-            std::string ss(sc.scope_field);
-            for (std::uint32_t j = sc.first_span; j < sc.first_span + sc.span_count; ++j) {
-                ss += d.spans[j].whole;
+            const auto& sc = d.scopes[i];
+            std::string scope(sc.scope_field);
+            for (std::uint32_t j = E::First(sc); j < E::First(sc) + E::Count(sc); ++j) {
+                scope += E::Item(d, j);
             }
-            AppendLengthDelimited(&rs, 2, ss);
+            AppendLengthDelimited(&resource, 2, scope);
         }
-        AppendLengthDelimited(&out, 1, rs);
+        AppendLengthDelimited(&out, 1, resource);
     }
     return out;
 }
 
+}  // namespace
+
+std::string EncodeKept(const DecodedTraces& d) {
+    return EncodeKeptItems(d);
+}
+
 std::string EncodeKept(const DecodedLogs& d) {
-    std::string out;
-    for (const ResourceLogsView& r : d.resources) {
-        std::string rl(r.resource_field);
-        for (std::uint32_t i = r.first_scope; i < r.first_scope + r.scope_count; ++i) {
-            const ScopeLogsView& sc = d.scopes[i];
-            std::string sl(sc.scope_field);
-            for (std::uint32_t j = sc.first_record; j < sc.first_record + sc.record_count; ++j) {
-                sl += d.records[j].whole;
-            }
-            AppendLengthDelimited(&rl, 2, sl);
-        }
-        AppendLengthDelimited(&out, 1, rl);
-    }
-    return out;
+    return EncodeKeptItems(d);
 }
 
 AttributeView ReadAttribute(std::string_view encoded) {

@@ -368,6 +368,25 @@ TEST(Decode, LongAttributeValuesAreCutAndTheSpanReencoded) {
               DecodeLimits{}.max_string_bytes);
 }
 
+// `body` with one to three bytes changed, inserted or erased at random.
+std::string Damaged(std::string body, std::mt19937& rng) {
+    for (int n = 1 + static_cast<int>(rng() % 3); n > 0; --n) {
+        std::size_t at = rng() % body.size();
+        switch (rng() % 3) {
+            case 0:
+                body[at] = static_cast<char>(rng());
+                break;
+            case 1:
+                body.insert(at, 1, static_cast<char>(rng()));
+                break;
+            default:
+                body.erase(at, 1);
+                break;
+        }
+    }
+    return body;
+}
+
 // Random damage to requests with every kind of attribute: the decoder accepts exactly the
 // bodies the official classes parse, and keeps what they read (spans with invalid ids left out,
 // unknown fields dropped), which parses with them again (the query path).
@@ -376,15 +395,7 @@ TEST(Decode, DamagedBodiesGetTheOfficialClassesVerdict) {
     std::mt19937 rng(7);
     int accepted = 0;
     for (int i = 0; i < 20000; ++i) {
-        std::string body = seeds[i % seeds.size()];
-        for (int n = 1 + static_cast<int>(rng() % 3); n > 0; --n) {
-            std::size_t at = rng() % body.size();
-            switch (rng() % 3) {
-                case 0: body[at] = static_cast<char>(rng()); break;
-                case 1: body.insert(at, 1, static_cast<char>(rng())); break;
-                default: body.erase(at, 1); break;
-            }
-        }
+        const std::string body = Damaged(seeds[i % seeds.size()], rng);
         ExportTraceRequest official;
         bool official_ok = official.ParseFromString(body);
         auto d = DecodeTraces(body, Encoding::kProtobuf);
@@ -525,21 +536,7 @@ TEST(Decode, DamagedLogBodiesGetTheOfficialClassesVerdict) {
     std::mt19937 rng(11);
     int accepted = 0;
     for (int i = 0; i < 20000; ++i) {
-        std::string body = seed;
-        for (int n = 1 + static_cast<int>(rng() % 3); n > 0; --n) {
-            std::size_t at = rng() % body.size();
-            switch (rng() % 3) {
-                case 0:
-                    body[at] = static_cast<char>(rng());
-                    break;
-                case 1:
-                    body.insert(at, 1, static_cast<char>(rng()));
-                    break;
-                default:
-                    body.erase(at, 1);
-                    break;
-            }
-        }
+        const std::string body = Damaged(seed, rng);
         ExportLogsRequest official;
         const bool official_ok = official.ParseFromString(body);
         auto d = DecodeLogs(body, Encoding::kProtobuf);

@@ -75,7 +75,7 @@ struct ScopeSpansView {
 /// resource's service.name ("unknown_service" without one) and its ScopeSpans.
 struct ResourceSpansView {
     std::string_view resource_field;
-    std::string_view service;
+    std::string_view service = "unknown_service";
     std::uint32_t first_scope = 0;  // in DecodedTraces::scopes
     std::uint32_t scope_count = 0;
 };
