@@ -1501,22 +1501,15 @@ bool ReadStored(std::string_view bytes, Decoded* out) {
     return true;
 }
 
+void AppendVarint(std::string* out, std::uint64_t v) {
+    for (; v >= 0x80; v >>= 7) { out->push_back(static_cast<char>((v & 0x7F) | 0x80)); }
+    out->push_back(static_cast<char>(v));
+}
+
 // Appends field `number` (length-delimited) holding `bytes`.
 void AppendLengthDelimited(std::string* out, int number, std::string_view bytes) {
-    for (std::uint64_t v = (static_cast<std::uint64_t>(number) << 3) | 2;; v >>= 7) {
-        if (v < 0x80) {
-            out->push_back(static_cast<char>(v));
-            break;
-        }
-        out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    }
-    for (std::uint64_t v = bytes.size();; v >>= 7) {
-        if (v < 0x80) {
-            out->push_back(static_cast<char>(v));
-            break;
-        }
-        out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    }
+    AppendVarint(out, (static_cast<std::uint64_t>(number) << 3) | 2);
+    AppendVarint(out, bytes.size());
     out->append(bytes);
 }
 
