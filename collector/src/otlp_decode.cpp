@@ -174,10 +174,9 @@ const char* LogProblem(const otlp_logs::LogRecord& rec) {
 }
 
 // Removes invalid spans (counted in rejected, the first reason in error_message) and bounds
-// the rest; returns how many were kept.
-std::int64_t ValidateTraces(ExportTraceRequest* message, const DecodeLimits& limits,
-                            std::int64_t* rejected, std::string* error_message) {
-    std::int64_t accepted = 0;
+// the rest (the views read back from its encoding count what was kept).
+void ValidateTraces(ExportTraceRequest* message, const DecodeLimits& limits,
+                    std::int64_t* rejected, std::string* error_message) {
     for (auto& rs : *message->mutable_resource_spans()) {
         if (rs.has_resource()) {
             auto* res = rs.mutable_resource();
@@ -227,14 +226,12 @@ std::int64_t ValidateTraces(ExportTraceRequest* message, const DecodeLimits& lim
                     spans->SwapElements(keep, i);
                 }
                 ++keep;
-                ++accepted;
             }
             while (spans->size() > keep) {
                 spans->RemoveLast();
             }
         }
     }
-    return accepted;
 }
 
 // ---------------------------------------------------------------- encoded span attributes
