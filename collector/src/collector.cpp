@@ -264,8 +264,9 @@ private:
                                    Encoding::kJson);
             co_return r;
         }
-        std::string inflated;
-        std::string_view body = req.body;
+        // The body becomes the decoded request's storage (its views point into it): taken,
+        // not copied.
+        std::string body;
         std::string cenc = ToLower(req.headers.Get("Content-Encoding").value_or(""));
         if (cenc == "gzip" || cenc == "x-gzip" || cenc == "deflate") {
             auto out = Inflate(req.body, cenc != "deflate", opt_.max_decompressed_bytes);
@@ -273,9 +274,10 @@ private:
                 int status = out.error().code == ErrorCode::kPayloadTooLarge ? 413 : 400;
                 co_return OtlpError(status, 3, out.error().message, enc);
             }
-            inflated = std::move(out).value();
-            body = inflated;
-        } else if (!cenc.empty() && cenc != "identity") {
+            body = std::move(out).value();
+        } else if (cenc.empty() || cenc == "identity") {
+            body = std::move(ctx.request.body);
+        } else {
             co_return OtlpError(415, 3, "unsupported Content-Encoding (gzip, deflate, identity)", enc);
         }
 
@@ -284,7 +286,7 @@ private:
         bool accepted = false;
         Status stored;
         if (logs) {
-            auto d = DecodeLogs(body, enc);
+            auto d = DecodeLogs(std::move(body), enc);
             if (!d) {
                 co_return OtlpError(400, 3, d.error().message, enc);
             }
@@ -293,7 +295,7 @@ private:
             rejected_logs_.fetch_add(static_cast<std::uint64_t>(rejected));
             stored = co_await Store(std::move(d).value(), &accepted);
         } else {
-            auto d = DecodeTraces(body, enc);
+            auto d = DecodeTraces(std::move(body), enc);
             if (!d) {
                 co_return OtlpError(400, 3, d.error().message, enc);
             }

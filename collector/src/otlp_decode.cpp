@@ -1453,20 +1453,22 @@ bool ReadOwned(std::string bytes, Decoded* d) {
 // Decodes a body: read in place when plain, else by the official classes (`Message`), bounded
 // by `validate`, and their encoding read back.
 template <class Message, class Scanner, class Decoded, class Validate>
-Result<Decoded> DecodeBody(std::string_view body, Encoding encoding, const DecodeLimits& limits,
+Result<Decoded> DecodeBody(std::string body, Encoding encoding, const DecodeLimits& limits,
                            Validate validate) {
+    auto owned = std::make_unique<std::string>(std::move(body));
     if (encoding == Encoding::kProtobuf) {
         Decoded d;
-        d.wire_bytes = body.size();
-        d.storage = std::make_unique<std::string>(body);
-        d.bytes = *d.storage;
+        d.wire_bytes = owned->size();
+        d.bytes = *owned;
+        d.storage = std::move(owned);
         if (Scanner(&d, limits, true).Request(d.bytes)) { return d; }
+        owned = std::move(d.storage);
     }
     // Not plain: the official classes decide and bound, and what they encode is read back.
     Decoded d;
-    d.wire_bytes = body.size();
+    d.wire_bytes = owned->size();
     std::unique_ptr<google::protobuf::Arena> arena = NewArena();
-    auto m = Parse<Message>(body, encoding, arena.get());
+    auto m = Parse<Message>(*owned, encoding, arena.get());
     if (!m) { return std::move(m).error(); }
     validate(*m, &d);
     (*m)->DiscardUnknownFields();
@@ -1523,18 +1525,17 @@ std::string PartialJson(std::string_view count_key, std::int64_t rejected,
 
 }  // namespace
 
-Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
+Result<DecodedTraces> DecodeTraces(std::string body, Encoding encoding,
                                    const DecodeLimits& limits) {
     return DecodeBody<ExportTraceRequest, TraceScanner, DecodedTraces>(
-        body, encoding, limits, [&](ExportTraceRequest* m, DecodedTraces* d) {
+        std::move(body), encoding, limits, [&](ExportTraceRequest* m, DecodedTraces* d) {
             ValidateTraces(m, limits, &d->rejected, &d->error_message);
         });
 }
 
-Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
-                               const DecodeLimits& limits) {
+Result<DecodedLogs> DecodeLogs(std::string body, Encoding encoding, const DecodeLimits& limits) {
     return DecodeBody<ExportLogsRequest, LogScanner, DecodedLogs>(
-        body, encoding, limits,
+        std::move(body), encoding, limits,
         [&](ExportLogsRequest* m, DecodedLogs* d) { ValidateLogs(m, limits, d); });
 }
 

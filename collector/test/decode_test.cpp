@@ -55,7 +55,7 @@ TEST(Decode, ValidProtobufKeepsEverySpan) {
 
 TEST(Decode, TruncatedProtobufIsRefused) {
     std::string body = ThreeSpans().SerializeAsString();
-    auto d = DecodeTraces(std::string_view(body).substr(0, body.size() / 2), Encoding::kProtobuf);
+    auto d = DecodeTraces(body.substr(0, body.size() / 2), Encoding::kProtobuf);
     EXPECT_FALSE(d.ok());
 }
 

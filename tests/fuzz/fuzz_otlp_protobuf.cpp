@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)quiet;
     std::string_view body(reinterpret_cast<const char*>(data), size);
     namespace fc = flowex::collector;
-    auto traces = fc::DecodeTraces(body, fc::Encoding::kProtobuf);
+    auto traces = fc::DecodeTraces(std::string(body), fc::Encoding::kProtobuf);
     // The decoder reads plain bodies itself and leaves the rest to the official classes: it
     // must refuse exactly what they refuse.
     fc::ExportTraceRequest official;
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         w.EndArray();
         (void)fc::EncodeTraceResponse(traces->rejected, traces->error_message, fc::Encoding::kProtobuf);
     }
-    auto logs = fc::DecodeLogs(body, fc::Encoding::kProtobuf);
+    auto logs = fc::DecodeLogs(std::string(body), fc::Encoding::kProtobuf);
     fc::ExportLogsRequest official_logs;
     if (static_cast<bool>(logs) !=
         official_logs.ParseFromArray(body.data(), static_cast<int>(size))) {

@@ -153,10 +153,11 @@ struct DecodedLogs {
 };
 
 /// Decodes and validates an ExportTraceServiceRequest. Errors: kInvalidJson / kBadRequest
-/// (unparseable body, wrong JSON types) — the whole request is refused.
-common::Result<DecodedTraces> DecodeTraces(std::string_view body, Encoding encoding,
+/// (unparseable body, wrong JSON types) — the whole request is refused. A plain protobuf body
+/// becomes the result's storage, its views pointing into it: pass it by move to spare a copy.
+common::Result<DecodedTraces> DecodeTraces(std::string body, Encoding encoding,
                                            const DecodeLimits& limits = {});
-common::Result<DecodedLogs> DecodeLogs(std::string_view body, Encoding encoding,
+common::Result<DecodedLogs> DecodeLogs(std::string body, Encoding encoding,
                                        const DecodeLimits& limits = {});
 
 /// Reads spans or log records the store wrote (a request's encoding) as views of `bytes`,
