@@ -129,14 +129,22 @@ constexpr PgStatement kSelectUnsettled{
     "om_unsettled",
     "SELECT " FLOWEX_TRADE_COLUMNS " FROM trades WHERE symbol = $1 AND settled_at IS NULL "
     "AND executed_at < now() - make_interval(secs => $2) ORDER BY seq"};
+// Reservations of finished orders whose trades are all settled (and marked so).
 constexpr PgStatement kSelectReleasable{
     "om_releasable",
-    "SELECT r.order_id FROM reservations r LEFT JOIN orders o ON o.order_id = r.order_id "
-    "WHERE NOT r.released AND r.symbol = $1 AND ("
-    "(o.order_id IS NULL AND r.created_at < now() - make_interval(secs => $2)) OR "
-    "(o.status IN ('FILLED', 'CANCELLED', 'REJECTED') "
-    "AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.buy_order_id = r.order_id AND t.settled_at IS NULL) "
-    "AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.sell_order_id = r.order_id AND t.settled_at IS NULL)))",
+    "SELECT r.order_id FROM reservations r JOIN orders o ON o.order_id = r.order_id "
+    "WHERE NOT r.released AND r.symbol = $1 AND o.status IN ('FILLED', 'CANCELLED', 'REJECTED') "
+    "AND NOT EXISTS (SELECT 1 FROM trades t "
+    "WHERE t.buy_order_id = r.order_id AND t.settled_at IS NULL) "
+    "AND NOT EXISTS (SELECT 1 FROM trades t "
+    "WHERE t.sell_order_id = r.order_id AND t.settled_at IS NULL)",
+    "reservations"};
+// Reservations older than $2 seconds whose order was never inserted.
+constexpr PgStatement kSelectOrphaned{
+    "om_orphaned",
+    "SELECT r.order_id FROM reservations r WHERE NOT r.released AND r.symbol = $1 "
+    "AND r.created_at < now() - make_interval(secs => $2) "
+    "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = r.order_id)",
     "reservations"};
 
 #undef FLOWEX_TRADE_COLUMNS
@@ -343,9 +351,9 @@ http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
     co_return common::Ok();
 }
 
-http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
-                                                          const common::TraceContext& parent,
-                                                          std::chrono::seconds settle_grace) {
+http::awaitable<common::Status> OrderManager::SweepFinished(SymbolState& sym,
+                                                            const common::TraceContext& parent,
+                                                            std::chrono::seconds settle_grace) {
     auto unsettled = co_await pg_.Query(parent, kSelectUnsettled, sym.instrument.symbol,
                                         static_cast<std::int64_t>(settle_grace.count()));
     if (!unsettled) { co_return std::move(unsettled).error(); }
@@ -356,17 +364,32 @@ http::awaitable<common::Status> OrderManager::SweepSymbol(SymbolState& sym,
     // Before looking for releasable reservations: they wait for their trades' marks.
     co_await WriteMarks(marks, parent);
     if (!settled) { co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"}; }
-    auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol, static_cast<std::int64_t>(options_.orphan_grace.count()));
+    auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol);
     if (!releasable) { co_return std::move(releasable).error(); }
-    // Many at a time (makers filled since the last full sweep): one wallet commit per part,
-    // so the symbol's lock is held for a few round trips, not one per order.
     std::vector<std::string> ids;
     for (auto row : *releasable) { ids.push_back(row.String(0)); }
-    for (std::size_t first = 0; first < ids.size(); first += kReleaseBatch) {
+    co_return co_await ReleaseMany(ids, parent);
+}
+
+http::awaitable<common::Status> OrderManager::ReleaseOrphans(SymbolState& sym,
+                                                             const common::TraceContext& parent) {
+    auto orphaned = co_await pg_.Query(parent, kSelectOrphaned, sym.instrument.symbol,
+                                       static_cast<std::int64_t>(options_.orphan_grace.count()));
+    if (!orphaned) { co_return std::move(orphaned).error(); }
+    std::vector<std::string> ids;
+    for (auto row : *orphaned) { ids.push_back(row.String(0)); }
+    co_return co_await ReleaseMany(ids, parent);
+}
+
+http::awaitable<common::Status> OrderManager::ReleaseMany(const std::vector<std::string>& order_ids,
+                                                          const common::TraceContext& parent) {
+    // Many at a time (the makers filled since the last full sweep: hundreds at high rates),
+    // one wallet commit per part.
+    for (std::size_t first = 0; first < order_ids.size(); first += kReleaseBatch) {
         common::JsonWriter w;
         w.BeginObject().Key("order_ids").BeginArray();
-        for (std::size_t i = first; i < std::min(first + kReleaseBatch, ids.size()); ++i) {
-            w.String(ids[i]);
+        for (std::size_t i = first; i < std::min(first + kReleaseBatch, order_ids.size()); ++i) {
+            w.String(order_ids[i]);
         }
         w.EndArray().EndObject();
         auto r = co_await wallet_->Call(Method::kPost, "/release-funds", w.Take(), parent);
@@ -402,7 +425,8 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
             if (!st) { break; }
             auto guard = co_await sym->mutex.Lock();
             st = co_await RebuildSymbol(*sym, trace);
-            if (st) { st = co_await SweepSymbol(*sym, trace, std::chrono::seconds(0)); }
+            if (st) { st = co_await SweepFinished(*sym, trace, std::chrono::seconds(0)); }
+            if (st) { st = co_await ReleaseOrphans(*sym, trace); }
         }
         if (st) {
             co_await PublishPending(trace);
@@ -430,10 +454,17 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
         for (auto& [name, sym] : symbols_) {
             if (stopping_) { break; }
             if (!full && !sym->dirty) { continue; }
-            auto guard = co_await sym->mutex.Lock();
-            if (sym->dirty) { (void)co_await RebuildSymbol(*sym, common::TraceContext{}); }
-            if (!full) { continue; }
-            const common::Status swept = co_await SweepSymbol(*sym, common::TraceContext{}, kSettleGrace);
+            common::Status swept = common::Ok();
+            {
+                // The symbol's orders wait while this holds its lock: only what needs it.
+                auto guard = co_await sym->mutex.Lock();
+                if (sym->dirty) { (void)co_await RebuildSymbol(*sym, common::TraceContext{}); }
+                if (!full) { continue; }
+                swept = co_await ReleaseOrphans(*sym, common::TraceContext{});
+            }
+            if (swept) {
+                swept = co_await SweepFinished(*sym, common::TraceContext{}, kSettleGrace);
+            }
             if (!swept) { WantSweep(); }  // still failing: again next time
         }
         co_await PublishPending(common::TraceContext{});

@@ -165,9 +165,21 @@ private:
     /// Rebuilds one book from the database (under its lock) and matches NEW orders.
     http::awaitable<common::Status> RebuildSymbol(SymbolState& sym, const common::TraceContext& parent);
     /// Settles unsettled trades older than `settle_grace` (younger ones are being settled by
-    /// the requests that made them), releases finished/orphaned reservations (under the lock).
-    http::awaitable<common::Status> SweepSymbol(SymbolState& sym, const common::TraceContext& parent,
-                                                std::chrono::seconds settle_grace);
+    /// the requests that made them), then releases the reservations of finished orders whose
+    /// trades are all settled. Needs no lock: trades are durable, settling is idempotent on the
+    /// trade id, a finished order never trades again, and the wallet releases a reservation
+    /// once (under its row lock) whoever else releases it at the same time.
+    http::awaitable<common::Status> SweepFinished(SymbolState& sym,
+                                                  const common::TraceContext& parent,
+                                                  std::chrono::seconds settle_grace);
+    /// Releases the reservations whose order was never inserted, `orphan_grace` after they
+    /// were made. Caller holds the lock: an order is inserted only under it, and only while
+    /// its reservation holds, so no insert can race the release.
+    http::awaitable<common::Status> ReleaseOrphans(SymbolState& sym,
+                                                   const common::TraceContext& parent);
+    /// One POST /release-funds per kReleaseBatch of `order_ids`.
+    http::awaitable<common::Status> ReleaseMany(const std::vector<std::string>& order_ids,
+                                                const common::TraceContext& parent);
     http::awaitable<void> PublishPending(const common::TraceContext& parent);
 
     /// The next order sequence number (from a block taken ahead); 0 when the database is
