@@ -1455,20 +1455,19 @@ bool ReadOwned(std::string bytes, Decoded* d) {
 template <class Message, class Scanner, class Decoded, class Validate>
 Result<Decoded> DecodeBody(std::string body, Encoding encoding, const DecodeLimits& limits,
                            Validate validate) {
-    auto owned = std::make_unique<std::string>(std::move(body));
     if (encoding == Encoding::kProtobuf) {
         Decoded d;
-        d.wire_bytes = owned->size();
-        d.bytes = *owned;
-        d.storage = std::move(owned);
+        d.wire_bytes = body.size();
+        d.storage = std::make_unique<std::string>(std::move(body));
+        d.bytes = *d.storage;
         if (Scanner(&d, limits, true).Request(d.bytes)) { return d; }
-        owned = std::move(d.storage);
+        body = std::move(*d.storage);
     }
     // Not plain: the official classes decide and bound, and what they encode is read back.
     Decoded d;
-    d.wire_bytes = owned->size();
+    d.wire_bytes = body.size();
     std::unique_ptr<google::protobuf::Arena> arena = NewArena();
-    auto m = Parse<Message>(*owned, encoding, arena.get());
+    auto m = Parse<Message>(body, encoding, arena.get());
     if (!m) { return std::move(m).error(); }
     validate(*m, &d);
     (*m)->DiscardUnknownFields();
