@@ -248,6 +248,16 @@ TEST_F(ExchangeFlows, SettlementIsIdempotentAndRefusedWhenTheReservationsDoNotCo
     const std::string trade_id = Field(order.Find("trades")->as_array()[0], "trade_id");
     const std::string buy_order = Field(order, "order_id");
     const std::string sell_order = Field(sell.Json(), "order_id");
+    // The BUY used its whole reservation: the settlement (made before the answer) released
+    // it, with no ledger row of zeros; the SELL (3 of 4) still holds a share.
+    EXPECT_EQ(Count("SELECT released::text FROM reservations WHERE order_id = '" + buy_order + "'"),
+              "true");
+    EXPECT_EQ(Count("SELECT count(*) FROM transactions WHERE kind = 'release' AND ref = '" +
+                    buy_order + "'"),
+              "0");
+    EXPECT_EQ(
+        Count("SELECT released::text FROM reservations WHERE order_id = '" + sell_order + "'"),
+        "false");
     const std::string snapshot_sql =
         "SELECT string_agg(w.user_id || ':' || w.balance_cents || '/' || w.blocked_cents || ':' || "
         "COALESCE(h.quantity, 0) || '/' || COALESCE(h.blocked_quantity, 0), ',' ORDER BY w.user_id) "

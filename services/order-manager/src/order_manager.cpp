@@ -829,10 +829,14 @@ http::awaitable<bool> OrderManager::Release(const std::string& order_id,
 http::awaitable<void> OrderManager::SettleAndRelease(const OrderRecord& order, MatchOutcome& outcome,
                                                      Marks& marks,
                                                      const common::TraceContext& parent) {
-    // A finished order may still hold cash (a BUY filled below its limit, the unfilled rest
-    // of an IOC or market order): released with its last trades, in the same commit.
-    const std::string_view release = outcome.taker_done ? std::string_view(order.order_id)
-                                                        : std::string_view();
+    // A finished order that was not filled whole (the unfilled rest of an IOC or market
+    // order, a rejection) still holds cash or shares: released with its last trades, in the
+    // same commit. A filled order's reservation is used up, and released, by the settlement
+    // of its last trade (wallet-service's kSettleTrade); a price better than a BUY's limit is
+    // unblocked by each trade's settlement.
+    const bool holds_rest = outcome.taker_done && order.filled_quantity < order.quantity;
+    const std::string_view release =
+        holds_rest ? std::string_view(order.order_id) : std::string_view();
     (void)co_await SettleTrades(outcome.trades, release, marks, parent);
 }
 

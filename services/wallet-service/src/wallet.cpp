@@ -95,6 +95,9 @@ constexpr PgStatement kReleaseAll{
 // the price, enough quantity left) and the seller's shares be blocked: else a step finds no
 // row, and the final division by the product of the steps' row counts (or a NULL into a
 // NOT NULL column, or a CHECK) fails the whole statement — and the batch it is in.
+// A reservation the trade uses up (nothing left: the order is filled, and this was the last
+// of its trades to settle, since each takes only its own quantity) is released by it: there
+// is nothing to unblock, so no release statement and no ledger row of zeros follow.
 // $1 trade_id, $2 buy order, $3 sell order, $4 buyer, $5 seller, $6 symbol, $7 price,
 // $8 quantity, $9 cost (= price × quantity).
 constexpr PgStatement kSettleTrade{
@@ -104,7 +107,9 @@ constexpr PgStatement kSettleTrade{
     "'trade_sell', $1::text, $6::text, $9::bigint, 0, -$8::bigint, -$8::bigint) "
     "ON CONFLICT (kind, ref, user_id) DO NOTHING RETURNING 1), "
     "b AS (UPDATE reservations SET remaining_cents = remaining_cents - price_cents * $8::bigint, "
-    "remaining_quantity = remaining_quantity - $8::bigint WHERE order_id = $2::uuid "
+    "remaining_quantity = remaining_quantity - $8::bigint, "
+    "released = (remaining_quantity = $8::bigint AND remaining_cents = price_cents * $8::bigint) "
+    "WHERE order_id = $2::uuid "
     "AND side = 'BUY' AND NOT released AND remaining_quantity >= $8::bigint "
     "AND user_id = $4::bigint AND symbol = $6::text AND price_cents >= $7::bigint "
     "AND EXISTS (SELECT 1 FROM guard) RETURNING price_cents * $8::bigint AS unblock), "
@@ -118,7 +123,8 @@ constexpr PgStatement kSettleTrade{
     "buy_ledger AS (INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, "
     "blocked_delta_cents, quantity_delta, blocked_quantity_delta) SELECT $4::bigint, "
     "'trade_buy', $1::text, $6::text, -$9::bigint, -b.unblock, $8::bigint, 0 FROM b RETURNING 1), "
-    "s AS (UPDATE reservations SET remaining_quantity = remaining_quantity - $8::bigint "
+    "s AS (UPDATE reservations SET remaining_quantity = remaining_quantity - $8::bigint, "
+    "released = (remaining_quantity = $8::bigint) "
     "WHERE order_id = $3::uuid AND side = 'SELL' AND NOT released "
     "AND remaining_quantity >= $8::bigint AND user_id = $5::bigint AND symbol = $6::text "
     "AND EXISTS (SELECT 1 FROM guard) RETURNING 1), "

@@ -294,6 +294,22 @@ TEST_F(Audit, CancelledOrderStillHoldingCashIsNamed) {
                  "order_reservation", {kBuyD, "unreleased, holding 80000 cents"});
 }
 
+TEST_F(Audit, ReservationUsedUpByItsTradesNeedsNoReleaseRow) {
+    // wallet-service's settlement of a filled order's last trade releases its reservation and
+    // writes no ledger row of zeros: bob's filled SELL without its release row is consistent.
+    Exec(std::string("DELETE FROM transactions WHERE kind = 'release' AND ref = '") + kSellB + "'");
+    CliRun r = RunAudit();
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output.find("FAIL"), std::string::npos) << r.output;
+}
+
+TEST_F(Audit, ReleaseOfAnUnfilledOrderWithoutItsLedgerRowIsNamed) {
+    ExpectBreach(
+        std::string("DELETE FROM transactions WHERE kind = 'release' AND ref = '") + kBuyD + "'",
+        "reservation_ledger",
+        {kBuyD, "released before it was used up", "expected one, actual none"});
+}
+
 TEST_F(Audit, TradeAgainstAnotherUsersOrderIsNamed) {
     ExpectBreach("UPDATE trades SET buyer_id = 3", "trade_orders",
                  {kTrade, "user of buy order", "expected 3, actual 1"});
