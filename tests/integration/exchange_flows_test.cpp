@@ -23,7 +23,9 @@ using common::JsonValue;
 class ExchangeFlows : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        auto s = ExchangeStack::Start("exchange_flows");
+        // A low open-order limit, for TheOpenOrderLimitCountsRestingOrdersOnly.
+        auto s = ExchangeStack::Start("exchange_flows",
+                                      StackOptions{.env = {{"FLOWEX_RISK_MAX_OPEN_ORDERS", "10"}}});
         ASSERT_TRUE(s.ok()) << s.error().message;
         stack_ = std::move(s).value().release();
     }
@@ -547,6 +549,52 @@ TEST_F(ExchangeFlows, OrdersWaitingForTheirSymbolAreCommittedTogetherAndADuplica
     EXPECT_EQ(Count("SELECT count(*) FROM orders WHERE client_order_id = 'twice'"), "1");
     // Blocked: 170 + 171 (step 1) + 172 + 173 + 174; the duplicate's block was released.
     EXPECT_EQ(Field(Call("GET", "/wallet/balance", buyer).Json(), "blocked_balance"), "860.00");
+}
+
+// risk-manager's open-order limit (10 on this suite's stack) counts the user's resting orders,
+// which order-manager sends with each validation from its books: a cancelled or a filled order
+// no longer counts.
+TEST_F(ExchangeFlows, TheOpenOrderLimitCountsRestingOrdersOnly) {
+    const std::string trader = NewUser("open_limit");
+    const std::string other = NewUser("open_limit_other");
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", trader, R"({"amount": 10000})").status, 200);
+    Grant(*stack_->UserId(other), "META", 1);
+    const auto buy = [&](int price) {
+        return Call(
+            "POST", "/v1/order", trader,
+            R"({"symbol":"META","side":"BUY","quantity":1,"price":)" + std::to_string(price) + "}");
+    };
+    std::vector<std::string> ids;
+    for (int i = 0; i < 10; ++i) {
+        auto r = buy(470 + i);
+        ASSERT_EQ(r.status, 201) << r.body;
+        ids.push_back(Field(r.Json(), "order_id"));
+    }
+    auto refused = buy(460);
+    EXPECT_EQ(refused.status, 422) << refused.body;
+    EXPECT_NE(refused.body.find("open_order_limit"), std::string::npos) << refused.body;
+    // Asked without the count, risk-manager counts them in PostgreSQL and agrees.
+    const auto validate = [&](const std::string& extra) {
+        auto r =
+            Http("POST", stack_->url("risk-manager") + "/validate",
+                 R"({"symbol":"META","side":"BUY","quantity":1,"price_cents":46000)" + extra + "}",
+                 {{"X-Internal-Token", stack_->internal_token()},
+                  {"X-User-Id", std::to_string(*stack_->UserId(trader))}});
+        EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.error().message);
+        return r.ok() ? r->body : std::string();
+    };
+    EXPECT_NE(validate("").find("open_order_limit"), std::string::npos);
+    EXPECT_EQ(validate(R"(,"open_orders":9)").find("open_order_limit"), std::string::npos);
+    ASSERT_EQ(Call("DELETE", "/v1/order/" + ids[0], trader).status, 200);
+    EXPECT_EQ(buy(461).status, 201);
+    EXPECT_EQ(buy(462).status, 422);
+    // The other user's SELL takes the best BUY (479.00) whole.
+    auto sell = Call("POST", "/v1/order", other,
+                     R"({"symbol":"META","side":"SELL","quantity":1,"price":470})");
+    ASSERT_EQ(sell.status, 201) << sell.body;
+    EXPECT_EQ(Field(sell.Json(), "status"), "FILLED");
+    EXPECT_EQ(buy(463).status, 201);
+    EXPECT_EQ(buy(464).status, 422);
 }
 
 TEST_F(ExchangeFlows, AnotherUsersOrderIsNotFound) {

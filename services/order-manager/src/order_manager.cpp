@@ -282,6 +282,24 @@ OrderManager::SymbolState* OrderManager::FindSymbol(std::string_view symbol) {
     return it == symbols_.end() ? nullptr : it->second.get();
 }
 
+void OrderManager::AddLive(SymbolState& sym, std::int64_t seq, LiveOrder order) {
+    const std::int64_t user = order.user_id;
+    if (sym.live.insert_or_assign(seq, std::move(order)).second) { ++open_orders_[user]; }
+}
+
+void OrderManager::EraseLive(SymbolState& sym,
+                             std::unordered_map<std::int64_t, LiveOrder>::iterator it) {
+    if (auto n = open_orders_.find(it->second.user_id);
+        n != open_orders_.end() && --n->second <= 0) {
+        open_orders_.erase(n);
+    }
+    sym.live.erase(it);
+}
+
+void OrderManager::ClearLive(SymbolState& sym) {
+    while (!sym.live.empty()) { EraseLive(sym, sym.live.begin()); }
+}
+
 // ---- recovery and the sweeper ------------------------------------------------------------
 
 http::awaitable<common::Status> OrderManager::LoadInstruments(const common::TraceContext& parent) {
@@ -320,7 +338,7 @@ http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
     for (const auto& [seq, live] : sym.live) {
         (void)book.Cancel(static_cast<matching::OrderId>(seq));
     }
-    sym.live.clear();
+    ClearLive(sym);
     std::vector<OrderRecord> pending;
     for (auto row : *rows) {
         OrderRecord o = ReadOrder(row);
@@ -336,7 +354,7 @@ http::awaitable<common::Status> OrderManager::RebuildSymbol(SymbolState& sym,
                              .price = o.price_cents.value_or(0),
                              .quantity = o.quantity - o.filled_quantity};
         (void)book.Submit(n);
-        sym.live[o.seq] = LiveOrder{o.order_id, o.user_id};
+        AddLive(sym, o.seq, LiveOrder{o.order_id, o.user_id});
     }
     sym.dirty = false;
     for (OrderRecord& o : pending) {
@@ -553,7 +571,7 @@ common::Result<OrderManager::MatchOutcome> OrderManager::Match(SymbolState& sym,
             out.maker_fills.push_back({maker_it->second.order_id, e.quantity, e.price * e.quantity});
             order.filled_quantity += e.quantity;
             order.filled_notional_cents += e.price * e.quantity;
-            if (e.maker_leaves == 0) { sym.live.erase(maker_it); }
+            if (e.maker_leaves == 0) { EraseLive(sym, maker_it); }
             out.trades.push_back(std::move(t));
         } else if (e.type == matching::EventType::kCancelled &&
                    e.order_id == static_cast<matching::OrderId>(order.seq)) {
@@ -568,7 +586,7 @@ common::Result<OrderManager::MatchOutcome> OrderManager::Match(SymbolState& sym,
     if (order.status != OrderStatus::kRejected) {
         if (rests) {
             order.status = order.filled_quantity > 0 ? OrderStatus::kPartiallyFilled : OrderStatus::kOpen;
-            sym.live[order.seq] = LiveOrder{order.order_id, order.user_id};
+            AddLive(sym, order.seq, LiveOrder{order.order_id, order.user_id});
         } else {
             out.taker_done = true;
             order.status = order.filled_quantity == order.quantity ? OrderStatus::kFilled
@@ -1121,6 +1139,8 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
         .Field("type", exchange::ToString(order.type))
         .Field("quantity", order.quantity);
     if (order.price_cents.has_value()) { rw.Field("price_cents", *order.price_cents); }
+    const auto open = open_orders_.find(order.user_id);
+    rw.Field("open_orders", open == open_orders_.end() ? std::int64_t{0} : open->second);
     rw.EndObject();
     auto block_body = [&order](std::int64_t price_cents) {
         common::JsonWriter bw;
@@ -1310,7 +1330,7 @@ http::awaitable<Response> OrderManager::CancelOrder(RequestContext& ctx) {
         }
         order = ReadOrder(upd->front());
         (void)engine_.Cancel(sym->book, static_cast<matching::OrderId>(order.seq));
-        sym->live.erase(order.seq);
+        if (auto it = sym->live.find(order.seq); it != sym->live.end()) { EraseLive(*sym, it); }
     }
     // Out of the book and CANCELLED in the database: no trade of it can be made any more,
     // and every one made is committed (trades are, before the symbol's lock is let go), so

@@ -162,6 +162,9 @@ private:
     };
 
     SymbolState* FindSymbol(std::string_view symbol);
+    void AddLive(SymbolState& sym, std::int64_t seq, LiveOrder order);
+    void EraseLive(SymbolState& sym, std::unordered_map<std::int64_t, LiveOrder>::iterator it);
+    void ClearLive(SymbolState& sym);
     http::awaitable<common::Status> LoadInstruments(const common::TraceContext& parent);
     /// Rebuilds one book from the database (under its lock) and matches NEW orders.
     http::awaitable<common::Status> RebuildSymbol(SymbolState& sym, const common::TraceContext& parent);
@@ -280,6 +283,10 @@ private:
     telemetry::metrics::Gauge& orders_waiting_;  // in every symbol's pending queue
     telemetry::metrics::Counter& group_commits_failed_;
     std::map<std::string, std::unique_ptr<SymbolState>, std::less<>> symbols_;
+    /// Resting orders per user over every symbol, for risk-manager's open-order limit (sent
+    /// with each /validate, so that it need not count them in PostgreSQL). Kept in step with
+    /// each SymbolState::live by AddLive, EraseLive and ClearLive, its only writers.
+    std::unordered_map<std::int64_t, std::int64_t> open_orders_;
     static constexpr std::int64_t kSeqBlock = 64;
     static constexpr std::chrono::seconds kSettleGrace{2};
     static constexpr std::size_t kSettleBatch = 64;  // wallet-service's most per POST /settle

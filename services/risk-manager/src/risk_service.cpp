@@ -52,6 +52,10 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     if (!price) { co_return fail(price.error()); }
     auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
     if (!quantity) { co_return fail(quantity.error()); }
+    // The caller's count of the user's resting orders (order-manager keeps them in memory);
+    // counted in PostgreSQL when absent.
+    auto open_given = r.OptInt("open_orders", 0, INT64_MAX);
+    if (!open_given) { co_return fail(open_given.error()); }
     auto side = exchange::ParseSide(*side_text);
     auto type = exchange::ParseOrderType(type_text->value_or("LIMIT"));
     if (!side || !type) {
@@ -62,13 +66,16 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     span.SetAttribute("side", *side_text);
     span.SetAttribute("quantity", *quantity);
 
-    // Both reads in one round trip.
+    // Both reads in one round trip (the count only when the caller did not send it).
     storage::PgBatch reads;
-    reads.Add(kSelectInstrument, *symbol).Add(kCountOpenOrders, *user);
+    reads.Add(kSelectInstrument, *symbol);
+    if (!open_given->has_value()) { reads.Add(kCountOpenOrders, *user); }
     auto results = co_await pg_.Batch(inner, std::move(reads));
     if (!results) { co_return fail(results.error()); }
     const storage::PgRows& inst = (*results)[0];
-    const storage::PgRows& open = (*results)[1];
+    const std::int64_t open_orders =
+        open_given->has_value() ? **open_given : (*results)[1].front().Int64(0);
+    span.SetAttribute("open_orders", open_orders);
     if (inst.empty()) {
         co_return fail(Error{ErrorCode::kUnknownSymbol, "symbol " + *symbol + " is not listed"});
     }
@@ -84,8 +91,7 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     instrument.max_order_notional_cents = row.Int64(6);
 
     exchange::RiskDecision d = exchange::Validate(
-        instrument, exchange::RiskCheck{*side, *type, *price, *quantity}, open.front().Int64(0),
-        limits_);
+        instrument, exchange::RiskCheck{*side, *type, *price, *quantity}, open_orders, limits_);
 
     span.SetAttribute("result", d.approved ? "approved" : "rejected");
     if (!d.reasons.empty()) {
