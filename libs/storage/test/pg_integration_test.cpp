@@ -427,6 +427,28 @@ TEST_F(PgTest, PgRelaxedPoolCommitsWithoutWaitingForTheDisk) {
     EXPECT_EQ(a->front().String(0).find("from client"), std::string::npos) << a->front().String(0);
 }
 
+TEST_F(PgTest, PgPoolPlansAStatementOnceWhateverItsParameters) {
+    // One connection, so that the statement prepared is the one explained.
+    auto& pool = Pool({.size = 1});
+    auto prepared = RunTask(
+        io_,
+        pool.QuerySql(
+            kParent, "PREPARE by_ids(oid[]) AS SELECT relname FROM pg_class WHERE oid = ANY ($1)"));
+    ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+    std::string plan;
+    // PostgreSQL plans the first five executions for their values (a custom plan shows the
+    // array itself) unless the connection asks for the generic plan, which shows $1.
+    for (int i = 0; i < 6; ++i) {
+        auto explained =
+            RunTask(io_, pool.QuerySql(kParent, "EXPLAIN EXECUTE by_ids('{1259,1247}')"));
+        ASSERT_TRUE(explained.ok()) << explained.error().message;
+        plan.clear();
+        for (auto row : *explained) { plan += row.String(0) + "\n"; }
+        EXPECT_NE(plan.find("$1"), std::string::npos) << "execution " << i << ":\n" << plan;
+        EXPECT_EQ(plan.find("1259"), std::string::npos) << plan;
+    }
+}
+
 constexpr PgStatement kBatchInsert{
     "test_batch_insert", "INSERT INTO ledger (ref, amount) VALUES ($1, $2) RETURNING id"};
 constexpr PgStatement kBatchAdd{
