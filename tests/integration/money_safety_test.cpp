@@ -33,6 +33,7 @@
 #include <thread>
 
 #include "exchange_stack.hpp"
+#include "flowex/common/ids.hpp"
 #include "flowex/common/money.hpp"
 
 namespace flowex::itest {
@@ -600,6 +601,50 @@ TEST_F(MoneySafety, ConcurrentRandomOrdersKeepEveryInvariant) {
     EXPECT_GT(commits, 0);
     EXPECT_GT(orders, commits) << "no commit recorded more than one order";
     SettleAndCheck();
+}
+
+// An order-manager that dies between an order's funds block and its insert leaves a
+// reservation with no order. The sweeper looks for those without holding the symbol's lock
+// (orders keep flowing), and releases each under it once the orphan grace (1 s here) is over.
+TEST_F(MoneySafety, AReservationWhoseOrderNeverCameIsReleasedAfterTheGrace) {
+    auto traders = MakeTraders(2);
+    ASSERT_EQ(traders.size(), 2u);
+    const std::string order_id = common::DefaultIdGenerator().NewUuid();
+    auto block = Http("POST", stack_->url("wallet-service") + "/block-funds",
+                      R"({"order_id":")" + order_id +
+                          R"(","side":"BUY","symbol":"AAPL","quantity":10,"price_cents":15000})",
+                      {{"X-Internal-Token", stack_->internal_token()},
+                       {"X-User-Id", std::to_string(traders[0].user)}});
+    ASSERT_TRUE(block.ok() && block->status == 200)
+        << (block.ok() ? block->body : block.error().message);
+    auto blocked = [&] {
+        auto v = stack_->db().QueryValue("SELECT blocked_cents FROM wallets WHERE user_id = " +
+                                         std::to_string(traders[0].user));
+        return v.ok() ? *v : v.error().message;
+    };
+    ASSERT_EQ(blocked(), "150000");
+    const std::string released_sql =
+        "SELECT released FROM reservations WHERE order_id = '" + order_id + "'";
+    // Orders of the same symbol meanwhile, each answered.
+    std::string released;
+    for (int i = 0; i < 200 && released != "t"; ++i) {
+        auto r =
+            Http("POST", stack_->gateway() + "/v1/order",
+                 R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","price":140.00,"quantity":1})",
+                 Auth(traders[1]));
+        ASSERT_TRUE(r.ok() && r->status == 201) << (r.ok() ? r->body : r.error().message);
+        auto v = stack_->db().QueryValue(released_sql);
+        ASSERT_TRUE(v.ok()) << v.error().message;
+        released = *v;
+        if (released != "t") { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+    }
+    ASSERT_EQ(released, "t") << "the order-less reservation was never released";
+    EXPECT_EQ(blocked(), "0");
+    auto ledger = stack_->db().QueryValue(
+        "SELECT blocked_delta_cents FROM transactions WHERE kind = 'release' AND ref = '" +
+        order_id + "'");
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    EXPECT_EQ(*ledger, "-150000");
 }
 
 TEST_F(MoneySafety, KillNineOrderManagerThenWalletServiceMidLoad) {

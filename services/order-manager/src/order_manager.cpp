@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include "flowex/common/clock.hpp"
 #include "flowex/common/json.hpp"
@@ -145,6 +146,12 @@ constexpr PgStatement kSelectOrphaned{
     "SELECT r.order_id FROM reservations r WHERE NOT r.released AND r.symbol = $1 "
     "AND r.created_at < now() - make_interval(secs => $2) "
     "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = r.order_id)",
+    "reservations"};
+// Those of $1 still unreleased and order-less (under the symbol's mutex, before releasing).
+constexpr PgStatement kStillOrphaned{
+    "om_still_orphaned",
+    "SELECT r.order_id FROM reservations r WHERE r.order_id = ANY ($1::uuid[]) "
+    "AND NOT r.released AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = r.order_id)",
     "reservations"};
 
 #undef FLOWEX_TRADE_COLUMNS
@@ -390,12 +397,23 @@ http::awaitable<common::Status> OrderManager::SweepFinished(SymbolState& sym,
 }
 
 http::awaitable<common::Status> OrderManager::ReleaseOrphans(SymbolState& sym,
-                                                             const common::TraceContext& parent) {
+                                                             const common::TraceContext& parent,
+                                                             bool locked) {
     auto orphaned = co_await pg_.Query(parent, kSelectOrphaned, sym.instrument.symbol,
                                        static_cast<std::int64_t>(options_.orphan_grace.count()));
     if (!orphaned) { co_return std::move(orphaned).error(); }
+    if (orphaned->empty()) { co_return common::Ok(); }
+    std::vector<std::string> candidates;
+    for (auto row : *orphaned) { candidates.push_back(row.String(0)); }
+    std::optional<AsyncMutex::Guard> guard;
+    if (!locked) {
+        AsyncMutex::Guard g = co_await sym.mutex.Lock();
+        guard.emplace(std::move(g));
+    }
+    auto still = co_await pg_.Query(parent, kStillOrphaned, storage::PgArrayLiteral(candidates));
+    if (!still) { co_return std::move(still).error(); }
     std::vector<std::string> ids;
-    for (auto row : *orphaned) { ids.push_back(row.String(0)); }
+    for (auto row : *still) { ids.push_back(row.String(0)); }
     co_return co_await ReleaseMany(ids, parent);
 }
 
@@ -444,7 +462,7 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
             auto guard = co_await sym->mutex.Lock();
             st = co_await RebuildSymbol(*sym, trace);
             if (st) { st = co_await SweepFinished(*sym, trace, std::chrono::seconds(0)); }
-            if (st) { st = co_await ReleaseOrphans(*sym, trace); }
+            if (st) { st = co_await ReleaseOrphans(*sym, trace, /*locked=*/true); }
         }
         if (st) {
             co_await PublishPending(trace);
@@ -472,14 +490,14 @@ http::awaitable<void> OrderManager::RecoverAndSweep() {
         for (auto& [name, sym] : symbols_) {
             if (stopping_) { break; }
             if (!full && !sym->dirty) { continue; }
-            common::Status swept = common::Ok();
-            {
+            if (sym->dirty) {
                 // The symbol's orders wait while this holds its lock: only what needs it.
                 auto guard = co_await sym->mutex.Lock();
                 if (sym->dirty) { (void)co_await RebuildSymbol(*sym, common::TraceContext{}); }
-                if (!full) { continue; }
-                swept = co_await ReleaseOrphans(*sym, common::TraceContext{});
             }
+            if (!full) { continue; }
+            common::Status swept =
+                co_await ReleaseOrphans(*sym, common::TraceContext{}, /*locked=*/false);
             if (swept) {
                 swept = co_await SweepFinished(*sym, common::TraceContext{}, kSettleGrace);
             }

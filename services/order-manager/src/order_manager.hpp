@@ -177,10 +177,13 @@ private:
                                                   const common::TraceContext& parent,
                                                   std::chrono::seconds settle_grace);
     /// Releases the reservations whose order was never inserted, `orphan_grace` after they
-    /// were made. Caller holds the lock: an order is inserted only under it, and only while
-    /// its reservation holds, so no insert can race the release.
+    /// were made. They are looked for without the symbol's lock (the query reads every open
+    /// reservation of the symbol: tens of milliseconds with thousands resting); only when
+    /// some are found is the lock taken (unless `locked`: the caller holds it), they are
+    /// looked at again under it and released: an order is inserted only under the lock,
+    /// and only while its reservation holds, so no insert can race the release.
     http::awaitable<common::Status> ReleaseOrphans(SymbolState& sym,
-                                                   const common::TraceContext& parent);
+                                                   const common::TraceContext& parent, bool locked);
     /// One POST /release-funds per kReleaseBatch of `order_ids`.
     http::awaitable<common::Status> ReleaseMany(const std::vector<std::string>& order_ids,
                                                 const common::TraceContext& parent);
