@@ -250,6 +250,10 @@ TEST_F(ExchangeTraces, AnOrderIsOneTraceAcrossFiveServicesWithTheBriefsSpans) {
     EXPECT_EQ(update->tags.at("db.collection.name"), "wallets");
     EXPECT_EQ(update->tags.at("service.peer.name"), "postgresql");
     EXPECT_EQ(publish->tags.at("db.system.name"), "redis");
+    // publish_event is the Redis call itself: no span per PUBLISH under it.
+    for (const Span& s : spans) {
+        EXPECT_FALSE(s.name == "PUBLISH" || s.parent == publish->id) << Names(spans);
+    }
 
     // The logs of the trace carry its id: the brief's business lines among them.
     std::string logs;
