@@ -14,7 +14,10 @@
 # Without BASELINE_BUILD_DIR, stack A traces 100 % (the collector storing every span) and
 # stack B runs with OTEL_SDK_DISABLED=true: B/A is the share of the untraced throughput that
 # tracing leaves when CPU is the limit, so tracing's cost is 1 − B/A. With it, both stacks
-# trace and B runs BASELINE_BUILD_DIR's binaries: A/B compares two builds.
+# trace and B runs BASELINE_BUILD_DIR's binaries: A/B compares two builds. With B_SQL (and no
+# BASELINE_BUILD_DIR), both stacks trace and run the same binaries, and B_SQL is run on stack
+# B's database (psql, as postgres) once it is up: A/B compares a schema or setting change
+# (e.g. B_SQL='ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey').
 # ROUNDS [3] rounds; the two stacks swap port ranges and start order every round. Both loads
 # prepare their users first, then start their clocks together (flowex load --start-file). With
 # WARMUP (e.g. 5s; default none) both stacks first get that much load at RATE, together, so
@@ -25,7 +28,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 repo="$(cd "${1:-$here}" && pwd)"
 build="$(cd "${2:-$repo/build}" && pwd)"
 baseline="${3:-}"
@@ -37,6 +40,8 @@ DURATION="${DURATION:-20s}"
 WARMUP="${WARMUP:-}"
 USERS="${USERS:-20}"
 ROUNDS="${ROUNDS:-3}"
+B_SQL="${B_SQL:-}"
+[[ -n "$B_SQL" && -n "$baseline" ]] && { echo "side_by_side: B_SQL or BASELINE_BUILD_DIR, not both" >&2; exit 2; }
 
 # shellcheck source=stack_env.sh
 source "$here/bench/e2e/stack_env.sh"
@@ -114,7 +119,9 @@ ratios=()
 for ((r = 1; r <= ROUNDS; r++)); do
   base_a=18400 base_b=18600
   (( r % 2 == 0 )) && { base_a=18600; base_b=18400; }
-  if [[ -z "$baseline" ]]; then
+  if [[ -n "$B_SQL" ]]; then
+    trace_b=1 build_b="$build" desc_a="as built" desc_b="after B_SQL"
+  elif [[ -z "$baseline" ]]; then
     trace_b=0 build_b="$build" desc_a="traced" desc_b="untraced (OTEL_SDK_DISABLED=true)"
   else
     trace_b=1 build_b="$baseline" desc_a="$build" desc_b="$baseline"
@@ -125,6 +132,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
   else
     start B "$base_b" "$trace_b" "$build_b"
     start A "$base_a" 1 "$build"
+  fi
+  if [[ -n "$B_SQL" ]]; then
+    psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${pg_port[B]}" -U postgres -d stockexchange \
+      -c "$B_SQL" > /dev/null || { echo "side_by_side: B_SQL failed" >&2; exit 1; }
   fi
   if [[ -n "$WARMUP" ]]; then
     for s in A B; do
@@ -207,6 +218,6 @@ PY
 done
 median="$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')"
 echo "median B/A of ${#ratios[@]} rounds: $median"
-if [[ -z "$baseline" ]]; then
+if [[ -z "$baseline" && -z "$B_SQL" ]]; then
   awk -v m="$median" 'BEGIN {printf "a traced request takes %.1f %% more CPU; tracing costs %.1f %% of the throughput where CPU is the limit (1 - B/A)\n", (1 / m - 1) * 100, (1 - m) * 100}'
 fi

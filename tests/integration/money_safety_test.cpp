@@ -647,6 +647,35 @@ TEST_F(MoneySafety, AReservationWhoseOrderNeverCameIsReleasedAfterTheGrace) {
     EXPECT_EQ(*ledger, "-150000");
 }
 
+// Reservations have no foreign key to instruments (db/migrations/0006): the block statement
+// itself refuses a BUY of an unlisted symbol, and nothing is blocked or recorded.
+TEST_F(MoneySafety, ABlockForAnUnlistedSymbolIsRefusedAndChangesNothing) {
+    auto traders = MakeTraders(1);
+    ASSERT_EQ(traders.size(), 1u);
+    const std::string user = std::to_string(traders[0].user);
+    const std::string order_id = common::DefaultIdGenerator().NewUuid();
+    auto before = stack_->db().QueryValue(
+        "SELECT blocked_cents || ' ' || (SELECT count(*) FROM transactions WHERE user_id = " +
+        user + ") FROM wallets WHERE user_id = " + user);
+    ASSERT_TRUE(before.ok()) << before.error().message;
+    auto block = Http("POST", stack_->url("wallet-service") + "/block-funds",
+                      R"({"order_id":")" + order_id +
+                          R"(","side":"BUY","symbol":"NOPE","quantity":10,"price_cents":1500})",
+                      {{"X-Internal-Token", stack_->internal_token()}, {"X-User-Id", user}});
+    ASSERT_TRUE(block.ok()) << block.error().message;
+    EXPECT_EQ(block->status, 422) << block->body;
+    EXPECT_NE(block->body.find("unknown_symbol"), std::string::npos) << block->body;
+    auto after = stack_->db().QueryValue(
+        "SELECT blocked_cents || ' ' || (SELECT count(*) FROM transactions WHERE user_id = " +
+        user + ") FROM wallets WHERE user_id = " + user);
+    ASSERT_TRUE(after.ok()) << after.error().message;
+    EXPECT_EQ(*after, *before);
+    auto reservations = stack_->db().QueryValue(
+        "SELECT count(*) FROM reservations WHERE order_id = '" + order_id + "'");
+    ASSERT_TRUE(reservations.ok()) << reservations.error().message;
+    EXPECT_EQ(*reservations, "0");
+}
+
 TEST_F(MoneySafety, KillNineOrderManagerThenWalletServiceMidLoad) {
     auto traders = MakeTraders(users_);
     ASSERT_EQ(static_cast<int>(traders.size()), users_);

@@ -64,12 +64,14 @@ constexpr PgStatement kListOrders{
     "SELECT " FLOWEX_ORDER_COLUMNS
     " FROM orders WHERE user_id = $1 AND status = ANY ($2::text[]) "
     "AND ($3 = '' OR symbol = $3) ORDER BY seq DESC LIMIT $4"};
+// A rejected order (no reservation): recorded only when its user and symbol exist (the status
+// is NULL otherwise, refused by NOT NULL).
 constexpr PgStatement kInsertOrder{
     "om_insert_order",
     "INSERT INTO orders (order_id, user_id, client_order_id, symbol, side, type, time_in_force, "
     "price_cents, quantity, status, reject_reason) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq, " FLOWEX_RFC3339(
-        "created_at")};
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT $10::text FROM users u, instruments i "
+    "WHERE u.user_id = $2 AND i.symbol = $4), $11) RETURNING seq, " FLOWEX_RFC3339("created_at")};
 constexpr PgStatement kInsertTrade{
     "om_insert_trade",
     "INSERT INTO trades (trade_id, symbol, price_cents, quantity, buy_order_id, sell_order_id, "
@@ -85,14 +87,16 @@ constexpr PgStatement kNextSeqs{
 // holds: the sweeper releases an order-less reservation after the orphan grace, and an order
 // must never exist without the cash or shares it needs (both run under the symbol's mutex).
 // Without the reservation the status is NULL, which fails the NOT NULL constraint and so
-// the whole batch: nothing of the order is written.
+// the whole batch: nothing of the order is written. The reservation must be of the order's
+// user, symbol and side, which is also what makes those exist (orders have no foreign keys
+// to users and instruments: db/migrations/0006).
 constexpr PgStatement kInsertMatchedOrder{
     "om_insert_matched_order",
     "INSERT INTO orders (order_id, seq, user_id, client_order_id, symbol, side, type, "
     "time_in_force, price_cents, quantity, filled_quantity, filled_notional_cents, status) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT $13::text FROM "
-    "reservations WHERE order_id = $1::uuid AND NOT released)) RETURNING " FLOWEX_RFC3339(
-        "created_at")};
+    "reservations WHERE order_id = $1::uuid AND NOT released AND user_id = $3 AND symbol = $5 "
+    "AND side = $6)) RETURNING " FLOWEX_RFC3339("created_at")};
 constexpr PgStatement kReservationReleased{
     "om_reservation_released", "SELECT released FROM reservations WHERE order_id = $1"};
 constexpr PgStatement kFillMaker{

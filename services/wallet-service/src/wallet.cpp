@@ -39,13 +39,17 @@ constexpr PgStatement kAddCash{
 // Blocking is one statement (one round trip, one commit): block the cash or shares if they
 // are available, record the reservation and its ledger row. No row back: not available (or
 // a replay, which the caller tells apart). A replay while the cash is still available fails
-// on the reservation's primary key and changes nothing.
+// on the reservation's primary key and changes nothing. The reservation and the ledger row
+// are written only FROM the wallet or holding row just blocked, so their user exists (they
+// have no foreign keys: db/migrations/0006); a BUY's symbol is looked up, and an unlisted one
+// is NULL, which the NOT NULL constraint refuses with the whole statement.
 constexpr PgStatement kBlockCashReserve{
     "wallet_block_cash_reserve",
     "WITH w AS (UPDATE wallets SET blocked_cents = blocked_cents + $5, updated_at = now() "
     "WHERE user_id = $2 AND balance_cents - blocked_cents >= $5 RETURNING user_id), "
     "r AS (INSERT INTO reservations (order_id, user_id, side, symbol, price_cents, "
-    "remaining_cents, remaining_quantity) SELECT $1, $2, 'BUY', $3, $4, $5, $6 FROM w "
+    "remaining_cents, remaining_quantity) SELECT $1, $2, 'BUY', "
+    "(SELECT symbol FROM instruments WHERE symbol = $3), $4, $5, $6 FROM w "
     "RETURNING order_id) "
     "INSERT INTO transactions (user_id, kind, ref, symbol, cash_delta_cents, blocked_delta_cents, "
     "quantity_delta, blocked_quantity_delta) SELECT $2, 'block', $7, $3, 0, $5, 0, 0 FROM r "
@@ -62,6 +66,8 @@ constexpr PgStatement kBlockSharesReserve{
     "quantity_delta, blocked_quantity_delta) SELECT $2, 'block', $5, $3, 0, 0, 0, $4 FROM r "
     "RETURNING transaction_id",
     "holdings", "UPDATE"};
+constexpr PgStatement kSymbolListed{"instrument_listed",
+                                    "SELECT 1 FROM instruments WHERE symbol = $1", "instruments"};
 constexpr PgStatement kReservationExists{
     "reservation_exists", "SELECT 1 FROM reservations WHERE order_id = $1"};
 // Releasing is one statement too: mark the reservation released, unblock what it still held,
@@ -405,6 +411,14 @@ http::awaitable<Response> WalletService::BlockFunds(RequestContext& ctx) {
     if (!blocked) {
         // The reservation exists already: a replay of a block that succeeded.
         if (storage::UniqueViolationConstraint(blocked.error()) != "reservations_pkey") {
+            // A BUY of an unlisted symbol fails on the reservation's NOT NULL symbol: say so.
+            if (buy && blocked.error().code == ErrorCode::kInternal) {
+                auto listed = co_await pg_.Query(inner, kSymbolListed, *symbol);
+                if (listed && listed->empty()) {
+                    co_return fail(
+                        Error{ErrorCode::kUnknownSymbol, "symbol " + *symbol + " is not listed"});
+                }
+            }
             co_return fail(blocked.error());
         }
         replayed = true;

@@ -377,6 +377,36 @@ const Check kChecks[] = {
      " (r.symbol IS DISTINCT FROM x.symbol AND r.order_id IS NOT NULL, "
      "  'symbol of reservation ' || r.order_id, coalesce(x.symbol, 'none'), r.symbol) "
      ") v(bad, what, expected, actual) WHERE v.bad"},
+
+    // Orders, reservations and ledger rows have no foreign keys to users and instruments (the
+    // statements writing them guarantee both: db/migrations/0006), so they are checked here.
+    {"references",
+     "every order, reservation and ledger row names an existing user and a listed symbol",
+     "SELECT 'a' || lpad(o.seq::text, 20, '0'), " FLOWEX_ORDER_SUBJECT("o") ", 'user_id', "
+     "'an existing user', o.user_id::text FROM orders o "
+     "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = o.user_id) "
+     "UNION ALL "
+     "SELECT 'a' || lpad(o.seq::text, 20, '0'), " FLOWEX_ORDER_SUBJECT("o") ", 'symbol', "
+     "'a listed symbol', o.symbol FROM orders o "
+     "WHERE NOT EXISTS (SELECT 1 FROM instruments i WHERE i.symbol = o.symbol) "
+     "UNION ALL "
+     "SELECT 'b' || r.order_id, " FLOWEX_RESERVATION_SUBJECT("r") ", 'user_id', "
+     "'an existing user', r.user_id::text FROM reservations r "
+     "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = r.user_id) "
+     "UNION ALL "
+     "SELECT 'b' || r.order_id, " FLOWEX_RESERVATION_SUBJECT("r") ", 'symbol', "
+     "'a listed symbol', r.symbol FROM reservations r "
+     "WHERE NOT EXISTS (SELECT 1 FROM instruments i WHERE i.symbol = r.symbol) "
+     "UNION ALL "
+     "SELECT 'c' || lpad(x.transaction_id::text, 20, '0'), 'ledger row ' || x.transaction_id || "
+     "' (' || x.kind || ' ' || x.ref || ', user ' || x.user_id || ')', 'user_id', "
+     "'an existing user', x.user_id::text FROM transactions x "
+     "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = x.user_id) "
+     "UNION ALL "
+     "SELECT 'c' || lpad(x.transaction_id::text, 20, '0'), 'ledger row ' || x.transaction_id || "
+     "' (' || x.kind || ' ' || x.ref || ', user ' || x.user_id || ')', 'symbol', "
+     "'a listed symbol', x.symbol FROM transactions x WHERE x.symbol IS NOT NULL "
+     "AND NOT EXISTS (SELECT 1 FROM instruments i WHERE i.symbol = x.symbol)"},
 };
 
 #undef FLOWEX_ORDER_SUBJECT

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -132,9 +134,14 @@ protected:
     void SetUp() override {
         db_ =
             std::make_unique<testing::TestDatabase>(testing::TestDatabase::CreateOrThrow("audit"));
-        for (const char* m : {"0001_schema.sql", "0002_instruments.sql"}) {
-            Exec(ReadFile(std::string(FLOWEX_SOURCE_DIR) + "/db/migrations/" + m));
+        // The schema the services run on: every migration, in order.
+        std::vector<std::string> migrations;
+        for (const auto& e : std::filesystem::directory_iterator(std::string(FLOWEX_SOURCE_DIR) +
+                                                                 "/db/migrations")) {
+            if (e.path().extension() == ".sql") { migrations.push_back(e.path().string()); }
         }
+        std::sort(migrations.begin(), migrations.end());
+        for (const auto& m : migrations) { Exec(ReadFile(m)); }
         Exec(kHistory);
     }
     void Exec(const std::string& sql) {
@@ -330,6 +337,22 @@ TEST_F(Audit, OrphanReservationIsNamedAfterTheGrace) {
     CliRun within = RunAudit({"--orphan-grace", "120"});
     EXPECT_EQ(within.exit_code, 0) << within.output;
     ExpectBreach("", "order_reservation", {"reservation " + orphan, "none; holding 500 cents"});
+}
+
+TEST_F(Audit, RowsOfAnUnknownUserOrSymbolAreNamed) {
+    ExpectBreach(
+        "INSERT INTO transactions (user_id, kind, ref, cash_delta_cents) "
+        "VALUES (77, 'deposit', 'ghost', 5)",
+        "references",
+        {"ledger row", "deposit ghost", "user_id", "expected an existing user, actual 77"});
+    ExpectBreach(
+        std::string("UPDATE reservations SET symbol = 'ZZZZ' WHERE order_id = '") + kBuyD + "'",
+        "references",
+        {"reservation " + std::string(kBuyD), "symbol", "expected a listed symbol, actual ZZZZ"});
+    ExpectBreach(
+        std::string("UPDATE orders SET user_id = 78 WHERE order_id = '") + kBuyD + "'",
+        "references",
+        {"order " + std::string(kBuyD), "user_id", "expected an existing user, actual 78"});
 }
 
 TEST_F(Audit, MalformedLedgerRowIsNamed) {
