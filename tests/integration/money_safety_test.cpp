@@ -461,7 +461,7 @@ protected:
         const std::string pending_sql =
             "SELECT (SELECT count(*) FROM trades WHERE settled_at IS NULL) || ' ' || "
             "(SELECT count(*) FROM reservations WHERE NOT released) || ' ' || "
-            "(SELECT count(*) FROM outbox WHERE published_at IS NULL) || ' ' || "
+            "(SELECT count(*) FROM outbox) || ' ' || "
             "(SELECT count(*) FROM orders WHERE status IN ('NEW', 'OPEN', 'PARTIALLY_FILLED'))";
         std::string pending;
         for (int i = 0; i < 600; ++i) {

@@ -117,15 +117,17 @@ constexpr PgStatement kSetLastPrice{
     "om_last_price", "UPDATE instruments SET last_price_cents = $2 WHERE symbol = $1"};
 constexpr PgStatement kInsertOutbox{
     "om_outbox_insert", "INSERT INTO outbox (channel, payload) VALUES ($1, $2) RETURNING event_id"};
+// The outbox is a queue: an event published is deleted (a delete writes no index entry and
+// no new row version; marking it published rewrote the row, payload and all, with a new entry
+// in every index: db/migrations/0007).
 constexpr PgStatement kMarkPublished{
-    "om_outbox_published",
-    "UPDATE outbox SET published_at = now() WHERE event_id = ANY ($1::bigint[])", "outbox"};
-// Events older than $1 seconds: younger ones are being published, and marked, by the request
+    "om_outbox_published", "DELETE FROM outbox WHERE event_id = ANY ($1::bigint[])", "outbox"};
+// Events older than $1 seconds: younger ones are being published, and deleted, by the request
 // that made them.
 constexpr PgStatement kSelectUnpublished{
     "om_outbox_pending",
-    "SELECT event_id, channel, payload FROM outbox WHERE published_at IS NULL "
-    "AND created_at < now() - make_interval(secs => $1) ORDER BY event_id LIMIT 500"};
+    "SELECT event_id, channel, payload FROM outbox "
+    "WHERE created_at < now() - make_interval(secs => $1) ORDER BY event_id LIMIT 500"};
 constexpr PgStatement kMarkSettled{
     "om_trades_settled",
     "UPDATE trades SET settled_at = now() WHERE trade_id = ANY ($1::uuid[]) AND settled_at IS NULL"};

@@ -7,7 +7,7 @@
 ///   trade id) → release what the order no longer needs → publish events (Redis)
 ///
 /// Crash safety: every step is idempotent on its key and leaves a record (reservation,
-/// order row, trade row with settled_at, outbox row with published_at), so a restarted
+/// order row, trade row with settled_at, outbox row until published), so a restarted
 /// order-manager finishes or undoes half-done work: it rebuilds each book from the open
 /// orders in sequence order (re-matching an order left NEW by an older version),
 /// settles unsettled trades, releases reservations of finished orders and of orders that
