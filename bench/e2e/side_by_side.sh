@@ -17,7 +17,7 @@
 # trace and B runs BASELINE_BUILD_DIR's binaries: A/B compares two builds. With B_SQL (and no
 # BASELINE_BUILD_DIR), both stacks trace and run the same binaries, and B_SQL is run on stack
 # B's database (psql, as postgres) once it is up: A/B compares a schema or setting change
-# (e.g. B_SQL='ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey').
+# (e.g. B_SQL='ALTER TABLE orders DROP CONSTRAINT orders_side_check').
 # ROUNDS [3] rounds; the two stacks swap port ranges and start order every round. Both loads
 # prepare their users first, then start their clocks together (flowex load --start-file). With
 # WARMUP (e.g. 5s; default none) both stacks first get that much load at RATE, together, so
