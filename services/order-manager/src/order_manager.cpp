@@ -409,16 +409,13 @@ http::awaitable<common::Status> OrderManager::ReleaseOrphans(SymbolState& sym,
                                        static_cast<std::int64_t>(options_.orphan_grace.count()));
     if (!orphaned) { co_return std::move(orphaned).error(); }
     if (orphaned->empty()) { co_return common::Ok(); }
-    std::vector<std::string> candidates;
-    for (auto row : *orphaned) { candidates.push_back(row.String(0)); }
-    std::optional<AsyncMutex::Guard> guard;
-    if (!locked) {
-        AsyncMutex::Guard g = co_await sym.mutex.Lock();
-        guard.emplace(std::move(g));
-    }
-    auto still = co_await pg_.Query(parent, kStillOrphaned, storage::PgArrayLiteral(candidates));
-    if (!still) { co_return std::move(still).error(); }
     std::vector<std::string> ids;
+    for (auto row : *orphaned) { ids.push_back(row.String(0)); }
+    if (locked) { co_return co_await ReleaseMany(ids, parent); }  // found under the lock
+    AsyncMutex::Guard guard = co_await sym.mutex.Lock();
+    auto still = co_await pg_.Query(parent, kStillOrphaned, storage::PgArrayLiteral(ids));
+    if (!still) { co_return std::move(still).error(); }
+    ids.clear();
     for (auto row : *still) { ids.push_back(row.String(0)); }
     co_return co_await ReleaseMany(ids, parent);
 }

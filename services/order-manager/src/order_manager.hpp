@@ -179,9 +179,10 @@ private:
     /// Releases the reservations whose order was never inserted, `orphan_grace` after they
     /// were made. They are looked for without the symbol's lock (the query reads every open
     /// reservation of the symbol: tens of milliseconds with thousands resting); only when
-    /// some are found is the lock taken (unless `locked`: the caller holds it), they are
-    /// looked at again under it and released: an order is inserted only under the lock,
-    /// and only while its reservation holds, so no insert can race the release.
+    /// some are found is the lock taken, they are looked at again under it and released
+    /// (`locked`: the caller holds it, so what was found is released as it is): an order is
+    /// inserted only under the lock, and only while its reservation holds, so no insert can
+    /// race the release.
     http::awaitable<common::Status> ReleaseOrphans(SymbolState& sym,
                                                    const common::TraceContext& parent, bool locked);
     /// One POST /release-funds per kReleaseBatch of `order_ids`.
