@@ -391,6 +391,26 @@ TEST_F(Audit, BreachesAsJsonNameCheckSubjectExpectedAndActual) {
     EXPECT_TRUE(found) << r.output;
 }
 
+// The schema the audit runs on is the services' (every migration): db/migrations/0008 gives
+// every column of the four tables that grow with each order a statistics target of 10, so
+// that autovacuum's frequent ANALYZEs sample 3,000 rows instead of 30,000. A column added to
+// one of them without it would quietly bring the full sample back.
+using Schema = Audit;
+TEST_F(Schema, EveryColumnOfTheGrowingTablesIsAnalyzedFromASmallSample) {
+    const std::string columns =
+        "FROM pg_attribute WHERE attrelid IN ('orders'::regclass, 'trades'::regclass, "
+        "'transactions'::regclass, 'reservations'::regclass) AND attnum > 0 AND NOT attisdropped";
+    auto all = db_->QueryValue("SELECT count(*) " + columns);
+    ASSERT_TRUE(all.ok()) << all.error().message;
+    EXPECT_GT(std::stoi(*all), 40);
+    auto other = db_->QueryValue(
+        "SELECT coalesce(string_agg(attrelid::regclass || '.' || attname || ' ' || "
+        "coalesce(attstattarget, -1), ', '), '') " +
+        columns + " AND coalesce(attstattarget, -1) <> 10");
+    ASSERT_TRUE(other.ok()) << other.error().message;
+    EXPECT_EQ(*other, "") << "columns without statistics target 10";
+}
+
 TEST(AuditUsage, UnreachableDatabaseExitsTwoWithoutThePassword) {
     CliRun r = RunFlowex(
         {"audit", "--database-url", "postgresql://postgres:s3cr3t-pw@127.0.0.1:1/stockexchange"});
