@@ -10,12 +10,14 @@
 # prints, per build: errors, p50/p99 of all requests, of limit orders and of cancels (from
 # `flowex load`), the wait for the symbol's lock (from the end of the last call to answer,
 # validate or block-funds, to the start of `match_order`: p50/p90/p99), `match_order`'s p50,
-# and order-manager's group-commit metrics. ROUNDS [3]; the order of the builds alternates
-# round by round. Compare within a round; the VM's speed drifts from minute to minute.
+# and order-manager's group-commit metrics, and the machine's disk writes during the measured
+# load (every disk's sectors written, sampled every 250 ms: the median second and the largest).
+# ROUNDS [3]; the order of the builds alternates round by round. Compare within a round; the
+# VM's speed drifts from minute to minute.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 builds=()
 for b in "${@:-$here/build}"; do
   [[ -x "$b/bin/order-manager" ]] || { echo "lock_wait: $b/bin has no services built" >&2; exit 2; }
@@ -44,8 +46,21 @@ run() {  # build
               --wallet-url "http://127.0.0.1:$FLOWEX_WALLET_SERVICE_PORT" --users 20 --quiet)
   FLOWEX_INTERNAL_TOKEN="$FLOWEX_INTERNAL_TOKEN" "$load_bin" load "${args[@]}" --rate "$RATE" \
     --duration "$WARMUP" > /dev/null
+  python3 -u - "$work/disk.txt" <<'PY' &
+import glob, sys, time
+disks = [d for d in glob.glob("/sys/block/*") if not d.split("/")[-1].startswith(("loop", "ram", "zram"))]
+with open(sys.argv[1], "w") as out:
+    while True:
+        written = sum(int(open(d + "/stat").read().split()[6]) for d in disks)
+        out.write(f"{time.time():.3f} {written}\n")
+        out.flush()
+        time.sleep(0.25)
+PY
+  local sampler=$!
   FLOWEX_INTERNAL_TOKEN="$FLOWEX_INTERNAL_TOKEN" "$load_bin" load "${args[@]}" --rate "$RATE" \
     --duration "$DURATION" --seed 2 --json > "$work/load.json"
+  kill "$sampler"
+  wait "$sampler" 2>/dev/null || true
   curl -sf "http://127.0.0.1:$FLOWEX_VIEWER_PORT/api/traces?service=order-manager&operation=create_order&limit=1500&lookback=1m" \
     -o "$work/traces.json"
   curl -sf "http://127.0.0.1:$FLOWEX_ORDER_MANAGER_PORT/metrics" > "$work/metrics.txt" || true
@@ -80,6 +95,14 @@ for line in open(f"{work}/metrics.txt"):
     name, _, value = line.partition(" ")
     if name.startswith("order_manager_") and not name.endswith("_bucket") and "{" not in name:
         metrics[name[len("order_manager_"):]] = value.strip()
+per_second = {}
+last = None
+for line in open(f"{work}/disk.txt"):
+    t, sectors = line.split()
+    if last is not None:
+        per_second[int(float(t))] = per_second.get(int(float(t)), 0) + (int(sectors) - last) * 512 / 1e6
+    last = int(sectors)
+disk = sorted(per_second.values())
 r = rep["routes"]
 per_commit = ""
 if "orders_per_commit_count" in metrics and float(metrics["orders_per_commit_count"]) > 0:
@@ -88,7 +111,8 @@ print(f"  {build}: {rep['completed']} completed, {rep['errors']} errors; p50/p99
       f"{r['all']['p50_ms']:.2f}/{r['all']['p99_ms']:.2f}, limit {r['limit']['p50_ms']:.2f}/"
       f"{r['limit']['p99_ms']:.2f}, cancel {r['cancel']['p50_ms']:.2f}/{r['cancel']['p99_ms']:.2f}; "
       f"lock wait p50/p90/p99 {q(waits, .5):.2f}/{q(waits, .9):.2f}/{q(waits, .99):.2f} ms "
-      f"({len(waits)} orders), match_order p50 {q(match, .5):.2f} ms{per_commit}")
+      f"({len(waits)} orders), match_order p50 {q(match, .5):.2f} ms{per_commit}; "
+      f"disk writes MB a second: median {q(disk, .5):.1f}, largest {disk[-1] if disk else 0:.1f}")
 PY
 }
 
