@@ -424,7 +424,7 @@ struct Window {
     std::unordered_set<std::uint64_t> known_operations;  // hashes; writer thread only
     int seg_write_fd = -1;                               // writer thread only
     std::int64_t seg_size = 0;                           // committed end; writer thread only
-    std::int64_t seg_kicked = 0;  // span-file bytes before this have been sent to the disk
+    std::int64_t seg_kicked = 0;  // writeback started up to here; writer thread only
     std::unique_ptr<TraceFilter> seen;                   // writer thread only
     std::int64_t tag_block = 0;                          // writer thread only
     std::int64_t tag_block_traces = 0;                   // writer thread only
