@@ -46,16 +46,7 @@ run() {  # build
               --wallet-url "http://127.0.0.1:$FLOWEX_WALLET_SERVICE_PORT" --users 20 --quiet)
   FLOWEX_INTERNAL_TOKEN="$FLOWEX_INTERNAL_TOKEN" "$load_bin" load "${args[@]}" --rate "$RATE" \
     --duration "$WARMUP" > /dev/null
-  python3 -u - "$work/disk.txt" <<'PY' &
-import glob, sys, time
-disks = [d for d in glob.glob("/sys/block/*") if not d.split("/")[-1].startswith(("loop", "ram", "zram"))]
-with open(sys.argv[1], "w") as out:
-    while True:
-        written = sum(int(open(d + "/stat").read().split()[6]) for d in disks)
-        out.write(f"{time.time():.3f} {written}\n")
-        out.flush()
-        time.sleep(0.25)
-PY
+  python3 "$here/bench/e2e/disk_writes.py" "$work/disk.txt" &
   local sampler=$!
   FLOWEX_INTERNAL_TOKEN="$FLOWEX_INTERNAL_TOKEN" "$load_bin" load "${args[@]}" --rate "$RATE" \
     --duration "$DURATION" --seed 2 --json > "$work/load.json"

@@ -40,16 +40,7 @@ flowex_stack_env "$base"
 flowex_start_stack "$here" "$build" "$work/state" "$work/up.log" 1
 psql -qAtX -h 127.0.0.1 -p "$FLOWEX_PG_PORT" -U postgres stockexchange \
   -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" -c "SELECT pg_reload_conf()" > /dev/null
-python3 -u - "$work/disk.txt" <<'PY' &
-import glob, sys, time
-disks = [d for d in glob.glob("/sys/block/*") if not d.split("/")[-1].startswith(("loop", "ram", "zram"))]
-with open(sys.argv[1], "w") as out:
-    while True:
-        written = sum(int(open(d + "/stat").read().split()[6]) for d in disks)
-        out.write(f"{time.time():.3f} {written}\n")
-        out.flush()
-        time.sleep(0.25)
-PY
+python3 "$here/bench/e2e/disk_writes.py" "$work/disk.txt" &
 sampler=$!
 start_us=$(($(date +%s%N) / 1000))
 FLOWEX_INTERNAL_TOKEN="$FLOWEX_INTERNAL_TOKEN" "$load_bin" load \
