@@ -89,12 +89,13 @@ constexpr PgStatement kNextSeqs{
 // Without the reservation the status is NULL, which fails the NOT NULL constraint and so
 // the whole batch: nothing of the order is written. The reservation must be of the order's
 // user, symbol and side, which is also what makes those exist (orders have no foreign keys
-// to users and instruments: db/migrations/0006).
+// to users and instruments: db/migrations/0006). $6 is cast: the column's type is a domain
+// (db/migrations/0009), the comparison's text, and a parameter must have one type.
 constexpr PgStatement kInsertMatchedOrder{
     "om_insert_matched_order",
     "INSERT INTO orders (order_id, seq, user_id, client_order_id, symbol, side, type, "
     "time_in_force, price_cents, quantity, filled_quantity, filled_notional_cents, status) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT $13::text FROM "
+    "VALUES ($1, $2, $3, $4, $5, $6::text, $7, $8, $9, $10, $11, $12, (SELECT $13::text FROM "
     "reservations WHERE order_id = $1::uuid AND NOT released AND user_id = $3 AND symbol = $5 "
     "AND side = $6)) RETURNING " FLOWEX_RFC3339("created_at")};
 constexpr PgStatement kReservationReleased{
