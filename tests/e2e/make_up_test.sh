@@ -157,6 +157,16 @@ grep -q "OTLP receiver *http://127.0.0.1:${port[OTLP]}" "$log" || fail "the OTLP
 grep -q "alerts, metrics *$prometheus/alerts" "$log" || fail "the Prometheus URL is not printed"
 pass "URLs printed"
 
+# Each service's output: in its log file as written, and on the console with its name before
+# each line (scripts/up's log_lines; no colours, the console here is a file).
+for svc in user-service risk-manager wallet-service order-manager reporting-service client-gateway; do
+  grep -q "^listening on 127\.0\.0\.1:" "$state/logs/$svc.log" ||
+    fail "$state/logs/$svc.log lacks the service's 'listening on' line"
+  grep -q -E "^$svc +\| listening on 127\.0\.0\.1:" "$log" ||
+    fail "the console lacks '$svc | listening on …'"
+done
+pass "every service's output is in its log file and, prefixed, on the console"
+
 # The demo data: the market maker quotes every listed symbol.
 quotes="$(sed -n 's/.*demo data: demo_market_maker quotes \([0-9]*\) symbols.*/\1/p' "$log" | tail -1)"
 [[ -n "$quotes" && "$quotes" -ge 7 ]] || fail "the market maker did not quote every symbol (got '${quotes}')"
