@@ -74,6 +74,25 @@ protected:
         return common::ToJson(*f);
     }
 
+    /// Asks risk-manager, as order-manager does (the open-order count and the band's centre
+    /// given), about a 1-share market BUY of `symbol` until its answer names `reason` (or no
+    /// longer does): a change to an instrument applies within its instrument TTL (1 s).
+    static void AwaitRiskReads(const std::string& symbol, const std::string& reason, bool named) {
+        std::string body;
+        for (int i = 0; i < 500; ++i) {
+            auto r = Http("POST", stack_->url("risk-manager") + "/validate",
+                          R"({"symbol":")" + symbol +
+                              R"(","side":"BUY","type":"MARKET","quantity":1,"open_orders":0,)"
+                              R"("band_reference_cents":10000})",
+                          {{"X-Internal-Token", stack_->internal_token()}, {"X-User-Id", "1"}});
+            ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.error().message);
+            body = r->body;
+            if ((body.find(reason) != std::string::npos) == named) { return; }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        FAIL() << "risk-manager still answers " << body;
+    }
+
     static ExchangeStack* stack_;
 
 public:
@@ -654,12 +673,14 @@ TEST_F(ExchangeFlows, AMarketOrderIsBlockedWhileRiskDecidesAndReleasedWhenRiskRe
         stack_->db()
             .Exec("UPDATE instruments SET max_order_notional_cents = 1 WHERE symbol = 'NVDA'")
             .ok());
+    AwaitRiskReads("NVDA", "max_notional", true);  // within its instrument TTL
     auto r = Call("POST", "/v1/order", token,
                   R"({"symbol":"NVDA","side":"BUY","quantity":1,"type":"MARKET"})");
     ASSERT_TRUE(
         stack_->db()
             .Exec("UPDATE instruments SET max_order_notional_cents = DEFAULT WHERE symbol = 'NVDA'")
             .ok());
+    AwaitRiskReads("NVDA", "max_notional", false);
     ASSERT_EQ(r.status, 422) << r.body;
     const JsonValue doc = r.Json();
     const JsonValue* err = doc.Find("error");
@@ -952,6 +973,78 @@ TEST(GatewayOverload, PastMaxInFlightIs503WithRetryAfterAndWritesNothing) {
     auto again = Http("GET", stack.gateway() + "/v1/orders", {}, auth);
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->status, 200) << again->body;
+}
+
+// risk-manager reads an instrument's limits once per --instrument-ttl for the orders that
+// order-manager sends with their user's open-order count and the band's centre (the last
+// price it recorded), and reads them at once for a request without those. A TTL of an hour
+// makes "still cached" deterministic.
+TEST(RiskInstruments, LimitsAreReadOncePerTtlAndTheBandCentreComesFromOrderManager) {
+    auto started =
+        ExchangeStack::Start("risk_instruments", {.env = {{"FLOWEX_RISK_INSTRUMENT_TTL", "1h"}}});
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    auto& stack = **started;
+    const std::string pid = std::to_string(::getpid());
+    auto buyer = stack.NewUser("risk_buyer_" + pid);
+    auto seller = stack.NewUser("risk_seller_" + pid);
+    ASSERT_TRUE(buyer.ok() && seller.ok());
+    auto seller_id = stack.UserId(*seller);
+    ASSERT_TRUE(seller_id.ok());
+    auto call = [&](const std::string& token, const std::string& method, const std::string& path,
+                    const std::string& body) {
+        auto r = Http(method, stack.gateway() + path, body, {{"Authorization", "Bearer " + token}});
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+        return r.ok() ? *r : HttpResult{};
+    };
+    auto validate = [&](const std::string& given) {
+        auto r =
+            Http("POST", stack.url("risk-manager") + "/validate",
+                 R"({"symbol":"MSFT","side":"BUY","quantity":1,"price_cents":41000)" + given + "}",
+                 {{"X-Internal-Token", stack.internal_token()}, {"X-User-Id", "1"}});
+        EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.error().message);
+        return r.ok() ? r->body : std::string();
+    };
+    const std::string given = R"(,"open_orders":0,"band_reference_cents":41000)";
+
+    // Read once, then used: a change in PostgreSQL is not seen by requests that bring the
+    // count and the band's centre — order-manager's among them —, and is by one without them
+    // (which reads the instrument).
+    ASSERT_EQ(call(*buyer, "POST", "/wallet/add-funds", R"({"amount": 100000})").status, 200);
+    EXPECT_NE(validate(given).find(R"("approved":true)"), std::string::npos);
+    ASSERT_TRUE(
+        stack.db()
+            .Exec("UPDATE instruments SET max_order_notional_cents = 1 WHERE symbol = 'MSFT'")
+            .ok());
+    EXPECT_NE(validate(given).find(R"("approved":true)"), std::string::npos);
+    auto order = call(*buyer, "POST", "/v1/order",
+                      R"({"symbol":"MSFT","side":"BUY","quantity":1,"price":370})");
+    EXPECT_EQ(order.status, 201) << order.body;
+    EXPECT_NE(validate("").find("max_notional"), std::string::npos);
+    EXPECT_NE(validate(given).find("max_notional"), std::string::npos);  // as read last
+
+    // AAPL (reference 150.00, band ±10 %) read while it has no last price; a trade at 164.00
+    // moves the band to 147.60 - 180.40, and a BUY at 175.00 is inside it only if risk
+    // centres the band where order-manager says.
+    auto grant =
+        Http("POST", stack.url("wallet-service") + "/admin/grant-shares",
+             R"({"user_id":)" + std::to_string(*seller_id) +
+                 R"(,"symbol":"AAPL","quantity":5,"request_id":"risk-grant-)" + pid + R"("})",
+             {{"X-Internal-Token", stack.internal_token()}});
+    ASSERT_TRUE(grant.ok() && grant->status == 200);
+    auto sell = call(*seller, "POST", "/v1/order",
+                     R"({"symbol":"AAPL","side":"SELL","quantity":1,"price":164})");
+    ASSERT_EQ(sell.status, 201) << sell.body;
+    auto buy = call(*buyer, "POST", "/v1/order",
+                    R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":164})");
+    ASSERT_EQ(buy.status, 201) << buy.body;
+    EXPECT_NE(buy.body.find(R"("status":"FILLED")"), std::string::npos) << buy.body;
+    auto above = call(*buyer, "POST", "/v1/order",
+                      R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":175})");
+    EXPECT_EQ(above.status, 201) << above.body;
+    auto outside = call(*buyer, "POST", "/v1/order",
+                        R"({"symbol":"AAPL","side":"BUY","quantity":1,"price":181})");
+    EXPECT_EQ(outside.status, 422) << outside.body;
+    EXPECT_NE(outside.body.find("price_outside_band"), std::string::npos) << outside.body;
 }
 
 }  // namespace

@@ -1166,6 +1166,10 @@ http::awaitable<Response> OrderManager::PlaceOrder(RequestContext& ctx) {
     if (order.price_cents.has_value()) { rw.Field("price_cents", *order.price_cents); }
     const auto open = open_orders_.find(order.user_id);
     rw.Field("open_orders", open == open_orders_.end() ? std::int64_t{0} : open->second);
+    // The band's centre as this service recorded it, so that risk need not read it (and
+    // checks the band this service blocks a market order at).
+    rw.Field("band_reference_cents",
+             sym->instrument.last_price_cents.value_or(sym->instrument.reference_price_cents));
     rw.EndObject();
     auto block_body = [&order](std::int64_t price_cents) {
         common::JsonWriter bw;

@@ -52,10 +52,12 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     if (!price) { co_return fail(price.error()); }
     auto quantity = r.Int("quantity", 1, common::kMaxQuantity);
     if (!quantity) { co_return fail(quantity.error()); }
-    // The caller's count of the user's resting orders (order-manager keeps them in memory);
-    // counted in PostgreSQL when absent.
+    // The caller's count of the user's resting orders and the price the band is centred on
+    // (order-manager keeps both in memory); read from PostgreSQL when absent.
     auto open_given = r.OptInt("open_orders", 0, INT64_MAX);
     if (!open_given) { co_return fail(open_given.error()); }
+    auto band_given = r.OptInt("band_reference_cents", 1, common::kMaxCents);
+    if (!band_given) { co_return fail(band_given.error()); }
     auto side = exchange::ParseSide(*side_text);
     auto type = exchange::ParseOrderType(type_text->value_or("LIMIT"));
     if (!side || !type) {
@@ -66,29 +68,42 @@ http::awaitable<http::Response> RiskService::Validate(http::RequestContext& ctx)
     span.SetAttribute("side", *side_text);
     span.SetAttribute("quantity", *quantity);
 
-    // Both reads in one round trip (the count only when the caller did not send it).
-    storage::PgBatch reads;
-    reads.Add(kSelectInstrument, *symbol);
-    if (!open_given->has_value()) { reads.Add(kCountOpenOrders, *user); }
-    auto results = co_await pg_.Batch(inner, std::move(reads));
-    if (!results) { co_return fail(results.error()); }
-    const storage::PgRows& inst = (*results)[0];
-    const std::int64_t open_orders =
-        open_given->has_value() ? **open_given : (*results)[1].front().Int64(0);
-    span.SetAttribute("open_orders", open_orders);
-    if (inst.empty()) {
-        co_return fail(Error{ErrorCode::kUnknownSymbol, "symbol " + *symbol + " is not listed"});
-    }
-
-    auto row = inst.front();
+    // The instrument as read within instrument_ttl_, when the request brings what changes
+    // with every order; else both reads in one round trip (the count only when not given).
+    const bool given = open_given->has_value() && band_given->has_value();
+    const auto now = std::chrono::steady_clock::now();
     exchange::Instrument instrument;
-    instrument.symbol = row.String(0);
-    instrument.tick_size_cents = row.Int64(1);
-    instrument.reference_price_cents = row.Int64(2);
-    instrument.last_price_cents = row.OptInt64(3);
-    instrument.price_band_bps = row.Int64(4);
-    instrument.max_order_quantity = row.Int64(5);
-    instrument.max_order_notional_cents = row.Int64(6);
+    std::int64_t open_orders = open_given->value_or(0);
+    auto cached = given ? instruments_.find(*symbol) : instruments_.end();
+    if (cached != instruments_.end() && now - cached->second.read_at < instrument_ttl_) {
+        instrument = cached->second.instrument;
+    } else {
+        storage::PgBatch reads;
+        reads.Add(kSelectInstrument, *symbol);
+        if (!open_given->has_value()) { reads.Add(kCountOpenOrders, *user); }
+        auto results = co_await pg_.Batch(inner, std::move(reads));
+        if (!results) { co_return fail(results.error()); }
+        const storage::PgRows& inst = (*results)[0];
+        if (!open_given->has_value()) { open_orders = (*results)[1].front().Int64(0); }
+        if (inst.empty()) {
+            instruments_.erase(*symbol);
+            co_return fail(
+                Error{ErrorCode::kUnknownSymbol, "symbol " + *symbol + " is not listed"});
+        }
+        auto row = inst.front();
+        instrument.symbol = row.String(0);
+        instrument.tick_size_cents = row.Int64(1);
+        instrument.reference_price_cents = row.Int64(2);
+        instrument.last_price_cents = row.OptInt64(3);
+        instrument.price_band_bps = row.Int64(4);
+        instrument.max_order_quantity = row.Int64(5);
+        instrument.max_order_notional_cents = row.Int64(6);
+        if (instrument_ttl_.count() > 0) {
+            instruments_.insert_or_assign(*symbol, CachedInstrument{instrument, now});
+        }
+    }
+    if (band_given->has_value()) { instrument.last_price_cents = **band_given; }
+    span.SetAttribute("open_orders", open_orders);
 
     exchange::RiskDecision d = exchange::Validate(
         instrument, exchange::RiskCheck{*side, *type, *price, *quantity}, open_orders, limits_);
