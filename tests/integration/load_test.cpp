@@ -134,6 +134,108 @@ TEST(FlowexLoad, ShortRunAgainstTheStackCompletesEveryArrivalWithoutErrorsAndAud
         << "flowex audit failed:\n" << (*audit)->Output();
 }
 
+// Orders the generator never heard of (placed before its clock starts, as after a lost
+// answer) and an open-order limit below its own cap: the first refusal makes the user list its
+// open orders, the count found becomes every user's cap, and no later order is refused.
+TEST(FlowexLoad, AUserAtTheOpenOrderLimitListsItsOrdersAndTheLimitIsLearnt) {
+    auto s = ExchangeStack::Start("load_open_order_limit",
+                                  StackOptions{.env = {{"FLOWEX_RISK_MAX_OPEN_ORDERS", "3"}}});
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    auto stack = std::move(s).value();
+    const std::string start_file =
+        ::testing::TempDir() + "/flowex_load_limit_start_" + std::to_string(::getpid());
+    std::remove(start_file.c_str());
+
+    // Resting limit orders only, one at a time (one connection), 2 users, 40 arrivals.
+    std::vector<std::string> argv = {std::string(FLOWEX_BIN_DIR) + "/flowex",
+                                     "load",
+                                     "--gateway-url",
+                                     stack->gateway(),
+                                     "--wallet-url",
+                                     stack->url("wallet-service"),
+                                     "--start-file",
+                                     start_file};
+    std::istringstream flags(
+        "--rate 20 --duration 2s --users 2 --connections 1 --mix limit=1 --crossing-percent 0 "
+        "--symbols AAPL --json --quiet");
+    for (std::string flag; flags >> flag;) { argv.push_back(flag); }
+    auto load = testing::ChildProcess::Start(
+        {.argv = argv, .env = {{"FLOWEX_INTERNAL_TOKEN", stack->internal_token()}}});
+    ASSERT_TRUE(load.ok()) << load.error().message;
+    auto waiting = (*load)->WaitForLine(
+        [&](const std::string& line) {
+            return line.find("waiting for " + start_file) != std::string::npos;
+        },
+        std::chrono::seconds(60));
+    ASSERT_TRUE(waiting.ok()) << (*load)->Output();
+
+    // Two resting orders of the first user, placed behind the generator's back. Its users are
+    // load_<run>_<i> with the password load-password-<run>.
+    auto name =
+        stack->db().QueryValue(R"(SELECT username FROM users WHERE username LIKE 'load\_%\_0')");
+    ASSERT_TRUE(name.ok()) << name.error().message;
+    const std::string run = name->substr(5, name->size() - 7);
+    auto login =
+        Http("POST", stack->gateway() + "/auth/login",
+             R"({"username":")" + *name + R"(","password":"load-password-)" + run + R"("})");
+    ASSERT_TRUE(login.ok() && login->status == 200) << (login.ok() ? login->body : "");
+    const common::JsonValue login_doc = login->Json();
+    const auto* token = login_doc.Find("access_token");
+    ASSERT_NE(token, nullptr) << login->body;
+    auto symbols = Http("GET", stack->gateway() + "/v1/symbols");
+    ASSERT_TRUE(symbols.ok() && symbols->status == 200);
+    std::string band_low;
+    const common::JsonValue listed = symbols->Json();
+    ASSERT_NE(listed.Find("symbols"), nullptr) << symbols->body;
+    for (const auto& item : listed.Find("symbols")->as_array()) {
+        if (item.Find("symbol")->as_string() == "AAPL") {
+            band_low = std::to_string(item.Find("band_low")->ToDouble().value_or(0));
+        }
+    }
+    ASSERT_FALSE(band_low.empty()) << symbols->body;
+    for (int i = 0; i < 2; ++i) {
+        auto placed = Http("POST", stack->gateway() + "/v1/order",
+                           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,"price":)" +
+                               band_low + "}",
+                           {{"Authorization", "Bearer " + token->as_string()}});
+        ASSERT_TRUE(placed.ok() && placed->status == 201) << (placed.ok() ? placed->body : "");
+    }
+    { std::ofstream(start_file).put('\n'); }
+
+    auto status = (*load)->Wait(std::chrono::seconds(120));
+    std::remove(start_file.c_str());
+    ASSERT_TRUE(status.ok()) << "flowex load did not finish";
+    ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*load)->Output();
+    std::string output = (*load)->Output();
+    auto report_at = output.rfind("\n{");
+    auto doc = common::ParseJson(output.substr(report_at == std::string::npos ? 0 : report_at + 1));
+    ASSERT_TRUE(doc.ok()) << output;
+    EXPECT_EQ(IntField(*doc, "completed"), 40) << output;
+    // One refusal at most per user (the second user may have learnt the cap from the first
+    // before reaching the limit); without listing, every resting order past the third would be.
+    const std::int64_t errors = IntField(*doc, "errors");
+    EXPECT_GE(errors, 1) << output;
+    EXPECT_LE(errors, 2) << output;
+    const auto* by_code = doc->Find("errors_by_code");
+    ASSERT_NE(by_code, nullptr) << output;
+    EXPECT_EQ(IntField(*by_code, "422 risk_rejected (open_order_limit)"), errors) << output;
+    EXPECT_GE(IntField(*doc, "resyncs"), 1) << output;
+    EXPECT_EQ(IntField(*doc, "open_order_cap"), 3) << output;
+    const auto* resync = doc->Find("routes")->Find("resync");
+    ASSERT_NE(resync, nullptr) << output;
+    EXPECT_EQ(IntField(*resync, "count"), IntField(*doc, "resyncs")) << output;
+    EXPECT_EQ(IntField(*resync, "errors"), 0) << output;
+
+    auto audit =
+        testing::ChildProcess::Start({.argv = {std::string(FLOWEX_BIN_DIR) + "/flowex", "audit",
+                                               "--database-url", stack->db().url()}});
+    ASSERT_TRUE(audit.ok()) << audit.error().message;
+    auto audited = (*audit)->Wait(std::chrono::seconds(120));
+    ASSERT_TRUE(audited.ok()) << "flowex audit did not finish";
+    EXPECT_TRUE(WIFEXITED(*audited) && WEXITSTATUS(*audited) == 0) << "flowex audit failed:\n"
+                                                                   << (*audit)->Output();
+}
+
 TEST(FlowexLoad, UnreachableGatewayIsExitCodeTwoWithAMessage) {
     // Port 1 on loopback: nothing listens there (connect is refused at once).
     auto load = testing::ChildProcess::Start(

@@ -6,6 +6,13 @@
 // wrk2). One thread, asio coroutines: a dispatcher puts due arrivals on a queue and
 // `--connections` workers, each holding one keep-alive connection of the pool, take them.
 // Users are registered, logged in, funded and granted shares before the clock starts.
+//
+// Each user's resting orders are tracked so that cancels name real orders and the book stays
+// bounded. When an order's answer is lost (no response, or a 5xx that may have come after the
+// order was placed) or the exchange refuses an order at its open-order limit, the user's next
+// arrival lists its open orders instead (GET /v1/orders?status=open, route "resync"), as a
+// trader would; at the limit, the open-order count it finds becomes every user's cap. So
+// past saturation the mix stays what was asked for instead of turning into refusals.
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,6 +89,9 @@ struct User {
     std::string authorization;  // "Bearer …"
     std::int64_t id = 0;
     std::vector<std::string> open_orders;  // resting orders this run placed, newest last
+    bool resync = false;                   // open_orders may be missing orders: list them next
+    bool resyncing = false;                // a listing is in flight
+    bool at_limit = false;  // the listing was caused by the open-order limit: learn the cap
 };
 
 /// One arrival: what to do and when it was due.
@@ -100,7 +110,8 @@ struct RouteStats {
 };
 
 /// A resting limit of a user with this many known open orders becomes a cancel, so the
-/// risk-manager's open-order limit (200 per user by default) is never what we measure.
+/// risk-manager's open-order limit (200 per user by default) is never what we measure. A
+/// lower limit is learnt from the first refusal (LoadRun::open_order_cap_).
 constexpr std::size_t kMaxOpenOrdersPerUser = 150;
 constexpr std::uint32_t kStopUser = UINT32_MAX;
 
@@ -118,12 +129,44 @@ std::optional<std::int64_t> CentsOf(const common::JsonValue* v) {
     return static_cast<std::int64_t>(std::llround(*d * 100.0));
 }
 
-std::string ErrorCodeOf(const std::string& body) {
+/// An error answer's `error.code` ("-" when there is none) and its `error.reasons`.
+struct ErrorBody {
+    std::string code = "-";
+    std::vector<std::string> reasons;
+
+    bool Has(std::string_view reason) const {
+        return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+    }
+    /// "risk_rejected (open_order_limit, max_notional)", or the code alone.
+    std::string Label() const {
+        std::string label = code;
+        for (std::size_t i = 0; i < reasons.size(); ++i) {
+            label += (i == 0 ? " (" : ", ") + reasons[i];
+        }
+        return reasons.empty() ? label : label + ")";
+    }
+};
+
+ErrorBody ErrorOf(const std::string& body) {
+    ErrorBody out;
     auto doc = common::ParseJson(body);
-    if (!doc) { return "-"; }
-    const auto* error = doc->Find("error");
-    const auto* code = error != nullptr ? error->Find("code") : nullptr;
-    return code != nullptr && code->is_string() ? code->as_string() : "-";
+    const auto* error = doc ? doc->Find("error") : nullptr;
+    if (error == nullptr) { return out; }
+    if (const auto* code = error->Find("code"); code != nullptr && code->is_string()) {
+        out.code = code->as_string();
+    }
+    if (const auto* reasons = error->Find("reasons"); reasons != nullptr && reasons->is_array()) {
+        for (const auto& r : reasons->as_array()) {
+            if (r.is_string()) { out.reasons.push_back(r.as_string()); }
+        }
+    }
+    return out;
+}
+
+/// Whether the exchange may have acted on a request this answer does not confirm: a 5xx
+/// other than the gateway's shedding (503 with Retry-After, refused before anything ran).
+bool MayHaveActed(const http::ClientResponse& r) {
+    return r.status >= 500 && !(r.status == 503 && r.headers.Has("Retry-After"));
 }
 
 double Ms(std::uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
@@ -156,6 +199,8 @@ private:
     asio::awaitable<void> Dispatch();
     asio::awaitable<void> Worker();
     asio::awaitable<void> Execute(Job job);
+    asio::awaitable<void> Resync(Job job, User& user);
+    void RecordLatency(RouteStats& route, Clock::time_point intended, Clock::time_point done);
     asio::awaitable<void> Progress();
     void Fail(int code, std::string message);
     std::string OrderBody(Op op, bool resting);
@@ -186,10 +231,13 @@ private:
     std::uint64_t cancel_too_late_ = 0;
     std::uint64_t cancel_fallbacks_ = 0;
     std::uint64_t limits_to_cancels_ = 0;
+    std::uint64_t resyncs_ = 0;
+    std::size_t open_order_cap_ = kMaxOpenOrdersPerUser;
     std::uint64_t max_queue_delay_us_ = 0;
     std::size_t live_workers_ = 0;
     bool load_done_ = false;
     std::array<RouteStats, load::kOpCount> routes_;
+    RouteStats resync_route_;  // GET /v1/orders?status=open, in place of a user's arrival
     Histogram all_;
     Histogram interval_;
     std::map<std::string, std::uint64_t> errors_by_code_;
@@ -457,8 +505,23 @@ asio::awaitable<void> LoadRun::Worker() {
     }
 }
 
+void LoadRun::RecordLatency(RouteStats& route, Clock::time_point intended, Clock::time_point done) {
+    last_completion_ = done;
+    const auto micros = static_cast<std::uint64_t>(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::microseconds>(done - intended).count()));
+    ++route.count;
+    ++completed_;
+    route.latency.Record(micros);
+    all_.Record(micros);
+    interval_.Record(micros);
+}
+
 asio::awaitable<void> LoadRun::Execute(Job job) {
     User& user = users_[job.user];
+    if (user.resync && !user.resyncing) {
+        co_await Resync(job, user);
+        co_return;
+    }
     Op op = job.op;
     // Ops that need state the user does not have turn into what keeps the book bounded.
     if (op == Op::kCancel && user.open_orders.empty()) {
@@ -466,7 +529,7 @@ asio::awaitable<void> LoadRun::Execute(Job job) {
         ++cancel_fallbacks_;
     }
     bool resting = static_cast<std::int64_t>(rng_() % 100) >= options_.crossing_percent;
-    if (op == Op::kLimit && resting && user.open_orders.size() >= kMaxOpenOrdersPerUser) {
+    if (op == Op::kLimit && resting && user.open_orders.size() >= open_order_cap_) {
         op = Op::kCancel;
         ++limits_to_cancels_;
     }
@@ -506,24 +569,15 @@ asio::awaitable<void> LoadRun::Execute(Job job) {
         static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
     RouteStats& route = routes_[static_cast<std::size_t>(op)];
-    auto record = [&](Clock::time_point done) {
-        last_completion_ = done;
-        const auto micros = static_cast<std::uint64_t>(
-            std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(
-                                          done - job.intended)
-                                          .count()));
-        ++route.count;
-        ++completed_;
-        route.latency.Record(micros);
-        all_.Record(micros);
-        interval_.Record(micros);
-    };
+    // A limit order or a cancel whose outcome we do not learn may have changed the user's
+    // resting orders (a market order never rests).
+    const bool changes_book = op == Op::kLimit || op == Op::kCancel;
     // --timeout bounds each arrival from its intended time, queueing included: an arrival
     // that waited that long for a connection is given up (as a client would), counted as an
     // error with its latency, so an overloaded run still ends soon after --duration.
     if (waited >= options_.timeout) {
         if (!cancelled.empty()) { user.open_orders.push_back(std::move(cancelled)); }
-        record(started);
+        RecordLatency(route, job.intended, started);
         ++route.errors;
         ++errors_;
         ++errors_by_code_["client_timeout (queued past --timeout)"];
@@ -532,8 +586,9 @@ asio::awaitable<void> LoadRun::Execute(Job job) {
     const auto remaining = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout - waited);
     auto r = co_await Send(*gateway_, method, std::move(target), std::move(body), std::move(headers),
                            remaining);
-    record(Clock::now());
+    RecordLatency(route, job.intended, Clock::now());
     if (!r) {
+        if (changes_book) { user.resync = true; }
         ++route.errors;
         ++errors_;
         ++errors_by_code_["no response: " + std::string(common::ToString(r.error().code))];
@@ -552,16 +607,87 @@ asio::awaitable<void> LoadRun::Execute(Job job) {
         }
         co_return;
     }
-    const std::string code = ErrorCodeOf(r->body);
-    if (op == Op::kCancel && r->status == 409 && code == "order_not_cancellable") {
+    const ErrorBody error = ErrorOf(r->body);
+    if (op == Op::kCancel && r->status == 409 && error.code == "order_not_cancellable") {
         // The order filled (or was cancelled) between our placing and cancelling it: a normal
         // outcome on a live book, not an exchange error.
         ++cancel_too_late_;
         co_return;
     }
+    if (changes_book && MayHaveActed(*r)) { user.resync = true; }
+    if (r->status == 422 && error.code == "risk_rejected" && error.Has("open_order_limit")) {
+        // More open orders than we know of, or a limit below ours: count them, learn the cap.
+        user.resync = true;
+        user.at_limit = true;
+    }
     ++route.errors;
     ++errors_;
-    ++errors_by_code_[std::to_string(r->status) + " " + code];
+    ++errors_by_code_[std::to_string(r->status) + " " + error.Label()];
+}
+
+asio::awaitable<void> LoadRun::Resync(Job job, User& user) {
+    user.resync = false;
+    user.resyncing = true;
+    const bool at_limit = std::exchange(user.at_limit, false);
+    // What we knew when asking: orders placed while the listing is in flight are kept, known
+    // orders the listing leaves out have filled or been cancelled.
+    std::vector<std::string> asked = user.open_orders;
+    std::sort(asked.begin(), asked.end());
+    http::Headers headers;
+    headers.Set("Authorization", user.authorization);
+    const auto started = Clock::now();
+    const auto waited = started - job.intended;
+    ++resyncs_;
+    if (waited >= options_.timeout) {
+        user.resync = true;
+        user.at_limit = at_limit;
+        user.resyncing = false;
+        RecordLatency(resync_route_, job.intended, started);
+        ++resync_route_.errors;
+        ++errors_;
+        ++errors_by_code_["client_timeout (queued past --timeout)"];
+        co_return;
+    }
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout - waited);
+    auto r = co_await Send(*gateway_, http::Method::kGet, "/v1/orders?status=open&limit=1000", "",
+                           std::move(headers), remaining);
+    RecordLatency(resync_route_, job.intended, Clock::now());
+    user.resyncing = false;
+    std::optional<common::JsonValue> doc;
+    if (r && r->status == 200) {
+        if (auto parsed = common::ParseJson(r->body)) { doc = std::move(*parsed); }
+    }
+    const auto* orders = doc ? doc->Find("orders") : nullptr;
+    if (orders == nullptr || !orders->is_array()) {
+        user.resync = true;  // try again on a later arrival
+        user.at_limit = at_limit;
+        ++resync_route_.errors;
+        ++errors_;
+        ++errors_by_code_[!r ? "no response: " + std::string(common::ToString(r.error().code))
+                             : std::to_string(r->status) + " " + ErrorOf(r->body).Label()];
+        co_return;
+    }
+    std::vector<std::string> open;
+    for (const auto& order : orders->as_array()) {
+        const auto* id = order.Find("order_id");
+        if (id != nullptr && id->is_string()) { open.push_back(id->as_string()); }
+    }
+    const std::size_t listed = open.size();
+    std::sort(open.begin(), open.end());
+    for (auto& id : user.open_orders) {
+        if (!std::binary_search(asked.begin(), asked.end(), id) &&
+            !std::binary_search(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(listed),
+                                id)) {
+            open.push_back(std::move(id));  // placed while we asked
+        }
+    }
+    user.open_orders = std::move(open);
+    if (at_limit && listed > 0) {
+        // The exchange refused at `listed` open orders (or a few fewer, had some filled since):
+        // stay a quarter below it.
+        open_order_cap_ = std::min(open_order_cap_, std::max<std::size_t>(1, listed - listed / 4));
+    }
 }
 
 asio::awaitable<void> LoadRun::Progress() {
@@ -614,6 +740,8 @@ void LoadRun::Report() {
     for (std::size_t i = 0; i < load::kOpCount; ++i) {
         rows.push_back({std::string(load::kOpNames[i]), &routes_[i]});
     }
+    // In the table only when it happened (it is not part of the mix); always in the JSON.
+    if (options_.json || resync_route_.count > 0) { rows.push_back({"resync", &resync_route_}); }
     rows.push_back({"all", &total});
 
     if (options_.json) {
@@ -634,6 +762,8 @@ void LoadRun::Report() {
             .Field("cancel_too_late", cancel_too_late_)
             .Field("cancel_fallbacks", cancel_fallbacks_)
             .Field("limits_to_cancels", limits_to_cancels_)
+            .Field("resyncs", resyncs_)
+            .Field("open_order_cap", static_cast<std::uint64_t>(open_order_cap_))
             .Field("elapsed_s", elapsed)
             .Field("achieved_rate", achieved)
             .Field("ok_rate", ok_rate)
@@ -673,6 +803,12 @@ void LoadRun::Report() {
                     static_cast<unsigned long long>(cancel_too_late_), Ms(max_queue_delay_us_));
         for (const auto& [code, n] : errors_by_code_) {
             std::printf("    %-40s %llu\n", code.c_str(), static_cast<unsigned long long>(n));
+        }
+        if (resyncs_ > 0) {
+            std::printf(
+                "  %llu arrivals listed their user's open orders instead (answers lost or "
+                "the open-order limit reached); a user keeps at most %zu known open orders\n",
+                static_cast<unsigned long long>(resyncs_), open_order_cap_);
         }
         std::printf("\n  latency from the intended send time (ms)\n");
         std::printf("  %-10s %9s %7s %9s %9s %9s %9s %9s\n", "route", "count", "errors", "p50",
