@@ -9,10 +9,12 @@
 //
 // Each user's resting orders are tracked so that cancels name real orders and the book stays
 // bounded. When an order's answer is lost (no response, or a 5xx that may have come after the
-// order was placed) or the exchange refuses an order at its open-order limit, the user's next
-// arrival lists its open orders instead (GET /v1/orders?status=open, route "resync"), as a
-// trader would; at the limit, the open-order count it finds becomes every user's cap. So
-// past saturation the mix stays what was asked for instead of turning into refusals.
+// order was placed), a cancel comes too late (the order filled: others likely did too), or the
+// exchange refuses an order at its open-order limit, the user's next arrival lists its open
+// orders instead (GET /v1/orders?status=open, route "resync"), as a trader would; at the
+// limit, the open-order count it finds becomes every user's cap. So cancels keep hitting
+// resting orders, and past saturation the mix stays what was asked for instead of turning
+// into refusals.
 #include <unistd.h>
 
 #include <algorithm>
@@ -610,8 +612,11 @@ asio::awaitable<void> LoadRun::Execute(Job job) {
     const ErrorBody error = ErrorOf(r->body);
     if (op == Op::kCancel && r->status == 409 && error.code == "order_not_cancellable") {
         // The order filled (or was cancelled) between our placing and cancelling it: a normal
-        // outcome on a live book, not an exchange error.
+        // outcome on a live book, not an exchange error. Others of the user's known orders
+        // have likely filled too: list them next, so that cancels go on hitting resting
+        // orders and the open-order cap counts live ones.
         ++cancel_too_late_;
+        user.resync = true;
         co_return;
     }
     if (changes_book && MayHaveActed(*r)) { user.resync = true; }
@@ -806,8 +811,9 @@ void LoadRun::Report() {
         }
         if (resyncs_ > 0) {
             std::printf(
-                "  %llu arrivals listed their user's open orders instead (answers lost or "
-                "the open-order limit reached); a user keeps at most %zu known open orders\n",
+                "  %llu arrivals listed their user's open orders instead (after a cancel too "
+                "late, an answer lost or the open-order limit); a user keeps at most %zu known "
+                "open orders\n",
                 static_cast<unsigned long long>(resyncs_), open_order_cap_);
         }
         std::printf("\n  latency from the intended send time (ms)\n");
