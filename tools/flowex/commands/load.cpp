@@ -918,7 +918,9 @@ int RunLoad(int argc, char** argv) {
         "request's intended send time (a stall is not hidden), a live progress line on stderr "
         "and a report of throughput, errors by code and latency percentiles per route. Users "
         "are registered, logged in, funded ($5,000,000 each) and granted 1,000,000 shares of "
-        "each symbol first (grants go to wallet-service with the internal token). Exit code 0 "
+        "each symbol first (grants go to wallet-service with the internal token). A user whose "
+        "cancel came too late, whose order went unanswered or who hit the open-order limit "
+        "spends its next arrival listing its open orders (route \"resync\"). Exit code 0 "
         "after a run (errors are in the report), 1 when preparing users failed, 2 when the "
         "gateway or wallet-service is unreachable or an option is bad.");
     cfg.String("gateway-url", "FLOWEX_GATEWAY_URL", &o.gateway_url, "client-gateway base URL");
