@@ -643,14 +643,18 @@ asio::awaitable<void> LoadRun::Resync(Job job, User& user) {
     const auto started = Clock::now();
     const auto waited = started - job.intended;
     ++resyncs_;
-    if (waited >= options_.timeout) {
+    // A listing that fails is an error like any other, and the user tries again later.
+    auto failed = [&](const std::string& label) {
         user.resync = true;
         user.at_limit = at_limit;
-        user.resyncing = false;
-        RecordLatency(resync_route_, job.intended, started);
         ++resync_route_.errors;
         ++errors_;
-        ++errors_by_code_["client_timeout (queued past --timeout)"];
+        ++errors_by_code_[label];
+    };
+    if (waited >= options_.timeout) {
+        user.resyncing = false;
+        RecordLatency(resync_route_, job.intended, started);
+        failed("client_timeout (queued past --timeout)");
         co_return;
     }
     const auto remaining =
@@ -665,12 +669,8 @@ asio::awaitable<void> LoadRun::Resync(Job job, User& user) {
     }
     const auto* orders = doc ? doc->Find("orders") : nullptr;
     if (orders == nullptr || !orders->is_array()) {
-        user.resync = true;  // try again on a later arrival
-        user.at_limit = at_limit;
-        ++resync_route_.errors;
-        ++errors_;
-        ++errors_by_code_[!r ? "no response: " + std::string(common::ToString(r.error().code))
-                             : std::to_string(r->status) + " " + ErrorOf(r->body).Label()];
+        failed(!r ? "no response: " + std::string(common::ToString(r.error().code))
+                  : std::to_string(r->status) + " " + ErrorOf(r->body).Label());
         co_return;
     }
     std::vector<std::string> open;
