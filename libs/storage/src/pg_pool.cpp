@@ -71,7 +71,9 @@ std::string Conninfo(const PgPoolOptions& o) {
         // Generic plans always: every statement of ours is a keyed lookup or write whose plan
         // does not depend on its values, but PostgreSQL kept planning those with an array
         // parameter (`= ANY ($1)`: the settlement's row locks, the marks) again at every call,
-        // 4 % of its time at 500 orders/s (docs/benchmarks.md).
+        // 4 % of its time at 500 orders/s (docs/benchmarks.md). A statement must therefore not
+        // need its values to find its index: a partial index's condition is written out in
+        // the statement, not passed as a parameter (order-manager's listings of orders).
         std::string opts =
             "-c client_connection_check_interval=1000 -c plan_cache_mode=force_generic_plan";
         if (!o.synchronous_commit) {
