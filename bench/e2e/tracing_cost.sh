@@ -5,18 +5,19 @@
 #
 # Alternates whole-stack runs with tracing on (100 % sampling, the collector storing every
 # span) and off (OTEL_SDK_DISABLED=true), ROUNDS [3] of each, every run on a fresh stack
-# (bench/e2e/cpu_per_request.sh) offered RATE [700]/s — above saturation — for DURATION [20s].
-# Which case goes first alternates from round to round. Prints every run's requests answered
+# (bench/e2e/cpu_per_request.sh) offered RATE [1500]/s — above both stacks' saturation
+# (the untraced stack answers 1,200/s since 2026-12-03) — for DURATION [20s]. Which case goes
+# first alternates from round to round. Prints every run's requests answered
 # per second (timeouts excluded) and machine CPU per request, every round's traced/untraced
 # ratio, and the median of those ratios (the VM's speed drifts between rounds; adjacent runs
 # share it best). Tracing's cost is 1 − that median.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 ROUNDS="${ROUNDS:-3}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "tracing_cost: ROUNDS must be a positive integer" >&2; exit 2; }
-export RATE="${RATE:-700}" DURATION="${DURATION:-20s}"
+export RATE="${RATE:-1500}" DURATION="${DURATION:-20s}"
 
 run() {  # tracing (on|off) [REPO [BUILD_DIR]] → "answered/s cpu_ms"; the run's report on stderr
   local t="$1" out
