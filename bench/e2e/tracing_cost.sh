@@ -10,25 +10,28 @@
 # first alternates from round to round. Prints every run's requests answered
 # per second (timeouts excluded) and machine CPU per request, every round's traced/untraced
 # ratio, and the median of those ratios (the VM's speed drifts between rounds; adjacent runs
-# share it best). Tracing's cost is 1 − that median.
+# share it best). Tracing's cost is 1 − that median. Also the median of untraced/traced CPU a
+# request (steadier from run to run), and a warning when arrivals timed out (queueing past
+# flowex load's --timeout: such runs' answered/s fall off a cliff).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 ROUNDS="${ROUNDS:-3}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "tracing_cost: ROUNDS must be a positive integer" >&2; exit 2; }
 export RATE="${RATE:-1500}" DURATION="${DURATION:-20s}"
 
-run() {  # tracing (on|off) [REPO [BUILD_DIR]] → "answered/s cpu_ms"; the run's report on stderr
+run() {  # tracing (on|off) [REPO [BUILD_DIR]] → "answered/s cpu_ms errors"; the report on stderr
   local t="$1" out
   shift
   out="$(TRACING="$t" "$here/bench/e2e/cpu_per_request.sh" "$@" 2>&1)" ||
     { echo "$out" >&2; echo "tracing_cost: the $t run failed" >&2; exit 1; }
   echo "$out" | sed "s/^/    /" >&2
-  echo "$(echo "$out" | sed -n 's/.*answered \([0-9.]*\)\/s.*/\1/p') $(echo "$out" | awk '$1 == "total" {print $2}')"
+  echo "$(echo "$out" | sed -n 's/.*answered \([0-9.]*\)\/s.*/\1/p') $(echo "$out" | awk '$1 == "total" {print $2}')" \
+    "$(echo "$out" | sed -n 's/.*completed at [0-9.]*\/s, \([0-9]*\) errors.*/\1/p')"
 }
 
-ratios=()
+ratios=() cpu_ratios=() errors=0
 for ((r = 1; r <= ROUNDS; r++)); do
   order=(on off)
   (( r % 2 == 0 )) && order=(off on)
@@ -37,17 +40,28 @@ for ((r = 1; r <= ROUNDS; r++)); do
     echo "round $r, tracing $t ($(date -u +%H:%M:%S) UTC, offered $RATE/s for $DURATION):" >&2
     got[$t]="$(run "$t" "${@:1:2}")"
   done
-  read -r on_rate on_cpu <<< "${got[on]}"
-  read -r off_rate off_cpu <<< "${got[off]}"
+  read -r on_rate on_cpu on_errors <<< "${got[on]}"
+  read -r off_rate off_cpu off_errors <<< "${got[off]}"
   ratio="$(python3 -c "print(f'{$on_rate / $off_rate:.3f}')")"
   ratios+=("$ratio")
+  cpu_ratios+=("$(python3 -c "print(f'{$off_cpu / $on_cpu:.3f}')")")
+  errors=$(( errors + ${on_errors:-0} + ${off_errors:-0} ))
   printf 'round %d: traced %s/s (%s ms CPU a request), untraced %s/s (%s ms), traced/untraced %s\n' \
     "$r" "$on_rate" "$on_cpu" "$off_rate" "$off_cpu" "$ratio"
   unset got
 done
-python3 - "${ratios[@]}" <<'PY'
+python3 - "$errors" "${#ratios[@]}" "${ratios[@]}" "${cpu_ratios[@]}" <<'PY'
 import statistics, sys
-r = [float(x) for x in sys.argv[1:]]
+errors, n = int(sys.argv[1]), int(sys.argv[2])
+r = [float(x) for x in sys.argv[3:3 + n]]
+c = [float(x) for x in sys.argv[3 + n:]]
 m = statistics.median(r)
-print(f"median traced/untraced throughput {m:.3f} over {len(r)} rounds: tracing costs {100 * (1 - m):.1f} %")
+print(f"median traced/untraced throughput {m:.3f} over {n} rounds: tracing costs {100 * (1 - m):.1f} %")
+# Where the offered rate saturates the machine's CPU, CPU a request sets the throughput; it
+# drifts less with the VM's speed than the throughput of runs minutes apart.
+print(f"median untraced/traced CPU a request {statistics.median(c):.3f}: "
+      f"tracing costs {100 * (1 - statistics.median(c)):.1f} % of the CPU")
+if errors:
+    print(f"warning: {errors} arrivals timed out (queueing past the load's --timeout): "
+          "those runs' answered/s fall off a cliff; a shorter DURATION or lower RATE avoids it")
 PY
