@@ -1443,12 +1443,12 @@ http::awaitable<Response> OrderManager::ListOrders(RequestContext& ctx) {
         if (!n || *n < 1) { co_return ctx.Error(ErrorCode::kValidation, "limit must be 1 to 1000"); }
         limit = *n;
     }
-    common::Result<storage::PgRows> rows = Error{ErrorCode::kInternal, "not queried"};
-    if (open) {
-        rows = co_await pg_.Query(ctx.trace, kListOpenOrders, *user, symbol, limit);
-    } else {
-        rows = co_await pg_.Query(ctx.trace, kListOrders, *user, statuses, symbol, limit);
-    }
+    // The task is chosen outside the coroutine: GCC 12 miscompiles co_await inside ?:.
+    const auto query = [&] {
+        return open ? pg_.Query(ctx.trace, kListOpenOrders, *user, symbol, limit)
+                    : pg_.Query(ctx.trace, kListOrders, *user, statuses, symbol, limit);
+    };
+    auto rows = co_await query();
     if (!rows) { co_return ctx.Error(rows.error()); }
     common::JsonWriter w;
     w.BeginObject().Key("orders").BeginArray();
