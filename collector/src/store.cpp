@@ -29,14 +29,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// `traces` is a rowid table with a unique index on trace_id, so that a new trace's summary
+// (a few hundred bytes) is appended to the table's last pages and only the index's 16-byte key
+// lands on a random page; as a WITHOUT ROWID table keyed by trace id, every commit rewrote a
+// random page per trace to the WAL (3 % more CPU; docs/benchmarks.md). Windows of that layout
+// keep it: every statement reads and upserts by trace_id either way.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_trace ON chunks(trace_id);
-CREATE TABLE IF NOT EXISTS traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER, end_ns INTEGER,
+CREATE TABLE IF NOT EXISTS traces(trace_id BLOB NOT NULL UNIQUE, start_ns INTEGER, end_ns INTEGER,
   duration_ns INTEGER, root_service TEXT, root_operation TEXT, has_root INTEGER,
   span_count INTEGER, error_count INTEGER, services TEXT, refs BLOB, tb0 INTEGER, tb1 INTEGER,
-  log_refs BLOB) WITHOUT ROWID;
+  log_refs BLOB);
 CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
 CREATE TABLE IF NOT EXISTS svcr(service TEXT, start_ns INTEGER, trace_id BLOB,
   min_dur INTEGER, max_dur INTEGER, errors INTEGER, ops TEXT);
@@ -1709,7 +1714,7 @@ private:
             for (const SvcDelta& o : p.svcs) { svc_rows.push_back(SvcRow{&p, &o}); }
         }
         // One row per (trace, service, commit), appended: keyed by trace id and merged in place,
-        // these rows were the last index written on random pages besides the trace summary. A
+        // these rows were the last index written on random pages besides the trace-id index. A
         // search reads them by (service, start); a check for one trace scans its service's rows
         // within the trace's time span. In (service, start) order, as that index has them.
         std::sort(svc_rows.begin(), svc_rows.end(), [](const SvcRow& a, const SvcRow& b) {

@@ -24,8 +24,8 @@
 /// as a clean shutdown (not a power loss of the last seconds: WAL with synchronous=NORMAL, and
 /// the span file is fdatasync'ed before each checkpoint only). One commit per interval instead
 /// of one per request is the point: each commit rewrites every page it dirtied to the WAL, and a
-/// trace's summary row, on a random page, is written once per commit instead of once per
-/// request that carried its spans.
+/// trace's summary row (appended, its id's entry in the trace-id index on a random page) is
+/// written once per commit instead of once per request that carried its spans.
 ///
 /// Threading: `Ingest`, `Flush` and `ApplyRetention` are called by one writer thread; every
 /// query method is safe to call concurrently from any thread (each uses its own connections,
