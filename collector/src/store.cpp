@@ -97,11 +97,6 @@ std::size_t VarintSize(std::uint64_t v) {
     }
     return n;
 }
-void AppendField(std::string* out, int field, std::string_view bytes) {
-    AppendVarint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
-    AppendVarint(out, bytes.size());
-    out->append(bytes);
-}
 
 std::string ServiceOf(const otlp_resource::Resource& r) {
     for (const auto& kv : r.attributes()) {
@@ -1392,19 +1387,27 @@ private:
     // A chunk as one TracesData frame: per section ResourceSpans{resource, ScopeSpans{scope,
     // spans…}}, each span's bytes copied once, into the span file's buffer.
     void AppendChunkToSeg(const Window* w, const ChunkBuilder& g, char* ref) {
+        AppendSectionsToSeg(w, kSpanFrame, g.sections, g.spans, ref);
+    }
+
+    // A frame of sections, each Resource{resource, Scope{scope, items…}} as field 1 of the
+    // outer message (TracesData and LogsData, whose resource and scope messages both hold
+    // their scopes and items in field 2): every item's bytes copied once.
+    void AppendSectionsToSeg(const Window* w, char kind, const std::vector<ChunkSection>& sections,
+                             const std::vector<std::string_view>& items, char* ref) {
         const auto lengths = [](const ChunkSection& c) {
             std::size_t scope_len = c.scope.size() + c.span_bytes;
             std::size_t rs_len = c.resource.size() + 1 + VarintSize(scope_len) + scope_len;
             return std::pair{scope_len, rs_len};
         };
         std::size_t total = 0;
-        for (const ChunkSection& c : g.sections) {
+        for (const ChunkSection& c : sections) {
             std::size_t rs_len = lengths(c).second;
             total += 1 + VarintSize(rs_len) + rs_len;
         }
-        AppendFrameHeader(w, kSpanFrame, total, ref);
+        AppendFrameHeader(w, kind, total, ref);
         seg_buf_.reserve(seg_buf_.size() + total);
-        for (const ChunkSection& c : g.sections) {
+        for (const ChunkSection& c : sections) {
             auto [scope_len, rs_len] = lengths(c);
             AppendVarint(&seg_buf_, (1 << 3) | 2);
             AppendVarint(&seg_buf_, rs_len);
@@ -1413,7 +1416,7 @@ private:
             AppendVarint(&seg_buf_, scope_len);
             seg_buf_ += c.scope;
             for (std::size_t i = c.first_span; i < c.first_span + c.span_count; ++i) {
-                seg_buf_ += g.spans[i];
+                seg_buf_ += items[i];
             }
         }
     }
@@ -2082,15 +2085,25 @@ private:
     std::size_t MaxPending() const { return std::min(kMaxPending, SummaryCacheSize() / 4); }
 
     Status WriteLogs(Window* w, const std::vector<const DecodedLogs*>& batches, IngestOutcome* out) {
+        // Per trace of an export, a LogsData of views of the request bytes: each resource and
+        // scope with that trace's records, as received, written once into the span file's
+        // buffer (as a span chunk is). Building it in strings copied each record four times.
+        struct LogGroup {
+            std::string_view trace_id;
+            std::vector<std::string_view> records;  // in the sections' order
+            std::vector<ChunkSection> sections;     // first_span/span_count index `records`
+            std::size_t epoch = SIZE_MAX;
+        };
+        std::vector<LogGroup> groups;
+        std::unordered_map<TraceKey, std::size_t, TraceKeyHash> index;
         for (const DecodedLogs* batch : batches) {
-            // Trace id → LogsData bytes: each resource and scope with that trace's records, the
-            // records' bytes as received. The ids are views of the batch's bytes.
-            std::map<std::string_view, std::string> per_trace;
-            std::map<std::string_view, std::string> recs;
+            groups.clear();
+            index.clear();
+            std::size_t epoch = 0;
             for (const ResourceLogsView& rl : batch->resources) {
                 for (std::uint32_t i = rl.first_scope; i < rl.first_scope + rl.scope_count; ++i) {
                     const ScopeLogsView& sl = batch->scopes[i];
-                    recs.clear();
+                    ++epoch;
                     for (std::uint32_t j = sl.first_record; j < sl.first_record + sl.record_count;
                          ++j) {
                         const LogRecordView& rec = batch->records[j];
@@ -2098,24 +2111,27 @@ private:
                         if (rec.trace_id.size() != 16) {
                             continue;  // only logs that belong to a trace are queryable
                         }
-                        recs[rec.trace_id] += rec.whole;
-                    }
-                    for (auto& [id, body] : recs) {
-                        std::string scope_logs(sl.scope_field);
-                        scope_logs += body;
-                        std::string resource_logs(rl.resource_field);
-                        AppendField(&resource_logs, 2, scope_logs);
-                        AppendField(&per_trace[id], 1, resource_logs);
+                        auto [it, inserted] = index.emplace(KeyOf(rec.trace_id), groups.size());
+                        if (inserted) { groups.emplace_back().trace_id = rec.trace_id; }
+                        LogGroup& g = groups[it->second];
+                        if (g.epoch != epoch) {
+                            g.epoch = epoch;
+                            g.sections.push_back(ChunkSection{rl.resource_field, sl.scope_field,
+                                                              g.records.size(), 0, 0});
+                        }
+                        ++g.sections.back().span_count;
+                        g.sections.back().span_bytes += rec.whole.size();
+                        g.records.push_back(rec.whole);
                     }
                 }
             }
-            for (const auto& [id, bytes] : per_trace) {
+            for (const LogGroup& g : groups) {
                 // The bytes go to the span file like span chunks, and their ref to the trace's
                 // row at the commit. (Before, a log row per (trace, export) pointed at them:
                 // three a trace, and their trace-id index written on random pages.)
                 char ref[kRefBytes];
-                AppendToSeg(w, kLogFrame, bytes, ref);
-                PendingFor(KeyOf(id), id).log_refs.append(ref, kRefBytes);
+                AppendSectionsToSeg(w, kLogFrame, g.sections, g.records, ref);
+                PendingFor(KeyOf(g.trace_id), g.trace_id).log_refs.append(ref, kRefBytes);
             }
         }
         return {};
