@@ -1378,12 +1378,6 @@ private:
         for (int i = 0; i < 4; ++i) { ref[8 + i] = static_cast<char>(len >> (8 * i)); }
     }
 
-    // Queues a frame holding `bytes`; ref as above.
-    void AppendToSeg(const Window* w, char kind, std::string_view bytes, char* ref) {
-        AppendFrameHeader(w, kind, bytes.size(), ref);
-        seg_buf_ += bytes;
-    }
-
     // A chunk as one TracesData frame: per section ResourceSpans{resource, ScopeSpans{scope,
     // spans…}}, each span's bytes copied once, into the span file's buffer.
     void AppendChunkToSeg(const Window* w, const ChunkBuilder& g, char* ref) {
