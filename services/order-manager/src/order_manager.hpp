@@ -91,9 +91,10 @@ struct OrderManagerOptions {
     /// Every sweep_interval the sweeper publishes pending events; it looks for unsettled
     /// trades and releasable reservations (queries that read every open order of a symbol)
     /// only after a request left such work behind (a settlement, release or mark failed)
-    /// and every `full_sweep_every`-th time (reservations of orders never inserted, and of
-    /// finished orders that a request left unreleased, are released then; a filled order's
-    /// reservation is released by the settlement of its last trade).
+    /// and every `full_sweep_every`-th time for each symbol, the symbols in turn (reservations
+    /// of orders never inserted, and of finished orders that a request left unreleased, are
+    /// released then; a filled order's reservation is released by the settlement of its last
+    /// trade).
     int full_sweep_every = 10;
     /// Prepended to the Redis channel names (FLOWEX_REDIS_PREFIX).
     std::string channel_prefix;
