@@ -17,6 +17,7 @@
 #include "flowex/service/log.hpp"
 #include "flowex/service/trace_bridge.hpp"
 #include "flowex/storage/pg_array.hpp"
+#include "sweeper_statements.hpp"
 
 namespace flowex::orders {
 
@@ -148,36 +149,6 @@ constexpr PgStatement kSelectUnsettled{
     "om_unsettled",
     "SELECT " FLOWEX_TRADE_COLUMNS " FROM trades WHERE symbol = $1 AND settled_at IS NULL "
     "AND executed_at < now() - make_interval(secs => $2) ORDER BY seq"};
-// The sweeper's statements read each open reservation of the symbol (reservations_symbol_open
-// holds their ids) and look its order up by primary key: `OFFSET 0` keeps the lookup a
-// subquery run per reservation. As a join, the planner hashed the whole orders table, which
-// grows with every order, to check a few thousand reservations: at 125,000 orders, 80 - 160 ms
-// a statement, two a symbol every full sweep (migration 0011, issue #9).
-// Reservations of finished orders whose trades are all settled (and marked so).
-constexpr PgStatement kSelectReleasable{
-    "om_releasable",
-    "SELECT r.order_id FROM reservations r CROSS JOIN LATERAL "
-    "(SELECT o.status FROM orders o WHERE o.order_id = r.order_id OFFSET 0) o "
-    "WHERE NOT r.released AND r.symbol = $1 AND o.status IN ('FILLED', 'CANCELLED', 'REJECTED') "
-    "AND NOT EXISTS (SELECT 1 FROM trades t "
-    "WHERE t.buy_order_id = r.order_id AND t.settled_at IS NULL) "
-    "AND NOT EXISTS (SELECT 1 FROM trades t "
-    "WHERE t.sell_order_id = r.order_id AND t.settled_at IS NULL)",
-    "reservations"};
-// Reservations older than $2 seconds whose order was never inserted.
-constexpr PgStatement kSelectOrphaned{
-    "om_orphaned",
-    "SELECT r.order_id FROM reservations r WHERE NOT r.released AND r.symbol = $1 "
-    "AND r.created_at < now() - make_interval(secs => $2) "
-    "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = r.order_id OFFSET 0)",
-    "reservations"};
-// Those of $1 still unreleased and order-less (under the symbol's mutex, before releasing).
-constexpr PgStatement kStillOrphaned{
-    "om_still_orphaned",
-    "SELECT r.order_id FROM reservations r WHERE r.order_id = ANY ($1::uuid[]) "
-    "AND NOT r.released AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = r.order_id "
-    "OFFSET 0)",
-    "reservations"};
 
 #undef FLOWEX_TRADE_COLUMNS
 #undef FLOWEX_ORDER_COLUMNS
@@ -414,7 +385,7 @@ http::awaitable<common::Status> OrderManager::SweepFinished(SymbolState& sym,
     // Before looking for releasable reservations: they wait for their trades' marks.
     co_await WriteMarks(marks, parent);
     if (!settled) { co_return Error{ErrorCode::kUpstreamUnavailable, "settlement still failing"}; }
-    auto releasable = co_await pg_.Query(parent, kSelectReleasable, sym.instrument.symbol);
+    auto releasable = co_await pg_.Query(parent, sweeper::kSelectReleasable, sym.instrument.symbol);
     if (!releasable) { co_return std::move(releasable).error(); }
     std::vector<std::string> ids;
     for (auto row : *releasable) { ids.push_back(row.String(0)); }
@@ -424,7 +395,7 @@ http::awaitable<common::Status> OrderManager::SweepFinished(SymbolState& sym,
 http::awaitable<common::Status> OrderManager::ReleaseOrphans(SymbolState& sym,
                                                              const common::TraceContext& parent,
                                                              bool locked) {
-    auto orphaned = co_await pg_.Query(parent, kSelectOrphaned, sym.instrument.symbol,
+    auto orphaned = co_await pg_.Query(parent, sweeper::kSelectOrphaned, sym.instrument.symbol,
                                        static_cast<std::int64_t>(options_.orphan_grace.count()));
     if (!orphaned) { co_return std::move(orphaned).error(); }
     if (orphaned->empty()) { co_return common::Ok(); }
@@ -432,7 +403,7 @@ http::awaitable<common::Status> OrderManager::ReleaseOrphans(SymbolState& sym,
     for (auto row : *orphaned) { ids.push_back(row.String(0)); }
     if (locked) { co_return co_await ReleaseMany(ids, parent); }  // found under the lock
     AsyncMutex::Guard guard = co_await sym.mutex.Lock();
-    auto still = co_await pg_.Query(parent, kStillOrphaned, storage::PgArrayLiteral(ids));
+    auto still = co_await pg_.Query(parent, sweeper::kStillOrphaned, storage::PgArrayLiteral(ids));
     if (!still) { co_return std::move(still).error(); }
     ids.clear();
     for (auto row : *still) { ids.push_back(row.String(0)); }
