@@ -1,30 +1,20 @@
-// The sweeper's statements on a database that has run a while (60,000 orders, 2,000 of them
+// The sweeper's statements on a database that has run a while (60,000 orders, 3,000 of them
 // open): each finds exactly what it is for, and its plan — generic, as libs/storage prepares
 // every statement — reads the symbol's open reservations from reservations_symbol_open and
 // looks their orders up by primary key, never reading the orders table whole (migration 0011).
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "flowex/common/json.hpp"
+#include "flowex/storage/migrations.hpp"
 #include "flowex/testing/test_env.hpp"
 #include "sweeper_statements.hpp"
 
 namespace flowex::orders {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // 20 users; 60,000 orders: every 30th OPEN, and the 1st, 61st, … MSFT's OPEN ones, the rest
 // FILLED AAPL orders; each with its reservation, unreleased while the order is open. The
@@ -67,13 +57,10 @@ protected:
     void SetUp() override {
         db_ = std::make_unique<testing::TestDatabase>(
             testing::TestDatabase::CreateOrThrow("sweeper_plans"));
-        std::vector<std::string> migrations;
-        for (const auto& e : std::filesystem::directory_iterator(std::string(FLOWEX_SOURCE_DIR) +
-                                                                 "/db/migrations")) {
-            if (e.path().extension() == ".sql") { migrations.push_back(e.path().string()); }
-        }
-        std::sort(migrations.begin(), migrations.end());
-        for (const auto& m : migrations) { Exec(ReadFile(m)); }
+        auto migrations =
+            storage::LoadMigrations(std::string(FLOWEX_SOURCE_DIR) + "/db/migrations");
+        ASSERT_TRUE(migrations.ok()) << migrations.error().message;
+        for (const storage::MigrationFile& m : *migrations) { Exec(m.sql); }
         Exec(kHistory);
         Exec("VACUUM ANALYZE");  // not in a transaction: on its own
     }
