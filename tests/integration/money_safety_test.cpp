@@ -732,8 +732,9 @@ TEST_F(MoneySafety, PostgresOutageMidLoadAnswers503AndRecoversByItself) {
 TEST_F(MoneySafety, PostgresCrashMidLoadLosesNoAcknowledgedOrder) {
     // The test server commits asynchronously (for speed); this database commits as `make up`'s
     // does, each commit waiting for its WAL flush, except where a service asks otherwise (the
-    // relaxed pools: wallet-service's blocks, order-manager's marks). The sessions opened
-    // before are closed by a restart, so every one from here has the database's setting.
+    // relaxed pools: wallet-service's blocks, settlements and releases, order-manager's marks).
+    // The sessions opened before are closed by a restart, so every one from here has the
+    // database's setting.
     ASSERT_TRUE(
         stack_->db()
             .Exec("ALTER DATABASE \"" + stack_->db().name() + "\" SET synchronous_commit = on")

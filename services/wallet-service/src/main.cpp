@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
     if (auto st = runtime.ConnectPostgres(); !st) {
         flowex::service::ExitWithError("wallet-service", st.error().message);
     }
-    // Blocks only: order-manager's next commit for the order makes a block durable (wallet.hpp).
-    auto relaxed_pg = runtime.MakeRelaxedPgPool(4);
+    // Blocks, settlements and releases: order-manager's commits, which wait for the disk, make
+    // them durable or leave the work recorded for its sweeper (wallet.hpp). Most of the writes.
+    auto relaxed_pg = runtime.MakeRelaxedPgPool(settings.pg_pool_size);
     flowex::wallet::WalletService wallet(runtime.pg(), *relaxed_pg, runtime.tracer());
     wallet.Register(runtime.server().router());
     return runtime.Run();

@@ -470,7 +470,7 @@ http::awaitable<Response> WalletService::ReleaseMany(RequestContext& ctx, teleme
         batch.Add(kReleaseAll, canonical, canonical);
     }
     span.SetAttribute("orders", static_cast<std::int64_t>(ids.size()));
-    auto rows = co_await pg_.Batch(service::ToPlain(span.GetContext()), std::move(batch));
+    auto rows = co_await relaxed_.Batch(service::ToPlain(span.GetContext()), std::move(batch));
     if (!rows) {
         service::MarkError(span, rows.error());
         co_return ctx.Error(rows.error());
@@ -506,7 +506,7 @@ http::awaitable<Response> WalletService::ReleaseFunds(RequestContext& ctx) {
     span.SetAttribute("order_id", *order_id);
     std::int64_t released_cents = 0;
     std::int64_t released_quantity = 0;
-    auto rel = co_await pg_.Query(inner, kReleaseAll, *order_id, *order_id);
+    auto rel = co_await relaxed_.Query(inner, kReleaseAll, *order_id, *order_id);
     if (!rel) {
         service::MarkError(span, rel.error());
         co_return ctx.Error(rel.error());
@@ -636,7 +636,7 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
     }
     // A deadlock with a concurrent settlement of the same users in the other roles is
     // retried (Batch retries 40P01/40001 like Transaction).
-    auto rows = co_await pg_.Batch(ctx.trace, std::move(batch));
+    auto rows = co_await relaxed_.Batch(ctx.trace, std::move(batch));
     if (!rows) {
         Error e = rows.error();
         if (e.code == ErrorCode::kInternal) {

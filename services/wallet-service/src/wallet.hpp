@@ -7,12 +7,21 @@
 /// call a no-op that answers like the first, so a restarted order-manager can retry freely.
 /// Each route runs in one PostgreSQL transaction: it happens whole or not at all.
 ///
-/// A block commits through `relaxed`, a pool whose commits do not wait for their WAL flush
-/// (synchronous_commit=off). That is safe because a reservation matters only to the order it
-/// was made for, and order-manager's next commit for that order (the order's INSERT, which
-/// reads the reservation, or the release) waits for the flush of all WAL before it, this
-/// block's commit record included: a block lost in a crash of PostgreSQL belonged to an order
-/// that was never acknowledged. Every other route commits through `pg`, waiting for the disk.
+/// Blocks, settlements and releases commit through `relaxed`, a pool whose commits do not wait
+/// for their WAL flush (synchronous_commit=off); deposits, withdrawals and grants commit through
+/// `pg`, waiting for the disk. Safe because both services write one PostgreSQL, whose WAL is one
+/// sequence: a commit that waits for the disk makes every commit before it durable, and a crash
+/// loses only a suffix of the commits that did not wait.
+/// - A block matters only to the order it was made for, and order-manager's next commit for that
+///   order (its INSERT, which reads the reservation, a rejected order's included) waits for the
+///   disk: a block lost in a crash belonged to an order that was never acknowledged, and a block
+///   whose order was never inserted is released by the sweeper as an orphan.
+/// - A settlement or release is made for a trade or a finished order that order-manager has
+///   already committed, waiting for the disk, and that records the work still due: a trade with
+///   `settled_at IS NULL`, a finished order with an unreleased reservation. order-manager marks a
+///   trade settled only after the settlement's answer, so the mark's commit follows the
+///   settlement's in the WAL: a crash that loses a settlement loses its mark too, and the
+///   sweeper settles (or releases) again; the ledger's keys make a repeat a no-op.
 #include <cstdint>
 
 #include "flowex/common/json.hpp"
