@@ -193,7 +193,7 @@ for name in ("A", "B"):
     per = {k: (after[k] - before.get(k, 0)) * 10.0 / n for k in after}
     groups = {}
     for k, v in per.items():
-        g = "scripts" if k in ("bash", "tee", "mawk", "sleep", "cat") else k
+        g = "scripts" if k in ("bash", "tee", "mawk", "perl", "sleep", "cat") else k
         groups[g] = groups.get(g, 0) + v
     a = rep["routes"]["all"]
     detail = ",".join(f"{g}={v:.2f}" for g, v in sorted(groups.items()))
