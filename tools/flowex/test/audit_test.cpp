@@ -410,6 +410,22 @@ TEST_F(Schema, EveryColumnOfTheGrowingTablesIsAnalyzedFromASmallSample) {
     EXPECT_EQ(*other, "") << "columns without statistics target 10";
 }
 
+TEST_F(Schema, GrowingTablesAreAnalyzedAgainOnlyOnceTheyGrewTenfold) {
+    // db/migrations/0012: each ANALYZE of these tables made every connection plan its
+    // statements on them again in the same moment; at autovacuum's default they were analyzed
+    // every few seconds under load. A table added to them, or a migration that resets the
+    // settings, shows here.
+    auto settings = db_->QueryValue(
+        "SELECT string_agg(relname || ' ' || array_to_string(reloptions, ','), '; ' ORDER BY "
+        "relname) FROM pg_class WHERE relname IN ('orders', 'trades', 'transactions', "
+        "'reservations') AND relkind = 'r'");
+    ASSERT_TRUE(settings.ok()) << settings.error().message;
+    const std::string expected =
+        "autovacuum_analyze_threshold=1000,autovacuum_analyze_scale_factor=10";
+    EXPECT_EQ(*settings, "orders " + expected + "; reservations " + expected + "; trades " +
+                             expected + "; transactions " + expected);
+}
+
 TEST_F(Schema, TablesWrittenByOrdersCarryNoOneColumnCheck) {
     // PostgreSQL reads and plans a table's CHECKs again at every INSERT or UPDATE of it; a
     // one-column check is a domain (db/migrations/0009), read once a connection. Only the
