@@ -17,8 +17,9 @@
 -- exchange's mix (flowex load) an order row is changed 1.8 times, a reservation 2.4, a trade
 -- 2.0 (settled) and a ledger row once. A mix that changes rows less only spaces the ANALYZEs
 -- further apart (at a scale factor above 1 + u, never again after the first); one that
--- changes them more brings them closer, down to each doubling. The first ANALYZE comes
--- after 1,000 changed rows (plus the scale factor x the rows a vacuum counted by then).
+-- changes them more brings them closer (each doubling at twice the changes). The first
+-- ANALYZE comes after 1,000 changed rows (plus the scale factor x the rows a vacuum counted by
+-- then).
 ALTER TABLE orders SET (autovacuum_analyze_threshold = 1000, autovacuum_analyze_scale_factor = 1.6);
 ALTER TABLE reservations SET (autovacuum_analyze_threshold = 1000, autovacuum_analyze_scale_factor = 2.1);
 ALTER TABLE trades SET (autovacuum_analyze_threshold = 1000, autovacuum_analyze_scale_factor = 1.8);
