@@ -425,6 +425,32 @@ TEST_F(Schema, GrowingTablesAreAnalyzedAgainOnlyOnceTheyGrewTenfold) {
                              "1.8; transactions " + t + "0.9");
 }
 
+TEST_F(Schema, OnlyOrdersWithAClientOrderIdAreIndexedByItAndItStaysUnique) {
+    // db/migrations/0013: an order without a client_order_id writes no entry in the index that
+    // keeps them unique (a partial index); one with it is still refused a second time for the
+    // same user, by that index.
+    auto indexes = db_->QueryValue(
+        "SELECT string_agg(pg_get_indexdef(indexrelid), '; ') FROM pg_index "
+        "WHERE indrelid = 'orders'::regclass AND pg_get_indexdef(indexrelid) LIKE "
+        "'%client_order_id%'");
+    ASSERT_TRUE(indexes.ok()) << indexes.error().message;
+    EXPECT_EQ(*indexes,
+              "CREATE UNIQUE INDEX orders_user_client_order_id ON public.orders USING btree "
+              "(user_id, client_order_id) WHERE (client_order_id IS NOT NULL)");
+    const std::string insert =
+        "INSERT INTO orders (order_id, seq, user_id, client_order_id, symbol, side, type, "
+        "time_in_force, price_cents, quantity, status) VALUES ('00000000-0000-4000-8000-0000000000";
+    const std::string rest = ", 'AAPL', 'BUY', 'LIMIT', 'GTC', 100, 1, 'CANCELLED')";
+    Exec(insert + "c1', 9001, 1, NULL" + rest);
+    Exec(insert + "c2', 9002, 1, NULL" + rest);
+    Exec(insert + "c3', 9003, 1, 'mine'" + rest);
+    Exec(insert + "c4', 9004, 2, 'mine'" + rest);
+    auto again = db_->Exec(insert + "c5', 9005, 1, 'mine'" + rest);
+    ASSERT_FALSE(again.ok());
+    EXPECT_NE(again.error().message.find("orders_user_client_order_id"), std::string::npos)
+        << again.error().message;
+}
+
 TEST_F(Schema, TablesWrittenByOrdersCarryNoOneColumnCheck) {
     // PostgreSQL reads and plans a table's CHECKs again at every INSERT or UPDATE of it; a
     // one-column check is a domain (db/migrations/0009), read once a connection. Only the
