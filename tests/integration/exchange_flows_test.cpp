@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "exchange_stack.hpp"
+#include "flowex/common/ids.hpp"
 #include "flowex/testing/test_env.hpp"
 
 namespace flowex::itest {
@@ -573,6 +575,83 @@ TEST_F(ExchangeFlows, OrdersWaitingForTheirSymbolAreCommittedTogetherAndADuplica
 // risk-manager's open-order limit (10 on this suite's stack) counts the user's resting orders,
 // which order-manager sends with each validation from its books: a cancelled or a filled order
 // no longer counts.
+// A settlement batch takes a lock on each of its users, lowest user_id first, before it
+// touches a row (wallet.cpp, kLockUsers): that order is what keeps two batches between the
+// same users in opposite roles from deadlocking. Made visible here: a test transaction holds
+// the higher user's lock, and the batch is found holding the lower one and waiting for it,
+// with nothing written; released, it settles.
+TEST_F(ExchangeFlows, ASettlementLocksItsUsersLowestFirstBeforeTouchingTheirRows) {
+    const std::string buyer_token = NewUser("locking_buyer");
+    const std::int64_t buyer = *stack_->UserId(buyer_token);
+    const std::int64_t seller = *stack_->UserId(NewUser("locking_seller"));
+    Grant(seller, "NVDA", 2);
+    ASSERT_EQ(Call("POST", "/wallet/add-funds", buyer_token, R"({"amount": 1000})").status, 200);
+    auto block = [&](std::int64_t user, const std::string& side) {
+        const std::string order_id = common::DefaultIdGenerator().NewUuid();
+        auto r = Http("POST", stack_->url("wallet-service") + "/block-funds",
+                      R"({"order_id":")" + order_id + R"(","side":")" + side +
+                          R"(","symbol":"NVDA","quantity":2,"price_cents":12000})",
+                      {{"X-Internal-Token", stack_->internal_token()},
+                       {"X-User-Id", std::to_string(user)}});
+        EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.error().message);
+        return order_id;
+    };
+    const std::string buy_order = block(buyer, "BUY");
+    const std::string sell_order = block(seller, "SELL");
+    const std::string trade_id = common::DefaultIdGenerator().NewUuid();
+    auto settle = [&](const std::string& symbol) {
+        auto r = Http("POST", stack_->url("wallet-service") + "/settle",
+                      R"({"trade_id":")" + trade_id + R"(","buy_order_id":")" + buy_order +
+                          R"(","sell_order_id":")" + sell_order + R"(","buyer_id":)" +
+                          std::to_string(buyer) + R"(,"seller_id":)" + std::to_string(seller) +
+                          R"(,"symbol":")" + symbol + R"(","price_cents":12000,"quantity":2})",
+                      {{"X-Internal-Token", stack_->internal_token()}});
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+        return r.ok() ? *r : HttpResult{};
+    };
+    // A symbol that is no symbol is refused before anything runs.
+    EXPECT_EQ(settle("NV'DA").status, 422);
+
+    const std::string wallets_sql =
+        "SELECT string_agg(user_id || ':' || balance_cents || '/' || blocked_cents, ',' "
+        "ORDER BY user_id) FROM wallets WHERE user_id IN (" + std::to_string(buyer) + "," +
+        std::to_string(seller) + ")";
+    const std::string before = Count(wallets_sql);
+    const std::int64_t low = std::min(buyer, seller);
+    const std::int64_t high = std::max(buyer, seller);
+    PGconn* hold = PQconnectdb(stack_->db().url().c_str());
+    ASSERT_EQ(PQstatus(hold), CONNECTION_OK) << PQerrorMessage(hold);
+    PQclear(PQexec(hold, "BEGIN"));
+    PGresult* locked = PQexec(hold, ("SELECT pg_advisory_xact_lock(" + std::to_string(high) + ")").c_str());
+    EXPECT_EQ(PQresultStatus(locked), PGRES_TUPLES_OK) << PQerrorMessage(hold);
+    PQclear(locked);
+    HttpResult answer;
+    std::thread client([&] { answer = settle("NVDA"); });
+    // One backend holds the lower user's lock and waits for the higher one's (a lock on one
+    // bigint key shows as objid = its low 32 bits, objsubid = 1).
+    const bool waits = Eventually([&] {
+        return Count("SELECT count(*) FROM pg_locks w JOIN pg_locks g ON g.pid = w.pid "
+                     "WHERE w.locktype = 'advisory' AND NOT w.granted AND w.objsubid = 1 "
+                     "AND w.objid = " + std::to_string(high) +
+                     " AND g.locktype = 'advisory' AND g.granted AND g.objsubid = 1 "
+                     "AND g.objid = " + std::to_string(low) +
+                     " AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1";
+    });
+    EXPECT_TRUE(waits) << "the settlement never waited, holding the lower user's lock, for the higher one's";
+    EXPECT_EQ(Count(wallets_sql), before);
+    PQclear(PQexec(hold, "COMMIT"));
+    PQfinish(hold);
+    client.join();
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(Field(answer.Json(), "replayed"), "false");
+    EXPECT_EQ(Count("SELECT balance_cents || '/' || blocked_cents FROM wallets WHERE user_id = " +
+                    std::to_string(buyer)),
+              "76000/0");
+    EXPECT_EQ(Count("SELECT quantity || '/' || blocked_quantity FROM holdings WHERE symbol = 'NVDA' "
+                    "AND user_id = " + std::to_string(seller)),
+              "0/0");
+}
+
 TEST_F(ExchangeFlows, TheOpenOrderLimitCountsRestingOrdersOnly) {
     const std::string trader = NewUser("open_limit");
     const std::string other = NewUser("open_limit_other");

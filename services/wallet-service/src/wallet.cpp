@@ -146,19 +146,22 @@ constexpr PgStatement kSettleTrade{
     "(SELECT count(*) FROM pay) * (SELECT count(*) FROM receive) * "
     "(SELECT count(*) FROM buy_ledger) * (SELECT count(*) FROM credit))::int END AS settled",
     "wallets", "UPDATE"};
-// A settlement batch first locks every wallet and holding row it will touch, in key order:
-// two batches settling trades between the same users in opposite roles would otherwise
-// lock the two wallets in opposite orders and deadlock (PostgreSQL breaks that only after
-// deadlock_timeout, 1 s, while everyone else waiting on those hot rows queues behind).
-constexpr PgStatement kLockWallets{
-    "wallet_lock_wallets",
-    "SELECT user_id FROM wallets WHERE user_id = ANY ($1::bigint[]) ORDER BY user_id FOR UPDATE",
-    "wallets", "SELECT"};
-constexpr PgStatement kLockHoldings{
-    "wallet_lock_holdings",
-    "SELECT user_id FROM holdings WHERE user_id = ANY ($1::bigint[]) AND symbol = ANY ($2::text[]) "
-    "ORDER BY user_id, symbol FOR UPDATE",
-    "holdings", "SELECT"};
+// A settlement batch first takes a transaction-scoped advisory lock on each of its users,
+// in ascending user_id ($1 is sorted, and sorted again here): two batches settling trades
+// between the same users in opposite roles would otherwise lock the two wallets in opposite
+// orders and deadlock (PostgreSQL breaks that only after deadlock_timeout, 1 s, while
+// everyone else waiting on those hot rows queues behind). Every statement that writes the
+// wallet, holding or reservation rows of more than one user takes these locks first; the
+// others each write one user's rows and so cannot close a cycle with a batch. An advisory
+// lock writes no WAL and dirties no page, where `SELECT … FOR UPDATE` wrote a record for
+// each row it locked, and it covers a wallet or holding the batch is about to create too.
+// The keys are user ids: the only other advisory lock flowex takes is the migrations' (a
+// session lock on "flowexmg" as an int64, far above any user id).
+constexpr PgStatement kLockUsers{
+    "wallet_lock_users",
+    "SELECT pg_advisory_xact_lock(user_id) FROM "
+    "(SELECT unnest($1::bigint[]) AS user_id ORDER BY 1 OFFSET 0) AS users",
+    {}, "SELECT"};
 // One POST /settle settles at most this many trades (order-manager sends more in parts).
 constexpr std::size_t kMaxSettleBatch = 64;
 // One POST /release-funds {order_ids} releases at most this many reservations.
@@ -551,7 +554,7 @@ common::Result<Settlement> ReadSettlement(const common::JsonValue& value) {
         if (e != nullptr) { return *e; }
     }
     if (!common::IsUuid(*trade_id) || !common::IsUuid(*buy_order) ||
-        !common::IsUuid(*sell_order) || *buyer == *seller ||
+        !common::IsUuid(*sell_order) || *buyer == *seller || !exchange::NormalizeSymbol(*symbol) ||
         *price > common::kMaxCents / *quantity) {
         return Error{ErrorCode::kValidation, "malformed settlement"};
     }
@@ -599,24 +602,18 @@ http::awaitable<Response> WalletService::Settle(RequestContext& ctx) {
         if (order_id->has_value()) { release = CanonicalUuid(std::move(**order_id)); }
     }
 
-    // First the row locks in key order (kLockWallets), then a settle_trade span per trade
+    // First the users' locks in key order (kLockUsers), then a settle_trade span per trade
     // (and release_funds for the release), each the parent of its statement's span.
     std::vector<telemetry::Span> spans;
     spans.reserve(trades.size() + 1);
     storage::PgBatch batch;
     std::set<std::int64_t> users;
-    std::set<std::string> symbols;
     for (const Settlement& t : trades) {
         users.insert(t.buyer_id);
         users.insert(t.seller_id);
-        symbols.insert(t.symbol);
     }
-    for (const std::string& sym : symbols) {
-        if (!exchange::NormalizeSymbol(sym)) { co_return ctx.Error(ErrorCode::kValidation, "malformed settlement"); }
-    }
-    const std::string user_list = storage::PgArrayLiteral(users);
-    batch.Add(kLockWallets, user_list).Add(kLockHoldings, user_list, storage::PgArrayLiteral(symbols));
-    constexpr std::size_t kLocks = 2;  // the statements before the settlements
+    batch.Add(kLockUsers, storage::PgArrayLiteral(users));
+    constexpr std::size_t kLocks = 1;  // the statements before the settlements
     for (const Settlement& t : trades) {
         telemetry::Span& span = spans.emplace_back(service::StartChild(tracer_, "settle_trade", ctx.trace));
         span.SetAttribute("trade_id", t.trade_id);
