@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "exchange_stack.hpp"
@@ -572,9 +573,6 @@ TEST_F(ExchangeFlows, OrdersWaitingForTheirSymbolAreCommittedTogetherAndADuplica
     EXPECT_EQ(Field(Call("GET", "/wallet/balance", buyer).Json(), "blocked_balance"), "860.00");
 }
 
-// risk-manager's open-order limit (10 on this suite's stack) counts the user's resting orders,
-// which order-manager sends with each validation from its books: a cancelled or a filled order
-// no longer counts.
 // A settlement batch takes a lock on each of its users, lowest user_id first, before it
 // touches a row (wallet.cpp, kLockUsers): that order is what keeps two batches between the
 // same users in opposite roles from deadlocking. Made visible here: a test transaction holds
@@ -619,7 +617,8 @@ TEST_F(ExchangeFlows, ASettlementLocksItsUsersLowestFirstBeforeTouchingTheirRows
     const std::string before = Count(wallets_sql);
     const std::int64_t low = std::min(buyer, seller);
     const std::int64_t high = std::max(buyer, seller);
-    PGconn* hold = PQconnectdb(stack_->db().url().c_str());
+    std::unique_ptr<PGconn, decltype(&PQfinish)> holder(PQconnectdb(stack_->db().url().c_str()), &PQfinish);
+    PGconn* hold = holder.get();
     ASSERT_EQ(PQstatus(hold), CONNECTION_OK) << PQerrorMessage(hold);
     PQclear(PQexec(hold, "BEGIN"));
     PGresult* locked = PQexec(hold, ("SELECT pg_advisory_xact_lock(" + std::to_string(high) + ")").c_str());
@@ -640,7 +639,7 @@ TEST_F(ExchangeFlows, ASettlementLocksItsUsersLowestFirstBeforeTouchingTheirRows
     EXPECT_TRUE(waits) << "the settlement never waited, holding the lower user's lock, for the higher one's";
     EXPECT_EQ(Count(wallets_sql), before);
     PQclear(PQexec(hold, "COMMIT"));
-    PQfinish(hold);
+    holder.reset();
     client.join();
     ASSERT_EQ(answer.status, 200) << answer.body;
     EXPECT_EQ(Field(answer.Json(), "replayed"), "false");
@@ -652,6 +651,9 @@ TEST_F(ExchangeFlows, ASettlementLocksItsUsersLowestFirstBeforeTouchingTheirRows
               "0/0");
 }
 
+// risk-manager's open-order limit (10 on this suite's stack) counts the user's resting orders,
+// which order-manager sends with each validation from its books: a cancelled or a filled order
+// no longer counts.
 TEST_F(ExchangeFlows, TheOpenOrderLimitCountsRestingOrdersOnly) {
     const std::string trader = NewUser("open_limit");
     const std::string other = NewUser("open_limit_other");
