@@ -17,10 +17,12 @@
 # LONG_DURATION [60s], USERS [20], CONNECTIONS [64], PORT_BASE [18300] (eleven ports from
 # there), OUT [bench/e2e/results/<UTC time>], PROFILE [1], PROFILE_SECONDS [8], WARMUP [5s]
 # of load at the run's rate before each measured run (0 for none).
+# Before each run it measures the VM's speed (flowex_vm_speed in stack_env.sh: M ops/s of
+# flowex-bench-matching, from BUILD_DIR or else build/; "-" without it): column "VM".
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 build="$(cd "${1:-$repo/build}" && pwd)"
 bin="$build/bin"
 for b in flowex client-gateway user-service order-manager risk-manager wallet-service \
@@ -111,8 +113,12 @@ results=()
 run() {  # tracing rate duration
   local tracing="$1" rate="$2" duration="$3" tag
   tag=$([[ "$tracing" == 1 ]] && echo traced || echo untraced)
-  local name="$tag-$rate-$duration"
-  echo "e2e: $name (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  local name="$tag-$rate-$duration" vm
+  # Measured on the idle machine, before the stack starts.
+  vm="$(flowex_vm_speed "$repo" "$build")"
+  [[ "$vm" == - ]] && vm="$(flowex_vm_speed "$repo" "$repo/build")"
+  echo "$vm" > "$out/$name.vm"
+  echo "e2e: $name (load average $(cut -d' ' -f1-3 /proc/loadavg), VM $vm M ops/s)" >&2
   start_stack "$name" "$tracing"
   cut -d' ' -f1-3 /proc/loadavg > "$out/$name.loadavg.before"
   local prof=""
@@ -162,25 +168,32 @@ done
 python3 - "$out" "${results[@]}" > "$out/summary.md" <<'PY'
 import json, os, sys
 out, names = sys.argv[1], sys.argv[2:]
-print("| run | tracing | rate/s | completed/s | ok/s | completed | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | settle s | audit | load avg before → after |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+print("| run | tracing | rate/s | completed/s | ok/s | completed | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | settle s | audit | VM | load avg before → after |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
 for n in names:
     try:
         r = json.load(open(f"{out}/{n}.json"))
     except Exception:
-        print(f"| {n} | | | | | | | | | | | | | no report | |"); continue
+        print(f"| {n} | | | | | | | | | | | | | no report | | |"); continue
     a = r["routes"]["all"]
     audit = open(f"{out}/{n}.audit.result").read().strip()
     try:
         settle = open(f"{out}/{n}.settle.seconds").read().strip()
     except OSError:
         settle = "-"
+    try:
+        vm = open(f"{out}/{n}.vm").read().strip()
+    except OSError:
+        vm = "-"
     la0 = open(f"{out}/{n}.loadavg.before").read().strip()
     la1 = open(f"{out}/{n}.loadavg.after").read().strip()
     tracing = "off" if n.startswith("untraced") else "100 %"
     print(f"| {n} | {tracing} | {r['requested_rate']:.0f} | {r['achieved_rate']:.0f} | {r['ok'] / r['elapsed_s']:.0f} | {r['completed']} | "
           f"{r['errors']} ({100*r['error_rate']:.2f} %) | {a['p50_ms']:.2f} | {a['p90_ms']:.2f} | "
-          f"{a['p99_ms']:.2f} | {a['p999_ms']:.2f} | {a['max_ms']:.1f} | {settle} | {audit} | {la0} → {la1} |")
+          f"{a['p99_ms']:.2f} | {a['p999_ms']:.2f} | {a['max_ms']:.1f} | {settle} | {audit} | {vm} | {la0} → {la1} |")
+print()
+print("VM: M ops/s of flowex-bench-matching just before the run (about 20 – 24 in the VM's fast "
+      "mode, 7 – 10 in its slow one).")
 print()
 for n in names:
     try:

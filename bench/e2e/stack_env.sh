@@ -18,6 +18,22 @@ flowex_require_count() {  # script variable
   [[ "${!2}" =~ ^[1-9][0-9]*$ ]] || { echo "$1: $2 must be a positive integer" >&2; exit 2; }
 }
 
+# The VM's speed right now, as millions of operations a second of flowex-bench-matching on the
+# shared 2M-order stream (one thread; its own median of REPEAT [1] runs): this machine type
+# alternates between a fast mode (about 20 – 24) and a slow one (about 7 – 10) that nothing in
+# /proc shows, and every end-to-end figure moves with it. Prints "-" when BUILD_DIR has no
+# flowex-bench-matching or the stream (REPO/../shared/bench) is missing.
+flowex_vm_speed() {  # repo build_dir [repeat]
+  local bench="$2/bin/flowex-bench-matching" stream="$1/../shared/bench/matching-mix-2M.csv.gz"
+  if [[ -x "$bench" && -r "$stream" ]]; then
+    "$bench" --workload "$stream" --repeat "${3:-1}" --json 2>/dev/null |
+      python3 -c 'import json, sys; print("%.1f" % (json.load(sys.stdin)["ops_per_sec"] / 1e6))' \
+      2>/dev/null || echo -
+  else
+    echo -
+  fi
+}
+
 # True while the process runs. Not `kill -0`: a background child that has exited but is not yet
 # waited for is a zombie, and kill -0 succeeds on it.
 flowex_alive() {  # pid

@@ -13,14 +13,18 @@
 # ratio, and the median of those ratios (the VM's speed drifts between rounds; adjacent runs
 # share it best). Tracing's cost is 1 − that median. Also the median of untraced/traced CPU a
 # request (steadier from run to run), and a warning when arrivals timed out (queueing past
-# flowex load's --timeout: such runs' answered/s fall off a cliff).
+# flowex load's --timeout: such runs' answered/s fall off a cliff). Each round line ends
+# with the VM's speed before the round (flowex_vm_speed, stack_env.sh: M ops/s of
+# flowex-bench-matching, 20 – 24 in the VM's fast mode, 7 – 10 in its slow one).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 ROUNDS="${ROUNDS:-3}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "tracing_cost: ROUNDS must be a positive integer" >&2; exit 2; }
 export RATE="${RATE:-1500}" DURATION="${DURATION:-20s}"
+# shellcheck source=stack_env.sh
+source "$here/bench/e2e/stack_env.sh"
 
 run() {  # tracing (on|off) [REPO [BUILD_DIR]] → "answered/s cpu_ms errors"; the report on stderr
   local t="$1" out
@@ -37,6 +41,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   order=(on off)
   (( r % 2 == 0 )) && order=(off on)
   declare -A got=()
+  vm="$(flowex_vm_speed "$here" "$here/build")"
   for t in "${order[@]}"; do
     echo "round $r, tracing $t ($(date -u +%H:%M:%S) UTC, offered $RATE/s for $DURATION):" >&2
     got[$t]="$(run "$t" "${@:1:2}")"
@@ -53,8 +58,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
     python3 -c "import sys; sys.exit(0 if ${!rate_var} >= 0.97 * $RATE else 1)" &&
       unsaturated+=("round $r, tracing $t: ${!rate_var}/s")
   done
-  printf 'round %d: traced %s/s (%s ms CPU a request), untraced %s/s (%s ms), traced/untraced %s\n' \
-    "$r" "$on_rate" "$on_cpu" "$off_rate" "$off_cpu" "$ratio"
+  printf 'round %d: traced %s/s (%s ms CPU a request), untraced %s/s (%s ms), traced/untraced %s, VM %s\n' \
+    "$r" "$on_rate" "$on_cpu" "$off_rate" "$off_cpu" "$ratio" "$vm"
   unset got
 done
 for u in "${unsaturated[@]}"; do
