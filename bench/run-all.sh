@@ -6,6 +6,8 @@ build="${1:-build}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 echo "== matching (libs/matching)";  "$build/bin/flowex-bench-matching" --repeat 3
 echo "== http vs nginx (libs/http)"; "$here/http/compare_nginx.sh" "$build"
+echo "== one hop between two processes (the machine's floor under every call)"
+"$build/bin/flowex-bench-hop"; "$build/bin/flowex-bench-hop" --unix
 echo "== telemetry SDK";             "$build/bin/flowex-bench-telemetry" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 echo "== collector ingest/query";    "$build/bin/flowex-bench-collector"
 echo "== collector over HTTP, the exchange's traffic (pinned, CPU per span)"
