@@ -69,17 +69,25 @@ double CpuSeconds(int who) {
 // Waits until fd is readable, then reads up to one message; false at end of stream or error.
 bool WaitAndRead(int epoll_fd, int fd, std::array<char, kMessageBytes>& buf, ssize_t* got) {
     epoll_event ev{};
-    while (epoll_wait(epoll_fd, &ev, 1, -1) < 0) {}
+    int ready = 0;
+    do {
+        ready = epoll_wait(epoll_fd, &ev, 1, -1);
+    } while (ready < 0 && errno == EINTR);
+    if (ready < 0) { return false; }
     *got = recv(fd, buf.data(), buf.size(), 0);
     return *got > 0;
 }
 
+// An epoll instance watching fd for input, or -1.
 int WatchReadable(int fd) {
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(ep);
+        return -1;
+    }
     return ep;
 }
 
@@ -87,7 +95,7 @@ int WatchReadable(int fd) {
     const int ep = WatchReadable(fd);
     std::array<char, kMessageBytes> buf{};
     ssize_t got = 0;
-    while (WaitAndRead(ep, fd, buf, &got)) {
+    while (ep >= 0 && WaitAndRead(ep, fd, buf, &got)) {
         if (send(fd, buf.data(), static_cast<std::size_t>(got), MSG_NOSIGNAL) != got) { break; }
     }
     _exit(0);
@@ -157,20 +165,23 @@ int main(int argc, char** argv) {
     const int client = fds[0];
     const int ep = WatchReadable(client);
     std::array<char, kMessageBytes> buf{};
+    auto round_trip = [&] {
+        if (send(client, buf.data(), buf.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(buf.size())) {
+            return false;
+        }
+        ssize_t got = 0;
+        for (std::size_t echoed = 0; echoed < buf.size(); echoed += static_cast<std::size_t>(got)) {
+            if (!WaitAndRead(ep, client, buf, &got)) { return false; }
+        }
+        return true;
+    };
     // One untimed round trip: both sides are running and connected before the clock starts.
-    ssize_t got = 0;
-    send(client, buf.data(), buf.size(), MSG_NOSIGNAL);
-    bool ok = WaitAndRead(ep, client, buf, &got);
+    bool ok = ep >= 0 && round_trip();
 
     const double cpu0 = CpuSeconds(RUSAGE_SELF);
     const auto t0 = std::chrono::steady_clock::now();
     for (long i = 0; ok && i < o.round_trips; ++i) {
-        ok = send(client, buf.data(), buf.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(buf.size());
-        std::size_t echoed = 0;
-        while (ok && echoed < buf.size()) {
-            ok = WaitAndRead(ep, client, buf, &got);
-            echoed += ok ? static_cast<std::size_t>(got) : 0;
-        }
+        ok = round_trip();
         if (o.gap_us > 0) { std::this_thread::sleep_for(std::chrono::microseconds(o.gap_us)); }
     }
     const auto t1 = std::chrono::steady_clock::now();
