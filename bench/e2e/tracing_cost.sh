@@ -14,12 +14,13 @@
 # share it best). Tracing's cost is 1 − that median. Also the median of untraced/traced CPU a
 # request (steadier from run to run), and a warning when arrivals timed out (queueing past
 # flowex load's --timeout: such runs' answered/s fall off a cliff). Each round line ends
-# with the VM's speed before the round (flowex_vm_speed, stack_env.sh: M ops/s of
-# flowex-bench-matching, 20 – 24 in the VM's fast mode, 7 – 10 in its slow one).
+# with the VM's speed before its traced and its untraced run (flowex_vm_speed, stack_env.sh:
+# M ops/s of flowex-bench-matching, 20 – 24 in the VM's fast mode, 7 – 10 in its slow one): a
+# round whose two runs saw different modes says nothing about tracing.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 ROUNDS="${ROUNDS:-3}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "tracing_cost: ROUNDS must be a positive integer" >&2; exit 2; }
 export RATE="${RATE:-1500}" DURATION="${DURATION:-20s}"
@@ -40,10 +41,10 @@ ratios=() cpu_ratios=() errors=0 unsaturated=()
 for ((r = 1; r <= ROUNDS; r++)); do
   order=(on off)
   (( r % 2 == 0 )) && order=(off on)
-  declare -A got=()
-  vm="$(flowex_vm_speed "$here" "$here/build")"
+  declare -A got=() vm=()
   for t in "${order[@]}"; do
-    echo "round $r, tracing $t ($(date -u +%H:%M:%S) UTC, offered $RATE/s for $DURATION):" >&2
+    vm[$t]="$(flowex_vm_speed "$here" "$here/build")"
+    echo "round $r, tracing $t ($(date -u +%H:%M:%S) UTC, offered $RATE/s for $DURATION, VM ${vm[$t]}):" >&2
     got[$t]="$(run "$t" "${@:1:2}")"
   done
   read -r on_rate on_cpu on_errors <<< "${got[on]}"
@@ -58,9 +59,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
     python3 -c "import sys; sys.exit(0 if ${!rate_var} >= 0.97 * $RATE else 1)" &&
       unsaturated+=("round $r, tracing $t: ${!rate_var}/s")
   done
-  printf 'round %d: traced %s/s (%s ms CPU a request), untraced %s/s (%s ms), traced/untraced %s, VM %s\n' \
-    "$r" "$on_rate" "$on_cpu" "$off_rate" "$off_cpu" "$ratio" "$vm"
-  unset got
+  printf 'round %d: traced %s/s (%s ms CPU a request), untraced %s/s (%s ms), traced/untraced %s, VM %s / %s\n' \
+    "$r" "$on_rate" "$on_cpu" "$off_rate" "$off_cpu" "$ratio" "${vm[on]}" "${vm[off]}"
+  unset got vm
 done
 for u in "${unsaturated[@]}"; do
   echo "warning: not saturated ($u of $RATE/s offered): that run measured the offered rate, not" \
