@@ -812,6 +812,69 @@ TEST_F(StoreTest, ACommitOfManyTracesKeepsEachTracesSummaryAndRefs) {
     }
 }
 
+// One export of many traces, their spans and log records interleaved, grouped per trace: more
+// traces than the grouping table's first size (it grows twice), with ids that differ only in
+// their first half or only in the top bits of their second half (the table hashes both).
+TEST_F(StoreTest, AnExportOfManyInterleavedTracesKeepsEachTracesSpansAndLogsApart) {
+    auto s = Open();
+    constexpr int kTraces = 700;
+    auto trace_hex = [](int i) {
+        char buf[33];
+        if (i % 2 == 0) {
+            std::snprintf(buf, sizeof buf, "%016x%016x", i + 1, 0);
+        } else {
+            std::snprintf(buf, sizeof buf, "%016x%016llx", 0,
+                          static_cast<unsigned long long>(i + 1) << 44);
+        }
+        return std::string(buf);
+    };
+    ExportTraceRequest spans;
+    ExportLogsRequest logs;
+    auto* scope = AddResource(&spans, "svc");
+    auto* records = testing::AddLogResource(&logs, "svc");
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < kTraces; ++i) {
+            char sid[17];
+            std::snprintf(sid, sizeof sid, "%016x", round * kTraces + i + 1);
+            const std::uint64_t start = kT0 + static_cast<std::uint64_t>(i) * kMs;
+            AddSpan(scope, {trace_hex(i), sid, round == 0 ? "" : std::string(sid).replace(0, 8, "00000000"),
+                            round == 0 ? "root" : "child", 1, start, start + kMs});
+            auto* rec = records->add_log_records();
+            rec->set_time_unix_nano(start + static_cast<std::uint64_t>(round));
+            rec->set_trace_id(Id(trace_hex(i)));
+            rec->set_span_id(Id(sid));
+            rec->mutable_body()->set_string_value(std::to_string(i) + "/" + std::to_string(round));
+        }
+    }
+    DecodedTraces d = DecodeOrDie(spans);
+    auto decoded_logs = DecodeLogs(logs.SerializeAsString(), Encoding::kProtobuf);
+    ASSERT_TRUE(decoded_logs.ok());
+    const DecodedLogs& l = *decoded_logs;
+    auto r = s->Ingest({&d}, {&l});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->new_traces.size(), static_cast<std::size_t>(kTraces));
+    for (int i = 0; i < kTraces; ++i) {
+        auto t = s->GetTrace(Id(trace_hex(i)));
+        ASSERT_TRUE(t.ok() && t->has_value()) << i;
+        std::vector<std::string> ids;
+        for (const auto& rs : (*t)->resource_spans()) {
+            for (const auto& ss : rs.scope_spans()) {
+                for (const auto& span : ss.spans()) {
+                    EXPECT_EQ(ToHex(span.trace_id()), trace_hex(i));
+                    ids.push_back(ToHex(span.span_id()));
+                }
+            }
+        }
+        char root[17], child[17];
+        std::snprintf(root, sizeof root, "%016x", i + 1);
+        std::snprintf(child, sizeof child, "%016x", kTraces + i + 1);
+        EXPECT_EQ(ids, (std::vector<std::string>{root, child})) << i;
+        EXPECT_EQ(LogBodies(*s, trace_hex(i)),
+                  (std::vector<std::string>{std::to_string(i) + "/0", std::to_string(i) + "/1"}))
+            << i;
+    }
+}
+
 TEST_F(StoreTest, LogsAreStoredPerTrace) {
     {
         auto s = Open();
