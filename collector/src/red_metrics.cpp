@@ -51,9 +51,11 @@ std::string Num(double v) {
 }  // namespace
 
 RedMetrics::Series& RedMetrics::SeriesOf(const SpanFact& f) {
-    Key key{std::string(f.service), std::string(f.operation), f.kind};
-    if (auto it = series_.find(key); it != series_.end()) { return it->second; }
-    if (series_.size() < max_series_) { return series_.try_emplace(std::move(key)).first->second; }
+    const std::tuple<std::string_view, std::string_view, int> view{f.service, f.operation, f.kind};
+    if (auto it = series_.find(view); it != series_.end()) { return it->second; }
+    if (series_.size() < max_series_) {
+        return series_.try_emplace(Key{f.service, f.operation, f.kind}).first->second;
+    }
     return overflow_[f.kind];
 }
 

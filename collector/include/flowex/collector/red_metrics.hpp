@@ -64,7 +64,7 @@ private:
 
     const std::size_t max_series_;
     mutable std::mutex mu_;
-    std::map<Key, Series> series_;
+    std::map<Key, Series, std::less<>> series_;  // found by views: no copy of the names a span
     std::map<int, Series> overflow_;  // by span kind: spans of series past max_series_
     std::map<std::string, std::int64_t> traces_per_service_;
     std::int64_t overflow_traces_ = 0;  // new traces of root services past max_series_
