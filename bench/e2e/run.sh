@@ -192,7 +192,7 @@ for n in names:
           f"{r['errors']} ({100*r['error_rate']:.2f} %) | {a['p50_ms']:.2f} | {a['p90_ms']:.2f} | "
           f"{a['p99_ms']:.2f} | {a['p999_ms']:.2f} | {a['max_ms']:.1f} | {settle} | {audit} | {vm} | {la0} → {la1} |")
 print()
-print("VM: M ops/s of flowex-bench-matching just before the run (about 20 – 24 in the VM's fast "
+print("VM: M ops/s of flowex-bench-matching just before the run (about 20 – 28 in the VM's fast "
       "mode, 7 – 10 in its slow one).")
 print()
 for n in names:

@@ -20,7 +20,7 @@ flowex_require_count() {  # script variable
 
 # The VM's speed right now, as millions of operations a second of flowex-bench-matching on the
 # shared 2M-order stream (one thread; its own median of REPEAT [1] runs): this machine type
-# alternates between a fast mode (about 20 – 24) and a slow one (about 7 – 10) that nothing in
+# alternates between a fast mode (about 20 – 28) and a slow one (about 7 – 10) that nothing in
 # /proc shows, and every end-to-end figure moves with it. Prints "-" when BUILD_DIR has no
 # flowex-bench-matching or the stream (REPO/../shared/bench) is missing.
 flowex_vm_speed() {  # repo build_dir [repeat]
