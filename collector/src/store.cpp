@@ -2052,18 +2052,19 @@ private:
         }
         std::int64_t block = w->tag_block;
         // Summary: merge with what is known (cache, else the current window's row unless the
-        // filter proves the trace new here).
+        // filter proves the trace new here), in the cache's entry: one lookup, and no copy of
+        // the summary's strings out of the cache and back. After a failure the cache is dropped
+        // whole with the transaction (RollBack), so a half-merged entry does not outlive it.
         TraceKey key = KeyOf(g.trace_id);
-        TraceSummary merged;
+        auto [cached, inserted] = summary_cache_.try_emplace(key);
+        TraceSummary& merged = cached->second.summary;
         // The tag rows this trace already has in this window's current block: an insert of one
         // of them would only seek the B-tree to find it there.
-        std::vector<std::uint64_t> tags_written;
+        std::vector<std::uint64_t>& tags_written = cached->second.tags;
         bool is_new = false;
-        auto cached = summary_cache_.find(key);
-        if (cached != summary_cache_.end()) {
-            merged = cached->second.summary;
-            if (cached->second.tag_window == w->created_ns && cached->second.tag_block == block) {
-                tags_written = std::move(cached->second.tags);
+        if (!inserted) {
+            if (cached->second.tag_window != w->created_ns || cached->second.tag_block != block) {
+                tags_written.clear();
             }
         } else if (w->seen != nullptr && !w->seen->MaybeContains(key)) {
             is_new = true;
@@ -2072,6 +2073,7 @@ private:
 "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
                 "error_count, services FROM traces WHERE trace_id=?1");
             if (!stmt) {
+                summary_cache_.erase(cached);
                 return stmt.error();
             }
             stmt->BindBlob(1, g.trace_id);
@@ -2087,6 +2089,11 @@ private:
             } else {
                 is_new = true;
             }
+        }
+        cached->second.tag_window = w->created_ns;
+        cached->second.tag_block = block;
+        if (inserted) {
+            summary_fifo_.push_back(key);
         }
         if (w->seen != nullptr) { w->seen->Add(key); }
         merged.trace_id = g.trace_id;
@@ -2134,13 +2141,9 @@ private:
         if (is_new) {
             out->new_traces.push_back(merged);
         }
-        auto [it, inserted] = summary_cache_.insert_or_assign(
-            key, CachedTrace{std::move(merged), w->created_ns, block, std::move(tags_written)});
         if (inserted) {
-            summary_fifo_.push_back(key);
-            TrimSummaryCache();
+            TrimSummaryCache();  // keeps this trace's entry: it is pending
         }
-        (void)it;
         return {};
     }
 
