@@ -834,11 +834,12 @@ TEST_F(StoreTest, AnExportOfManyInterleavedTracesKeepsEachTracesSpansAndLogsApar
     auto* records = testing::AddLogResource(&logs, "svc");
     for (int round = 0; round < 2; ++round) {
         for (int i = 0; i < kTraces; ++i) {
-            char sid[17];
+            char sid[17], root[17];
             std::snprintf(sid, sizeof sid, "%016x", round * kTraces + i + 1);
+            std::snprintf(root, sizeof root, "%016x", i + 1);  // round 0's span of this trace
             const std::uint64_t start = kT0 + static_cast<std::uint64_t>(i) * kMs;
-            AddSpan(scope, {trace_hex(i), sid, round == 0 ? "" : std::string(sid).replace(0, 8, "00000000"),
-                            round == 0 ? "root" : "child", 1, start, start + kMs});
+            AddSpan(scope, {trace_hex(i), sid, round == 0 ? "" : root, round == 0 ? "root" : "child", 1,
+                            start, start + kMs});
             auto* rec = records->add_log_records();
             rec->set_time_unix_nano(start + static_cast<std::uint64_t>(round));
             rec->set_trace_id(Id(trace_hex(i)));
