@@ -498,5 +498,78 @@ TEST(TelemetryInstrumentation, PostgresAndRedisSpans) {
     EXPECT_EQ(std::get<std::string>(*spans[1].attributes.Find("service.peer.name")), "redis");
 }
 
+// The span name and db.operation.name upper-case the operation (ASCII only) whatever its length:
+// short names are built on the stack, long ones on the heap, and both must read the same.
+TEST(TelemetryInstrumentation, DatabaseSpanNamesUpperCaseTheOperationAtAnyLength) {
+    TestProvider tp;
+    const Context root;
+    const std::string long_table(200, 't');
+    const std::string long_operation = "select" + std::string(150, 'x');
+    const struct {
+        std::string_view operation;
+        std::string_view table;
+        std::string name;
+        std::string operation_attribute;
+    } cases[] = {
+        {"select", "orders", "SELECT orders", "SELECT"},
+        {"Delete", "", "DELETE", "DELETE"},
+        {"update", long_table, "UPDATE " + long_table, "UPDATE"},
+        {long_operation, "", "SELECT" + std::string(150, 'X'), "SELECT" + std::string(150, 'X')},
+        {"insert", "caf\xc3\xa9s", "INSERT caf\xc3\xa9s", "INSERT"},  // the table is kept as is
+    };
+    for (const auto& c : cases) {
+        Span db = instrumentation::StartPostgresSpan(
+            tp.GetTracer(), root, {.operation = c.operation, .table = c.table});
+        db.End();
+    }
+    Span short_redis = instrumentation::StartRedisSpan(tp.GetTracer(), root, {.operation = "get"});
+    short_redis.End();
+    Span long_redis =
+        instrumentation::StartRedisSpan(tp.GetTracer(), root, {.operation = long_operation});
+    long_redis.End();
+
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), std::size(cases) + 2);
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+        EXPECT_EQ(spans[i].name, cases[i].name) << i;
+        ASSERT_NE(spans[i].attributes.Find("db.operation.name"), nullptr) << i;
+        EXPECT_EQ(std::get<std::string>(*spans[i].attributes.Find("db.operation.name")),
+                  cases[i].operation_attribute)
+            << i;
+    }
+    EXPECT_EQ(spans[std::size(cases)].name, "GET");
+    EXPECT_EQ(std::get<std::string>(*spans[std::size(cases)].attributes.Find("db.operation.name")),
+              "GET");
+    EXPECT_EQ(spans[std::size(cases) + 1].name, "SELECT" + std::string(150, 'X'));
+}
+
+// A SERVER span is "{METHOD} {route}" (just the method without a route, "HTTP" for a method
+// outside the known set), the route kept as is, short or long.
+TEST(TelemetryInstrumentation, ServerSpanNamesAtAnyRouteLength) {
+    TestProvider tp;
+    const std::string long_route = "/v1/" + std::string(150, 'r');
+    const struct {
+        std::string_view method;
+        std::string_view route;
+        std::string name;
+    } cases[] = {
+        {"POST", "/internal/block-funds", "POST /internal/block-funds"},
+        {"GET", long_route, "GET " + long_route},
+        {"DELETE", "", "DELETE"},
+        {"BREW", "/pot", "HTTP /pot"},
+        {"BREW", long_route, "HTTP " + long_route},
+    };
+    for (const auto& c : cases) {
+        auto server = instrumentation::StartServerSpan(
+            tp.GetTracer(), {.method = c.method, .route = c.route, .path = "/p"});
+        instrumentation::EndServerSpan(server, 200);
+    }
+    const auto spans = tp.storage->Spans();
+    ASSERT_EQ(spans.size(), std::size(cases));
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+        EXPECT_EQ(spans[i].name, cases[i].name) << i;
+    }
+}
+
 }  // namespace
 }  // namespace flowex::telemetry

@@ -9,12 +9,42 @@ namespace {
 
 std::string StatusText(int status) { return std::to_string(status); }
 
+// ASCII only, as SQL keywords and Redis commands are: no locale lookup per character.
+char AsciiUpper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
 std::string Upper(std::string_view s) {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    std::transform(out.begin(), out.end(), out.begin(), AsciiUpper);
     return out;
 }
+
+// A span name built on the stack: "{OPERATION} {target}", the operation upper-cased, so that a
+// database span costs no allocation for its name and db.operation.name (every statement the
+// services run fits). When it does not fit, `fits()` is false and the caller builds strings.
+class SpanName {
+public:
+    static constexpr std::size_t kCapacity = 96;
+
+    SpanName(std::string_view operation, std::string_view target) noexcept {
+        fits_ = operation.size() + 1 + target.size() <= kCapacity;
+        if (!fits_) { return; }
+        for (char c : operation) { buf_[size_++] = AsciiUpper(c); }
+        op_size_ = size_;
+        if (!target.empty()) {
+            buf_[size_++] = ' ';
+            for (char c : target) { buf_[size_++] = c; }
+        }
+    }
+    bool fits() const noexcept { return fits_; }
+    std::string_view name() const noexcept { return {buf_, size_}; }
+    std::string_view operation() const noexcept { return {buf_, op_size_}; }
+
+private:
+    char buf_[kCapacity];
+    std::size_t size_ = 0;
+    std::size_t op_size_ = 0;
+    bool fits_ = false;
+};
 
 // HTTP methods outside the known set are reported as "_OTHER" (semantic conventions).
 std::string_view KnownMethod(std::string_view m) {
@@ -43,13 +73,16 @@ ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
         if (r.headers != nullptr) {
             parent = propagator.Extract(*r.headers, Context());
         }
-        std::string name = out.method == "_OTHER" ? std::string("HTTP") : out.method;
-        if (!r.route.empty()) {
-            name += ' ';
-            name += r.route;
+        const std::string_view name_method =
+            out.method == "_OTHER" ? std::string_view("HTTP") : std::string_view(out.method);
+        const SpanName stack_name(name_method, r.route);
+        std::string heap_name;  // only for a route longer than SpanName holds
+        if (!stack_name.fits()) {
+            heap_name = std::string(name_method) + ' ' + std::string(r.route);
         }
         out.span = tracer.StartSpan(
-            name, {.kind = SpanKind::kServer, .parent = &parent, .start_time = out.start_time});
+            stack_name.fits() ? stack_name.name() : std::string_view(heap_name),
+            {.kind = SpanKind::kServer, .parent = &parent, .start_time = out.start_time});
         Span& s = out.span;
         if (s.IsRecording()) {
             s.SetAttribute("http.request.method", out.method);
@@ -153,15 +186,25 @@ void FailClientSpan(Span& span, std::string_view error_type, std::string_view me
 
 Span StartPostgresSpan(const Tracer& tracer, const Context& parent, const DbCall& call) noexcept {
     try {
-        std::string name = Upper(call.operation);
-        if (!call.table.empty()) {
-            name += ' ';
-            name += call.table;
+        const SpanName stack_name(call.operation, call.table);
+        std::string heap_name;  // only for an operation and table longer than SpanName holds
+        std::string heap_operation;
+        std::string_view name = stack_name.name();
+        std::string_view operation = stack_name.operation();
+        if (!stack_name.fits()) {
+            heap_operation = Upper(call.operation);
+            heap_name = heap_operation;
+            if (!call.table.empty()) {
+                heap_name += ' ';
+                heap_name += call.table;
+            }
+            name = heap_name;
+            operation = heap_operation;
         }
         Span s = tracer.StartSpan(name, {.kind = SpanKind::kClient, .parent = &parent});
         if (s.IsRecording()) {
             s.SetAttribute("db.system.name", "postgresql");
-            s.SetAttribute("db.operation.name", Upper(call.operation));
+            s.SetAttribute("db.operation.name", operation);
             if (!call.table.empty()) {
                 s.SetAttribute("db.collection.name", call.table);
             }
@@ -238,8 +281,14 @@ SqlSummary SummarizeSql(std::string_view sql) {
 
 Span StartRedisSpan(const Tracer& tracer, const Context& parent, const RedisCall& call) noexcept {
     try {
-        const std::string op = Upper(call.operation);
-        Span s = tracer.StartSpan(call.span_name.empty() ? std::string_view(op) : call.span_name,
+        const SpanName stack_op(call.operation, {});
+        std::string heap_op;  // only for an operation longer than SpanName holds
+        std::string_view op = stack_op.operation();
+        if (!stack_op.fits()) {
+            heap_op = Upper(call.operation);
+            op = heap_op;
+        }
+        Span s = tracer.StartSpan(call.span_name.empty() ? op : call.span_name,
                                   {.kind = call.kind, .parent = &parent});
         if (s.IsRecording()) {
             s.SetAttribute("db.system.name", "redis");
