@@ -18,9 +18,10 @@ std::string Upper(std::string_view s) {
     return out;
 }
 
-// A span name built on the stack: "{OPERATION} {target}", the operation upper-cased, so that a
-// database span costs no allocation for its name and db.operation.name (every statement the
-// services run fits). When it does not fit, `fits()` is false and the caller builds strings.
+// A span name built on the stack: "{OPERATION} {target}" (just the operation without a target),
+// the operation upper-cased, so that a database or SERVER span costs no allocation for its name
+// and db.operation.name (every statement and route the services have fits). When it does not
+// fit, `fits()` is false and the caller builds strings.
 class SpanName {
 public:
     static constexpr std::size_t kCapacity = 96;
@@ -78,7 +79,11 @@ ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
         const SpanName stack_name(name_method, r.route);
         std::string heap_name;  // only for a route longer than SpanName holds
         if (!stack_name.fits()) {
-            heap_name = std::string(name_method) + ' ' + std::string(r.route);
+            heap_name = std::string(name_method);
+            if (!r.route.empty()) {
+                heap_name += ' ';
+                heap_name += r.route;
+            }
         }
         out.span = tracer.StartSpan(
             stack_name.fits() ? stack_name.name() : std::string_view(heap_name),
