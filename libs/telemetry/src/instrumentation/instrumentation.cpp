@@ -18,33 +18,41 @@ std::string Upper(std::string_view s) {
     return out;
 }
 
-// A span name built on the stack: "{OPERATION} {target}" (just the operation without a target),
-// the operation upper-cased, so that a database or SERVER span costs no allocation for its name
-// and db.operation.name (every statement and route the services have fits). When it does not
-// fit, `fits()` is false and the caller builds strings.
+// A span name "{OPERATION} {target}" (just the operation without a target), the operation
+// upper-cased, built on the stack so that a database or SERVER span costs no allocation for its
+// name and db.operation.name (every statement and route the services have fits); a longer one
+// is built in a string. The operation is the name's first op_size_ bytes either way.
 class SpanName {
 public:
     static constexpr std::size_t kCapacity = 96;
 
-    SpanName(std::string_view operation, std::string_view target) noexcept {
-        fits_ = operation.size() + 1 + target.size() <= kCapacity;
-        if (!fits_) { return; }
-        for (char c : operation) { buf_[size_++] = AsciiUpper(c); }
+    SpanName(std::string_view operation, std::string_view target) {
+        const std::size_t size = operation.size() + (target.empty() ? 0 : 1 + target.size());
+        char* out = buf_;
+        if (size > kCapacity) {
+            heap_.resize(size);
+            out = heap_.data();
+        }
+        for (char c : operation) { out[size_++] = AsciiUpper(c); }
         op_size_ = size_;
         if (!target.empty()) {
-            buf_[size_++] = ' ';
-            for (char c : target) { buf_[size_++] = c; }
+            out[size_++] = ' ';
+            for (char c : target) { out[size_++] = c; }
         }
     }
-    bool fits() const noexcept { return fits_; }
-    std::string_view name() const noexcept { return {buf_, size_}; }
-    std::string_view operation() const noexcept { return {buf_, op_size_}; }
+    SpanName(const SpanName&) = delete;
+    SpanName& operator=(const SpanName&) = delete;
+
+    std::string_view name() const noexcept {
+        return heap_.empty() ? std::string_view(buf_, size_) : std::string_view(heap_);
+    }
+    std::string_view operation() const noexcept { return name().substr(0, op_size_); }
 
 private:
     char buf_[kCapacity];
+    std::string heap_;  // only for a name longer than kCapacity
     std::size_t size_ = 0;
     std::size_t op_size_ = 0;
-    bool fits_ = false;
 };
 
 // HTTP methods outside the known set are reported as "_OTHER" (semantic conventions).
@@ -74,19 +82,11 @@ ServerSpan StartServerSpan(const Tracer& tracer, const HttpServerRequest& r,
         if (r.headers != nullptr) {
             parent = propagator.Extract(*r.headers, Context());
         }
-        const std::string_view name_method =
-            out.method == "_OTHER" ? std::string_view("HTTP") : std::string_view(out.method);
-        const SpanName stack_name(name_method, r.route);
-        std::string heap_name;  // only for a route longer than SpanName holds
-        if (!stack_name.fits()) {
-            heap_name = std::string(name_method);
-            if (!r.route.empty()) {
-                heap_name += ' ';
-                heap_name += r.route;
-            }
-        }
+        const SpanName name(
+            out.method == "_OTHER" ? std::string_view("HTTP") : std::string_view(out.method),
+            r.route);
         out.span = tracer.StartSpan(
-            stack_name.fits() ? stack_name.name() : std::string_view(heap_name),
+            name.name(),
             {.kind = SpanKind::kServer, .parent = &parent, .start_time = out.start_time});
         Span& s = out.span;
         if (s.IsRecording()) {
@@ -191,25 +191,11 @@ void FailClientSpan(Span& span, std::string_view error_type, std::string_view me
 
 Span StartPostgresSpan(const Tracer& tracer, const Context& parent, const DbCall& call) noexcept {
     try {
-        const SpanName stack_name(call.operation, call.table);
-        std::string heap_name;  // only for an operation and table longer than SpanName holds
-        std::string heap_operation;
-        std::string_view name = stack_name.name();
-        std::string_view operation = stack_name.operation();
-        if (!stack_name.fits()) {
-            heap_operation = Upper(call.operation);
-            heap_name = heap_operation;
-            if (!call.table.empty()) {
-                heap_name += ' ';
-                heap_name += call.table;
-            }
-            name = heap_name;
-            operation = heap_operation;
-        }
-        Span s = tracer.StartSpan(name, {.kind = SpanKind::kClient, .parent = &parent});
+        const SpanName name(call.operation, call.table);
+        Span s = tracer.StartSpan(name.name(), {.kind = SpanKind::kClient, .parent = &parent});
         if (s.IsRecording()) {
             s.SetAttribute("db.system.name", "postgresql");
-            s.SetAttribute("db.operation.name", operation);
+            s.SetAttribute("db.operation.name", name.operation());
             if (!call.table.empty()) {
                 s.SetAttribute("db.collection.name", call.table);
             }
@@ -286,13 +272,8 @@ SqlSummary SummarizeSql(std::string_view sql) {
 
 Span StartRedisSpan(const Tracer& tracer, const Context& parent, const RedisCall& call) noexcept {
     try {
-        const SpanName stack_op(call.operation, {});
-        std::string heap_op;  // only for an operation longer than SpanName holds
-        std::string_view op = stack_op.operation();
-        if (!stack_op.fits()) {
-            heap_op = Upper(call.operation);
-            op = heap_op;
-        }
+        const SpanName upper(call.operation, {});
+        const std::string_view op = upper.operation();
         Span s = tracer.StartSpan(call.span_name.empty() ? op : call.span_name,
                                   {.kind = call.kind, .parent = &parent});
         if (s.IsRecording()) {
