@@ -2312,7 +2312,8 @@ private:
     }
     std::vector<PendingTrace> pending_;
     TraceSlots pending_index_;
-    TraceSlots span_groups_;  // WriteSpans' and WriteLogs' groups by trace (kept for their memory)
+    // WriteTraces' and WriteLogs' groups of one call by trace: members only to keep their memory.
+    TraceSlots span_groups_;
     TraceSlots log_groups_;
     // Guards the writer's connection and state: queries take it to commit (Sync).
     mutable std::mutex writer_mu_;

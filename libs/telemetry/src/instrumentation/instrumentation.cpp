@@ -10,7 +10,9 @@ namespace {
 std::string StatusText(int status) { return std::to_string(status); }
 
 // ASCII only, as SQL keywords and Redis commands are: no locale lookup per character.
-char AsciiUpper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+char AsciiUpper(char c) noexcept {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 std::string Upper(std::string_view s) {
     std::string out(s);
