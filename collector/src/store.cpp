@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -464,6 +465,26 @@ struct ChunkBuilder {
     std::vector<SvcDelta> svcs;
     std::vector<std::pair<std::string_view, std::string>> tags;
     std::vector<DepSpan> deps;
+
+    // Empties the builder for another trace and keeps its buffers' memory.
+    void Reset() {
+        trace_id.clear();
+        spans.clear();
+        sections.clear();
+        epoch = SIZE_MAX;
+        delta.trace_id.clear();
+        delta.start_ns = 0;
+        delta.end_ns = 0;
+        delta.root_service.clear();
+        delta.root_operation.clear();
+        delta.has_root = false;
+        delta.span_count = 0;
+        delta.error_count = 0;
+        delta.services.clear();
+        svcs.clear();
+        tags.clear();
+        deps.clear();
+    }
 };
 
 // A chunk's place in its window's span file: 8-byte offset and 4-byte length, little-endian
@@ -1838,7 +1859,11 @@ private:
         // One chunk and one summary upsert per trace per commit, not per request: a trace's
         // spans come from every service it crossed, in that many requests, and a commit that
         // groups several requests writes the trace's row, its refs and its tags once.
-        std::vector<ChunkBuilder> groups;
+        // The builders are the writer's, kept from call to call with their buffers: a fresh
+        // vector of them each call cost allocations per trace, and touching that new memory
+        // took half of the writer's page faults.
+        std::vector<ChunkBuilder>& pool = span_chunks_;
+        std::size_t used = 0;
         TraceSlots& index = span_groups_;
         index.Clear();
         std::size_t epoch = 0;
@@ -1857,13 +1882,18 @@ private:
                     for (std::uint32_t k = ss.first_span; k < ss.first_span + ss.span_count; ++k) {
                         const SpanView& span = batch->spans[k];
                         TraceKey key = KeyOf(span.trace_id);
-                        const auto [gi, inserted] = index.FindOrInsert(key, groups.size());
+                        const auto [gi, inserted] = index.FindOrInsert(key, used);
                         if (inserted) {
-                            groups.emplace_back();
-                            groups.back().trace_id = span.trace_id;
-                            groups.back().delta.trace_id = span.trace_id;
+                            if (used == pool.size()) {
+                                pool.emplace_back();
+                            } else {
+                                pool[used].Reset();
+                            }
+                            ++used;
+                            pool[gi].trace_id = span.trace_id;
+                            pool[gi].delta.trace_id = span.trace_id;
                         }
-                        ChunkBuilder& g = groups[gi];
+                        ChunkBuilder& g = pool[gi];
                         if (g.epoch != epoch) {
                             g.epoch = epoch;
                             touched.push_back(gi);
@@ -1875,12 +1905,13 @@ private:
                         Account(&g, service, svc_id, *batch, span, out, &edges);
                     }
                     for (std::size_t gi : touched) {
-                        groups[gi].sections.back().resource = rs.resource_field;
-                        groups[gi].sections.back().scope = ss.scope_field;
+                        pool[gi].sections.back().resource = rs.resource_field;
+                        pool[gi].sections.back().scope = ss.scope_field;
                     }
                 }
             }
         }
+        const std::span<ChunkBuilder> groups(pool.data(), used);
         for (ChunkBuilder& g : groups) {
             ResolveDependencies(g, &edges);
         }
@@ -1889,6 +1920,9 @@ private:
             if (Status st = WriteChunk(w, g, out); !st) {
                 return st;
             }
+        }
+        if (pool.size() > kPooledChunks) {
+            pool.resize(kPooledChunks);  // a burst's builders are not kept
         }
         for (const auto& [k, calls] : edges) {
             auto stmt = db.PrepareStatic(
@@ -2315,6 +2349,10 @@ private:
     // WriteTraces' and WriteLogs' groups of one call by trace: members only to keep their memory.
     TraceSlots span_groups_;
     TraceSlots log_groups_;
+    // WriteTraces' chunk builders, the first ones reused by each call (at most kPooledChunks
+    // kept: the exchange's calls group a few hundred traces).
+    static constexpr std::size_t kPooledChunks = 4096;
+    std::vector<ChunkBuilder> span_chunks_;
     // Guards the writer's connection and state: queries take it to commit (Sync).
     mutable std::mutex writer_mu_;
     bool txn_open_ = false;

@@ -197,6 +197,50 @@ TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     EXPECT_EQ((*found)[0].services.size(), 2u);
 }
 
+// The writer reuses its per-trace builders from call to call: a trace written after another
+// carries none of the first one's services, errors, tags, spans or calls.
+TEST_F(StoreTest, ATraceWrittenAfterAnotherCarriesNothingOfIt) {
+    auto s = Open();
+    const std::string first = TraceHex(3);
+    const std::string second = TraceHex(4);
+    Put(*s, OrderTrace(first, kT0, true, 10, "MSFT"));
+    ExportTraceRequest lone;
+    AddSpan(AddResource(&lone, "lonely"),
+            {second, "3000000000000001", "", "GET /alone", 2, kT0 + kMs, kT0 + 2 * kMs});
+    Put(*s, lone);
+
+    SearchQuery by_service;
+    by_service.service = "lonely";
+    auto found = s->Search(by_service);
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u);
+    const TraceSummary& t = (*found)[0];
+    EXPECT_EQ(t.trace_id, Id(second));
+    EXPECT_EQ(t.span_count, 1);
+    EXPECT_EQ(t.error_count, 0);
+    EXPECT_EQ(t.root_service, "lonely");
+    EXPECT_EQ(t.root_operation, "GET /alone");
+    ASSERT_EQ(t.services.size(), 1u);
+    EXPECT_EQ(t.services[0].name, "lonely");
+
+    SearchQuery by_tag;
+    by_tag.tags = {{"symbol", "MSFT"}};
+    found = s->Search(by_tag);
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ((*found)[0].trace_id, Id(first));
+
+    auto read = s->GetTrace(Id(second));
+    ASSERT_TRUE(read.ok());
+    ASSERT_TRUE(read->has_value());
+    ASSERT_EQ((*read)->resource_spans_size(), 1);
+    ASSERT_EQ((*read)->resource_spans(0).scope_spans_size(), 1);
+    EXPECT_EQ((*read)->resource_spans(0).scope_spans(0).spans_size(), 1);
+    const std::map<std::string, std::int64_t> calls = CallsByEdge(*s);
+    EXPECT_EQ(calls, (std::map<std::string, std::int64_t>{{"client-gateway -> order-manager", 1},
+                                                          {"order-manager -> postgresql", 1}}));
+}
+
 std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
     std::string found;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
