@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "sqlite_db.hpp"
+#include "trace_keys.hpp"
 
 namespace flowex::collector {
 
@@ -59,108 +60,6 @@ CREATE TABLE IF NOT EXISTS logs(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, 
   ref BLOB);
 CREATE INDEX IF NOT EXISTS logs_trace ON logs(trace_id);
 )sql";
-
-struct TraceKey {
-    std::uint64_t hi = 0;
-    std::uint64_t lo = 0;
-    bool operator==(const TraceKey&) const = default;
-};
-struct TraceKeyHash {
-    std::size_t operator()(const TraceKey& k) const noexcept { return k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull); }
-};
-TraceKey KeyOf(std::string_view id) {
-    TraceKey k;
-    if (id.size() == 16) {
-        std::memcpy(&k.hi, id.data(), 8);
-        std::memcpy(&k.lo, id.data() + 8, 8);
-    }
-    return k;
-}
-// TraceKey → a position in a vector of the caller's, for the groups of one Ingest call and
-// the trace rows of one transaction: open addressing with linear probing in one array, so a
-// lookup is usually one cache line. std::unordered_map fetched a bucket, then a node allocated
-// per key (and emplace allocated one even for a key it already had); the trace-keyed maps
-// took 5 - 10 % of the collector's CPU under the exchange's traffic. No erase: cleared whole.
-class TraceSlots {
-public:
-    /// {the position stored for `key`, false}, or {`next`, true} after storing it.
-    std::pair<std::size_t, bool> FindOrInsert(const TraceKey& key, std::size_t next) {
-        if ((size_ + 1) * 4 > slots_.size() * 3) {
-            Grow();
-        }
-        for (std::size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
-            Slot& s = slots_[i];
-            if (s.position == 0) {
-                s.key = key;
-                s.position = next + 1;
-                ++size_;
-                return {next, true};
-            }
-            if (s.key == key) {
-                return {s.position - 1, false};
-            }
-        }
-    }
-    bool Contains(const TraceKey& key) const noexcept {
-        if (size_ == 0) {
-            return false;
-        }
-        for (std::size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
-            const Slot& s = slots_[i];
-            if (s.position == 0) {
-                return false;
-            }
-            if (s.key == key) {
-                return true;
-            }
-        }
-    }
-    /// Empties the table. One that grew for a burst gives its memory back once it is eight
-    /// times larger than what it held.
-    void Clear() noexcept {
-        if (slots_.size() > kInitialSlots && size_ * 8 < slots_.size()) {
-            slots_.clear();
-            slots_.shrink_to_fit();
-        } else if (size_ > 0) {
-            std::fill(slots_.begin(), slots_.end(), Slot{});
-        }
-        size_ = 0;
-    }
-    std::size_t size() const noexcept { return size_; }
-
-private:
-    struct Slot {
-        TraceKey key;
-        std::size_t position = 0;  // the stored position + 1; 0: empty
-    };
-    static constexpr std::size_t kInitialSlots = 256;
-
-    // Trace ids are random in practice, but need not be (a client may number them): the
-    // multiply spreads any difference in either half over the top bits, which pick the slot.
-    std::size_t Home(const TraceKey& key) const noexcept {
-        const std::uint64_t h = (key.lo ^ (key.hi * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
-        return static_cast<std::size_t>(h >> shift_);
-    }
-    void Grow() {
-        std::vector<Slot> old = std::move(slots_);
-        const std::size_t n = old.empty() ? kInitialSlots : old.size() * 2;
-        slots_.assign(n, Slot{});
-        shift_ = 64 - static_cast<unsigned>(std::countr_zero(n));
-        for (const Slot& s : old) {
-            if (s.position != 0) {
-                std::size_t i = Home(s.key);
-                while (slots_[i].position != 0) {
-                    i = (i + 1) & (n - 1);
-                }
-                slots_[i] = s;
-            }
-        }
-    }
-
-    std::vector<Slot> slots_;  // a power of two long, at most three quarters full
-    unsigned shift_ = 64;
-    std::size_t size_ = 0;
-};
 
 std::uint64_t SpanKeyOf(std::string_view id) {
     std::uint64_t v = 0;
@@ -1417,11 +1316,11 @@ private:
             return;
         }
         TraceKey key = KeyOf(g.trace_id);
-        auto [it, inserted] = deps_.try_emplace(key);
+        auto [td_ptr, inserted] = deps_.TryEmplace(key);
         if (inserted) {
             deps_fifo_.push_back(key);
         }
-        TraceDeps& td = it->second;
+        TraceDeps& td = *td_ptr;
         const std::size_t before = td.footprint();
         const std::size_t first_new = td.size();
         for (const DepSpan& d : g.deps) {
@@ -1457,10 +1356,9 @@ private:
     // references into it: after ResolveDependencies of every group).
     void TrimDependencies() {
         while (dep_footprint_ > opt_.dependency_memory_bytes && deps_fifo_.size() > 1) {
-            auto it = deps_.find(deps_fifo_.front());
-            if (it != deps_.end()) {
-                dep_footprint_ -= std::min(dep_footprint_, it->second.footprint());
-                deps_.erase(it);
+            if (const TraceDeps* td = deps_.Find(deps_fifo_.front())) {
+                dep_footprint_ -= std::min(dep_footprint_, td->footprint());
+                deps_.Erase(deps_fifo_.front());
             }
             deps_fifo_.pop_front();
         }
@@ -1649,7 +1547,7 @@ private:
             (void)w->writer->Exec("ROLLBACK");
             txn_open_ = false;
         }
-        summary_cache_.clear();
+        summary_cache_.Clear();
         summary_fifo_.clear();
         pending_.clear();
         pending_index_.Clear();
@@ -1771,11 +1669,11 @@ private:
                 }
                 continue;
             }
-            auto cached = summary_cache_.find(p.key);
-            if (cached == summary_cache_.end()) {
+            const CachedTrace* cached = summary_cache_.Find(p.key);
+            if (cached == nullptr) {
                 return Error{ErrorCode::kInternal, "pending trace missing from the cache"};
             }
-            const TraceSummary& merged = cached->second.summary;
+            const TraceSummary& merged = cached->summary;
             auto stmt = db.PrepareStatic(
                 "INSERT INTO traces(trace_id, start_ns, end_ns, duration_ns, root_service, "
                 "root_operation, has_root, span_count, error_count, services, refs, tb0, tb1, "
@@ -2090,14 +1988,14 @@ private:
         // the summary's strings out of the cache and back. After a failure the cache is dropped
         // whole with the transaction (RollBack), so a half-merged entry does not outlive it.
         TraceKey key = KeyOf(g.trace_id);
-        auto [cached, inserted] = summary_cache_.try_emplace(key);
-        TraceSummary& merged = cached->second.summary;
+        auto [cached, inserted] = summary_cache_.TryEmplace(key);
+        TraceSummary& merged = cached->summary;
         // The tag rows this trace already has in this window's current block: an insert of one
         // of them would only seek the B-tree to find it there.
-        std::vector<std::uint64_t>& tags_written = cached->second.tags;
+        std::vector<std::uint64_t>& tags_written = cached->tags;
         bool is_new = false;
         if (!inserted) {
-            if (cached->second.tag_window != w->created_ns || cached->second.tag_block != block) {
+            if (cached->tag_window != w->created_ns || cached->tag_block != block) {
                 tags_written.clear();
             }
         } else if (w->seen != nullptr && !w->seen->MaybeContains(key)) {
@@ -2107,7 +2005,7 @@ private:
 "SELECT start_ns, end_ns, root_service, root_operation, has_root, span_count, "
                 "error_count, services FROM traces WHERE trace_id=?1");
             if (!stmt) {
-                summary_cache_.erase(cached);
+                summary_cache_.Erase(key);
                 return stmt.error();
             }
             stmt->BindBlob(1, g.trace_id);
@@ -2124,8 +2022,8 @@ private:
                 is_new = true;
             }
         }
-        cached->second.tag_window = w->created_ns;
-        cached->second.tag_block = block;
+        cached->tag_window = w->created_ns;
+        cached->tag_block = block;
         if (inserted) {
             summary_fifo_.push_back(key);
         }
@@ -2194,7 +2092,7 @@ private:
                 summary_fifo_.push_back(oldest);
                 continue;
             }
-            summary_cache_.erase(oldest);
+            summary_cache_.Erase(oldest);
         }
     }
     std::size_t SummaryCacheSize() const {
@@ -2299,11 +2197,11 @@ private:
         mix(value);
         return h;
     }
-    std::unordered_map<TraceKey, CachedTrace, TraceKeyHash> summary_cache_;
+    TraceMap<CachedTrace> summary_cache_;
     std::deque<TraceKey> summary_fifo_;
     std::unordered_map<std::string, std::uint32_t> service_ids_;
     std::deque<std::string> service_names_;  // interned; references stay valid
-    std::unordered_map<TraceKey, TraceDeps, TraceKeyHash> deps_;
+    TraceMap<TraceDeps> deps_;
     std::deque<TraceKey> deps_fifo_;
     std::size_t dep_footprint_ = 0;  // bytes held by deps_ (TraceDeps::footprint)
     std::unordered_set<std::uint64_t>* g_window_ops_ = nullptr;
