@@ -365,21 +365,25 @@ struct ChunkBuilder {
     std::vector<std::pair<std::string_view, std::string>> tags;
     std::vector<DepSpan> deps;
 
-    // Empties the builder for another trace and keeps its buffers' memory.
+    // Empties the builder for another trace and keeps its buffers' memory, up to a trace of
+    // kKeptSpans spans: the pool's builders would otherwise each keep the largest trace they
+    // ever held.
+    static constexpr std::size_t kKeptSpans = 256;
     void Reset() {
         trace_id.clear();
+        if (spans.capacity() > kKeptSpans || deps.capacity() > kKeptSpans ||
+            sections.capacity() > kKeptSpans) {
+            spans = {};
+            deps = {};
+            sections = {};
+        }
         spans.clear();
         sections.clear();
         epoch = SIZE_MAX;
-        delta.trace_id.clear();
-        delta.start_ns = 0;
-        delta.end_ns = 0;
-        delta.root_service.clear();
-        delta.root_operation.clear();
-        delta.has_root = false;
-        delta.span_count = 0;
-        delta.error_count = 0;
-        delta.services.clear();
+        std::vector<ServiceCount> services = std::move(delta.services);
+        services.clear();
+        delta = TraceSummary{};
+        delta.services = std::move(services);
         svcs.clear();
         tags.clear();
         deps.clear();

@@ -241,6 +241,41 @@ TEST_F(StoreTest, ATraceWrittenAfterAnotherCarriesNothingOfIt) {
                                                           {"order-manager -> postgresql", 1}}));
 }
 
+// A builder that held a large trace gives that memory back when reused (the path differs):
+// the next trace still reads back alone and whole.
+TEST_F(StoreTest, ATraceWrittenAfterALargeOneReadsBackAlone) {
+    auto s = Open();
+    const std::string large = TraceHex(5);
+    const std::string small = TraceHex(6);
+    ExportTraceRequest big;
+    auto* scope = AddResource(&big, "busy");
+    AddSpan(scope, {large, "00000000000000aa", "", "GET /busy", 2, kT0, kT0 + 400 * kMs});
+    for (int i = 0; i < 300; ++i) {
+        char sid[17];
+        std::snprintf(sid, sizeof sid, "%016x", 0x1000 + i);
+        AddSpan(scope, {large, sid, "00000000000000aa", "step", 1,
+                        kT0 + static_cast<std::uint64_t>(i) * kMs,
+                        kT0 + static_cast<std::uint64_t>(i + 1) * kMs});
+    }
+    Put(*s, big);
+    ExportTraceRequest lone;
+    AddSpan(AddResource(&lone, "quiet"),
+            {small, "3000000000000001", "", "GET /quiet", 2, kT0 + kMs, kT0 + 2 * kMs});
+    Put(*s, lone);
+
+    auto read = s->GetTrace(Id(small));
+    ASSERT_TRUE(read.ok());
+    ASSERT_TRUE(read->has_value());
+    ASSERT_EQ((*read)->resource_spans_size(), 1);
+    EXPECT_EQ((*read)->resource_spans(0).scope_spans(0).spans_size(), 1);
+    SearchQuery by_service;
+    by_service.service = "busy";
+    auto found = s->Search(by_service);
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ((*found)[0].span_count, 301);
+}
+
 std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
     std::string found;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
