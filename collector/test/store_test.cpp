@@ -97,6 +97,19 @@ protected:
     common::ManualClock clock_{static_cast<std::int64_t>(kT0)};
 };
 
+// Adds spans number first .. first + count - 1 of a loop under span 00000000000000aa: span id
+// 0x100 + n, named `name`, in the n-th millisecond from kT0.
+void AddLoopSpans(otlp_trace::ScopeSpans* scope, const std::string& trace, const char* name,
+                  int first, int count) {
+    for (int n = first; n < first + count; ++n) {
+        char sid[17];
+        std::snprintf(sid, sizeof sid, "%016x", 0x100 + n);
+        AddSpan(scope, {trace, sid, "00000000000000aa", name, 1,
+                        kT0 + static_cast<std::uint64_t>(n) * kMs,
+                        kT0 + static_cast<std::uint64_t>(n + 1) * kMs});
+    }
+}
+
 // A runaway trace (a loop under one span) is read in bounded memory: the first spans to arrive
 // up to the limit, and the root, which ends (and arrives) last.
 TEST_F(StoreTest, ALimitedReadKeepsTheFirstSpansToArriveAndTheRootAndCountsTheRest) {
@@ -104,15 +117,7 @@ TEST_F(StoreTest, ALimitedReadKeepsTheFirstSpansToArriveAndTheRootAndCountsTheRe
     const std::string id = TraceHex(7);
     for (int call = 0; call < 4; ++call) {
         ExportTraceRequest req;
-        auto* scope = AddResource(&req, "runaway");
-        for (int i = 0; i < 10; ++i) {
-            const int n = call * 10 + i;
-            char sid[17];
-            std::snprintf(sid, sizeof sid, "%016x", 0x100 + n);
-            AddSpan(scope, {id, sid, "00000000000000aa", "loop", 1,
-                            kT0 + static_cast<std::uint64_t>(n) * kMs,
-                            kT0 + static_cast<std::uint64_t>(n + 1) * kMs});
-        }
+        AddLoopSpans(AddResource(&req, "runaway"), id, "loop", call * 10, 10);
         Put(*s, req);
     }
     ExportTraceRequest root;
@@ -177,6 +182,15 @@ TEST_F(StoreTest, IngestThenLookupById) {
     EXPECT_FALSE(missing->has_value());
 }
 
+// The traces a search by service alone finds (none when the search fails).
+std::vector<TraceSummary> TracesOf(const Store& s, const std::string& service) {
+    SearchQuery q;
+    q.service = service;
+    auto found = s.Search(q);
+    EXPECT_TRUE(found.ok()) << (found.ok() ? "" : found.error().message);
+    return found.ok() ? *found : std::vector<TraceSummary>{};
+}
+
 TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     auto s = Open();
     std::string id = TraceHex(2);
@@ -187,14 +201,11 @@ TEST_F(StoreTest, SpansOfOneTraceInSeveralBatchesMerge) {
     *b.add_resource_spans() = full.resource_spans(0);
     Put(*s, a);
     Put(*s, b);
-    SearchQuery q;
-    q.service = "order-manager";
-    auto found = s->Search(q);
-    ASSERT_TRUE(found.ok());
-    ASSERT_EQ(found->size(), 1u);
-    EXPECT_EQ((*found)[0].span_count, 5);
-    EXPECT_EQ((*found)[0].root_service, "client-gateway");
-    EXPECT_EQ((*found)[0].services.size(), 2u);
+    const std::vector<TraceSummary> found = TracesOf(*s, "order-manager");
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].span_count, 5);
+    EXPECT_EQ(found[0].root_service, "client-gateway");
+    EXPECT_EQ(found[0].services.size(), 2u);
 }
 
 // The writer reuses its per-trace builders from call to call: a trace written after another
@@ -209,12 +220,9 @@ TEST_F(StoreTest, ATraceWrittenAfterAnotherCarriesNothingOfIt) {
             {second, "3000000000000001", "", "GET /alone", 2, kT0 + kMs, kT0 + 2 * kMs});
     Put(*s, lone);
 
-    SearchQuery by_service;
-    by_service.service = "lonely";
-    auto found = s->Search(by_service);
-    ASSERT_TRUE(found.ok());
-    ASSERT_EQ(found->size(), 1u);
-    const TraceSummary& t = (*found)[0];
+    const std::vector<TraceSummary> lonely = TracesOf(*s, "lonely");
+    ASSERT_EQ(lonely.size(), 1u);
+    const TraceSummary& t = lonely[0];
     EXPECT_EQ(t.trace_id, Id(second));
     EXPECT_EQ(t.span_count, 1);
     EXPECT_EQ(t.error_count, 0);
@@ -225,7 +233,7 @@ TEST_F(StoreTest, ATraceWrittenAfterAnotherCarriesNothingOfIt) {
 
     SearchQuery by_tag;
     by_tag.tags = {{"symbol", "MSFT"}};
-    found = s->Search(by_tag);
+    auto found = s->Search(by_tag);
     ASSERT_TRUE(found.ok());
     ASSERT_EQ(found->size(), 1u);
     EXPECT_EQ((*found)[0].trace_id, Id(first));
@@ -250,13 +258,7 @@ TEST_F(StoreTest, ATraceWrittenAfterALargeOneReadsBackAlone) {
     ExportTraceRequest big;
     auto* scope = AddResource(&big, "busy");
     AddSpan(scope, {large, "00000000000000aa", "", "GET /busy", 2, kT0, kT0 + 400 * kMs});
-    for (int i = 0; i < 300; ++i) {
-        char sid[17];
-        std::snprintf(sid, sizeof sid, "%016x", 0x1000 + i);
-        AddSpan(scope, {large, sid, "00000000000000aa", "step", 1,
-                        kT0 + static_cast<std::uint64_t>(i) * kMs,
-                        kT0 + static_cast<std::uint64_t>(i + 1) * kMs});
-    }
+    AddLoopSpans(scope, large, "step", 0, 300);
     Put(*s, big);
     ExportTraceRequest lone;
     AddSpan(AddResource(&lone, "quiet"),
@@ -268,12 +270,9 @@ TEST_F(StoreTest, ATraceWrittenAfterALargeOneReadsBackAlone) {
     ASSERT_TRUE(read->has_value());
     ASSERT_EQ((*read)->resource_spans_size(), 1);
     EXPECT_EQ((*read)->resource_spans(0).scope_spans(0).spans_size(), 1);
-    SearchQuery by_service;
-    by_service.service = "busy";
-    auto found = s->Search(by_service);
-    ASSERT_TRUE(found.ok());
-    ASSERT_EQ(found->size(), 1u);
-    EXPECT_EQ((*found)[0].span_count, 301);
+    const std::vector<TraceSummary> busy = TracesOf(*s, "busy");
+    ASSERT_EQ(busy.size(), 1u);
+    EXPECT_EQ(busy[0].span_count, 301);
 }
 
 std::string OnlyFileWithSuffix(const std::string& dir, const std::string& suffix) {
