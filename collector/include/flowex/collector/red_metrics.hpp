@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -60,12 +61,26 @@ private:
         std::vector<Minute> minutes = std::vector<Minute>(kMinutes);
     };
     using Key = std::tuple<std::string, std::string, int>;  // service, operation, kind
-    Series& SeriesOf(const SpanFact& f);                    // under mu_
+    // Orders a Key and a tuple of views of the same fields alike, so that a span's series is
+    // found without copying its names. (std::less<> would compare the two tuple types through
+    // libstdc++'s mixed-type tuple operators, which clang rejects.)
+    struct KeyLess {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const {
+            return Views(a) < Views(b);
+        }
+        template <class T>
+        static std::tuple<std::string_view, std::string_view, int> Views(const T& t) {
+            return {std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+        }
+    };
+    Series& SeriesOf(const SpanFact& f);  // under mu_
 
     const std::size_t max_series_;
     mutable std::mutex mu_;
-    std::map<Key, Series, std::less<>> series_;  // found by views: no copy of the names a span
-    std::map<int, Series> overflow_;  // by span kind: spans of series past max_series_
+    std::map<Key, Series, KeyLess> series_;  // found by views: no copy of the names a span
+    std::map<int, Series> overflow_;         // by span kind: spans of series past max_series_
     std::map<std::string, std::int64_t> traces_per_service_;
     std::int64_t overflow_traces_ = 0;  // new traces of root services past max_series_
 };
